@@ -1,0 +1,62 @@
+/**
+ * Composition root for the main-process services. Plain Node: the Electron app, the headless
+ * host, the signer-node CLI and the tests all build their services here.
+ */
+import { AuditLog } from './audit/audit-log';
+import { createHandlers } from './ipc/handlers';
+import { IpcRouter } from './ipc/router';
+import { systemClock, type Clock } from './platform/clock';
+import { openDatabase, type Db } from './store/database';
+import { VaultService } from './vault/vault-service';
+
+export interface ServiceOptions {
+  dataDir: string;
+  clock?: Clock;
+  idleTimeoutSeconds?: number;
+  kdfCost?: { N: number; r: number; p: number };
+  /** How often the idle lock is checked; 0 disables the timer (tests drive it by hand). */
+  idleCheckIntervalMs?: number;
+}
+
+export interface Services {
+  dataDir: string;
+  clock: Clock;
+  db: Db;
+  audit: AuditLog;
+  vault: VaultService;
+  router: IpcRouter;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 5 * 60;
+
+export function createServices(options: ServiceOptions): Services {
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase({ dataDir: options.dataDir });
+  const audit = new AuditLog(db, clock);
+  const vault = new VaultService({
+    db,
+    audit,
+    clock,
+    dataDir: options.dataDir,
+    idleTimeoutSeconds: options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
+    kdfCost: options.kdfCost,
+  });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault } as Services;
+  services.router = new IpcRouter(createHandlers(services), {
+    onActivity: () => vault.touch(),
+    onInternalError: (channel, error) => {
+      // The error's class only: messages from libraries can quote request data.
+      process.stderr.write(`[vaultkeeper] internal error on ${channel}: ${error instanceof Error ? error.name : typeof error}\n`);
+    },
+  });
+  const interval = options.idleCheckIntervalMs ?? 5_000;
+  const timer = interval > 0 ? setInterval(() => void vault.lockIfIdle().catch(() => undefined), interval) : null;
+  timer?.unref();
+  services.close = async () => {
+    if (timer) clearInterval(timer);
+    await vault.lock('shutdown').catch(() => undefined);
+    db.close();
+  };
+  return services;
+}

@@ -1,0 +1,251 @@
+/**
+ * The vault's life cycle: create, unlock, lock (on demand and when idle), and the unlock
+ * throttle.
+ *
+ * Passphrase → scrypt key-encryption key → unwraps a random 32-byte vault master key → HKDF
+ * subkeys (KeyRing). The wrapped master key's associated data binds the vault id and node id.
+ * While locked no key material is held: the key ring is wiped and dropped.
+ * Operations are serialized, so two concurrent unlock attempts cannot slip past the throttle.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { VaultStatus } from '../../preload/contract';
+import type { AuditLog } from '../audit/audit-log';
+import { associatedData, EnvelopeOpenError, open, pack, seal, unpack } from '../crypto/envelope';
+import { deriveKeyEncryptionKey, INTERACTIVE_SCRYPT, isUsableScryptParams, newScryptParams, type ScryptParams } from '../crypto/kdf';
+import { fail } from '../errors';
+import { fingerprintWords, generateNodeKeyPair, nodeIdFromPublicKey } from '../identity/node-identity';
+import type { Clock } from '../platform/clock';
+import { describeDuration } from '../platform/duration';
+import type { Db } from '../store/database';
+import { KeyRing } from './key-ring';
+import { judgePassphrase } from './passphrase-policy';
+import { SealedRecords, type KeyAccess } from './sealed-records';
+
+/** Wrong passphrases allowed before each further attempt has to wait. */
+export const FREE_ATTEMPTS = 3;
+const FIRST_DELAY_MS = 5_000;
+const MAX_DELAY_MS = 15 * 60_000;
+
+export const NODE_IDENTITY_RECORD = { type: 'node-identity', id: 'self', schemaVersion: 1 } as const;
+
+/** Delay imposed after the given number of consecutive wrong passphrases. */
+export function unlockDelayMs(failedAttempts: number): number {
+  if (failedAttempts < FREE_ATTEMPTS) return 0;
+  return Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (failedAttempts - FREE_ATTEMPTS));
+}
+
+interface VaultMetaRow {
+  vault_id: string;
+  node_id: string;
+  node_public_key: Buffer;
+  kdf_params: string;
+  wrapped_master_key: Buffer;
+  failed_attempts: number;
+  unlock_blocked_until: number | null;
+}
+
+export interface VaultServiceOptions {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  dataDir: string;
+  idleTimeoutSeconds: number;
+  /** scrypt cost for new vaults; tests lower it to stay fast. */
+  kdfCost?: { N: number; r: number; p: number };
+}
+
+export type LockReason = 'operator' | 'idle' | 'shutdown';
+
+export class VaultService implements KeyAccess {
+  private ring: KeyRing | null = null;
+  private lastActivity: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly records: SealedRecords;
+  private readonly lockListeners = new Set<(reason: LockReason) => void>();
+
+  constructor(private readonly options: VaultServiceOptions) {
+    this.lastActivity = options.clock.now();
+    this.records = new SealedRecords(options.db, this, options.clock);
+  }
+
+  // --- KeyAccess --------------------------------------------------------------------------
+
+  keyRing(): KeyRing {
+    if (!this.ring || this.ring.wiped) fail('VAULT_LOCKED', 'The vault is locked. Unlock it with the vault passphrase to continue.');
+    return this.ring;
+  }
+
+  nodeId(): string {
+    const meta = this.meta();
+    if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
+    return meta.node_id;
+  }
+
+  // --- queries ----------------------------------------------------------------------------
+
+  private meta(): VaultMetaRow | undefined {
+    return this.options.db.prepare('SELECT * FROM vault_meta WHERE id = 1').get() as VaultMetaRow | undefined;
+  }
+
+  get unlocked(): boolean {
+    return this.ring !== null && !this.ring.wiped;
+  }
+
+  status(): VaultStatus {
+    const meta = this.meta();
+    const now = this.options.clock.now();
+    const blocked = meta?.unlock_blocked_until && meta.unlock_blocked_until > now ? meta.unlock_blocked_until : null;
+    return {
+      state: !meta ? 'uninitialized' : this.unlocked ? 'unlocked' : 'locked',
+      nodeId: meta?.node_id ?? null,
+      nodeFingerprint: meta ? fingerprintWords(meta.node_public_key) : null,
+      failedAttempts: meta?.failed_attempts ?? 0,
+      unlockBlockedUntil: blocked,
+      idleTimeoutSeconds: this.options.idleTimeoutSeconds,
+      dataDirectory: this.options.dataDir,
+    };
+  }
+
+  // --- commands ---------------------------------------------------------------------------
+
+  /** Runs vault commands one at a time. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  create(passphrase: string, confirmation: string): Promise<VaultStatus> {
+    return this.serialized(async () => {
+      if (this.meta()) fail('VAULT_ALREADY_EXISTS', 'A vault already exists on this machine. Unlock it instead of creating a new one.');
+      if (passphrase !== confirmation) fail('PASSPHRASE_MISMATCH', 'The two passphrases do not match. Type the same passphrase in both fields.');
+      const verdict = judgePassphrase(passphrase);
+      if (!verdict.acceptable) fail('WEAK_PASSPHRASE', verdict.reason);
+
+      const params = newScryptParams(this.options.kdfCost ?? INTERACTIVE_SCRYPT);
+      const kek = await deriveKeyEncryptionKey(passphrase, params);
+      const masterKey = randomBytes(32);
+      const identity = generateNodeKeyPair();
+      const vaultId = randomUUID();
+      const nodeId = nodeIdFromPublicKey(identity.publicKey);
+      const wrapped = pack(seal(kek, masterKey, associatedData('vault-master-key', vaultId, nodeId)));
+      kek.fill(0);
+
+      this.ring = new KeyRing(masterKey);
+      try {
+        this.options.db.transaction(() => {
+          this.options.db
+            .prepare(
+              `INSERT INTO vault_meta (id, vault_id, node_id, node_public_key, kdf_params, wrapped_master_key, created_at)
+               VALUES (1, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(vaultId, nodeId, Buffer.from(identity.publicKey), JSON.stringify(params), wrapped, new Date(this.options.clock.now()).toISOString());
+          this.records.put(NODE_IDENTITY_RECORD.type, NODE_IDENTITY_RECORD.id, NODE_IDENTITY_RECORD.schemaVersion, identity.secretKey);
+          this.options.audit.append({
+            type: 'VAULT_CREATED',
+            actor: 'operator',
+            subject: nodeId,
+            details: { vaultId, kdf: { algorithm: params.algorithm, N: params.N, r: params.r, p: params.p } },
+          });
+        })();
+      } catch (error) {
+        this.wipe();
+        throw error;
+      } finally {
+        identity.secretKey.fill(0);
+      }
+      this.lastActivity = this.options.clock.now();
+      return this.status();
+    });
+  }
+
+  unlock(passphrase: string): Promise<VaultStatus> {
+    return this.serialized(async () => {
+      const meta = this.meta();
+      if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
+      if (this.unlocked) return this.status();
+      const now = this.options.clock.now();
+      if (meta.unlock_blocked_until && meta.unlock_blocked_until > now) {
+        const wait = meta.unlock_blocked_until - now;
+        fail('UNLOCK_THROTTLED', `Too many wrong passphrases. Try again in ${describeDuration(wait)}.`, {
+          retryAt: meta.unlock_blocked_until,
+          failedAttempts: meta.failed_attempts,
+        });
+      }
+      const params: unknown = JSON.parse(meta.kdf_params);
+      if (!isUsableScryptParams(params)) {
+        fail('VAULT_CORRUPT', 'The vault\'s key-derivation settings are missing or weaker than allowed. The vault file may have been tampered with; restore it from a backup.');
+      }
+      const kek = await deriveKeyEncryptionKey(passphrase, params as ScryptParams);
+      let masterKey: Buffer;
+      try {
+        masterKey = open(kek, unpack(meta.wrapped_master_key), associatedData('vault-master-key', meta.vault_id, meta.node_id));
+      } catch (error) {
+        if (!(error instanceof EnvelopeOpenError)) throw error;
+        this.recordWrongPassphrase(meta);
+      } finally {
+        kek.fill(0);
+      }
+      this.options.db.transaction(() => {
+        this.options.db.prepare('UPDATE vault_meta SET failed_attempts = 0, unlock_blocked_until = NULL WHERE id = 1').run();
+        this.options.audit.append({ type: 'VAULT_UNLOCKED', actor: 'operator', subject: meta.node_id });
+      })();
+      this.ring = new KeyRing(masterKey!);
+      this.lastActivity = this.options.clock.now();
+      return this.status();
+    });
+  }
+
+  private recordWrongPassphrase(meta: VaultMetaRow): never {
+    const failedAttempts = meta.failed_attempts + 1;
+    const delay = unlockDelayMs(failedAttempts);
+    const blockedUntil = delay > 0 ? this.options.clock.now() + delay : null;
+    this.options.db.transaction(() => {
+      this.options.db.prepare('UPDATE vault_meta SET failed_attempts = ?, unlock_blocked_until = ? WHERE id = 1').run(failedAttempts, blockedUntil);
+      this.options.audit.append({ type: 'VAULT_UNLOCK_FAILED', actor: 'operator', subject: meta.node_id, details: { failedAttempts } });
+    })();
+    const next =
+      blockedUntil !== null
+        ? `The next attempt is possible in ${describeDuration(delay)}.`
+        : `${FREE_ATTEMPTS - failedAttempts} more attempt${FREE_ATTEMPTS - failedAttempts === 1 ? '' : 's'} before each further attempt has to wait.`;
+    fail('WRONG_PASSPHRASE', `That passphrase is not correct (wrong attempt ${failedAttempts}). ${next}`, {
+      failedAttempts,
+      retryAt: blockedUntil,
+    });
+  }
+
+  lock(reason: LockReason = 'operator'): Promise<VaultStatus> {
+    return this.serialized(async () => {
+      if (this.unlocked) {
+        this.wipe();
+        const meta = this.meta();
+        this.options.audit.append({ type: 'VAULT_LOCKED', actor: reason === 'operator' ? 'operator' : 'system', subject: meta?.node_id ?? '', details: { reason } });
+        for (const listener of this.lockListeners) listener(reason);
+      }
+      return this.status();
+    });
+  }
+
+  /** Operator activity: postpones the idle lock. */
+  touch(): void {
+    this.lastActivity = this.options.clock.now();
+  }
+
+  /** Locks if the operator has been idle past the timeout; called by a timer. */
+  async lockIfIdle(): Promise<boolean> {
+    if (!this.unlocked) return false;
+    if (this.options.clock.now() - this.lastActivity < this.options.idleTimeoutSeconds * 1000) return false;
+    await this.lock('idle');
+    return true;
+  }
+
+  onLock(listener: (reason: LockReason) => void): () => void {
+    this.lockListeners.add(listener);
+    return () => this.lockListeners.delete(listener);
+  }
+
+  private wipe(): void {
+    this.ring?.wipe();
+    this.ring = null;
+  }
+}

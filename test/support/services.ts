@@ -1,0 +1,22 @@
+import { ManualClock } from '../../main/platform/clock';
+import { createServices, type Services } from '../../main/services';
+import { tempDir } from './temp-dir';
+
+/** scrypt cost low enough for unit tests; production vaults use INTERACTIVE_SCRYPT. */
+export const TEST_KDF_COST = { N: 2 ** 14, r: 8, p: 1 };
+export const GOOD_PASSPHRASE = 'correct horse battery staple orbit';
+
+export function testServices(): Services & { clock: ManualClock; cleanup: () => Promise<void> } {
+  const dir = tempDir();
+  const clock = new ManualClock();
+  const services = createServices({ dataDir: dir.path, clock, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 300 });
+  return Object.assign(services, {
+    clock,
+    cleanup: async () => {
+      await services.close();
+      dir.cleanup();
+    },
+  });
+}
+
+export const TRUSTED = { trustedSender: true, senderDescription: 'test' } as const;
