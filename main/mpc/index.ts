@@ -1,0 +1,238 @@
+// Loads the native MPC signer addon and owns its sessions. Plain Node, no Electron:
+// the same code serves the Electron main process, the headless signer node and tests.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as Native from '../../native/index.d.ts';
+
+export type {
+  MpcProtocol,
+  MpcErrorCode,
+  SessionOptions,
+  SessionSnapshot,
+  SessionResult,
+  OutgoingMessage,
+  ShareInfo,
+  DetachedShare,
+} from '../../native/index.d.ts';
+
+type NativeAddon = typeof Native;
+
+export const DEFAULT_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'vaultkeeper_mpc.node');
+
+export class MpcError extends Error {
+  readonly code: Native.MpcErrorCode;
+  /** Party whose message caused the error, when known. */
+  readonly party: number | undefined;
+
+  constructor(code: Native.MpcErrorCode, message: string, party?: number) {
+    super(party === undefined ? `${code}: ${message}` : `${code}: ${message} (party ${party})`);
+    this.name = 'MpcError';
+    this.code = code;
+    this.party = party;
+  }
+
+  static fromInfo(info: Native.MpcErrorInfo): MpcError {
+    return new MpcError(info.code, info.message, info.party ?? undefined);
+  }
+}
+
+/** Addon functions throw `VKMPC:<code>:<party>:<message>`; turn that into an MpcError. */
+function rethrow(err: unknown): never {
+  const text = err instanceof Error ? err.message : String(err);
+  const match = /^VKMPC:([A-Z_]+):(\d*):(.*)$/s.exec(text);
+  if (match) {
+    throw new MpcError(match[1] as Native.MpcErrorCode, match[3], match[2] === '' ? undefined : Number(match[2]));
+  }
+  throw new MpcError('INTERNAL', text);
+}
+
+let cachedAddon: NativeAddon | undefined;
+
+export function loadAddon(path: string = process.env.VAULTKEEPER_MPC_ADDON ?? DEFAULT_ADDON_PATH): NativeAddon {
+  if (cachedAddon) return cachedAddon;
+  const require = createRequire(import.meta.url);
+  try {
+    cachedAddon = require(path) as NativeAddon;
+  } catch (err) {
+    throw new MpcError('INTERNAL', `cannot load the MPC addon at ${path}; run \`npm run build:native\` (${(err as Error).message})`);
+  }
+  return cachedAddon;
+}
+
+export class MpcSessionHandle {
+  readonly id: string;
+  readonly protocol: Native.MpcProtocol;
+  readonly partyIndex: number;
+  readonly parties: readonly number[];
+  private failure: MpcError | undefined;
+
+  constructor(
+    private readonly native: Native.MpcSession,
+    options: Native.SessionOptions,
+    private readonly onEnd: (id: string) => void,
+  ) {
+    this.id = options.sessionId.toString('hex');
+    this.protocol = options.protocol;
+    this.partyIndex = options.partyIndex;
+    this.parties = [...options.parties];
+  }
+
+  /** Queues one incoming message. Throws the typed error if it was refused (the session then ends). */
+  feed(from: number, bytes: Buffer): void {
+    let info: Native.MpcErrorInfo | null;
+    try {
+      info = this.native.feed(from, bytes);
+    } catch (err) {
+      rethrow(err);
+    }
+    if (info) {
+      this.failure = MpcError.fromInfo(info);
+      this.onEnd(this.id);
+      throw this.failure;
+    }
+  }
+
+  /** Waits (off the JS thread) until the engine needs more messages or is finished. */
+  async next(): Promise<Native.SessionSnapshot> {
+    const snap = await this.native.next();
+    if (snap.phase === 'done' || snap.phase === 'failed') this.onEnd(this.id);
+    return snap;
+  }
+
+  poll(): Native.SessionSnapshot {
+    return this.native.poll();
+  }
+
+  cancel(): void {
+    this.native.cancel();
+    this.onEnd(this.id);
+  }
+
+  get error(): MpcError | undefined {
+    return this.failure;
+  }
+}
+
+/** Owns this node's MPC sessions. A session id is accepted once per signer. */
+export class MpcSigner {
+  private readonly addon: NativeAddon;
+  private readonly active = new Map<string, MpcSessionHandle>();
+  private readonly used = new Set<string>();
+
+  constructor(options: { addonPath?: string } = {}) {
+    this.addon = loadAddon(options.addonPath);
+  }
+
+  start(options: Native.SessionOptions): MpcSessionHandle {
+    const id = options.sessionId.toString('hex');
+    if (this.used.has(id)) throw new MpcError('INVALID_ARGUMENT', 'session id was already used');
+    let native: Native.MpcSession;
+    try {
+      native = this.addon.createSession(options);
+    } catch (err) {
+      rethrow(err);
+    }
+    this.used.add(id);
+    const handle = new MpcSessionHandle(native, options, (sid) => this.active.delete(sid));
+    this.active.set(id, handle);
+    return handle;
+  }
+
+  session(id: string): MpcSessionHandle | undefined {
+    return this.active.get(id);
+  }
+
+  get activeSessions(): string[] {
+    return [...this.active.keys()];
+  }
+
+  cancelAll(): void {
+    for (const s of [...this.active.values()]) s.cancel();
+  }
+
+  generatePaillierPrimes(signal?: AbortSignal): Promise<Buffer> {
+    return this.addon.generatePaillierPrimes(signal ?? null).catch(rethrow);
+  }
+
+  shareInfo(share: Buffer): Native.ShareInfo {
+    try {
+      return this.addon.shareInfo(share);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  detachShare(share: Buffer): Native.DetachedShare {
+    try {
+      return this.addon.detachShare(share);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  attachShare(publicPart: Buffer, privatePart: Buffer): Buffer {
+    try {
+      return this.addon.attachShare(publicPart, privatePart);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+}
+
+export interface LocalRunOptions {
+  /** Lets tests alter or drop a message in flight; return null to drop it. */
+  intercept?: (from: number, to: number, bytes: Buffer, round: number) => Buffer | null;
+}
+
+export interface LocalRunReport {
+  results: Map<number, Native.SessionResult>;
+  computeMs: Map<number, number>;
+  bytesSent: Map<number, number>;
+}
+
+/**
+ * Runs sessions of several parties in this process, routing messages in memory.
+ * Used by tests and the benchmark; a real node routes through the cluster transport.
+ */
+export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOptions = {}): Promise<LocalRunReport> {
+  const byParty = new Map(sessions.map((s) => [s.partyIndex, s]));
+  const results = new Map<number, Native.SessionResult>();
+  const computeMs = new Map<number, number>();
+  const bytesSent = new Map<number, number>();
+  const finished = new Set<number>();
+  let round = 0;
+  while (finished.size < sessions.length) {
+    round += 1;
+    const snaps = await Promise.all(sessions.map((s) => (finished.has(s.partyIndex) ? null : s.next())));
+    let progressed = false;
+    for (const [k, snap] of snaps.entries()) {
+      if (!snap) continue;
+      const party = sessions[k].partyIndex;
+      computeMs.set(party, snap.computeMs);
+      bytesSent.set(party, snap.bytesSent);
+      if (snap.phase === 'failed') {
+        for (const s of sessions) s.cancel();
+        throw MpcError.fromInfo(snap.error ?? { code: 'INTERNAL', message: 'session failed' });
+      }
+      for (const out of snap.outgoing) {
+        progressed = true;
+        const targets = out.to === undefined || out.to === null ? [...byParty.keys()].filter((p) => p !== party) : [out.to];
+        for (const to of targets) {
+          const bytes = options.intercept ? options.intercept(party, to, out.bytes, round) : out.bytes;
+          if (bytes) byParty.get(to)?.feed(party, bytes);
+        }
+      }
+      if (snap.phase === 'done') {
+        finished.add(party);
+        progressed = true;
+        if (snap.result) results.set(party, snap.result);
+      }
+    }
+    if (!progressed) {
+      for (const s of sessions) s.cancel();
+      throw new MpcError('PROTOCOL_ABORT', 'no party can make progress (a message is missing)');
+    }
+  }
+  return { results, computeMs, bytesSent };
+}

@@ -1,0 +1,478 @@
+//! Threshold ECDSA over secp256k1 on the cggmp24 engine (CGGMP24, Kudelski-audited
+//! lineage). Share refresh re-randomizes the Shamir shares with ZF FROST's refresh DKG
+//! over secp256k1 (a Feldman-verified sharing of zero at the same evaluation points,
+//! 1..=n) and then regenerates every party's Paillier/ring-Pedersen aux data.
+
+use crate::cbor;
+use crate::envelope::round_id;
+use crate::error::{blamed_party_from_debug, ErrorCode, MpcError, MpcResult};
+use crate::session::{Ctx, SessionOutput, SessionParams};
+use crate::share::{self, Engine, Kind, ShareInfo};
+use crate::util::{eth_address, sub_execution_id};
+use cggmp24::generic_ec::{NonZero, Point, Scalar, SecretScalar};
+use cggmp24::round_based::state_machine::{ProceedResult, StateMachine};
+use cggmp24::round_based::{Incoming, MessageDestination, MessageType};
+use cggmp24::security_level::{SecurityLevel, SecurityLevel128};
+use cggmp24::supported_curves::Secp256k1;
+use cggmp24::key_share::{AnyKeyShare, Validate};
+use cggmp24::{ExecutionId, KeyShare, PregeneratedPrimes};
+use ciborium::Value;
+use rand::rngs::OsRng;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+type E = Secp256k1;
+type L = SecurityLevel128;
+type EcdsaShare = KeyShare<E, L>;
+
+const STAGE_PRIMES: u8 = 0;
+const STAGE_KEYGEN: u8 = 1;
+const STAGE_AUX: u8 = 2;
+const STAGE_SIGN: u8 = 3;
+const STAGE_ZERO_SHARING_1: u8 = 4;
+const STAGE_ZERO_SHARING_2: u8 = 5;
+
+fn abort_error<Err: std::fmt::Debug>(err: Err, parties: &[u16], what: &str) -> MpcError {
+    let text = format!("{err:?}");
+    match blamed_party_from_debug(&text).and_then(|local| parties.get(local as usize).copied()) {
+        Some(party) => MpcError::from_party(ErrorCode::ProtocolAbort, party, format!("{what} aborted by a party")),
+        None => MpcError::new(ErrorCode::ProtocolAbort, format!("{what} aborted")),
+    }
+}
+
+/// Runs one engine state machine to completion, translating messages to envelopes.
+fn drive<SM, M, O>(ctx: &mut Ctx, sm: &mut SM, stage: u8, label: &'static str, expected: u32) -> MpcResult<O>
+where
+    SM: StateMachine<Msg = M, Output = O>,
+    M: Serialize + DeserializeOwned,
+{
+    let mut received: u32 = 0;
+    let mut next_id: u64 = 0;
+    ctx.progress(0, expected, label);
+    loop {
+        match sm.proceed() {
+            ProceedResult::SendMsg(out) => {
+                let (name, bytes) = cbor::encode_message(&out.msg)?;
+                let to = match out.recipient {
+                    MessageDestination::AllParties => None,
+                    MessageDestination::OneParty(j) => Some(
+                        *ctx.parties.get(j as usize).ok_or_else(|| MpcError::internal("engine addressed an unknown party"))?,
+                    ),
+                };
+                ctx.send(to, stage, round_id(&name), bytes);
+            }
+            ProceedResult::NeedsOneMoreMessage => {
+                let inc = ctx.next_message(stage)?;
+                let (name, msg) = cbor::decode_message::<M>(&inc.payload, inc.from)?;
+                if round_id(&name) != inc.round {
+                    return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "message round does not match its content"));
+                }
+                let sender = ctx.local_index(inc.from)?;
+                next_id += 1;
+                let msg_type = if inc.broadcast { MessageType::Broadcast } else { MessageType::P2P };
+                if sm.received_msg(Incoming { id: next_id, sender, msg_type, msg }).is_err() {
+                    return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "message not expected now"));
+                }
+                received += 1;
+                ctx.progress(received.min(expected), expected, label);
+            }
+            ProceedResult::Output(o) => return Ok(o),
+            ProceedResult::Yielded => ctx.check_cancelled()?,
+            ProceedResult::Error(_) => {
+                // The state machine refuses a message it cannot place (wrong round or type).
+                return Err(MpcError::new(ErrorCode::ProtocolAbort, "engine rejected the message flow"));
+            }
+        }
+    }
+}
+
+pub fn generate_primes(mut cancelled: impl FnMut(u32) -> bool) -> MpcResult<Zeroizing<Vec<u8>>> {
+    let mut rng = OsRng;
+    let mut primes = Vec::with_capacity(4);
+    for k in 0..4u32 {
+        if cancelled(k) {
+            return Err(MpcError::new(ErrorCode::Cancelled, "prime generation cancelled"));
+        }
+        primes.push(cggmp24::backend::Integer::generate_safe_prime(&mut rng, L::RSA_PRIME_BITLEN));
+    }
+    let arr: [cggmp24::backend::Integer; 4] = primes.try_into().map_err(|_| MpcError::internal("prime count"))?;
+    let pre = PregeneratedPrimes::<L>::try_from(arr).map_err(|_| MpcError::internal("generated primes too small"))?;
+    Ok(Zeroizing::new(cbor::to_bytes(&pre)?))
+}
+
+fn primes_for(ctx: &mut Ctx, given: Option<Zeroizing<Vec<u8>>>) -> MpcResult<PregeneratedPrimes<L>> {
+    let bytes = match given {
+        Some(b) => b,
+        None => {
+            ctx.progress(0, 4, "generating-primes");
+            let shared_ctx = &*ctx;
+            generate_primes(|k| {
+                shared_ctx.progress(k, 4, "generating-primes");
+                shared_ctx.check_cancelled().is_err()
+            })?
+        }
+    };
+    cbor::from_bytes::<PregeneratedPrimes<L>>(&bytes, ErrorCode::InvalidArgument, "primes")
+}
+
+fn check_full_parties(p: &SessionParams) -> MpcResult<u16> {
+    let n = p.parties.len() as u16;
+    if p.parties.iter().enumerate().any(|(k, v)| *v != k as u16) {
+        return Err(MpcError::invalid("keygen and refresh take parties 0..n-1 in order"));
+    }
+    if p.threshold > n {
+        return Err(MpcError::invalid("threshold exceeds the number of parties"));
+    }
+    Ok(n)
+}
+
+fn run_aux(ctx: &mut Ctx, sid: &[u8], me: u16, n: u16, primes: PregeneratedPrimes<L>) -> MpcResult<cggmp24::key_share::AuxInfo<L>> {
+    let mut rng = OsRng;
+    let eid_bytes = sub_execution_id(sid, "aux");
+    let eid = ExecutionId::new(&eid_bytes);
+    let mut sm = cggmp24::aux_info_gen(eid, me, n, primes).into_state_machine(&mut rng);
+    let parties = ctx.parties.clone();
+    drive(ctx, &mut sm, STAGE_AUX, "aux-info", 3 * (n as u32 - 1))?.map_err(|e| abort_error(e, &parties, "aux info generation"))
+}
+
+pub fn run_keygen(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
+    let n = check_full_parties(&p)?;
+    let me = p.party_index;
+    let primes = primes_for(ctx, p.primes.clone())?;
+    let _ = STAGE_PRIMES;
+    let mut rng = OsRng;
+    let eid_bytes = sub_execution_id(&p.session_id, "keygen");
+    let eid = ExecutionId::new(&eid_bytes);
+    let mut sm = cggmp24::keygen::<E>(eid, me, n).set_threshold(p.threshold).into_state_machine(&mut rng);
+    let parties = ctx.parties.clone();
+    let incomplete = drive(ctx, &mut sm, STAGE_KEYGEN, "keygen", 3 * (n as u32 - 1) + 1)?
+        .map_err(|e| abort_error(e, &parties, "key generation"))?;
+    drop(sm);
+    let aux = run_aux(ctx, &p.session_id, me, n, primes)?;
+    let share = EcdsaShare::from_parts((incomplete, aux)).map_err(|_| MpcError::internal("key share does not validate"))?;
+    share_output(&share)
+}
+
+fn to_digest(message: &Option<Vec<u8>>) -> MpcResult<[u8; 32]> {
+    let m = message.as_ref().ok_or_else(|| MpcError::invalid("ecdsa-sign needs a 32-byte digest"))?;
+    m.as_slice().try_into().map_err(|_| MpcError::invalid("ecdsa-sign needs a 32-byte digest"))
+}
+
+fn load_full(blob: &[u8]) -> MpcResult<EcdsaShare> {
+    let (engine, body) = share::unwrap(blob, Kind::Full)?;
+    if engine != Engine::Cggmp24Secp256k1 {
+        return Err(MpcError::new(ErrorCode::UnsupportedShare, "not an ECDSA share"));
+    }
+    cbor::from_bytes::<EcdsaShare>(body, ErrorCode::UnsupportedShare, "key share")
+}
+
+pub fn run_sign(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
+    let digest = to_digest(&p.message)?;
+    let blob = p.share.as_ref().ok_or_else(|| MpcError::invalid("ecdsa-sign needs a key share"))?;
+    let key = load_full(blob)?;
+    if key.core.i != p.party_index {
+        return Err(MpcError::invalid("key share belongs to another party"));
+    }
+    if p.parties.len() as u16 != key.min_signers() {
+        return Err(MpcError::invalid("signing takes exactly threshold parties"));
+    }
+    if p.parties.windows(2).any(|w| w[0] >= w[1]) || p.parties.iter().any(|x| *x >= key.n()) {
+        return Err(MpcError::invalid("signing parties must be ascending keygen indexes"));
+    }
+    let local = ctx.local_index(p.party_index)?;
+    let scalar = Scalar::<E>::from_be_bytes_mod_order(digest);
+    let data = cggmp24::PrehashedDataToSign::from_scalar(scalar);
+    let mut rng = OsRng;
+    let eid_bytes = sub_execution_id(&p.session_id, "sign");
+    let eid = ExecutionId::new(&eid_bytes);
+    let parties = p.parties.clone();
+    let mut sm = cggmp24::signing(eid, local, &parties, &key).sign_sync(&mut rng, &data);
+    let sig = drive(ctx, &mut sm, STAGE_SIGN, "signing", 4 * (parties.len() as u32 - 1))?
+        .map_err(|e| abort_error(e, &parties, "signing"))?
+        .normalize_s();
+    drop(sm);
+    let r: [u8; 32] = sig.r.to_be_bytes().as_bytes().try_into().map_err(|_| MpcError::internal("r size"))?;
+    let s: [u8; 32] = sig.s.to_be_bytes().as_bytes().try_into().map_err(|_| MpcError::internal("s size"))?;
+    let pk = key.core.shared_public_key.to_bytes(true);
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(pk.as_bytes()).map_err(|_| MpcError::internal("public key"))?;
+    let ksig = k256::ecdsa::Signature::from_scalars(r, s).map_err(|_| MpcError::internal("signature encoding"))?;
+    let recid = k256::ecdsa::RecoveryId::trial_recovery_from_prehash(&vk, &digest, &ksig)
+        .map_err(|_| MpcError::new(ErrorCode::ProtocolAbort, "signature does not verify"))?;
+    let mut signature = Vec::with_capacity(64);
+    signature.extend_from_slice(&r);
+    signature.extend_from_slice(&s);
+    Ok(SessionOutput {
+        signature: Some(signature),
+        recovery_id: Some(recid.to_byte()),
+        public_key: Some(pk.as_bytes().to_vec()),
+        address: Some(eth_address(key.core.shared_public_key.to_bytes(false).as_bytes())),
+        ..Default::default()
+    })
+}
+
+pub fn run_refresh(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
+    use frost_secp256k1 as fs;
+    let n = check_full_parties(&p)?;
+    let me = p.party_index;
+    let blob = p.share.as_ref().ok_or_else(|| MpcError::invalid("ecdsa-refresh needs a key share"))?;
+    let old = load_full(blob)?;
+    if old.core.i != me || old.n() != n || old.min_signers() != p.threshold {
+        return Err(MpcError::invalid("key share does not match the refresh parameters"));
+    }
+    let primes = primes_for(ctx, p.primes.clone())?;
+    let id_of = |k: u16| fs::Identifier::try_from(k + 1).map_err(conversion_failed);
+
+    // Express the current share in FROST's types (same evaluation points, 1..=n).
+    let secret_x: &SecretScalar<E> = old.core.x.as_ref();
+    let scalar_x: &Scalar<E> = secret_x.as_ref();
+    let x_bytes = Zeroizing::new(scalar_x.to_be_bytes().as_bytes().to_vec());
+    let signing_share = fs::keys::SigningShare::deserialize(&x_bytes).map_err(conversion_failed)?;
+    let pub_point = |pt: &NonZero<Point<E>>| pt.to_bytes(true).as_bytes().to_vec();
+    let mut verifying_shares = BTreeMap::new();
+    for (k, pt) in old.core.public_shares.iter().enumerate() {
+        verifying_shares.insert(id_of(k as u16)?, fs::keys::VerifyingShare::deserialize(&pub_point(pt)).map_err(conversion_failed)?);
+    }
+    let verifying_key = fs::VerifyingKey::deserialize(&pub_point(&old.core.shared_public_key)).map_err(conversion_failed)?;
+    let old_pkp = fs::keys::PublicKeyPackage::new(verifying_shares, verifying_key, Some(p.threshold));
+    let my_id = id_of(me)?;
+    let old_kp = fs::keys::KeyPackage::new(
+        my_id,
+        signing_share,
+        fs::keys::VerifyingShare::deserialize(&pub_point(&old.core.public_shares[me as usize])).map_err(conversion_failed)?,
+        verifying_key,
+        p.threshold,
+    );
+
+    // Round 1: commitments to a random polynomial with zero constant term (broadcast).
+    ctx.progress(0, 2, "refresh-shares");
+    let (r1_secret, r1_pkg) = fs::keys::refresh::refresh_dkg_part1(my_id, n, p.threshold, OsRng)
+        .map_err(|_| MpcError::internal("refresh round 1 failed"))?;
+    ctx.send(None, STAGE_ZERO_SHARING_1, 1, r1_pkg.serialize().map_err(conversion_failed)?);
+    let mut r1_pkgs = BTreeMap::new();
+    while r1_pkgs.len() < (n - 1) as usize {
+        let inc = ctx.next_message(STAGE_ZERO_SHARING_1)?;
+        if inc.round != 1 || !inc.broadcast {
+            return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "unexpected refresh message"));
+        }
+        let pkg = fs::keys::dkg::round1::Package::deserialize(&inc.payload)
+            .map_err(|_| MpcError::from_party(ErrorCode::MalformedMessage, inc.from, "cannot decode message"))?;
+        r1_pkgs.insert(id_of(inc.from)?, pkg);
+    }
+    let (r2_secret, r2_out) = fs::keys::refresh::refresh_dkg_part2(r1_secret, &r1_pkgs)
+        .map_err(|e| frost_abort_secp(e, "share refresh"))?;
+    for (id, pkg) in r2_out {
+        let to = (0..n).find(|k| id_of(*k).map(|x| x == id).unwrap_or(false)).ok_or_else(|| MpcError::internal("unknown id"))?;
+        ctx.send(Some(to), STAGE_ZERO_SHARING_2, 2, pkg.serialize().map_err(conversion_failed)?);
+    }
+    ctx.progress(1, 2, "refresh-shares");
+    let mut r2_pkgs = BTreeMap::new();
+    while r2_pkgs.len() < (n - 1) as usize {
+        let inc = ctx.next_message(STAGE_ZERO_SHARING_2)?;
+        if inc.round != 2 || inc.broadcast {
+            return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "unexpected refresh message"));
+        }
+        let pkg = fs::keys::dkg::round2::Package::deserialize(&inc.payload)
+            .map_err(|_| MpcError::from_party(ErrorCode::MalformedMessage, inc.from, "cannot decode message"))?;
+        r2_pkgs.insert(id_of(inc.from)?, pkg);
+    }
+    let (new_kp, new_pkp) = fs::keys::refresh::refresh_dkg_shares(&r2_secret, &r1_pkgs, &r2_pkgs, old_pkp, old_kp)
+        .map_err(|e| frost_abort_secp(e, "share refresh"))?;
+    if new_pkp.verifying_key() != &verifying_key {
+        return Err(MpcError::new(ErrorCode::ProtocolAbort, "refresh changed the public key"));
+    }
+
+    // Back into the engine's share type; validation checks x·G against the public share.
+    let mut core = old.into_inner().core;
+    let new_x_bytes = Zeroizing::new(new_kp.signing_share().serialize());
+    let mut new_x = Scalar::<E>::from_be_bytes(&*new_x_bytes).map_err(conversion_failed)?;
+    let new_x = NonZero::from_secret_scalar(SecretScalar::new(&mut new_x)).ok_or_else(|| MpcError::internal("zero share"))?;
+    let mut new_public = Vec::with_capacity(n as usize);
+    for k in 0..n {
+        let vs = new_pkp.verifying_shares().get(&id_of(k)?).ok_or_else(|| MpcError::internal("missing public share"))?;
+        let pt = Point::<E>::from_bytes(vs.serialize().map_err(conversion_failed)?).map_err(conversion_failed)?;
+        new_public.push(NonZero::from_point(pt).ok_or_else(|| MpcError::internal("zero public share"))?);
+    }
+    core.x = new_x;
+    core.key_info.public_shares = new_public;
+    let incomplete = core.validate().map_err(|_| MpcError::internal("refreshed share does not validate"))?;
+
+    // New Paillier / ring-Pedersen parameters for every party.
+    let aux = run_aux(ctx, &p.session_id, me, n, primes)?;
+    let share = EcdsaShare::from_parts((incomplete, aux)).map_err(|_| MpcError::internal("key share does not validate"))?;
+    share_output(&share)
+}
+
+fn conversion_failed<T>(_: T) -> MpcError {
+    MpcError::internal("share conversion failed")
+}
+
+fn frost_abort_secp(e: frost_secp256k1::Error, what: &str) -> MpcError {
+    let culprit = e.culprits().first().and_then(|id| {
+        let bytes = id.serialize();
+        // Identifiers are k+1 as a big-endian scalar.
+        let last = u16::from_be_bytes([bytes[bytes.len() - 2], bytes[bytes.len() - 1]]);
+        last.checked_sub(1)
+    });
+    match culprit {
+        Some(p) => MpcError::from_party(ErrorCode::ProtocolAbort, p, format!("{what} aborted by a party")),
+        None => MpcError::new(ErrorCode::ProtocolAbort, format!("{what} aborted")),
+    }
+}
+
+fn share_output(share: &EcdsaShare) -> MpcResult<SessionOutput> {
+    let body = Zeroizing::new(cbor::to_bytes(share)?);
+    let blob = Zeroizing::new(share::wrap(Engine::Cggmp24Secp256k1, Kind::Full, &body));
+    let info = share_info(&body, Kind::Full)?;
+    Ok(SessionOutput {
+        share: Some(blob),
+        public_key: Some(info.public_key),
+        public_share: Some(info.public_share),
+        address: Some(info.address),
+        ..Default::default()
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct PublicBody {
+    #[serde(with = "serde_bytes")]
+    public_key: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    public_share: Vec<u8>,
+    party_index: u16,
+    threshold: u16,
+    parties: u16,
+    /// The engine's share with its secret fields removed.
+    share: Value,
+}
+
+const SECRET_FIELDS: [&str; 3] = ["x", "p", "q"];
+
+fn info_of(share: &EcdsaShare) -> ShareInfo {
+    let i = share.core.i;
+    ShareInfo {
+        engine: Engine::Cggmp24Secp256k1,
+        party_index: i,
+        threshold: share.min_signers(),
+        parties: share.n(),
+        public_key: share.core.shared_public_key.to_bytes(true).as_bytes().to_vec(),
+        public_share: share.core.public_shares[i as usize].to_bytes(true).as_bytes().to_vec(),
+        address: eth_address(share.core.shared_public_key.to_bytes(false).as_bytes()),
+    }
+}
+
+pub fn share_info(body: &[u8], kind: Kind) -> MpcResult<ShareInfo> {
+    match kind {
+        Kind::Full => Ok(info_of(&cbor::from_bytes::<EcdsaShare>(body, ErrorCode::UnsupportedShare, "key share")?)),
+        _ => {
+            let pb: PublicBody = cbor::from_bytes(body, ErrorCode::UnsupportedShare, "public share")?;
+            let uncompressed = k256::PublicKey::from_sec1_bytes(&pb.public_key)
+                .map_err(|_| MpcError::new(ErrorCode::UnsupportedShare, "bad public key"))?;
+            use k256::elliptic_curve::sec1::ToEncodedPoint;
+            Ok(ShareInfo {
+                engine: Engine::Cggmp24Secp256k1,
+                party_index: pb.party_index,
+                threshold: pb.threshold,
+                parties: pb.parties,
+                address: eth_address(uncompressed.to_encoded_point(false).as_bytes()),
+                public_key: pb.public_key,
+                public_share: pb.public_share,
+            })
+        }
+    }
+}
+
+/// Removes the named fields wherever they occur, remembering their paths.
+fn take_secrets(v: &mut Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
+    if let Value::Map(entries) = v {
+        let mut k = 0;
+        while k < entries.len() {
+            let key = match &entries[k].0 {
+                Value::Text(t) => Some(t.clone()),
+                _ => None,
+            };
+            match key {
+                Some(name) if SECRET_FIELDS.contains(&name.as_str()) => {
+                    let (_, val) = entries.remove(k);
+                    let mut p = path.clone();
+                    p.push(name);
+                    out.push((p, val));
+                }
+                Some(name) => {
+                    path.push(name);
+                    take_secrets(&mut entries[k].1, path, out);
+                    path.pop();
+                    k += 1;
+                }
+                None => k += 1,
+            }
+        }
+    }
+}
+
+fn put_secret(v: &mut Value, path: &[String], secret: Value) -> MpcResult<()> {
+    let mismatch = || MpcError::new(ErrorCode::ShareMismatch, "private part does not fit the public part");
+    let Value::Map(entries) = v else { return Err(mismatch()) };
+    if path.len() == 1 {
+        if !SECRET_FIELDS.contains(&path[0].as_str()) || entries.iter().any(|(k, _)| matches!(k, Value::Text(t) if *t == path[0])) {
+            return Err(mismatch());
+        }
+        entries.push((Value::Text(path[0].clone()), secret));
+        return Ok(());
+    }
+    let child = entries
+        .iter_mut()
+        .find(|(k, _)| matches!(k, Value::Text(t) if *t == path[0]))
+        .ok_or_else(mismatch)?;
+    put_secret(&mut child.1, &path[1..], secret)
+}
+
+pub fn detach(body: &[u8]) -> MpcResult<(Vec<u8>, Vec<u8>)> {
+    let share = cbor::from_bytes::<EcdsaShare>(body, ErrorCode::UnsupportedShare, "key share")?;
+    let info = info_of(&share);
+    let mut value = Value::serialized(&share).map_err(|_| MpcError::internal("encoding failed"))?;
+    drop(share);
+    let mut secrets = Vec::new();
+    take_secrets(&mut value, &mut Vec::new(), &mut secrets);
+    if secrets.len() != SECRET_FIELDS.len() {
+        return Err(MpcError::internal("unexpected key share layout"));
+    }
+    let public = cbor::to_bytes(&PublicBody {
+        public_key: info.public_key,
+        public_share: info.public_share,
+        party_index: info.party_index,
+        threshold: info.threshold,
+        parties: info.parties,
+        share: value,
+    })?;
+    let private = cbor::to_bytes(&secrets)?;
+    Ok((public, private))
+}
+
+pub fn attach(public: &[u8], private: &[u8]) -> MpcResult<Vec<u8>> {
+    let pb: PublicBody = cbor::from_bytes(public, ErrorCode::UnsupportedShare, "public share")?;
+    let secrets: Vec<(Vec<String>, Value)> = cbor::from_bytes(private, ErrorCode::UnsupportedShare, "private share")?;
+    if secrets.len() != SECRET_FIELDS.len() {
+        return Err(MpcError::new(ErrorCode::ShareMismatch, "private part is incomplete"));
+    }
+    let mut value = pb.share;
+    for (path, secret) in secrets {
+        if path.is_empty() {
+            return Err(MpcError::new(ErrorCode::ShareMismatch, "private part does not fit the public part"));
+        }
+        put_secret(&mut value, &path, secret)?;
+    }
+    // Deserializing validates the share: x·G must equal this party's public share and
+    // p·q must equal this party's Paillier modulus.
+    let share: EcdsaShare = value
+        .deserialized()
+        .map_err(|_| MpcError::new(ErrorCode::ShareMismatch, "private part does not match the public share"))?;
+    let i = share.core.i as usize;
+    let expected = Point::<E>::generator() * &share.core.x;
+    if i != pb.party_index as usize || *share.core.public_shares[i] != expected
+        || share.core.public_shares[i].to_bytes(true).as_bytes() != pb.public_share.as_slice()
+    {
+        return Err(MpcError::new(ErrorCode::ShareMismatch, "private part does not match the public share"));
+    }
+    cbor::to_bytes(&share)
+}

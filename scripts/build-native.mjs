@@ -1,0 +1,44 @@
+// Builds the MPC signer addon (native/) with cargo and copies the library to a fixed
+// path, native/vaultkeeper_mpc.node, which main/mpc loads.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const crateDir = join(root, 'native');
+const target = join(crateDir, 'vaultkeeper_mpc.node');
+
+const probe = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
+if (probe.error || probe.status !== 0) {
+  console.error(
+    'build-native: cargo was not found. Install the Rust toolchain (https://rustup.rs or your ' +
+      "distribution's rustc/cargo packages) and run `npm run build:native` again.",
+  );
+  process.exit(1);
+}
+
+// Two jobs by default: build machines here are small and shared.
+const jobs = process.env.CARGO_BUILD_JOBS ?? '2';
+const build = spawnSync('cargo', ['build', '--release', '-j', jobs], { cwd: crateDir, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error(`build-native: cargo build failed (exit ${build.status ?? build.signal}).`);
+  process.exit(build.status ?? 1);
+}
+
+const libName = {
+  linux: 'libvaultkeeper_mpc.so',
+  darwin: 'libvaultkeeper_mpc.dylib',
+  win32: 'vaultkeeper_mpc.dll',
+}[process.platform];
+if (!libName) {
+  console.error(`build-native: unsupported platform ${process.platform}.`);
+  process.exit(1);
+}
+const built = join(crateDir, 'target', 'release', libName);
+if (!existsSync(built)) {
+  console.error(`build-native: expected ${built} after the build, but it is missing.`);
+  process.exit(1);
+}
+copyFileSync(built, target);
+console.log(`build-native: ${target}`);
