@@ -220,7 +220,13 @@ export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOp
         const targets = out.to === undefined || out.to === null ? [...byParty.keys()].filter((p) => p !== party) : [out.to];
         for (const to of targets) {
           const bytes = options.intercept ? options.intercept(party, to, out.bytes, round) : out.bytes;
-          if (bytes) byParty.get(to)?.feed(party, bytes);
+          if (!bytes) continue;
+          try {
+            byParty.get(to)?.feed(party, bytes);
+          } catch (err) {
+            for (const s of sessions) s.cancel();
+            throw err;
+          }
         }
       }
       if (snap.phase === 'done') {

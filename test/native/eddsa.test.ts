@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { MpcError } from '../../main/mpc/index.ts';
+import { PARTIES, QUORUMS, corruptPayload, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign } from './helpers.ts';
+
+const nodes = makeNodes();
+
+async function expectMpcError(run: Promise<unknown>, code: string, party?: number): Promise<MpcError> {
+  const err = await run.then(
+    () => assert.fail('expected the session to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof MpcError, `expected MpcError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  if (party !== undefined) assert.equal(err.party, party, err.message);
+  return err;
+}
+
+test('eddsa: 2-of-3 keygen, every quorum signs plain Ed25519', async () => {
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  const publicKey = results.get(0)!.publicKey!;
+  for (const p of PARTIES) {
+    assert.deepEqual(results.get(p)!.publicKey, publicKey);
+    assert.equal(results.get(p)!.address, results.get(0)!.address);
+    assert.equal(nodes[p].shareInfo(results.get(p)!.share!).address, results.get(0)!.address);
+  }
+  const shares = sharesOf(results);
+  const message = Buffer.from('transfer 1 SOL');
+  for (const quorum of QUORUMS) {
+    const signed = await sign(nodes, 'eddsa-sign', shares, quorum, message);
+    for (const p of quorum) {
+      const sig = signed.results.get(p)!.signature!;
+      assert.equal(sig.length, 64);
+      assert.ok(ed25519.verify(sig, message, publicKey), `quorum ${quorum} signature verifies`);
+    }
+  }
+});
+
+test('eddsa: property — any quorum signs any message', async () => {
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  const shares = sharesOf(results);
+  const publicKey = results.get(0)!.publicKey!;
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 256 }), fc.integer({ min: 0, max: 2 }), async (msg, q) => {
+      const message = Buffer.from(msg);
+      const signed = await sign(nodes, 'eddsa-sign', shares, QUORUMS[q], message);
+      const sig = signed.results.get(QUORUMS[q][0])!.signature!;
+      return ed25519.verify(sig, message, publicKey);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('eddsa: a message altered in transit is refused in every round, naming the sender', async () => {
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  const shares = sharesOf(results);
+  for (const round of [1, 2]) {
+    await expectMpcError(
+      keygen(nodes, 'eddsa-keygen', undefined, { intercept: (from, _to, b, r) => (r === round && from === 1 ? flipByte(b) : b) }),
+      'TAMPERED_MESSAGE',
+      1,
+    );
+    await expectMpcError(
+      sign(nodes, 'eddsa-sign', shares, [0, 2], Buffer.from('x'), {
+        intercept: (from, _to, b, r) => (r === round && from === 2 ? flipByte(b) : b),
+      }),
+      'TAMPERED_MESSAGE',
+      2,
+    );
+  }
+});
+
+test('eddsa: a malicious sender with a valid envelope is caught by the protocol', async () => {
+  // Round 2 of the DKG carries the secret share; FROST checks it against the sender's commitment.
+  await expectMpcError(
+    keygen(nodes, 'eddsa-keygen', undefined, { intercept: (from, _to, b, r) => (r === 2 && from === 1 ? corruptPayload(b, 3) : b) }),
+    'PROTOCOL_ABORT',
+    1,
+  );
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  await expectMpcError(
+    sign(nodes, 'eddsa-sign', sharesOf(results), [1, 2], Buffer.from('x'), {
+      intercept: (from, _to, b, r) => (r === 2 && from === 2 ? corruptPayload(b, 3) : b),
+    }),
+    'PROTOCOL_ABORT',
+    2,
+  );
+});
+
+test('eddsa: messages from another session, replays and wrong senders are refused', async () => {
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  const shares = sharesOf(results);
+  const message = Buffer.from('m');
+  const pair = () => {
+    const sessionId = newSessionId();
+    return [0, 1].map((p) => nodes[p].start({ protocol: 'eddsa-sign', sessionId, partyIndex: p, parties: [0, 1], threshold: 2, share: shares[p], message }));
+  };
+  const a = pair();
+  const b = pair();
+  const fromB = (await b[1].next()).outgoing[0].bytes;
+  assert.throws(() => a[0].feed(1, fromB), (e: MpcError) => e.code === 'WRONG_SESSION' && e.party === 1);
+
+  const c = pair();
+  const first = (await c[1].next()).outgoing[0].bytes;
+  c[0].feed(1, first);
+  assert.throws(() => c[0].feed(1, first), (e: MpcError) => e.code === 'REPLAYED_MESSAGE' && e.party === 1);
+
+  const d = pair();
+  const fromOne = (await d[1].next()).outgoing[0].bytes;
+  assert.throws(() => d[0].feed(2, fromOne), (e: MpcError) => e.code === 'WRONG_SENDER' && e.party === 2);
+
+  const e = pair();
+  assert.throws(() => e[0].feed(1, Buffer.from('garbage')), (err: MpcError) => err.code === 'MALFORMED_MESSAGE' && err.party === 1);
+  for (const s of [...a, ...b, ...c, ...d, ...e]) s.cancel();
+});
+
+test('eddsa: refresh changes every share, keeps the key; old and new shares do not mix', async () => {
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  const old = sharesOf(results);
+  const publicKey = results.get(0)!.publicKey!;
+  const refreshed = await refresh(nodes, 'eddsa-refresh', old);
+  const fresh = sharesOf(refreshed.results);
+  for (const p of PARTIES) {
+    assert.deepEqual(refreshed.results.get(p)!.publicKey, publicKey);
+    assert.notDeepEqual(nodes[p].shareInfo(fresh[p]).publicShare, nodes[p].shareInfo(old[p]).publicShare);
+  }
+  const message = Buffer.from('after refresh');
+  for (const quorum of QUORUMS) {
+    const signed = await sign(nodes, 'eddsa-sign', fresh, quorum, message);
+    assert.ok(ed25519.verify(signed.results.get(quorum[0])!.signature!, message, publicKey));
+  }
+  const mixed = [old[0], fresh[1], fresh[2]];
+  await expectMpcError(sign(nodes, 'eddsa-sign', mixed, [0, 1], message), 'PROTOCOL_ABORT');
+});
+
+test('eddsa: detach/attach round trip and mismatch rejection', async () => {
+  const { results } = await keygen(nodes, 'eddsa-keygen');
+  const shares = sharesOf(results);
+  const d0 = nodes[0].detachShare(shares[0]);
+  const d1 = nodes[1].detachShare(shares[1]);
+  assert.equal(nodes[0].shareInfo(d0.publicPart).address, results.get(0)!.address);
+  const back = nodes[0].attachShare(d0.publicPart, d0.privatePart);
+  const signed = await sign(nodes, 'eddsa-sign', [back, shares[1], shares[2]], [0, 1], Buffer.from('backup ok'));
+  assert.ok(ed25519.verify(signed.results.get(0)!.signature!, Buffer.from('backup ok'), results.get(0)!.publicKey!));
+  assert.throws(() => nodes[0].attachShare(d0.publicPart, d1.privatePart), (e: MpcError) => e.code === 'SHARE_MISMATCH');
+  assert.throws(() => nodes[0].attachShare(d0.privatePart, d0.publicPart), (e: MpcError) => e.code === 'UNSUPPORTED_SHARE');
+});

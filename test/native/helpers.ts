@@ -1,0 +1,104 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MpcSigner, runLocal, type MpcProtocol, type SessionResult, type LocalRunOptions } from '../../main/mpc/index.ts';
+
+export const PARTIES = [0, 1, 2];
+export const QUORUMS = [
+  [0, 1],
+  [0, 2],
+  [1, 2],
+];
+
+export function makeNodes(): MpcSigner[] {
+  return PARTIES.map(() => new MpcSigner());
+}
+
+export function newSessionId(): Buffer {
+  return randomBytes(32);
+}
+
+// Safe-prime generation takes minutes with the pure-Rust big integers, so tests use
+// primes generated once by the addon itself and cached here. Test-only: production
+// nodes generate fresh primes (generatePaillierPrimes) ahead of each ceremony.
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'paillier-primes.test-only.json');
+
+export async function testPrimes(nodes: MpcSigner[]): Promise<Buffer[]> {
+  if (existsSync(FIXTURE)) {
+    const hex = JSON.parse(readFileSync(FIXTURE, 'utf8')) as string[];
+    if (hex.length >= PARTIES.length) return hex.map((h) => Buffer.from(h, 'hex'));
+  }
+  const primes = await Promise.all(PARTIES.map((p) => nodes[p].generatePaillierPrimes()));
+  mkdirSync(dirname(FIXTURE), { recursive: true });
+  writeFileSync(FIXTURE, JSON.stringify(primes.map((b) => b.toString('hex')), null, 1));
+  return primes;
+}
+
+export async function keygen(
+  nodes: MpcSigner[],
+  protocol: 'ecdsa-keygen' | 'eddsa-keygen',
+  primes?: Buffer[],
+  options?: LocalRunOptions,
+) {
+  const sessionId = newSessionId();
+  const sessions = PARTIES.map((p) =>
+    nodes[p].start({ protocol, sessionId, partyIndex: p, parties: PARTIES, threshold: 2, primes: primes?.[p] }),
+  );
+  return runLocal(sessions, options);
+}
+
+export async function refresh(
+  nodes: MpcSigner[],
+  protocol: 'ecdsa-refresh' | 'eddsa-refresh',
+  shares: Buffer[],
+  primes?: Buffer[],
+  options?: LocalRunOptions,
+) {
+  const sessionId = newSessionId();
+  const sessions = PARTIES.map((p) =>
+    nodes[p].start({ protocol, sessionId, partyIndex: p, parties: PARTIES, threshold: 2, share: shares[p], primes: primes?.[p] }),
+  );
+  return runLocal(sessions, options);
+}
+
+export async function sign(
+  nodes: MpcSigner[],
+  protocol: 'ecdsa-sign' | 'eddsa-sign',
+  shares: Buffer[],
+  quorum: number[],
+  message: Buffer,
+  options?: LocalRunOptions,
+) {
+  const sessionId = newSessionId();
+  const sessions = quorum.map((p) =>
+    nodes[p].start({ protocol, sessionId, partyIndex: p, parties: quorum, threshold: 2, share: shares[p], message }),
+  );
+  return runLocal(sessions, options);
+}
+
+export function sharesOf(results: Map<number, SessionResult>): Buffer[] {
+  return PARTIES.map((p) => {
+    const share = results.get(p)?.share;
+    if (!share) throw new Error(`party ${p} has no share`);
+    return share;
+  });
+}
+
+/** Flips one payload byte and recomputes the envelope checksum: what a malicious but authenticated sender could send. */
+export function corruptPayload(bytes: Buffer, offsetFromPayloadEnd = 1): Buffer {
+  const out = Buffer.from(bytes);
+  const bodyLen = out.length - 16;
+  out[bodyLen - offsetFromPayloadEnd] ^= 0x01;
+  createHash('sha256').update(out.subarray(0, bodyLen)).digest().copy(out, bodyLen, 0, 16);
+  return out;
+}
+
+/** Flips one byte in transit without fixing the checksum. */
+export function flipByte(bytes: Buffer): Buffer {
+  const out = Buffer.from(bytes);
+  out[Math.floor(out.length / 2)] ^= 0x80;
+  return out;
+}
+
+export type { MpcProtocol };
