@@ -1,0 +1,131 @@
+// `npm run bench:mpc`: 2-of-3 threshold ECDSA (cggmp24) and EdDSA (FROST) on this machine,
+// each next to a single-key signature of the same digest measured in the same run.
+import { randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { keygen, makeNodes, refresh, sharesOf, sign, testPrimes, PARTIES } from '../native/helpers.ts';
+
+const nodes = makeNodes();
+const rows: string[][] = [];
+const bytesRows: string[][] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function singleKey(fn: () => void, runs = 200): number {
+  fn();
+  const t = performance.now();
+  for (let k = 0; k < runs; k += 1) fn();
+  return (performance.now() - t) / runs;
+}
+
+function row(name: string, endToEnd: number, perParty: number, baseline: number) {
+  rows.push([name, endToEnd.toFixed(2), perParty.toFixed(2), baseline.toFixed(3), (endToEnd / baseline).toFixed(0) + '×']);
+}
+
+function maxOf(m: Map<number, number>): number {
+  return Math.max(...m.values());
+}
+
+const digest = randomBytes(32);
+const secpKey = secp256k1.utils.randomSecretKey();
+const edKey = ed25519.utils.randomSecretKey();
+const secpSign = singleKey(() => secp256k1.sign(digest, secpKey, { prehash: false }));
+const edSign = singleKey(() => ed25519.sign(digest, edKey));
+
+const withPrimes = process.argv.includes('--with-primes');
+let primeGenMs = NaN;
+if (withPrimes) {
+  const t = performance.now();
+  await nodes[0].generatePaillierPrimes();
+  primeGenMs = performance.now() - t;
+}
+const primes = await testPrimes(nodes);
+const rotated = PARTIES.map((p) => primes[(p + 1) % 3]);
+
+// ECDSA keygen (DKG + aux info, primes pregenerated)
+const kgTimes: number[] = [];
+let kg = await keygen(nodes, 'ecdsa-keygen', primes);
+for (let k = 0; k < 3; k += 1) {
+  const t = performance.now();
+  kg = await keygen(nodes, 'ecdsa-keygen', primes);
+  kgTimes.push(performance.now() - t);
+}
+row('ECDSA keygen (DKG + aux, primes pregenerated)', median(kgTimes), maxOf(kg.computeMs), secpSign);
+bytesRows.push(['ECDSA keygen', ...PARTIES.map((p) => String(kg.bytesSent.get(p)))]);
+const shares = sharesOf(kg.results);
+
+const signTimes: number[] = [];
+const signCompute: number[] = [];
+let sg = await sign(nodes, 'ecdsa-sign', shares, [0, 1], digest);
+for (let k = 0; k < 15; k += 1) {
+  const t = performance.now();
+  sg = await sign(nodes, 'ecdsa-sign', shares, [k % 3 === 2 ? 1 : 0, k % 3 === 0 ? 1 : 2], digest);
+  signTimes.push(performance.now() - t);
+  signCompute.push(maxOf(sg.computeMs));
+}
+row('ECDSA sign 2-of-3', median(signTimes), median(signCompute), secpSign);
+bytesRows.push(['ECDSA sign', ...[0, 1].map((p) => String(sg.bytesSent.get(p) ?? '-')), '-']);
+
+const rfTimes: number[] = [];
+let rf = await refresh(nodes, 'ecdsa-refresh', shares, rotated);
+for (let k = 0; k < 2; k += 1) {
+  const t = performance.now();
+  rf = await refresh(nodes, 'ecdsa-refresh', shares, k % 2 === 0 ? primes : rotated);
+  rfTimes.push(performance.now() - t);
+}
+row('ECDSA refresh (shares + aux, primes pregenerated)', median(rfTimes), maxOf(rf.computeMs), secpSign);
+bytesRows.push(['ECDSA refresh', ...PARTIES.map((p) => String(rf.bytesSent.get(p)))]);
+
+const fkTimes: number[] = [];
+let fk = await keygen(nodes, 'eddsa-keygen');
+for (let k = 0; k < 10; k += 1) {
+  const t = performance.now();
+  fk = await keygen(nodes, 'eddsa-keygen');
+  fkTimes.push(performance.now() - t);
+}
+row('FROST Ed25519 keygen', median(fkTimes), maxOf(fk.computeMs), edSign);
+bytesRows.push(['FROST keygen', ...PARTIES.map((p) => String(fk.bytesSent.get(p)))]);
+const edShares = sharesOf(fk.results);
+
+const fsTimes: number[] = [];
+const fsCompute: number[] = [];
+let fsg = await sign(nodes, 'eddsa-sign', edShares, [0, 1], digest);
+for (let k = 0; k < 100; k += 1) {
+  const t = performance.now();
+  fsg = await sign(nodes, 'eddsa-sign', edShares, [0, 2], digest);
+  fsTimes.push(performance.now() - t);
+  fsCompute.push(maxOf(fsg.computeMs));
+}
+row('FROST Ed25519 sign 2-of-3', median(fsTimes), median(fsCompute), edSign);
+bytesRows.push(['FROST sign', String(fsg.bytesSent.get(0)), '-', String(fsg.bytesSent.get(2))]);
+
+const frTimes: number[] = [];
+let fr = await refresh(nodes, 'eddsa-refresh', edShares);
+for (let k = 0; k < 10; k += 1) {
+  const t = performance.now();
+  fr = await refresh(nodes, 'eddsa-refresh', edShares);
+  frTimes.push(performance.now() - t);
+}
+row('FROST Ed25519 refresh', median(frTimes), maxOf(fr.computeMs), edSign);
+bytesRows.push(['FROST refresh', ...PARTIES.map((p) => String(fr.bytesSent.get(p)))]);
+
+function table(head: string[], body: string[][]) {
+  const widths = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k].length)));
+  const line = (r: string[]) => '| ' + r.map((c, k) => c.padEnd(widths[k])).join(' | ') + ' |';
+  console.log(line(head));
+  console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
+  for (const r of body) console.log(line(r));
+}
+
+console.log(`2-of-3 on this machine (median; single-key baselines from @noble/curves in the same run)\n`);
+table(['protocol', 'end-to-end ms', 'per-party compute ms', 'single-key sign ms', 'ratio'], rows);
+console.log('\nbytes sent per party (broadcasts counted once per recipient)\n');
+table(['protocol', 'party 0', 'party 1', 'party 2'], bytesRows);
+console.log(
+  withPrimes
+    ? `\nPaillier safe-prime generation for one party (4 × 1536-bit safe primes): ${(primeGenMs / 1000).toFixed(1)} s`
+    : '\nPaillier safe-prime generation is not in the keygen/refresh figures; run with --with-primes to measure it.',
+);
