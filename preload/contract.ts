@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'VAULT_CORRUPT',
   'AUDIT_UNAVAILABLE',
   'EXPORT_FAILED',
+  'BRIDGE_UNAVAILABLE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

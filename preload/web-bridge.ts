@@ -1,0 +1,35 @@
+/**
+ * The headless host's stand-in for the Electron preload: the same contract API, carried over
+ * HTTP to the host on 127.0.0.1 with the per-run token the host put in the page. Like the
+ * Electron bridge it exposes one frozen object and nothing else.
+ * Runtime: browser (bundled into one script served by the headless host).
+ */
+import { API_GLOBAL, buildApi, type Result } from './contract';
+
+const TOKEN_META = 'vaultkeeper-host-token';
+const token = document.querySelector(`meta[name="${TOKEN_META}"]`)?.getAttribute('content') ?? '';
+
+const unreachable: Result<never> = {
+  ok: false,
+  error: {
+    code: 'BRIDGE_UNAVAILABLE',
+    message: 'The Vaultkeeper host is not answering. Check that `npm run host` is still running, then reload this page.',
+  },
+};
+
+const api = buildApi(async (channel, request) => {
+  try {
+    const response = await fetch(`/__host/ipc/${encodeURIComponent(channel)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-vaultkeeper-token': token },
+      body: JSON.stringify(request),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    return (await response.json()) as Result<unknown>;
+  } catch {
+    return unreachable;
+  }
+});
+
+Object.defineProperty(window, API_GLOBAL, { value: api, writable: false, configurable: false, enumerable: false });

@@ -1,0 +1,81 @@
+import { useEffect } from 'react';
+import { api } from './api';
+import { ErrorNotice } from './components/ErrorNotice';
+import { AuditScreen } from './screens/AuditScreen';
+import { OverviewScreen } from './screens/OverviewScreen';
+import { SetupScreen } from './screens/SetupScreen';
+import { UnlockScreen } from './screens/UnlockScreen';
+import { useConsole, type Screen } from './store';
+
+const STATUS_POLL_MS = 5_000;
+const HEARTBEAT_MIN_INTERVAL_MS = 30_000;
+
+/** Tells main the operator is active (so the idle lock waits), at most every 30 s. */
+function useActivityHeartbeat(active: boolean) {
+  useEffect(() => {
+    if (!active) return;
+    let last = 0;
+    const beat = () => {
+      const now = Date.now();
+      if (now - last < HEARTBEAT_MIN_INTERVAL_MS) return;
+      last = now;
+      void api.vault.heartbeat({});
+    };
+    window.addEventListener('pointerdown', beat);
+    window.addEventListener('keydown', beat);
+    return () => {
+      window.removeEventListener('pointerdown', beat);
+      window.removeEventListener('keydown', beat);
+    };
+  }, [active]);
+}
+
+const NAV: Array<{ screen: Screen; label: string }> = [
+  { screen: 'overview', label: 'Overview' },
+  { screen: 'audit', label: 'Audit log' },
+];
+
+export function App() {
+  const { status, screen, banner, setScreen, refreshStatus, applyStatus, dismissBanner } = useConsole();
+
+  useEffect(() => {
+    void refreshStatus();
+    const timer = setInterval(() => void refreshStatus(), STATUS_POLL_MS);
+    return () => clearInterval(timer);
+  }, [refreshStatus]);
+  useActivityHeartbeat(status?.state === 'unlocked');
+
+  const state = status?.state;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">Vaultkeeper</span>
+        {state ? (
+          <span className={`vault-state vault-state-${state}`} data-testid="vault-state">
+            {state === 'unlocked' ? 'UNLOCKED' : state === 'locked' ? 'LOCKED' : 'NO VAULT'}
+          </span>
+        ) : null}
+        {state === 'unlocked' ? (
+          <>
+            <nav aria-label="Screens">
+              {NAV.map((item) => (
+                <button key={item.screen} type="button" className={screen === item.screen ? 'nav active' : 'nav'} aria-current={screen === item.screen ? 'page' : undefined} onClick={() => setScreen(item.screen)}>
+                  {item.label}
+                </button>
+              ))}
+            </nav>
+            <button type="button" className="lock" onClick={async () => applyStatus(await api.vault.lock({}))}>
+              Lock
+            </button>
+          </>
+        ) : null}
+      </header>
+      <ErrorNotice error={banner} onDismiss={dismissBanner} />
+      {!status ? <p className="hint center">Connecting to the console…</p> : null}
+      {state === 'uninitialized' ? <SetupScreen /> : null}
+      {state === 'locked' ? <UnlockScreen /> : null}
+      {state === 'unlocked' && screen === 'overview' ? <OverviewScreen /> : null}
+      {state === 'unlocked' && screen === 'audit' ? <AuditScreen /> : null}
+    </div>
+  );
+}
