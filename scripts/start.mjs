@@ -35,11 +35,11 @@ export function locateElectronBinary() {
 export function missingElectronMessage(reason) {
   return [
     `Vaultkeeper cannot start its desktop window: the Electron binary is not installed (${reason}).`,
-    'This usually means `npm install` ran with ELECTRON_SKIP_BINARY_DOWNLOAD=1 or without access to',
-    "Electron's download host. To get it, re-run `npm install` on a machine that can download",
-    'Electron, or set ELECTRON_OVERRIDE_DIST_PATH to the folder of a local Electron build and run',
+    'The first `npm start` downloads it, and that needs access to Electron\'s download host (and',
+    'ELECTRON_SKIP_BINARY_DOWNLOAD unset). To proceed, run `npm start` on a machine that can reach',
+    'that host, or set ELECTRON_OVERRIDE_DIST_PATH to the folder of a local Electron build and run',
     '`npm start` again. The same console runs without Electron: `npm run host` starts the headless',
-    'host, which prints a 127.0.0.1 URL to open in a browser.',
+    'host, which prints a 127.0.0.1 URL to open in a browser on this machine.',
   ].join(' ');
 }
 
@@ -55,8 +55,27 @@ function runNpmScript(script) {
   }
 }
 
+/**
+ * The project does not let npm run Electron's download script at install time (it fails the
+ * whole install where the download host is unreachable), so the first start fetches the binary.
+ */
+function tryDownloadElectron() {
+  if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) return false;
+  let installScript;
+  try {
+    installScript = resolve(dirname(requireFromProject.resolve('electron/package.json')), 'install.js');
+  } catch {
+    return false;
+  }
+  process.stdout.write('Downloading the Electron binary (first start only)…\n');
+  const result = spawnSync(process.execPath, [installScript], { cwd: projectRoot, stdio: 'pipe', encoding: 'utf8' });
+  if (result.status !== 0) process.stderr.write('The Electron download did not succeed.\n');
+  return result.status === 0;
+}
+
 function main() {
-  const electron = locateElectronBinary();
+  let electron = locateElectronBinary();
+  if (!electron.found && tryDownloadElectron()) electron = locateElectronBinary();
   if (!electron.found) {
     process.stderr.write(`${missingElectronMessage(electron.reason)}\n`);
     process.exit(1);
