@@ -183,6 +183,8 @@ export class MpcSigner {
 export interface LocalRunOptions {
   /** Lets tests alter or drop a message in flight; return null to drop it. */
   intercept?: (from: number, to: number, bytes: Buffer, round: number) => Buffer | null;
+  /** Holds a message back for one routing round, to model a slow link (out-of-order arrival). */
+  delay?: (from: number, to: number, round: number) => boolean;
 }
 
 export interface LocalRunReport {
@@ -202,8 +204,19 @@ export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOp
   const bytesSent = new Map<number, number>();
   const finished = new Set<number>();
   let round = 0;
+  let held: { from: number; to: number; bytes: Buffer }[] = [];
+  const deliver = (from: number, to: number, bytes: Buffer) => {
+    try {
+      byParty.get(to)?.feed(from, bytes);
+    } catch (err) {
+      for (const s of sessions) s.cancel();
+      throw err;
+    }
+  };
   while (finished.size < sessions.length) {
     round += 1;
+    const late = held;
+    held = [];
     const snaps = await Promise.all(sessions.map((s) => (finished.has(s.partyIndex) ? null : s.next())));
     let progressed = false;
     for (const [k, snap] of snaps.entries()) {
@@ -221,12 +234,8 @@ export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOp
         for (const to of targets) {
           const bytes = options.intercept ? options.intercept(party, to, out.bytes, round) : out.bytes;
           if (!bytes) continue;
-          try {
-            byParty.get(to)?.feed(party, bytes);
-          } catch (err) {
-            for (const s of sessions) s.cancel();
-            throw err;
-          }
+          if (options.delay?.(party, to, round)) held.push({ from: party, to, bytes });
+          else deliver(party, to, bytes);
         }
       }
       if (snap.phase === 'done') {
@@ -235,7 +244,11 @@ export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOp
         if (snap.result) results.set(party, snap.result);
       }
     }
-    if (!progressed) {
+    for (const m of late) {
+      progressed = true;
+      deliver(m.from, m.to, m.bytes);
+    }
+    if (!progressed && held.length === 0) {
       for (const s of sessions) s.cancel();
       throw new MpcError('PROTOCOL_ABORT', 'no party can make progress (a message is missing)');
     }

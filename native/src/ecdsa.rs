@@ -32,6 +32,9 @@ const STAGE_AUX: u8 = 2;
 const STAGE_SIGN: u8 = 3;
 const STAGE_ZERO_SHARING_1: u8 = 4;
 const STAGE_ZERO_SHARING_2: u8 = 5;
+// Stages only ever increase within a session: a party that is ahead may send messages
+// for its next stage, and those wait in the queue; an earlier stage is refused as stale.
+const STAGE_REFRESH_AUX: u8 = 6;
 
 fn abort_error<Err: std::fmt::Debug>(err: Err, parties: &[u16], what: &str) -> MpcError {
     let text = format!("{err:?}");
@@ -127,13 +130,13 @@ fn check_full_parties(p: &SessionParams) -> MpcResult<u16> {
     Ok(n)
 }
 
-fn run_aux(ctx: &mut Ctx, sid: &[u8], me: u16, n: u16, primes: PregeneratedPrimes<L>) -> MpcResult<cggmp24::key_share::AuxInfo<L>> {
+fn run_aux(ctx: &mut Ctx, stage: u8, sid: &[u8], me: u16, n: u16, primes: PregeneratedPrimes<L>) -> MpcResult<cggmp24::key_share::AuxInfo<L>> {
     let mut rng = OsRng;
     let eid_bytes = sub_execution_id(sid, "aux");
     let eid = ExecutionId::new(&eid_bytes);
     let mut sm = cggmp24::aux_info_gen(eid, me, n, primes).into_state_machine(&mut rng);
     let parties = ctx.parties.clone();
-    drive(ctx, &mut sm, STAGE_AUX, "aux-info", 3 * (n as u32 - 1))?.map_err(|e| abort_error(e, &parties, "aux info generation"))
+    drive(ctx, &mut sm, stage, "aux-info", 3 * (n as u32 - 1))?.map_err(|e| abort_error(e, &parties, "aux info generation"))
 }
 
 pub fn run_keygen(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
@@ -149,7 +152,7 @@ pub fn run_keygen(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
     let incomplete = drive(ctx, &mut sm, STAGE_KEYGEN, "keygen", 3 * (n as u32 - 1) + 1)?
         .map_err(|e| abort_error(e, &parties, "key generation"))?;
     drop(sm);
-    let aux = run_aux(ctx, &p.session_id, me, n, primes)?;
+    let aux = run_aux(ctx, STAGE_AUX, &p.session_id, me, n, primes)?;
     let share = EcdsaShare::from_parts((incomplete, aux)).map_err(|_| MpcError::internal("key share does not validate"))?;
     share_output(&share)
 }
@@ -251,7 +254,7 @@ pub fn run_refresh(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> 
     ctx.send(None, STAGE_ZERO_SHARING_1, 1, r1_pkg.serialize().map_err(conversion_failed)?);
     let mut r1_pkgs = BTreeMap::new();
     while r1_pkgs.len() < (n - 1) as usize {
-        let inc = ctx.next_message(STAGE_ZERO_SHARING_1)?;
+        let inc = ctx.next_message_in_round(STAGE_ZERO_SHARING_1, Some((1, &[1])))?;
         if inc.round != 1 || !inc.broadcast {
             return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "unexpected refresh message"));
         }
@@ -268,7 +271,7 @@ pub fn run_refresh(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> 
     ctx.progress(1, 2, "refresh-shares");
     let mut r2_pkgs = BTreeMap::new();
     while r2_pkgs.len() < (n - 1) as usize {
-        let inc = ctx.next_message(STAGE_ZERO_SHARING_2)?;
+        let inc = ctx.next_message_in_round(STAGE_ZERO_SHARING_2, Some((2, &[2])))?;
         if inc.round != 2 || inc.broadcast {
             return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "unexpected refresh message"));
         }
@@ -298,7 +301,7 @@ pub fn run_refresh(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> 
     let incomplete = core.validate().map_err(|_| MpcError::internal("refreshed share does not validate"))?;
 
     // New Paillier / ring-Pedersen parameters for every party.
-    let aux = run_aux(ctx, &p.session_id, me, n, primes)?;
+    let aux = run_aux(ctx, STAGE_REFRESH_AUX, &p.session_id, me, n, primes)?;
     let share = EcdsaShare::from_parts((incomplete, aux)).map_err(|_| MpcError::internal("key share does not validate"))?;
     share_output(&share)
 }
@@ -430,8 +433,13 @@ fn put_secret(v: &mut Value, path: &[String], secret: Value) -> MpcResult<()> {
 pub fn detach(body: &[u8]) -> MpcResult<(Vec<u8>, Vec<u8>)> {
     let share = cbor::from_bytes::<EcdsaShare>(body, ErrorCode::UnsupportedShare, "key share")?;
     let info = info_of(&share);
-    let mut value = Value::serialized(&share).map_err(|_| MpcError::internal("encoding failed"))?;
-    drop(share);
+    let mut dirty = share.into_inner();
+    // CRT parameters reveal the Paillier key; they are a cache and never leave in the public part.
+    for params in dirty.aux.pedersen_params.iter_mut() {
+        params.crt = None;
+    }
+    let mut value = Value::serialized(&dirty).map_err(|_| MpcError::internal("encoding failed"))?;
+    drop(dirty);
     let mut secrets = Vec::new();
     take_secrets(&mut value, &mut Vec::new(), &mut secrets);
     if secrets.len() != SECRET_FIELDS.len() {

@@ -41,7 +41,7 @@ fn malformed(from: u16) -> MpcError {
 fn collect(ctx: &mut Ctx, stage: u8, round: u16, broadcast: bool, from: &[u16]) -> MpcResult<Vec<IncomingMessage>> {
     let mut got: Vec<IncomingMessage> = Vec::new();
     while got.len() < from.len() {
-        let inc = ctx.next_message(stage)?;
+        let inc = ctx.next_message_in_round(stage, Some((round, &[1, 2])))?;
         if inc.round != round || inc.broadcast != broadcast {
             return Err(MpcError::from_party(ErrorCode::WrongRound, inc.from, "message for another round"));
         }

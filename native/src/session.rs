@@ -167,6 +167,13 @@ impl Ctx {
 
     /// Blocks until a message of `stage` arrives. Messages of later stages stay queued.
     pub fn next_message(&mut self, stage: u8) -> MpcResult<IncomingMessage> {
+        self.next_message_in_round(stage, None)
+    }
+
+    /// Like `next_message`, for engines whose rounds we drive ourselves: `rounds` is
+    /// (current round, all rounds of the stage). A message for a later round of the
+    /// stage waits in the queue; one for a round the stage does not have is refused.
+    pub fn next_message_in_round(&mut self, stage: u8, rounds: Option<(u16, &[u16])>) -> MpcResult<IncomingMessage> {
         let shared = self.shared.clone();
         let mut g = shared.lock();
         self.add_compute(&mut g);
@@ -174,7 +181,13 @@ impl Ctx {
             if g.cancelled {
                 return Err(MpcError::new(ErrorCode::Cancelled, "session cancelled"));
             }
-            if let Some(pos) = g.inbox.iter().position(|m| m.stage <= stage) {
+            if let Some((_, all)) = rounds {
+                if let Some(bad) = g.inbox.iter().find(|m| m.stage == stage && !all.contains(&m.round)) {
+                    return Err(MpcError::from_party(ErrorCode::WrongRound, bad.from, "message for a round this protocol does not have"));
+                }
+            }
+            let wanted = |m: &IncomingMessage| m.stage < stage || (m.stage == stage && rounds.map_or(true, |(r, _)| m.round == r));
+            if let Some(pos) = g.inbox.iter().position(wanted) {
                 let msg = g.inbox.remove(pos).expect("position is in range");
                 if msg.stage < stage {
                     return Err(MpcError::from_party(

@@ -67,7 +67,7 @@ for (let k = 0; k < 15; k += 1) {
   signCompute.push(maxOf(sg.computeMs));
 }
 row('ECDSA sign 2-of-3', median(signTimes), median(signCompute), secpSign);
-bytesRows.push(['ECDSA sign', ...[0, 1].map((p) => String(sg.bytesSent.get(p) ?? '-')), '-']);
+bytesRows.push(['ECDSA sign', ...PARTIES.map((p) => String(sg.bytesSent.get(p) ?? '-'))]);
 
 const rfTimes: number[] = [];
 let rf = await refresh(nodes, 'ecdsa-refresh', shares, rotated);
@@ -100,7 +100,7 @@ for (let k = 0; k < 100; k += 1) {
   fsCompute.push(maxOf(fsg.computeMs));
 }
 row('FROST Ed25519 sign 2-of-3', median(fsTimes), median(fsCompute), edSign);
-bytesRows.push(['FROST sign', String(fsg.bytesSent.get(0)), '-', String(fsg.bytesSent.get(2))]);
+bytesRows.push(['FROST sign', ...PARTIES.map((p) => String(fsg.bytesSent.get(p) ?? '-'))]);
 
 const frTimes: number[] = [];
 let fr = await refresh(nodes, 'eddsa-refresh', edShares);

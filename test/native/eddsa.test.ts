@@ -147,3 +147,32 @@ test('eddsa: detach/attach round trip and mismatch rejection', async () => {
   assert.throws(() => nodes[0].attachShare(d0.publicPart, d1.privatePart), (e: MpcError) => e.code === 'SHARE_MISMATCH');
   assert.throws(() => nodes[0].attachShare(d0.privatePart, d0.publicPart), (e: MpcError) => e.code === 'UNSUPPORTED_SHARE');
 });
+
+test('eddsa: messages that arrive ahead of their round wait for it', async () => {
+  const slow = { delay: (from: number, to: number, r: number) => r === 1 && from === 2 && to === 0 };
+  const { results } = await keygen(nodes, 'eddsa-keygen', undefined, slow);
+  const shares = sharesOf(results);
+  const refreshed = await refresh(nodes, 'eddsa-refresh', shares, undefined, slow);
+  const message = Buffer.from('late but fine');
+  const signed = await sign(nodes, 'eddsa-sign', sharesOf(refreshed.results), [0, 2], message, {
+    delay: (from, _to, r) => r === 1 && from === 2,
+  });
+  assert.ok(ed25519.verify(signed.results.get(0)!.signature!, message, results.get(0)!.publicKey!));
+});
+
+test('eddsa: a cancelled session ends with CANCELLED and refuses further messages', async () => {
+  const sessionId = newSessionId();
+  const s = nodes[0].start({ protocol: 'eddsa-keygen', sessionId, partyIndex: 0, parties: PARTIES, threshold: 2 });
+  const first = await s.next();
+  assert.equal(first.phase, 'awaiting-messages');
+  assert.equal(first.outgoing.length, 1);
+  s.cancel();
+  const after = await s.next();
+  assert.equal(after.phase, 'failed');
+  assert.equal(after.error?.code, 'CANCELLED');
+  assert.throws(() => s.feed(1, first.outgoing[0].bytes), (e: MpcError) => e.code === 'SESSION_FINISHED');
+  assert.throws(
+    () => nodes[0].start({ protocol: 'eddsa-keygen', sessionId, partyIndex: 0, parties: PARTIES, threshold: 2 }),
+    (e: MpcError) => e.code === 'INVALID_ARGUMENT',
+  );
+});
