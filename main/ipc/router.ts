@@ -27,6 +27,8 @@ export interface CallContext {
 
 export type Handler<C extends Channel> = (request: ParsedRequestOf<C>, context: CallContext) => Promise<ResponseOf<C>> | ResponseOf<C>;
 export type Handlers = { [C in Channel]: Handler<C> };
+/** The handlers of one channel group, e.g. HandlersFor<'vault.'>. */
+export type HandlersFor<Prefix extends string> = { [C in Channel as C extends `${Prefix}${string}` ? C : never]: Handler<C> };
 
 export interface RouterHooks {
   /** Called before a handler runs for a channel that counts as operator activity. */

@@ -1,57 +1,15 @@
 /**
  * Numbered schema migrations. Each runs once, inside a transaction, and is recorded in
  * schema_migrations; a database newer than this code is refused rather than guessed at.
- * Append new migrations at the end; never edit one that has shipped.
+ * Each migration lives in migrations/NNN-name.ts; add new ones at the end of the list and never
+ * edit one that has shipped.
  */
+import { vaultAndAudit } from './migrations/001-vault-and-audit';
+
 export interface Migration {
   version: number;
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'vault, sealed records and audit chain',
-    sql: `
-      CREATE TABLE vault_meta (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        vault_id TEXT NOT NULL,
-        node_id TEXT NOT NULL,
-        node_public_key BLOB NOT NULL,
-        kdf_params TEXT NOT NULL,
-        wrapped_master_key BLOB NOT NULL,
-        created_at TEXT NOT NULL,
-        failed_attempts INTEGER NOT NULL DEFAULT 0,
-        unlock_blocked_until INTEGER
-      );
-
-      CREATE TABLE sealed_records (
-        record_type TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        schema_version INTEGER NOT NULL,
-        iv BLOB NOT NULL,
-        tag BLOB NOT NULL,
-        ciphertext BLOB NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (record_type, record_id)
-      );
-
-      CREATE TABLE audit_log (
-        seq INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        type TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        details TEXT NOT NULL,
-        prev_hash BLOB NOT NULL,
-        hash BLOB NOT NULL
-      );
-      CREATE INDEX audit_log_by_type ON audit_log (type, seq);
-      CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-      CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-    `,
-  },
-];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit];

@@ -45,7 +45,7 @@ function benchVerify(): void {
   const insert = db.prepare('INSERT INTO audit_log (seq, at, type, actor, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   // Build the chain in one transaction: this measures verification, not setup.
   db.transaction(() => {
-    let prev = GENESIS_HASH;
+    let prev: Buffer = GENESIS_HASH;
     const at = new Date().toISOString();
     for (let seq = 1; seq <= CHAIN_ROWS; seq += 1) {
       const row = { seq, at, type: 'MPC_SIGN_COMPLETED', actor: 'node-1', subject: `session-${seq}`, details: `{"i":${seq},"quorum":[1,2]}` };

@@ -1,0 +1,12 @@
+import type { Services } from '../../services';
+import type { HandlersFor } from '../router';
+
+export function vaultHandlers({ vault }: Services): HandlersFor<'vault.'> {
+  return {
+    'vault.status': () => vault.status(),
+    'vault.create': (request) => vault.create(request.passphrase, request.confirmation),
+    'vault.unlock': (request) => vault.unlock(request.passphrase),
+    'vault.lock': () => vault.lock('operator'),
+    'vault.heartbeat': () => vault.status(),
+  };
+}
