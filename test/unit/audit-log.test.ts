@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AuditLog } from '../../main/audit/audit-log';
+import { verifyExportedChain } from '../../main/audit/export-verifier';
 import { ManualClock } from '../../main/platform/clock';
 import { openDatabase } from '../../main/store/database';
 import { tempDir } from '../support/temp-dir';
@@ -69,7 +70,7 @@ describe('audit chain', () => {
     done();
   });
 
-  it('filters by type and text and exports JSON Lines that re-verify', () => {
+  it('filters by type and text and exports JSON Lines that re-verify offline', () => {
     const { log, dir, done } = freshLog();
     log.append({ type: 'VAULT_CREATED', actor: 'operator', subject: 'node-1' });
     log.append({ type: 'VAULT_UNLOCK_FAILED', actor: 'operator', details: { failedAttempts: 1 } });
@@ -84,6 +85,14 @@ describe('audit chain', () => {
     assert.equal(lines.length, 3);
     assert.equal(lines[1].prevHash, lines[0].hash);
     assert.equal(written.headHash, lines[2].hash);
+    const text = readFileSync(path, 'utf8');
+    const offline = verifyExportedChain(text);
+    assert.equal(offline.intact && offline.headHash, written.headHash);
+    const edited = text.replace('"failedAttempts":1', '"failedAttempts":0');
+    const broken = verifyExportedChain(edited);
+    assert.equal(!broken.intact && broken.firstBrokenSeq, 2);
+    const truncated = verifyExportedChain(text.split('\n').filter((_, i) => i !== 1).join('\n'));
+    assert.equal(!truncated.intact && truncated.reason, 'row 2 is missing (found 3 next)');
     done();
   });
 });
