@@ -3,8 +3,10 @@
  * host, the signer-node CLI and the tests all build their services here.
  */
 import { AuditLog } from './audit/audit-log';
+import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
+import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/ledger-device';
 import { systemClock, type Clock } from './platform/clock';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
@@ -16,6 +18,10 @@ export interface ServiceOptions {
   kdfCost?: { N: number; r: number; p: number };
   /** How often the idle lock is checked; 0 disables the timer (tests drive it by hand). */
   idleCheckIntervalMs?: number;
+  /** Opens a Ledger transport; defaults to USB HID. Tests and the e2e host inject the emulator. */
+  ledgerTransport?: TransportFactory;
+  /** scrypt cost of guardian key files the console creates; tests lower it. */
+  keyFileScryptN?: number;
 }
 
 export interface Services {
@@ -24,6 +30,7 @@ export interface Services {
   db: Db;
   audit: AuditLog;
   vault: VaultService;
+  guardians: GuardianService;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -42,7 +49,9 @@ export function createServices(options: ServiceOptions): Services {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
     kdfCost: options.kdfCost,
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault } as Services;
+  const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
+  vault.useGuard(guardians);
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {

@@ -4,6 +4,7 @@
  */
 import type { Services } from '../services';
 import { auditHandlers } from './handlers/audit';
+import { guardianHandlers } from './handlers/guardians';
 import { vaultHandlers } from './handlers/vault';
 import type { Handlers } from './router';
 
@@ -11,5 +12,6 @@ export function createHandlers(services: Services): Handlers {
   return {
     ...vaultHandlers(services),
     ...auditHandlers(services),
+    ...guardianHandlers(services),
   };
 }

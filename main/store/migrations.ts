@@ -5,6 +5,7 @@
  * edit one that has shipped.
  */
 import { vaultAndAudit } from './migrations/001-vault-and-audit';
+import { guardians } from './migrations/002-guardians';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians];

@@ -10,6 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { VaultStatus } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
+import type { OperationGuard } from '../guardians/guard';
 import { associatedData, EnvelopeOpenError, open, pack, seal, unpack } from '../crypto/envelope';
 import { deriveKeyEncryptionKey, INTERACTIVE_SCRYPT, isUsableScryptParams, newScryptParams, type ScryptParams } from '../crypto/kdf';
 import { fail } from '../errors';
@@ -62,6 +63,7 @@ export class VaultService implements KeyAccess {
   private queue: Promise<unknown> = Promise.resolve();
   readonly records: SealedRecords;
   private readonly lockListeners = new Set<(reason: LockReason) => void>();
+  private guard: OperationGuard | null = null;
 
   constructor(private readonly options: VaultServiceOptions) {
     this.lastActivity = options.clock.now();
@@ -223,6 +225,67 @@ export class VaultService implements KeyAccess {
         for (const listener of this.lockListeners) listener(reason);
       }
       return this.status();
+    });
+  }
+
+  /** The guardian quorum that guarded vault operations (passphrase change) must pass. */
+  useGuard(guard: OperationGuard): void {
+    this.guard = guard;
+  }
+
+  /** What a passphrase change does, as guardians approve it: the KDF the new passphrase gets. */
+  passphraseChangeParameters(): Record<string, unknown> {
+    const cost = this.options.kdfCost ?? INTERACTIVE_SCRYPT;
+    return { newKdf: { algorithm: 'scrypt', N: cost.N, r: cost.r, p: cost.p } };
+  }
+
+  /**
+   * Guarded: re-derives a key-encryption key from the new passphrase with a fresh salt and
+   * re-wraps the same master key, in one transaction with the guard consuming the approval.
+   * Sealed records are untouched (they depend on the master key, not the passphrase).
+   */
+  changePassphrase(requestId: string, current: string, next: string, confirmation: string): Promise<{ requestId: string; changedAt: string }> {
+    return this.serialized(async () => {
+      const meta = this.meta();
+      if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
+      this.keyRing();
+      // Fail closed: without a guard there is no way to run a guarded operation.
+      if (!this.guard) throw new Error('no operation guard configured');
+      const parameters = this.passphraseChangeParameters();
+      this.guard.checkApproval('vault.passphrase.change', meta.vault_id, parameters, requestId);
+      if (next !== confirmation) fail('PASSPHRASE_MISMATCH', 'The two new passphrases do not match. Type the same passphrase in both fields.');
+      if (next === current) fail('WEAK_PASSPHRASE', 'The new passphrase is the same as the current one. Choose a different passphrase.');
+      const verdict = judgePassphrase(next);
+      if (!verdict.acceptable) fail('WEAK_PASSPHRASE', verdict.reason);
+      const aad = associatedData('vault-master-key', meta.vault_id, meta.node_id);
+      const oldKek = await deriveKeyEncryptionKey(current, JSON.parse(meta.kdf_params) as ScryptParams);
+      let masterKey: Buffer;
+      try {
+        masterKey = open(oldKek, unpack(meta.wrapped_master_key), aad);
+      } catch (error) {
+        if (!(error instanceof EnvelopeOpenError)) throw error;
+        fail('WRONG_PASSPHRASE', 'The current passphrase is not correct. The passphrase was not changed.');
+      } finally {
+        oldKek.fill(0);
+      }
+      const params = newScryptParams(this.options.kdfCost ?? INTERACTIVE_SCRYPT);
+      const kek = await deriveKeyEncryptionKey(next, params);
+      const wrapped = pack(seal(kek, masterKey!, aad));
+      kek.fill(0);
+      masterKey!.fill(0);
+      const changedAt = new Date(this.options.clock.now()).toISOString();
+      this.options.db.transaction(() => {
+        const { approvers } = this.guard!.requireApproval('vault.passphrase.change', meta.vault_id, parameters, requestId);
+        this.options.db.prepare('UPDATE vault_meta SET kdf_params = ?, wrapped_master_key = ? WHERE id = 1').run(JSON.stringify(params), wrapped);
+        this.options.audit.append({
+          type: 'VAULT_PASSPHRASE_CHANGED',
+          actor: 'operator',
+          subject: meta.node_id,
+          details: { requestId, approvers, kdf: { algorithm: params.algorithm, N: params.N, r: params.r, p: params.p } },
+        });
+      })();
+      this.lastActivity = this.options.clock.now();
+      return { requestId, changedAt };
     });
   }
 

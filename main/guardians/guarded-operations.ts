@@ -1,0 +1,34 @@
+/**
+ * The catalogue of guarded operations (seed 001, "Guardian Approval", plus the console's own).
+ * Every operation listed here runs only after `GuardianService.requireApproval` has consumed a
+ * request that two distinct guardians approved. `wired` marks the operations that exist in the
+ * console today; the others are reserved names, so later features (share restore, ceremonies,
+ * keysets, withdrawals) call the same guard with the same kind.
+ */
+export interface GuardedOperation {
+  /** Short sentence shown to guardians before they sign. */
+  label: string;
+  wired: boolean;
+}
+
+export const GUARDED_OPERATIONS = {
+  'guardian.replace': { label: 'Replace a guardian', wired: true },
+  'vault.passphrase.change': { label: 'Change the vault passphrase', wired: true },
+  'wallet.rotate': { label: 'Rotate a wallet to a new key', wired: false },
+  'share.restore': { label: "Restore this node's MPC key share from backup", wired: false },
+  'withdrawal.large': { label: 'Send a large withdrawal', wired: false },
+  'account.recovery': { label: 'Recover an account', wired: false },
+  'override.manual': { label: 'Override the automated controls (manual execution)', wired: false },
+  'ceremony.run': { label: 'Run a master-seed ceremony', wired: false },
+  'policy.change': { label: 'Change the vault policy (limits, allowlists, kill switch)', wired: false },
+} as const satisfies Record<string, GuardedOperation>;
+
+export type GuardedOperationKind = keyof typeof GUARDED_OPERATIONS;
+
+export function isGuardedOperation(kind: string): kind is GuardedOperationKind {
+  return Object.prototype.hasOwnProperty.call(GUARDED_OPERATIONS, kind);
+}
+
+export function operationLabel(kind: string): string {
+  return isGuardedOperation(kind) ? GUARDED_OPERATIONS[kind].label : `Unknown operation "${kind}"`;
+}

@@ -1,0 +1,29 @@
+import type { Services } from '../../services';
+import type { HandlersFor } from '../router';
+
+export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'guardians.'> & HandlersFor<'approvals.'> {
+  return {
+    'guardians.list': () => guardians.registry(),
+    'guardians.createSoftwareKey': (request) => guardians.createSoftwareKey(request.passphrase, request.confirmation),
+    'guardians.enrol': (request) => guardians.enrol(request),
+    'guardians.requestReplacement': (request) => guardians.requestReplacement(request.guardianId, request.replacement, request.requesterGuardianId, request.ttlMinutes),
+    'guardians.executeReplacement': (request) => guardians.executeReplacement(request.requestId),
+    'approvals.list': () => guardians.listRequests(),
+    'approvals.requestPassphraseChange': (request) => {
+      vault.keyRing();
+      return guardians.createRequest({
+        operation: 'vault.passphrase.change',
+        subject: guardians.currentVaultId(),
+        parameters: vault.passphraseChangeParameters(),
+        context: { reason: request.reason },
+        requesterGuardianId: request.requesterGuardianId,
+        ttlMinutes: request.ttlMinutes,
+      });
+    },
+    'approvals.signWithLedger': (request) => guardians.signWithLedger(request.requestId, request.guardianId, request.decision),
+    'approvals.signWithKeyFile': (request) => guardians.signWithKeyFile(request.requestId, request.keyFile, request.passphrase, request.decision),
+    'approvals.exportRequest': (request) => guardians.exportRequest(request.requestId),
+    'approvals.importApproval': (request) => guardians.importApproval(request.fileText),
+    'approvals.executePassphraseChange': (request) => vault.changePassphrase(request.requestId, request.currentPassphrase, request.newPassphrase, request.confirmation),
+  };
+}

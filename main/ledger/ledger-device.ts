@@ -1,0 +1,95 @@
+/**
+ * The Ledger Ethereum app over a hw-transport Transport. A transport is opened for each call and
+ * closed after it, so a device unplugged and plugged back in is found again. Calls are serialized
+ * through one queue: the device can only do one thing at a time.
+ *
+ * Only address reads and hashed EIP-712 signing are used; nothing here reaches Ledger's HTTP
+ * services (the console is air-gapped), and no transaction signing with a resolution happens.
+ */
+import type Transport from '@ledgerhq/hw-transport';
+import { getAddress, Signature } from 'ethers';
+import { AppFailure } from '../errors';
+import { ledgerFailure } from './ledger-errors';
+
+export type TransportFactory = () => Promise<Transport>;
+
+/** Opens the first USB Ledger. The HID module loads lazily so a machine without it still runs. */
+export const nodeHidTransport: TransportFactory = async () => {
+  let hid: { default: { create(openTimeout?: number, listenTimeout?: number): Promise<Transport> } };
+  try {
+    hid = (await import('@ledgerhq/hw-transport-node-hid')) as never;
+  } catch {
+    throw new AppFailure('LEDGER_NOT_CONNECTED', 'Ledger support over USB is not available on this machine (the USB HID library could not be loaded). Use a software key file or an approval file instead.');
+  }
+  const TransportNodeHid = (hid.default as unknown as { default?: typeof hid.default }).default ?? hid.default;
+  return TransportNodeHid.create(3_000, 5_000);
+};
+
+type EthApp = {
+  getAddress(path: string, display?: boolean, chainCode?: boolean): Promise<{ publicKey: string; address: string }>;
+  getAppConfiguration(): Promise<{ version: string }>;
+  signEIP712HashedMessage(path: string, domainSeparatorHex: string, hashStructHex: string): Promise<{ v: number; r: string; s: string }>;
+};
+
+async function loadEth(transport: Transport): Promise<EthApp> {
+  const module = (await import('@ledgerhq/hw-app-eth')) as unknown as { default: unknown };
+  const Eth = ((module.default as { default?: unknown }).default ?? module.default) as new (transport: Transport) => EthApp;
+  return new Eth(transport);
+}
+
+const strip0x = (hex: string) => (hex.startsWith('0x') ? hex.slice(2) : hex);
+
+export class LedgerDevice {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly openTransport: TransportFactory = nodeHidTransport) {}
+
+  private run<T>(action: string, work: (eth: EthApp) => Promise<T>): Promise<T> {
+    const job = async () => {
+      let transport: Transport | undefined;
+      try {
+        transport = await this.openTransport();
+        const eth = await loadEth(transport);
+        // Fails fast with a clear state (locked, wrong app) before anything asks for a signature.
+        await eth.getAppConfiguration();
+        return await work(eth);
+      } catch (error) {
+        throw ledgerFailure(error, action);
+      } finally {
+        await transport?.close().catch(() => undefined);
+      }
+    };
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  getAddress(path: string): Promise<string> {
+    return this.run('read the address', async (eth) => {
+      const { address } = await eth.getAddress(path, false, false);
+      return getAddress(address);
+    });
+  }
+
+  /**
+   * Reads the address at `path`, checks it against the expected guardian (if any), then signs
+   * keccak256(0x1901 ‖ domainSeparator ‖ hashStruct) on the device, in one device session.
+   */
+  signTypedDataHash(
+    path: string,
+    expectedAddress: string | null,
+    hashes: (address: string) => { domainSeparator: string; hashStruct: string },
+  ): Promise<{ address: string; signature: string }> {
+    return this.run('sign', async (eth) => {
+      const { address: raw } = await eth.getAddress(path, false, false);
+      const address = getAddress(raw);
+      if (expectedAddress && address !== getAddress(expectedAddress)) {
+        throw new AppFailure('LEDGER_ADDRESS_MISMATCH', `This Ledger holds a different key: at ${path} it has ${address}, not ${expectedAddress}. Connect the guardian's own Ledger.`, { found: address, expected: expectedAddress });
+      }
+      const { domainSeparator, hashStruct } = hashes(address);
+      const { v, r, s } = await eth.signEIP712HashedMessage(path, strip0x(domainSeparator), strip0x(hashStruct));
+      const signature = Signature.from({ r: `0x${r.padStart(64, '0')}`, s: `0x${s.padStart(64, '0')}`, v }).serialized;
+      return { address, signature };
+    });
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Channels of the guardian quorum: the registry of three guardians, approval requests for guarded
+ * operations, approvals signed on a Ledger, with a software key file or imported from a file, and
+ * the guarded operations that exist today (guardian replacement, vault passphrase change).
+ */
+import { z } from 'zod';
+import { passphrase } from './common';
+
+export const GUARDIAN_ERROR_CODES = [
+  'GUARDIAN_REGISTRY_FULL',
+  'GUARDIAN_REGISTRY_INCOMPLETE',
+  'GUARDIAN_NOT_FOUND',
+  'GUARDIAN_ALREADY_REGISTERED',
+  'GUARDIAN_REGISTRY_TAMPERED',
+  'GUARDIAN_WRONG_DEVICE',
+  'ENROLMENT_PROOF_INVALID',
+  'APPROVAL_REQUEST_NOT_FOUND',
+  'APPROVAL_REQUEST_CLOSED',
+  'APPROVAL_EXPIRED',
+  'APPROVAL_SIGNATURE_INVALID',
+  'APPROVAL_SIGNER_NOT_GUARDIAN',
+  'APPROVAL_BY_REQUESTER',
+  'APPROVAL_DUPLICATE_GUARDIAN',
+  'APPROVAL_NONCE_REPLAYED',
+  'APPROVAL_NONCE_UNKNOWN',
+  'APPROVAL_REQUEST_ALTERED',
+  'APPROVAL_FILE_INVALID',
+  'QUORUM_NOT_MET',
+  'GUARD_PAYLOAD_MISMATCH',
+  'KEYFILE_INVALID',
+  'KEYFILE_WRONG_PASSPHRASE',
+  'KEYFILE_NOT_GUARDIAN',
+  'LEDGER_NOT_CONNECTED',
+  'LEDGER_LOCKED',
+  'LEDGER_WRONG_APP',
+  'LEDGER_REJECTED',
+  'LEDGER_DISCONNECTED',
+  'LEDGER_BUSY',
+  'LEDGER_ADDRESS_MISMATCH',
+  'LEDGER_ERROR',
+] as const;
+
+export const GUARDIAN_EVENT_TYPES = [
+  'GUARDIAN_ENROLLED',
+  'GUARDIAN_REPLACED',
+  'GUARDIAN_KEY_FILE_CREATED',
+  'APPROVAL_REQUESTED',
+  'APPROVAL_SIGNED',
+  'APPROVAL_REJECTED',
+  'APPROVAL_REFUSED',
+  'GUARDED_OPERATION_EXECUTED',
+  'VAULT_PASSPHRASE_CHANGED',
+] as const;
+
+export type GuardianKind = 'ledger' | 'software';
+export type ApprovalDecision = 'approve' | 'reject';
+export type ApprovalVia = 'ledger' | 'software' | 'file';
+export type ApprovalRequestStatus = 'pending' | 'executed' | 'rejected' | 'expired';
+
+export interface GuardianView {
+  id: string;
+  slot: number;
+  name: string;
+  kind: GuardianKind;
+  address: string;
+  /** BIP32 path on the Ledger, for Ledger guardians. */
+  derivationPath: string | null;
+  enrolledAt: string;
+}
+
+export interface GuardianRegistry {
+  guardians: GuardianView[];
+  /** True once all three guardians are enrolled; replacing one is then a guarded operation. */
+  complete: boolean;
+  required: number;
+  quorum: number;
+}
+
+export interface ApprovalView {
+  guardianId: string;
+  guardianName: string;
+  address: string;
+  decision: ApprovalDecision;
+  via: ApprovalVia;
+  at: string;
+  /** False when the guardian has since been replaced: the approval no longer counts. */
+  counts: boolean;
+}
+
+export interface ApprovalRequestView {
+  id: string;
+  operation: string;
+  /** The operation in words, e.g. "Change the vault passphrase". */
+  operationLabel: string;
+  subject: string;
+  /** What will happen, one sentence per line, for a person to read before signing. */
+  summary: string[];
+  parameters: Record<string, unknown>;
+  /** Why, and other facts guardians see and sign, that do not change what the operation does. */
+  context: Record<string, unknown>;
+  payloadHash: string;
+  requester: { guardianId: string | null; name: string };
+  createdAt: string;
+  expiresAt: string;
+  status: ApprovalRequestStatus;
+  approvals: ApprovalView[];
+  approvalsCounted: number;
+  quorum: number;
+  /** Guardians who may still approve (registered, not the requester, not yet decided). */
+  waitingFor: string[];
+  executedAt: string | null;
+  /** Main's clock when the view was built, so time left is not computed from the renderer's clock. */
+  now: string;
+}
+
+export interface ApprovalRequestList {
+  pending: ApprovalRequestView[];
+  history: ApprovalRequestView[];
+}
+
+export interface RequestFileExport {
+  fileName: string;
+  path: string;
+  /** The request file (JSON). Holds no secret: the typed data to sign and the request in words. */
+  json: string;
+  /** The typed data as a QR code, a data: URL of a PNG. */
+  qrDataUrl: string;
+}
+
+export interface SoftwareKeyCreated {
+  address: string;
+  /** Where the encrypted key file was written; copy it to the guardian's removable medium. */
+  path: string;
+}
+
+export interface PassphraseChanged {
+  requestId: string;
+  changedAt: string;
+}
+
+const name = z.string().trim().min(1, 'Enter a name.').max(80, 'Names are at most 80 characters.');
+const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'must be an id issued by this console');
+const decision = z.enum(['approve', 'reject']);
+/** An encrypted JSON key file (ethers/Web3 keystore v3) as text. */
+const keyFile = z.string().min(50, 'The key file is empty or truncated.').max(16_384, 'The key file is larger than a keystore file can be.');
+/** BIP32 path under the Ethereum coin type, e.g. 44'/60'/0'/0/0. */
+const derivationPath = z
+  .string()
+  .regex(/^(m\/)?44'\/60'\/\d{1,9}'(\/\d{1,9}'?){0,2}$/, "must be an Ethereum path such as 44'/60'/0'/0/0");
+
+const newGuardian = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('ledger'), name, derivationPath: derivationPath.default("44'/60'/0'/0/0") }),
+  z.strictObject({ method: z.literal('software'), name, keyFile, passphrase }),
+]);
+
+const requester = z.string().regex(/^[0-9a-f-]{8,64}$/).nullable().default(null);
+const ttlMinutes = z.number().int().min(5, 'A request lives at least 5 minutes.').max(7 * 24 * 60, 'A request lives at most 7 days.').default(60);
+
+export const guardianChannels = {
+  'guardians.list': { request: z.strictObject({}), activity: false },
+  'guardians.createSoftwareKey': { request: z.strictObject({ passphrase, confirmation: passphrase }), activity: true },
+  'guardians.enrol': { request: newGuardian, activity: true },
+  'guardians.requestReplacement': {
+    request: z.strictObject({ guardianId: id, replacement: newGuardian, requesterGuardianId: requester, ttlMinutes }),
+    activity: true,
+  },
+  'guardians.executeReplacement': { request: z.strictObject({ requestId: id }), activity: true },
+  'approvals.list': { request: z.strictObject({}), activity: false },
+  'approvals.requestPassphraseChange': {
+    request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requesterGuardianId: requester, ttlMinutes }),
+    activity: true,
+  },
+  'approvals.signWithLedger': { request: z.strictObject({ requestId: id, guardianId: id, decision }), activity: true },
+  'approvals.signWithKeyFile': { request: z.strictObject({ requestId: id, keyFile, passphrase, decision }), activity: true },
+  'approvals.exportRequest': { request: z.strictObject({ requestId: id }), activity: true },
+  'approvals.importApproval': { request: z.strictObject({ fileText: z.string().min(2).max(16_384) }), activity: true },
+  'approvals.executePassphraseChange': {
+    request: z.strictObject({ requestId: id, currentPassphrase: passphrase, newPassphrase: passphrase, confirmation: passphrase }),
+    activity: true,
+  },
+} as const;
+
+export interface GuardianResponses {
+  'guardians.list': GuardianRegistry;
+  'guardians.createSoftwareKey': SoftwareKeyCreated;
+  'guardians.enrol': GuardianRegistry;
+  'guardians.requestReplacement': ApprovalRequestView;
+  'guardians.executeReplacement': GuardianRegistry;
+  'approvals.list': ApprovalRequestList;
+  'approvals.requestPassphraseChange': ApprovalRequestView;
+  'approvals.signWithLedger': ApprovalRequestView;
+  'approvals.signWithKeyFile': ApprovalRequestView;
+  'approvals.exportRequest': RequestFileExport;
+  'approvals.importApproval': ApprovalRequestView;
+  'approvals.executePassphraseChange': PassphraseChanged;
+}
