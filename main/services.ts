@@ -3,6 +3,7 @@
  * host, the signer-node CLI and the tests all build their services here.
  */
 import { AuditLog } from './audit/audit-log';
+import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   ledgerTransport?: TransportFactory;
   /** scrypt cost of guardian key files the console creates; tests lower it. */
   keyFileScryptN?: number;
+  /** Signer-node settings: display name, participation policy, pregenerated primes. */
+  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer'>;
 }
 
 export interface Services {
@@ -31,6 +34,7 @@ export interface Services {
   audit: AuditLog;
   vault: VaultService;
   guardians: GuardianService;
+  cluster: ClusterService;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -51,7 +55,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians } as Services;
+  const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {
@@ -64,6 +69,7 @@ export function createServices(options: ServiceOptions): Services {
   timer?.unref();
   services.close = async () => {
     if (timer) clearInterval(timer);
+    cluster.stop();
     await vault.lock('shutdown').catch(() => undefined);
     db.close();
   };

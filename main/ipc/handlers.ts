@@ -4,6 +4,7 @@
  */
 import type { Services } from '../services';
 import { auditHandlers } from './handlers/audit';
+import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
 import { vaultHandlers } from './handlers/vault';
 import type { Handlers } from './router';
@@ -13,5 +14,6 @@ export function createHandlers(services: Services): Handlers {
     ...vaultHandlers(services),
     ...auditHandlers(services),
     ...guardianHandlers(services),
+    ...clusterHandlers(services),
   };
 }

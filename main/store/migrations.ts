@@ -5,6 +5,7 @@
  * edit one that has shipped.
  */
 import { vaultAndAudit } from './migrations/001-vault-and-audit';
+import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
 
 export interface Migration {
@@ -13,4 +14,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster];

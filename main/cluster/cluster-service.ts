@@ -1,0 +1,550 @@
+/**
+ * This node's part in the signer cluster: enrolled peers (confirmed by fingerprint), the
+ * connection to the coordinator, the sessions it takes part in, keysets and their sealed shares,
+ * quarantine, and the error taxonomy with retries on another quorum.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log';
+import type { PublicResult, ServerMessage, SessionInfo, ClusterProtocol, Participant } from '../coordinator/protocol';
+import { fail } from '../errors';
+import { MpcSigner, type SessionResult } from '../mpc/index';
+import type { Clock } from '../platform/clock';
+import type { Db } from '../store/database';
+import type { VaultService } from '../vault/vault-service';
+import { CoordinatorClient } from './coordinator-client';
+import { peerFromCard, type Peer, type WireEnvelope } from './envelope';
+import { ClusterError, type SessionFailure } from './errors';
+import { cardFingerprint, LocalIdentity, verifyCard, type NodeCard } from './identity';
+import { SessionRunner, type RunnerTransport } from './session-runner';
+
+export type Scheme = 'ecdsa' | 'eddsa';
+export const SHARE_RECORD = { type: 'mpc-share', schemaVersion: 1 } as const;
+
+export function keyRef(scheme: Scheme, clusterId: string, keysetId: string): string {
+  return `${scheme === 'ecdsa' ? 'mpc-tecdsa' : 'mpc-teddsa'}://${clusterId}/${keysetId}`;
+}
+
+export interface NodeRecord {
+  nodeId: string;
+  name: string;
+  fingerprint: string;
+  isSelf: boolean;
+  status: 'enrolled' | 'quarantined';
+  quarantineReason: string | null;
+}
+
+export interface KeysetRecord {
+  keysetId: string;
+  clusterId: string;
+  scheme: Scheme;
+  keyRef: string;
+  threshold: number;
+  participants: Participant[];
+  myPartyIndex: number;
+  publicKey: string | null;
+  address: string | null;
+  status: 'active' | 'failed';
+  createdAt: string;
+}
+
+export interface SessionRecord {
+  sessionId: string;
+  protocol: string;
+  keysetId: string;
+  requester: string;
+  parties: Participant[];
+  state: 'running' | 'completed' | 'failed';
+  errorClass: string | null;
+  errorCode: string | null;
+  errorReason: string | null;
+  blamedNode: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** What this node agrees to take part in without an operator. */
+export interface ParticipationPolicy {
+  protocols: readonly ClusterProtocol[];
+}
+
+export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign'] };
+
+export interface ClusterServiceOptions {
+  db: Db;
+  vault: VaultService;
+  audit: AuditLog;
+  clock: Clock;
+  name?: string;
+  policy?: ParticipationPolicy;
+  /** Pregenerated Paillier primes for ECDSA key generation (tests pass the test-only fixture). */
+  primes?: () => Buffer | undefined;
+  signer?: MpcSigner;
+}
+
+interface Participation {
+  info: SessionInfo;
+  runner: SessionRunner;
+  /** Keygen result held until the coordinator confirms every party finished: no partial keysets. */
+  pendingShare?: SessionResult;
+}
+
+interface Waiter {
+  resolve: (m: Extract<ServerMessage, { t: 'session-end' }>) => void;
+}
+
+type Row = Record<string, unknown>;
+
+export class ClusterService {
+  private me: LocalIdentity | null = null;
+  private client: CoordinatorClient | null = null;
+  private clusterIdValue: string | null = null;
+  private signerValue: MpcSigner | null;
+  private readonly participations = new Map<string, Participation>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly ended = new Map<string, Extract<ServerMessage, { t: 'session-end' }>>();
+  readonly policy: ParticipationPolicy;
+
+  constructor(private readonly o: ClusterServiceOptions) {
+    this.policy = o.policy ?? DEFAULT_POLICY;
+    this.signerValue = o.signer ?? null;
+    o.vault.onLock(() => this.stop());
+    this.recoverInterrupted();
+  }
+
+  private get signer(): MpcSigner {
+    return (this.signerValue ??= new MpcSigner());
+  }
+
+  private now(): string {
+    return new Date(this.o.clock.now()).toISOString();
+  }
+
+  /** Sessions left running by a crash or kill cannot resume (the engine state is gone): close them. */
+  private recoverInterrupted(): void {
+    const open = this.o.db.prepare(`SELECT session_id, protocol, keyset_id FROM mpc_sessions WHERE state = 'running'`).all() as Row[];
+    if (open.length === 0) return;
+    this.o.db.transaction(() => {
+      for (const r of open) {
+        this.o.db
+          .prepare(`UPDATE mpc_sessions SET state = 'failed', error_class = 'transient', error_code = 'NODE_RESTARTED', error_reason = 'This node stopped during the session.', finished_at = ? WHERE session_id = ?`)
+          .run(this.now(), r.session_id);
+        this.o.audit.append({ type: String(r.protocol).endsWith('keygen') ? 'MPC_KEYGEN_FAILED' : 'MPC_SIGN_FAILED', actor: 'system', subject: String(r.session_id), details: { keysetId: r.keyset_id, errorClass: 'transient', code: 'NODE_RESTARTED' } });
+      }
+    })();
+  }
+
+  // --- identity and peers -------------------------------------------------------------------
+
+  async identity(): Promise<LocalIdentity> {
+    this.o.vault.keyRing();
+    if (!this.me) {
+      this.me = await LocalIdentity.load(this.o.vault, this.o.name ?? 'console');
+      this.o.db
+        .prepare(`INSERT INTO mpc_nodes (node_id, name, card, fingerprint, is_self, status, enrolled_at) VALUES (?, ?, ?, ?, 1, 'enrolled', ?) ON CONFLICT (node_id) DO UPDATE SET card = excluded.card, name = excluded.name`)
+        .run(this.me.nodeId, this.me.card.name, JSON.stringify(this.me.card), this.me.fingerprint, this.now());
+    }
+    return this.me;
+  }
+
+  /** Enrols a peer after the operator compared its fingerprint words with the peer's own screen. */
+  enrolPeer(card: NodeCard, confirmedFingerprint: string): NodeRecord {
+    this.o.vault.keyRing();
+    if (!verifyCard(card)) fail('PEER_CARD_INVALID', 'That node card is not self-consistent (its keys do not match its node id). Ask the peer for its card again.');
+    const fingerprint = cardFingerprint(card);
+    if (fingerprint !== confirmedFingerprint.trim().toLowerCase()) {
+      fail('FINGERPRINT_MISMATCH', 'The fingerprint you confirmed does not match this card. Do not enrol it: compare the words on both screens again.', { nodeId: card.nodeId });
+    }
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare(`INSERT INTO mpc_nodes (node_id, name, card, fingerprint, is_self, status, enrolled_at) VALUES (?, ?, ?, ?, 0, 'enrolled', ?) ON CONFLICT (node_id) DO UPDATE SET card = excluded.card, name = excluded.name`)
+        .run(card.nodeId, card.name, JSON.stringify(card), fingerprint, this.now());
+      this.o.audit.append({ type: 'PEER_ENROLLED', actor: 'operator', subject: card.nodeId, details: { name: card.name, fingerprint } });
+    })();
+    return this.node(card.nodeId)!;
+  }
+
+  node(nodeId: string): NodeRecord | null {
+    const r = this.o.db.prepare('SELECT * FROM mpc_nodes WHERE node_id = ?').get(nodeId) as Row | undefined;
+    return r ? toNode(r) : null;
+  }
+
+  nodes(): NodeRecord[] {
+    return (this.o.db.prepare('SELECT * FROM mpc_nodes ORDER BY is_self DESC, enrolled_at').all() as Row[]).map(toNode);
+  }
+
+  private card(nodeId: string): NodeCard | null {
+    const r = this.o.db.prepare('SELECT card FROM mpc_nodes WHERE node_id = ?').get(nodeId) as { card: string } | undefined;
+    return r ? (JSON.parse(r.card) as NodeCard) : null;
+  }
+
+  quarantine(nodeId: string, reason: string, sessionId: string): void {
+    const changed = this.o.db.transaction(() => {
+      const n = this.o.db.prepare(`UPDATE mpc_nodes SET status = 'quarantined', quarantine_reason = ?, quarantined_at = ? WHERE node_id = ? AND is_self = 0 AND status = 'enrolled'`).run(reason, this.now(), nodeId).changes;
+      if (n > 0) this.o.audit.append({ type: 'PEER_QUARANTINED', actor: 'system', subject: nodeId, details: { reason, sessionId } });
+      return n > 0;
+    })();
+    void changed;
+  }
+
+  release(nodeId: string): NodeRecord {
+    this.o.vault.keyRing();
+    const n = this.node(nodeId);
+    if (!n || n.status !== 'quarantined') fail('PEER_NOT_QUARANTINED', `Node ${nodeId} is not quarantined.`, { nodeId });
+    this.o.db.transaction(() => {
+      this.o.db.prepare(`UPDATE mpc_nodes SET status = 'enrolled', quarantine_reason = NULL, quarantined_at = NULL WHERE node_id = ?`).run(nodeId);
+      this.o.audit.append({ type: 'PEER_RELEASED', actor: 'operator', subject: nodeId, details: { previousReason: n.quarantineReason } });
+    })();
+    return this.node(nodeId)!;
+  }
+
+  private async peersFor(info: SessionInfo, me: LocalIdentity): Promise<Map<string, Peer>> {
+    const peers = new Map<string, Peer>();
+    for (const p of info.parties) {
+      if (p.nodeId === me.nodeId) continue;
+      const node = this.node(p.nodeId);
+      const card = this.card(p.nodeId);
+      if (!node || !card) throw new ClusterError({ errorClass: 'permanent', code: 'UNKNOWN_PEER', reason: `Node ${p.nodeId} is not enrolled on this node.`, blamedNode: p.nodeId });
+      if (node.status === 'quarantined') throw new ClusterError({ errorClass: 'permanent', code: 'PEER_QUARANTINED', reason: `Node ${p.nodeId} is quarantined on this node.`, blamedNode: p.nodeId });
+      peers.set(p.nodeId, await peerFromCard(card));
+    }
+    return peers;
+  }
+
+  // --- coordinator --------------------------------------------------------------------------
+
+  async connect(url: string): Promise<void> {
+    const me = await this.identity();
+    this.client?.close();
+    const client = new CoordinatorClient(url, me, { onMessage: (m) => void this.onMessage(m), onClose: () => this.onDisconnected() });
+    this.clusterIdValue = await client.connect();
+    this.client = client;
+  }
+
+  /** 'lab' while the embedded lab cluster serves this console. */
+  mode: 'none' | 'lab' | 'configured' = 'none';
+
+  get coordinatorUrl(): string | null {
+    return this.client?.url ?? null;
+  }
+
+  get clusterId(): string | null {
+    return this.clusterIdValue;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Ends every running participation (vault locked, shutting down). */
+  stop(): void {
+    this.client?.close();
+    this.client = null;
+    for (const p of this.participations.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
+    this.me = null;
+  }
+
+  private onDisconnected(): void {
+    for (const p of this.participations.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'COORDINATOR_DISCONNECTED', reason: 'The connection to the coordinator was lost.' }));
+  }
+
+  private async onMessage(m: ServerMessage): Promise<void> {
+    switch (m.t) {
+      case 'invite':
+        return this.onInvite(m.session);
+      case 'start': {
+        const p = this.participations.get(m.sessionId);
+        if (p) void this.run(p);
+        return;
+      }
+      case 'envelope':
+        this.participations.get(m.sessionId)?.runner.deliver(m.envelope);
+        return;
+      case 'session-end':
+        return this.onSessionEnd(m);
+      default:
+        return;
+    }
+  }
+
+  private decline(info: SessionInfo, reason: string): void {
+    this.client?.send({ t: 'decline', sessionId: info.sessionId, reason });
+  }
+
+  /** Policy gate: only sessions this node's policy and enrolment allow run without an operator. */
+  private async onInvite(info: SessionInfo): Promise<void> {
+    let me: LocalIdentity;
+    try {
+      me = await this.identity();
+    } catch {
+      return this.decline(info, 'vault locked');
+    }
+    if (!this.policy.protocols.includes(info.protocol)) return this.decline(info, `policy does not allow ${info.protocol}`);
+    const requester = this.node(info.requester);
+    if (!requester || requester.status !== 'enrolled') return this.decline(info, 'requester is not an enrolled peer');
+    if (Date.now() > info.deadlineAt) return this.decline(info, 'deadline passed');
+    let share: Buffer | undefined;
+    const keygen = info.protocol.endsWith('-keygen');
+    const keyset = this.keyset(info.keysetId);
+    if (keygen) {
+      if (keyset) return this.decline(info, 'keyset id already exists');
+    } else {
+      const mine = info.parties.find((p) => p.nodeId === me.nodeId);
+      if (!keyset || keyset.status !== 'active' || !mine || mine.partyIndex !== keyset.myPartyIndex) return this.decline(info, 'unknown keyset or wrong party index');
+      if (`${keyset.scheme}-sign` !== info.protocol) return this.decline(info, 'protocol does not match the keyset');
+      share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
+      if (!share) return this.decline(info, 'share missing');
+    }
+    try {
+      const peers = await this.peersFor(info, me);
+      const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => this.client?.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
+      const mine = info.parties.find((p) => p.nodeId === me.nodeId)!;
+      const primes = keygen && info.protocol === 'ecdsa-keygen' ? this.o.primes?.() : undefined;
+      void mine;
+      const runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}) });
+      this.participations.set(info.sessionId, { info, runner });
+    } catch (error) {
+      return this.decline(info, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
+    }
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
+        .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
+      this.o.audit.append({ type: keygen ? 'MPC_KEYGEN_STARTED' : 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId) } });
+    })();
+    this.client?.send({ t: 'accept', sessionId: info.sessionId });
+  }
+
+  private async run(p: Participation): Promise<void> {
+    const { info, runner } = p;
+    try {
+      const result = await runner.start();
+      if (info.protocol.endsWith('-keygen')) p.pendingShare = result;
+      const pub: PublicResult = {
+        ...(result.publicKey ? { publicKey: result.publicKey.toString('hex') } : {}),
+        ...(result.address ? { address: result.address } : {}),
+        ...(result.signature ? { signature: result.signature.toString('hex') } : {}),
+        ...(result.recoveryId !== undefined && result.recoveryId !== null ? { recoveryId: result.recoveryId } : {}),
+      };
+      this.client?.send({ t: 'done', sessionId: info.sessionId, result: pub });
+    } catch (error) {
+      const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
+      if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== this.me?.nodeId) {
+        this.quarantine(failure.blamedNode, failure.reason, info.sessionId);
+      }
+      this.client?.send({ t: 'failed', sessionId: info.sessionId, failure: failure.toFailure() });
+    }
+  }
+
+  private onSessionEnd(m: Extract<ServerMessage, { t: 'session-end' }>): void {
+    const sid = m.session.sessionId;
+    const p = this.participations.get(sid);
+    if (p) {
+      this.participations.delete(sid);
+      if (m.state === 'failed') p.runner.abort(new ClusterError(m.failure ?? { errorClass: 'transient', code: 'FAILED', reason: 'The session failed.' }));
+      this.finish(m.session, m.state, p.pendingShare, m.failure, m.result);
+      p.pendingShare?.share?.fill(0);
+    }
+    const waiter = this.waiters.get(sid);
+    if (waiter) {
+      this.waiters.delete(sid);
+      waiter.resolve(m);
+    } else {
+      this.ended.set(sid, m);
+    }
+  }
+
+  /** Records the outcome of a session this node took part in, in one transaction with its audit event. */
+  private finish(info: SessionInfo, state: 'completed' | 'failed', pending: SessionResult | undefined, failure: SessionFailure | undefined, result: PublicResult | undefined): void {
+    const keygen = info.protocol.endsWith('-keygen');
+    const me = this.me;
+    this.o.db.transaction(() => {
+      const ok = state === 'completed' && (!keygen || (pending?.share && me));
+      if (ok && keygen && pending?.share && me) {
+        const scheme: Scheme = info.protocol.startsWith('ecdsa') ? 'ecdsa' : 'eddsa';
+        const mine = info.parties.find((p) => p.nodeId === me.nodeId)!;
+        this.o.vault.records.put(SHARE_RECORD.type, info.keysetId, SHARE_RECORD.schemaVersion, pending.share);
+        this.o.db
+          .prepare(`INSERT INTO mpc_keysets (keyset_id, cluster_id, scheme, key_ref, threshold, participants, my_party_index, public_key, address, status, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`)
+          .run(info.keysetId, info.clusterId, scheme, keyRef(scheme, info.clusterId, info.keysetId), info.threshold, JSON.stringify(info.parties), mine.partyIndex, pending.publicKey?.toString('hex') ?? null, pending.address ?? null, info.sessionId, this.now());
+      }
+      this.o.db
+        .prepare(`UPDATE mpc_sessions SET state = ?, error_class = ?, error_code = ?, error_reason = ?, blamed_node = ?, result = ?, finished_at = ? WHERE session_id = ?`)
+        .run(ok ? 'completed' : 'failed', failure?.errorClass ?? null, failure?.code ?? null, failure?.reason ?? null, failure?.blamedNode ?? null, result ? JSON.stringify(result) : null, this.now(), info.sessionId);
+      const type = `${keygen ? 'MPC_KEYGEN' : 'MPC_SIGN'}_${ok ? 'COMPLETED' : 'FAILED'}`;
+      this.o.audit.append({
+        type,
+        actor: 'system',
+        subject: info.sessionId,
+        details: ok
+          ? { keysetId: info.keysetId, parties: info.parties.map((p) => p.nodeId), ...(result?.address ? { address: result.address } : {}) }
+          : { keysetId: info.keysetId, errorClass: failure?.errorClass ?? 'transient', code: failure?.code ?? 'FAILED', reason: failure?.reason ?? '', ...(failure?.blamedNode ? { blamedNode: failure.blamedNode } : {}) },
+      });
+    })();
+  }
+
+  private waitForEnd(sessionId: string): Promise<Extract<ServerMessage, { t: 'session-end' }>> {
+    const done = this.ended.get(sessionId);
+    if (done) {
+      this.ended.delete(sessionId);
+      return Promise.resolve(done);
+    }
+    return new Promise((resolve) => this.waiters.set(sessionId, { resolve }));
+  }
+
+  private requireClient(): CoordinatorClient {
+    if (!this.client?.connected) fail('COORDINATOR_UNAVAILABLE', 'This node is not connected to a coordinator. Start the cluster (or the lab cluster) and try again.');
+    return this.client;
+  }
+
+  /** Sends one request and waits for the session's end; QUORUM_UNAVAILABLE comes back as an error. */
+  private async runSession(request: Omit<Extract<Parameters<CoordinatorClient['request']>[0], { t: 'create' }>, 't'>): Promise<Extract<ServerMessage, { t: 'session-end' }>> {
+    const client = this.requireClient();
+    const answer = await client.request({ t: 'create', ...request });
+    if (answer.t === 'error') {
+      const details = { code: answer.code };
+      if (answer.code === 'QUORUM_UNAVAILABLE') fail('QUORUM_UNAVAILABLE', answer.message, details);
+      fail('CLUSTER_REQUEST_REFUSED', answer.message, details);
+    }
+    if (answer.t !== 'created') fail('CLUSTER_REQUEST_REFUSED', 'The coordinator gave an unexpected answer.');
+    return this.waitForEnd(answer.session.sessionId);
+  }
+
+  private members(): Participant[] {
+    const me = this.me!;
+    const peers = this.nodes().filter((n) => !n.isSelf && n.status === 'enrolled');
+    return [me.nodeId, ...peers.map((p) => p.nodeId)].map((nodeId, partyIndex) => ({ nodeId, partyIndex }));
+  }
+
+  private sessionFailure(end: Extract<ServerMessage, { t: 'session-end' }>): never {
+    const f = end.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The session failed.' };
+    fail(f.errorClass === 'protocol-violation' ? 'MPC_PROTOCOL_VIOLATION' : f.errorClass === 'permanent' ? 'MPC_SESSION_REJECTED' : 'MPC_SESSION_FAILED', f.reason, {
+      errorClass: f.errorClass,
+      code: f.code,
+      blamedNode: f.blamedNode ?? null,
+      sessionId: end.session.sessionId,
+    });
+  }
+
+  /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
+  async createKeyset(scheme: Scheme, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<KeysetRecord> {
+    const me = await this.identity();
+    const members = this.members();
+    if (members.length !== 3) fail('CLUSTER_NOT_READY', `A 2-of-3 keyset needs this node and two enrolled, non-quarantined peers; ${members.length - 1} peer(s) are available.`);
+    const keysetId = `ks-${randomUUID()}`;
+    const end = await this.runSession({
+      idempotencyKey: options.idempotencyKey ?? `keygen-${keysetId}`,
+      protocol: `${scheme}-keygen`,
+      keysetId,
+      members,
+      threshold: 2,
+      prefer: [],
+      exclude: [],
+      timeoutMs: options.timeoutMs ?? (scheme === 'ecdsa' ? 240_000 : 30_000),
+    });
+    if (end.state !== 'completed') this.sessionFailure(end);
+    const keyset = this.keyset(end.session.keysetId);
+    if (!keyset) fail('MPC_SESSION_FAILED', 'The key generation finished but this node did not store its share.');
+    void me;
+    return keyset;
+  }
+
+  /**
+   * Signs with any quorum of the keyset. A transient failure (a peer timed out, disconnected or
+   * declined) is retried once per remaining quorum without that peer; the others are terminal.
+   */
+  async sign(keysetId: string, message: Buffer, options: { prefer?: string[]; timeoutMs?: number; operationId?: string } = {}): Promise<{ signature: string; recoveryId: number | null; parties: string[]; sessionId: string; attempts: number }> {
+    await this.identity();
+    const keyset = this.keyset(keysetId);
+    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
+    if (keyset.scheme === 'ecdsa' && message.length !== 32) fail('MPC_SESSION_REJECTED', 'ECDSA signing takes a 32-byte digest.');
+    const operationId = options.operationId ?? randomBytes(16).toString('hex');
+    const exclude = new Set(this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId));
+    const candidates = keyset.participants.filter((p) => !exclude.has(p.nodeId)).length;
+    for (let attempt = 1; attempt <= Math.max(1, candidates - keyset.threshold + 1); attempt += 1) {
+      const end = await this.runSession({
+        idempotencyKey: `sign-${operationId}-${attempt}`,
+        protocol: `${keyset.scheme}-sign`,
+        keysetId,
+        members: keyset.participants,
+        threshold: keyset.threshold,
+        message: message.toString('hex'),
+        prefer: options.prefer ?? [],
+        exclude: [...exclude],
+        timeoutMs: options.timeoutMs ?? (keyset.scheme === 'ecdsa' ? 60_000 : 15_000),
+      });
+      if (end.state === 'completed' && end.result?.signature) {
+        return { signature: end.result.signature, recoveryId: end.result.recoveryId ?? null, parties: end.session.parties.map((p) => p.nodeId), sessionId: end.session.sessionId, attempts: attempt };
+      }
+      if (end.failure?.errorClass !== 'transient') this.sessionFailure(end);
+      // A timeout names nobody: the next attempt leaves out another member of the stalled quorum.
+      const suspect = end.failure.blamedNode ?? end.session.parties.find((p) => p.nodeId !== this.me?.nodeId)?.nodeId;
+      if (!suspect) this.sessionFailure(end);
+      exclude.add(suspect);
+    }
+    fail('QUORUM_UNAVAILABLE', 'Quorum unavailable: every quorum that could sign failed with a peer timeout or disconnect.', { keysetId });
+  }
+
+  keyset(keysetId: string): KeysetRecord | null {
+    const r = this.o.db.prepare('SELECT * FROM mpc_keysets WHERE keyset_id = ?').get(keysetId) as Row | undefined;
+    return r ? toKeyset(r) : null;
+  }
+
+  keysets(): KeysetRecord[] {
+    return (this.o.db.prepare('SELECT * FROM mpc_keysets ORDER BY created_at DESC').all() as Row[]).map(toKeyset);
+  }
+
+  sessions(limit = 100): SessionRecord[] {
+    return (this.o.db.prepare('SELECT * FROM mpc_sessions ORDER BY started_at DESC LIMIT ?').all(limit) as Row[]).map(toSession);
+  }
+
+  /** Prepares a participation in a session carried by another transport (air-gap bundles). */
+  async prepareOffline(info: SessionInfo, transport: RunnerTransport): Promise<SessionRunner> {
+    const me = await this.identity();
+    const keyset = this.keyset(info.keysetId);
+    const mine = info.parties.find((p) => p.nodeId === me.nodeId);
+    if (!keyset || !mine || mine.partyIndex !== keyset.myPartyIndex || `${keyset.scheme}-sign` !== info.protocol) {
+      fail('MPC_SESSION_REJECTED', 'This node cannot take part in that session (unknown keyset, wrong party or protocol).');
+    }
+    const share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
+    if (!share) fail('KEYSET_NOT_FOUND', `The share of keyset ${info.keysetId} is missing on this node.`);
+    const peers = await this.peersFor(info, me);
+    return new SessionRunner({ me, info, peers, signer: this.signer, transport, share });
+  }
+}
+
+function toNode(r: Row): NodeRecord {
+  return { nodeId: String(r.node_id), name: String(r.name), fingerprint: String(r.fingerprint), isSelf: r.is_self === 1, status: r.status as NodeRecord['status'], quarantineReason: (r.quarantine_reason as string | null) ?? null };
+}
+
+function toKeyset(r: Row): KeysetRecord {
+  return {
+    keysetId: String(r.keyset_id),
+    clusterId: String(r.cluster_id),
+    scheme: r.scheme as Scheme,
+    keyRef: String(r.key_ref),
+    threshold: Number(r.threshold),
+    participants: JSON.parse(String(r.participants)) as Participant[],
+    myPartyIndex: Number(r.my_party_index),
+    publicKey: (r.public_key as string | null) ?? null,
+    address: (r.address as string | null) ?? null,
+    status: r.status as KeysetRecord['status'],
+    createdAt: String(r.created_at),
+  };
+}
+
+function toSession(r: Row): SessionRecord {
+  return {
+    sessionId: String(r.session_id),
+    protocol: String(r.protocol),
+    keysetId: String(r.keyset_id),
+    requester: String(r.requester),
+    parties: JSON.parse(String(r.parties)) as Participant[],
+    state: r.state as SessionRecord['state'],
+    errorClass: (r.error_class as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    errorReason: (r.error_reason as string | null) ?? null,
+    blamedNode: (r.blamed_node as string | null) ?? null,
+    startedAt: String(r.started_at),
+    finishedAt: (r.finished_at as string | null) ?? null,
+  };
+}

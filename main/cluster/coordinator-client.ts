@@ -1,0 +1,118 @@
+/**
+ * This node's connection to the coordinator: proves its identity on a fresh challenge, sends
+ * requests and relays, and hands invites, envelopes and session ends to the cluster service.
+ */
+import WebSocket from 'ws';
+import { HELLO_LABEL, MAX_FRAME_BYTES, type ClientMessage, type ServerMessage } from '../coordinator/protocol';
+import { transcript } from './keys';
+import type { LocalIdentity } from './identity';
+
+export interface ClientEvents {
+  onMessage(message: ServerMessage): void;
+  onClose(): void;
+}
+
+export class CoordinatorClient {
+  private ws: WebSocket | null = null;
+  private reqId = 0;
+  private readonly pending = new Map<number, { resolve: (m: ServerMessage) => void; reject: (e: Error) => void }>();
+
+  constructor(
+    readonly url: string,
+    private readonly me: LocalIdentity,
+    private readonly events: ClientEvents,
+  ) {}
+
+  /** Connects and authenticates; rejects after `timeoutMs`. */
+  connect(clusterIdHint: string | null = null, timeoutMs = 10_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url, { maxPayload: MAX_FRAME_BYTES });
+      this.ws = ws;
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`The coordinator at ${this.url} did not answer within ${timeoutMs / 1000} s.`));
+      }, timeoutMs);
+      let welcomed = false;
+      ws.on('message', (data) => {
+        let msg: ServerMessage;
+        try {
+          msg = JSON.parse(data.toString()) as ServerMessage;
+        } catch {
+          return;
+        }
+        if (!welcomed) {
+          if (msg.t === 'challenge') {
+            if (clusterIdHint !== null && msg.clusterId !== clusterIdHint) {
+              ws.terminate();
+              return reject(new Error(`The coordinator at ${this.url} serves cluster "${msg.clusterId}", not "${clusterIdHint}".`));
+            }
+            this.hello(msg.nonce, msg.clusterId);
+          } else if (msg.t === 'welcome') {
+            welcomed = true;
+            clearTimeout(timer);
+            resolve(msg.clusterId);
+          }
+          return;
+        }
+        if ((msg.t === 'created' || msg.t === 'error') && msg.reqId !== undefined) {
+          const p = this.pending.get(msg.reqId);
+          if (p) {
+            this.pending.delete(msg.reqId);
+            p.resolve(msg);
+            return;
+          }
+        }
+        this.events.onMessage(msg);
+      });
+      ws.on('close', (code, reason) => {
+        clearTimeout(timer);
+        if (!welcomed) reject(new Error(`The coordinator at ${this.url} refused this node (${code} ${reason.toString() || 'closed'}).`));
+        for (const p of this.pending.values()) p.reject(new Error('The connection to the coordinator closed.'));
+        this.pending.clear();
+        if (welcomed) this.events.onClose();
+      });
+      ws.on('error', (error) => {
+        clearTimeout(timer);
+        if (!welcomed) reject(new Error(`Cannot reach the coordinator at ${this.url} (${(error as NodeJS.ErrnoException).code ?? error.name}).`));
+      });
+    });
+  }
+
+  private hello(nonce: string, clusterId: string): void {
+    this.send({ t: 'hello', nodeId: this.me.nodeId, signingPublicKey: this.me.card.signingPublicKey, signature: this.me.sign(transcript(HELLO_LABEL, nonce, this.me.nodeId, clusterId)).toString('hex') });
+  }
+
+  send(message: ClientMessage): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  request(message: Omit<Extract<ClientMessage, { t: 'create' }>, 'reqId'>, timeoutMs = 10_000): Promise<ServerMessage> {
+    const reqId = ++this.reqId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(reqId);
+        reject(new Error('The coordinator did not answer the request in time.'));
+      }, timeoutMs);
+      this.pending.set(reqId, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.send({ ...message, reqId });
+    });
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  close(): void {
+    this.ws?.terminate();
+    this.ws = null;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Drives one MPC session of this node from sealed envelopes, whatever carries them (coordinator
+ * WebSocket or air-gap file bundles). Outgoing messages are sealed per recipient; incoming ones
+ * are opened and checked (session, recipient, signature, sequence) before the engine sees them.
+ * Failures come out as ClusterError with the class of the taxonomy and the peer to blame.
+ */
+import { MpcError, type MpcSessionHandle, type MpcSigner, type SessionResult } from '../mpc/index';
+import type { SessionInfo } from '../coordinator/protocol';
+import { EnvelopeError, EnvelopeOpener, sealEnvelope, type Peer, type WireEnvelope } from './envelope';
+import { ClusterError } from './errors';
+import type { LocalIdentity } from './identity';
+
+export interface RunnerTransport {
+  send(to: string, envelope: WireEnvelope, round: number): void;
+  /** Called after each batch of outgoing messages (file bundles group by round). */
+  flush?(round: number): void;
+}
+
+export interface RunnerOptions {
+  me: LocalIdentity;
+  info: SessionInfo;
+  /** The other participants, by node id (from this node's enrolled peers, never from the relay). */
+  peers: ReadonlyMap<string, Peer>;
+  signer: MpcSigner;
+  transport: RunnerTransport;
+  share?: Buffer;
+  primes?: Buffer;
+}
+
+const VIOLATIONS = new Set(['MALFORMED_MESSAGE', 'TAMPERED_MESSAGE', 'WRONG_SESSION', 'WRONG_ROUND', 'WRONG_SENDER', 'WRONG_RECIPIENT', 'REPLAYED_MESSAGE', 'PROTOCOL_ABORT']);
+
+export class SessionRunner {
+  readonly myParty: number;
+  /** Envelopes dropped without blame (replays, other sessions): the relay's doing, not a peer's. */
+  readonly rejected: EnvelopeError[] = [];
+  private readonly nodeByParty = new Map<number, string>();
+  private readonly partyByNode = new Map<string, number>();
+  private readonly opener: EnvelopeOpener;
+  private handle: MpcSessionHandle | null = null;
+  private inbox: Promise<void>;
+  private begin!: () => void;
+  private wake: (() => void) | null = null;
+  private fed = false;
+  private ended = false;
+  private round = 0;
+  private readonly seq = new Map<string, number>();
+  private settle!: { resolve: (r: SessionResult) => void; reject: (e: ClusterError) => void };
+  readonly result: Promise<SessionResult>;
+
+  constructor(private readonly o: RunnerOptions) {
+    for (const p of o.info.parties) {
+      this.nodeByParty.set(p.partyIndex, p.nodeId);
+      this.partyByNode.set(p.nodeId, p.partyIndex);
+    }
+    const mine = this.partyByNode.get(o.me.nodeId);
+    if (mine === undefined) throw new ClusterError({ errorClass: 'permanent', code: 'NOT_A_PARTICIPANT', reason: 'This node is not a participant of the session.' });
+    this.myParty = mine;
+    for (const p of o.info.parties) {
+      if (p.nodeId !== o.me.nodeId && !o.peers.has(p.nodeId)) {
+        throw new ClusterError({ errorClass: 'permanent', code: 'UNKNOWN_PEER', reason: `Node ${p.nodeId} is not an enrolled peer of this node.`, blamedNode: p.nodeId });
+      }
+    }
+    this.opener = new EnvelopeOpener(o.me, o.info.sessionId, o.info.protocol, o.peers);
+    this.inbox = new Promise<void>((resolve) => (this.begin = resolve));
+    this.result = new Promise<SessionResult>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.result.catch(() => undefined);
+  }
+
+  /** Starts the engine; messages delivered earlier wait until now. */
+  start(): Promise<SessionResult> {
+    const { info } = this.o;
+    const keygen = info.protocol.endsWith('-keygen');
+    try {
+      this.handle = this.o.signer.start({
+        protocol: info.protocol,
+        sessionId: Buffer.from(info.sessionId, 'hex'),
+        partyIndex: this.myParty,
+        parties: info.parties.map((p) => p.partyIndex),
+        threshold: info.threshold,
+        ...(this.o.share ? { share: this.o.share } : {}),
+        ...(info.message !== undefined ? { message: Buffer.from(info.message, 'hex') } : {}),
+        ...(keygen && this.o.primes ? { primes: this.o.primes } : {}),
+      });
+    } catch (error) {
+      this.fail(this.classify(error));
+      return this.result;
+    }
+    this.begin();
+    void this.pump();
+    return this.result;
+  }
+
+  deliver(raw: unknown): void {
+    this.inbox = this.inbox.then(() => this.receive(raw));
+  }
+
+  /** Ends the session from outside (coordinator said it failed, deadline, shutdown). */
+  abort(failure: ClusterError): void {
+    this.fail(failure);
+  }
+
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    if (this.ended || !this.handle) return;
+    try {
+      const opened = await this.opener.open(raw);
+      if (this.ended) return;
+      this.handle.feed(this.partyByNode.get(opened.from)!, opened.plaintext);
+      opened.plaintext.fill(0);
+      this.fed = true;
+      this.wake?.();
+    } catch (error) {
+      if (error instanceof EnvelopeError && !error.attributable) {
+        this.rejected.push(error);
+        return;
+      }
+      this.fail(this.classify(error));
+    }
+  }
+
+  private async pump(): Promise<void> {
+    const handle = this.handle!;
+    try {
+      while (!this.ended) {
+        this.fed = false;
+        const snap = await handle.next();
+        if (this.ended) return;
+        if (snap.phase === 'failed') throw snap.error ? MpcError.fromInfo(snap.error) : new MpcError('INTERNAL', 'session failed');
+        if (snap.outgoing.length > 0) {
+          this.round += 1;
+          for (const out of snap.outgoing) {
+            const targets = out.to === undefined || out.to === null ? this.o.info.parties.filter((p) => p.partyIndex !== this.myParty).map((p) => p.nodeId) : [this.nodeByParty.get(out.to)!];
+            for (const to of targets) {
+              const seq = this.seq.get(to) ?? 0;
+              this.seq.set(to, seq + 1);
+              const env = await sealEnvelope(this.o.me, this.o.peers.get(to)!, { sid: this.o.info.sessionId, protocol: this.o.info.protocol, round: this.round, seq }, out.bytes);
+              this.o.transport.send(to, env, this.round);
+            }
+            out.bytes.fill(0);
+          }
+          this.o.transport.flush?.(this.round);
+        }
+        if (snap.phase === 'done') {
+          this.ended = true;
+          if (!snap.result) throw new MpcError('INTERNAL', 'session finished without a result');
+          this.settle.resolve(snap.result);
+          return;
+        }
+        if (snap.phase === 'awaiting-messages' && !this.fed) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          this.wake = null;
+        }
+      }
+    } catch (error) {
+      this.fail(this.classify(error));
+    }
+  }
+
+  private classify(error: unknown): ClusterError {
+    if (error instanceof ClusterError) return error;
+    if (error instanceof EnvelopeError) {
+      return new ClusterError({ errorClass: 'protocol-violation', code: error.code, reason: `A message from node ${error.sender} failed verification (${error.code}).`, blamedNode: error.sender });
+    }
+    if (error instanceof MpcError) {
+      const blamed = error.party !== undefined ? this.nodeByParty.get(error.party) : undefined;
+      if (VIOLATIONS.has(error.code)) {
+        return new ClusterError({ errorClass: 'protocol-violation', code: error.code, reason: `The MPC engine rejected a message${blamed ? ` from node ${blamed}` : ''} (${error.code}).`, ...(blamed ? { blamedNode: blamed } : {}) });
+      }
+      if (error.code === 'CANCELLED') return new ClusterError({ errorClass: 'transient', code: 'CANCELLED', reason: 'The session was cancelled.' });
+      return new ClusterError({ errorClass: 'permanent', code: error.code, reason: `The MPC engine refused the session (${error.code}).` });
+    }
+    return new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
+  }
+
+  private fail(error: ClusterError): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.handle?.cancel();
+    } catch {
+      // already ended inside the engine
+    }
+    this.wake?.();
+    this.settle.reject(error);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Messages between signer nodes and the coordinator (JSON over WebSocket). The coordinator is an
+ * untrusted relay: node-to-node protocol messages cross it only as sealed envelopes, and what it
+ * learns here is public (node ids, quorum, the digest to sign, public results).
+ */
+import { z } from 'zod';
+
+const nodeId = z.string().regex(/^[0-9a-f]{32}$/);
+const hex = (max: number) => z.string().regex(/^[0-9a-f]*$/).max(max);
+export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign'] as const;
+export type ClusterProtocol = (typeof MPC_PROTOCOLS)[number];
+
+export const participant = z.strictObject({ nodeId, partyIndex: z.number().int().min(0).max(15) });
+export type Participant = z.infer<typeof participant>;
+
+export const sessionInfo = z.strictObject({
+  sessionId: hex(128).min(32),
+  protocol: z.enum(MPC_PROTOCOLS),
+  clusterId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  parties: z.array(participant).min(2).max(16),
+  threshold: z.number().int().min(2).max(16),
+  /** Hex: the 32-byte digest (ECDSA) or the message (EdDSA) to sign. */
+  message: hex(8192).optional(),
+  requester: nodeId,
+  deadlineAt: z.number().int(),
+});
+export type SessionInfo = z.infer<typeof sessionInfo>;
+
+export const publicResult = z.strictObject({
+  publicKey: hex(130).optional(),
+  address: z.string().max(128).optional(),
+  signature: hex(256).optional(),
+  recoveryId: z.number().int().min(0).max(3).optional(),
+});
+export type PublicResult = z.infer<typeof publicResult>;
+
+export const failure = z.strictObject({
+  errorClass: z.enum(['transient', 'permanent', 'protocol-violation']),
+  code: z.string().max(64),
+  reason: z.string().max(500),
+  blamedNode: nodeId.optional(),
+});
+
+export const clientMessage = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('hello'), nodeId, signingPublicKey: hex(64), signature: hex(128) }),
+  z.strictObject({
+    t: z.literal('create'),
+    reqId: z.number().int(),
+    idempotencyKey: z.string().min(8).max(128),
+    protocol: z.enum(MPC_PROTOCOLS),
+    keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+    /** Keyset members in party-index order. */
+    members: z.array(participant).min(2).max(16),
+    threshold: z.number().int().min(2).max(16),
+    message: hex(8192).optional(),
+    /** Members the requester wants in the quorum, most preferred first. */
+    prefer: z.array(nodeId).max(16).default([]),
+    /** Members the requester will not work with (quarantined, or failed in the last attempt). */
+    exclude: z.array(nodeId).max(16).default([]),
+    timeoutMs: z.number().int().min(1_000).max(30 * 60_000),
+  }),
+  z.strictObject({ t: z.literal('accept'), sessionId: z.string() }),
+  z.strictObject({ t: z.literal('decline'), sessionId: z.string(), reason: z.string().max(300) }),
+  z.strictObject({ t: z.literal('relay'), sessionId: z.string(), to: nodeId, envelope: z.unknown() }),
+  z.strictObject({ t: z.literal('done'), sessionId: z.string(), result: publicResult }),
+  z.strictObject({ t: z.literal('failed'), sessionId: z.string(), failure }),
+]);
+export type ClientMessage = z.input<typeof clientMessage>;
+
+export type ServerMessage =
+  | { t: 'challenge'; nonce: string; clusterId: string }
+  | { t: 'welcome'; nodeId: string; clusterId: string }
+  | { t: 'created'; reqId: number; session: SessionInfo; state: string }
+  | { t: 'error'; reqId?: number; code: string; message: string }
+  | { t: 'invite'; session: SessionInfo }
+  | { t: 'start'; sessionId: string }
+  | { t: 'envelope'; sessionId: string; from: string; envelope: unknown }
+  | {
+      t: 'session-end';
+      session: SessionInfo;
+      state: 'completed' | 'failed';
+      result?: PublicResult;
+      failure?: z.infer<typeof failure>;
+    };
+
+export const HELLO_LABEL = 'vaultkeeper/coordinator-hello/v1';
+/** Largest frame either side accepts (ECDSA keygen rounds are a few hundred KB). */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024;

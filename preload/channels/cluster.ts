@@ -1,0 +1,95 @@
+/** Channels of the signer cluster: status and peers, keysets, sessions, the lab cluster. */
+import { z } from 'zod';
+import { noArguments } from './common';
+
+export const CLUSTER_ERROR_CODES = [
+  'PEER_CARD_INVALID',
+  'FINGERPRINT_MISMATCH',
+  'PEER_NOT_QUARANTINED',
+  'COORDINATOR_UNAVAILABLE',
+  'CLUSTER_NOT_READY',
+  'CLUSTER_REQUEST_REFUSED',
+  'QUORUM_UNAVAILABLE',
+  'MPC_SESSION_FAILED',
+  'MPC_SESSION_REJECTED',
+  'MPC_PROTOCOL_VIOLATION',
+  'KEYSET_NOT_FOUND',
+  'LAB_START_FAILED',
+] as const;
+
+export const CLUSTER_EVENT_TYPES = [
+  'MPC_KEYGEN_STARTED',
+  'MPC_KEYGEN_COMPLETED',
+  'MPC_KEYGEN_FAILED',
+  'MPC_SIGN_STARTED',
+  'MPC_SIGN_COMPLETED',
+  'MPC_SIGN_FAILED',
+  'PEER_ENROLLED',
+  'PEER_QUARANTINED',
+  'PEER_RELEASED',
+  'LAB_CLUSTER_STARTED',
+] as const;
+
+export interface ClusterNodeView {
+  nodeId: string;
+  name: string;
+  fingerprint: string;
+  isSelf: boolean;
+  status: 'enrolled' | 'quarantined';
+  quarantineReason: string | null;
+}
+
+export interface ClusterStatus {
+  /** 'lab': the embedded lab cluster on this machine; 'none': no cluster configured. */
+  mode: 'none' | 'lab' | 'configured';
+  connected: boolean;
+  clusterId: string | null;
+  coordinatorUrl: string | null;
+  nodes: ClusterNodeView[];
+}
+
+export interface KeysetView {
+  keysetId: string;
+  scheme: 'ecdsa' | 'eddsa';
+  chain: 'Ethereum' | 'Solana';
+  keyRef: string;
+  threshold: number;
+  participants: Array<{ nodeId: string; partyIndex: number; name: string }>;
+  address: string | null;
+  publicKey: string | null;
+  status: 'active' | 'failed';
+  createdAt: string;
+  /** PNG data URL of a QR code of the address. */
+  addressQr: string | null;
+}
+
+export interface ClusterSessionView {
+  sessionId: string;
+  protocol: string;
+  keysetId: string;
+  state: 'running' | 'completed' | 'failed';
+  errorClass: string | null;
+  errorCode: string | null;
+  errorReason: string | null;
+  blamedNode: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+const nodeId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a node id (32 hex characters)');
+
+export const clusterChannels = {
+  'cluster.status': { request: noArguments, activity: false },
+  'cluster.keysets': { request: noArguments, activity: true },
+  'cluster.createKeyset': { request: z.strictObject({ scheme: z.enum(['ecdsa', 'eddsa']) }), activity: true },
+  'cluster.sessions': { request: noArguments, activity: true },
+  'cluster.releasePeer': { request: z.strictObject({ nodeId }), activity: true },
+} as const;
+
+export interface ClusterResponses {
+  'cluster.status': ClusterStatus;
+  'cluster.keysets': KeysetView[];
+  'cluster.createKeyset': KeysetView;
+  'cluster.sessions': ClusterSessionView[];
+  'cluster.releasePeer': ClusterStatus;
+}

@@ -1,0 +1,60 @@
+/** A coordinator and signer nodes on loopback, in this process, for the cluster tests. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Coordinator, type CoordinatorOptions } from '../../main/coordinator/server';
+import { createServices, type Services } from '../../main/services';
+import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
+import { tempDir } from '../support/temp-dir';
+
+const PRIMES = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'fixtures', 'paillier-primes.test-only.json');
+
+/** Test-only Paillier primes, one blob per node (production nodes generate their own). */
+export function testPrimes(): Buffer[] {
+  return (JSON.parse(readFileSync(PRIMES, 'utf8')) as string[]).map((h) => Buffer.from(h, 'hex'));
+}
+
+export interface TestNode {
+  name: string;
+  services: Services;
+  dir: { path: string; cleanup: () => void };
+}
+
+export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`)): Promise<TestNode> {
+  const services = createServices({ dataDir: dir.path, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 3600, cluster: { name, ...(primes ? { primes: () => primes } : {}) } });
+  if (services.vault.status().state === 'uninitialized') await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+  else await services.vault.unlock(GOOD_PASSPHRASE);
+  await services.cluster.identity();
+  return { name, services, dir };
+}
+
+/** Every node enrols every other, confirming the fingerprint the other shows. */
+export async function enrolAll(nodes: TestNode[]): Promise<void> {
+  const cards = await Promise.all(nodes.map(async (n) => (await n.services.cluster.identity()).card));
+  const prints = await Promise.all(nodes.map(async (n) => (await n.services.cluster.identity()).fingerprint));
+  for (const n of nodes) {
+    for (const [i, card] of cards.entries()) {
+      if (card.nodeId !== (await n.services.cluster.identity()).nodeId) n.services.cluster.enrolPeer(card, prints[i]!);
+    }
+  }
+}
+
+export async function startCoordinator(options: Partial<CoordinatorOptions> = {}): Promise<Coordinator> {
+  const c = new Coordinator({ storeFile: ':memory:', clusterId: 'test', ...options });
+  await c.listen();
+  return c;
+}
+
+export async function stopNode(node: TestNode, removeData = true): Promise<void> {
+  await node.services.close();
+  if (removeData) node.dir.cleanup();
+}
+
+/** Waits until `check` holds, polling; gives up after `ms`. */
+export async function until(check: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
