@@ -368,7 +368,7 @@ export class GuardianService implements OperationGuard {
   private toRequestView(row: RequestRow): ApprovalRequestView {
     const all = this.allGuardians();
     const byId = new Map(all.map((g) => [g.id, g]));
-    const approvals = this.db.prepare('SELECT * FROM approvals WHERE request_id = ? ORDER BY received_at').all(row.id) as ApprovalRow[];
+    const approvals = this.db.prepare('SELECT * FROM approvals WHERE request_id = ? ORDER BY received_at, rowid').all(row.id) as ApprovalRow[];
     const parameters = JSON.parse(row.parameters) as Record<string, unknown>;
     const context = JSON.parse(row.context) as Record<string, unknown>;
     const counted = this.countedApprovals(row, approvals, all);
@@ -582,7 +582,7 @@ export class GuardianService implements OperationGuard {
   }
 
   private canStillReachQuorum(row: RequestRow): boolean {
-    const approvals = this.db.prepare('SELECT * FROM approvals WHERE request_id = ?').all(row.id) as ApprovalRow[];
+    const approvals = this.db.prepare('SELECT * FROM approvals WHERE request_id = ? ORDER BY received_at, rowid').all(row.id) as ApprovalRow[];
     const eligible = this.activeGuardians().filter((g) => g.id !== row.requester_guardian_id);
     const rejected = new Set(approvals.filter((a) => a.decision === 'reject').map((a) => a.guardian_id));
     return eligible.filter((g) => !rejected.has(g.id)).length >= QUORUM;
@@ -626,7 +626,7 @@ export class GuardianService implements OperationGuard {
     }
     const guardians = this.activeGuardians();
     if (guardians.length < GUARDIAN_COUNT) fail('GUARDIAN_REGISTRY_INCOMPLETE', `Only ${guardians.length} of ${GUARDIAN_COUNT} guardians are enrolled; no quorum is possible.`);
-    const approvals = this.db.prepare('SELECT * FROM approvals WHERE request_id = ?').all(row.id) as ApprovalRow[];
+    const approvals = this.db.prepare('SELECT * FROM approvals WHERE request_id = ? ORDER BY received_at, rowid').all(row.id) as ApprovalRow[];
     const counted = this.countedApprovals(row, approvals, guardians);
     const names = counted.map((id) => guardians.find((g) => g.id === id)?.name ?? id);
     if (counted.length < QUORUM) {
@@ -683,6 +683,7 @@ export class GuardianService implements OperationGuard {
     if (row.operation !== 'guardian.replace') fail('GUARD_PAYLOAD_MISMATCH', `Request ${requestId.slice(0, 8)} is for "${operationLabel(row.operation)}", not a guardian replacement.`);
     const p = JSON.parse(row.parameters) as { slot: number; currentAddress: string; newName: string; newKind: GuardianKind; newAddress: string; newDerivationPath: string | null; newProof: { challenge: string; signature: string } };
     const proven: ProvenGuardian = { name: p.newName, kind: p.newKind, address: p.newAddress, derivationPath: p.newDerivationPath, proof: p.newProof };
+    this.checkApproval('guardian.replace', row.subject, JSON.parse(row.parameters) as Record<string, unknown>, requestId);
     this.checkProof(proven);
     this.db.transaction(() => {
       const current = this.activeGuardians().find((g) => g.id === row.subject);

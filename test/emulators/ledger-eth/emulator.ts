@@ -1,0 +1,136 @@
+/**
+ * An emulator of the Ledger Ethereum app at the APDU level, for tests only. It is a hw-transport
+ * Transport, so the real @ledgerhq/hw-app-eth code drives it unmodified.
+ *
+ * Answers, for keys derived from a fixed test mnemonic:
+ *   E0 06  GET_APP_CONFIGURATION → flags, version major.minor.patch, 9000
+ *   E0 02  GET_ADDRESS (P1 display, P2 chain code; data: path count, 4-byte BE indices[, chain id])
+ *          → 65 ‖ pubkey(65) ‖ 40 ‖ address ASCII(40) [‖ chain code(32)] ‖ 9000
+ *   E0 0C  SIGN_EIP712 hashed v0 (P1=00, P2=00; data: path, domain separator(32), message hash(32))
+ *          → v ‖ r(32) ‖ s(32) ‖ 9000, over keccak256(0x1901 ‖ ds ‖ hs)
+ * and the states a person meets: locked (5515), another app open (6D00 / 6E00 / 6511),
+ * rejected on the device (6985), unplugged in the middle of an exchange (DisconnectedDevice).
+ */
+import Transport from '@ledgerhq/hw-transport';
+import { DisconnectedDevice, TransportError } from '@ledgerhq/errors';
+import { concat, getBytes, HDNodeWallet, keccak256, Mnemonic, SigningKey } from 'ethers';
+
+/** The test seed. Never use it for anything but tests. */
+export const EMULATOR_MNEMONIC = 'test test test test test test test test test test test junk';
+
+export type EmulatorState =
+  | 'ready'
+  | 'locked'
+  | 'dashboard'
+  | 'other-app'
+  | 'app-not-found';
+
+const SW_OK = 0x9000;
+const SW_LOCKED = 0x5515;
+const SW_INS_NOT_SUPPORTED = 0x6d00;
+const SW_CLA_NOT_SUPPORTED = 0x6e00;
+const SW_APP_NOT_FOUND = 0x6511;
+const SW_DENIED = 0x6985;
+const SW_WRONG_DATA = 0x6a80;
+
+function status(sw: number, data: Uint8Array = new Uint8Array()): Buffer {
+  const out = Buffer.alloc(data.length + 2);
+  Buffer.from(data).copy(out, 0);
+  out.writeUInt16BE(sw, data.length);
+  return out;
+}
+
+function parsePath(data: Buffer): { path: string; rest: Buffer } | null {
+  const count = data[0];
+  if (count === undefined || count < 1 || count > 10 || data.length < 1 + count * 4) return null;
+  const parts: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const value = data.readUInt32BE(1 + i * 4);
+    parts.push(value >= 0x80000000 ? `${value - 0x80000000}'` : String(value));
+  }
+  return { path: `m/${parts.join('/')}`, rest: data.subarray(1 + count * 4) };
+}
+
+export class LedgerEthEmulator extends Transport {
+  state: EmulatorState = 'ready';
+  /** False: no device on the USB bus, opening a transport fails as node-hid's does. */
+  connected = true;
+  /** The person at the device presses "Reject" on the next confirmation screen. */
+  rejectNext = false;
+  /** The cable is pulled during the next exchange of this instruction (e.g. 0x0c). */
+  disconnectOnIns: number | null = null;
+  /** Everything the host sent, as hex, for assertions. */
+  readonly log: string[] = [];
+  readonly version = [1, 12, 0] as const;
+  private readonly root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), 'm');
+
+  /** The address the emulated device holds at a path, as the tests expect it. */
+  addressAt(path: string): string {
+    return this.root.derivePath(path.startsWith('m/') ? path : `m/${path}`).address;
+  }
+
+  override async exchange(apdu: Buffer): Promise<Buffer> {
+    this.log.push(apdu.toString('hex'));
+    const [cla, ins, p1, p2, lc] = apdu;
+    const data = apdu.subarray(5, 5 + (lc ?? 0));
+    if (this.disconnectOnIns !== null && ins === this.disconnectOnIns) {
+      this.disconnectOnIns = null;
+      throw new DisconnectedDevice();
+    }
+    if (this.state === 'locked') return status(SW_LOCKED);
+    if (this.state === 'dashboard') return status(SW_CLA_NOT_SUPPORTED);
+    if (this.state === 'other-app') return status(SW_INS_NOT_SUPPORTED);
+    if (this.state === 'app-not-found') return status(SW_APP_NOT_FOUND);
+    if (cla !== 0xe0) return status(SW_CLA_NOT_SUPPORTED);
+    switch (ins) {
+      case 0x06:
+        return status(SW_OK, Uint8Array.from([0x01, ...this.version]));
+      case 0x02:
+        return this.getAddress(p1 ?? 0, p2 ?? 0, data);
+      case 0x0c:
+        return this.signEip712Hashed(p1 ?? 0, p2 ?? 0, data);
+      default:
+        return status(SW_INS_NOT_SUPPORTED);
+    }
+  }
+
+  private confirmedOnDevice(): boolean {
+    if (!this.rejectNext) return true;
+    this.rejectNext = false;
+    return false;
+  }
+
+  private getAddress(p1: number, p2: number, data: Buffer): Buffer {
+    const parsed = parsePath(data);
+    if (!parsed || (parsed.rest.length !== 0 && parsed.rest.length !== 8)) return status(SW_WRONG_DATA);
+    if (p1 === 0x01 && !this.confirmedOnDevice()) return status(SW_DENIED);
+    const node = this.root.derivePath(parsed.path);
+    const publicKey = getBytes(SigningKey.computePublicKey(node.publicKey, false));
+    const ascii = Buffer.from(node.address.slice(2), 'ascii');
+    const parts: Uint8Array[] = [Uint8Array.from([publicKey.length]), publicKey, Uint8Array.from([ascii.length]), ascii];
+    if (p2 === 0x01) parts.push(getBytes(node.chainCode));
+    return status(SW_OK, getBytes(concat(parts)));
+  }
+
+  private signEip712Hashed(p1: number, p2: number, data: Buffer): Buffer {
+    if (p1 !== 0x00 || p2 !== 0x00) return status(SW_WRONG_DATA);
+    const parsed = parsePath(data);
+    if (!parsed || parsed.rest.length !== 64) return status(SW_WRONG_DATA);
+    if (!this.confirmedOnDevice()) return status(SW_DENIED);
+    const digest = keccak256(concat([Uint8Array.from([0x19, 0x01]), parsed.rest.subarray(0, 32), parsed.rest.subarray(32, 64)]));
+    const signature = this.root.derivePath(parsed.path).signingKey.sign(digest);
+    return status(SW_OK, getBytes(concat([Uint8Array.from([signature.v]), signature.r, signature.s])));
+  }
+
+  override async close(): Promise<void> {
+    // Nothing to release; the emulated device stays "plugged in" across opens.
+  }
+}
+
+/** A transport factory over one emulated device, as ServiceOptions.ledgerTransport expects. */
+export function emulatorTransport(device: LedgerEthEmulator): () => Promise<Transport> {
+  return async () => {
+    if (!device.connected) throw new TransportError('NoDevice', 'NoDeviceFound');
+    return device;
+  };
+}
