@@ -1,0 +1,120 @@
+/**
+ * Headless signer node: the same main-process services as the console, without a window.
+ *
+ *   npm run node -- --data DIR --coordinator ws://127.0.0.1:PORT [--name NAME] [--init]
+ *        [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
+ *
+ * The vault passphrase is read from a file descriptor (--passphrase-fd, e.g. 0 for stdin) or,
+ * for tests, from VAULTKEEPER_NODE_PASSPHRASE. There is no default: without one the node exits.
+ * The node writes its public card to DIR/node-card.json; --peers names a JSON file of
+ * [{ card, fingerprint }] whose fingerprints an operator confirmed, read (and waited for) at start.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { NodeCard } from '../cluster/identity';
+import { DEFAULT_POLICY } from '../cluster/cluster-service';
+import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
+import { createServices } from '../services';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    coordinator: { type: 'string' },
+    name: { type: 'string', default: 'signer-node' },
+    init: { type: 'boolean', default: false },
+    peers: { type: 'string' },
+    protocols: { type: 'string' },
+    'passphrase-fd': { type: 'string' },
+    'test-primes': { type: 'string' },
+    'kdf-test-cost': { type: 'boolean', default: false },
+  },
+});
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const die = (line: string): never => {
+  process.stderr.write(`vaultkeeper node: ${line}\n`);
+  process.exit(2);
+};
+
+function readPassphrase(): string {
+  const fd = values['passphrase-fd'];
+  const text = fd !== undefined ? readFileSync(Number(fd), 'utf8') : process.env.VAULTKEEPER_NODE_PASSPHRASE;
+  if (!text || !text.trim()) die('no vault passphrase: pass --passphrase-fd N (e.g. 0 for stdin) or set VAULTKEEPER_NODE_PASSPHRASE.');
+  return text!.replace(/\r?\n$/, '');
+}
+
+async function main(): Promise<void> {
+  if (!values.data) die('--data DIR is required.');
+  const dataDir = values.data!;
+  const protocols = values.protocols ? (values.protocols.split(',') as ClusterProtocol[]) : DEFAULT_POLICY.protocols;
+  for (const p of protocols) if (!(MPC_PROTOCOLS as readonly string[]).includes(p)) die(`unknown protocol ${p} in --protocols.`);
+  const primesFile = values['test-primes'];
+  const primes = primesFile ? Buffer.from(readFileSync(primesFile, 'utf8').trim(), 'hex') : undefined;
+  const services = createServices({
+    dataDir,
+    idleCheckIntervalMs: 0,
+    idleTimeoutSeconds: 365 * 24 * 3600,
+    ...(values['kdf-test-cost'] ? { kdfCost: { N: 2 ** 14, r: 8, p: 1 } } : {}),
+    cluster: { name: values.name!, policy: { protocols }, ...(primes ? { primes: () => primes } : {}) },
+  });
+  const shutdown = async (code: number) => {
+    await services.close().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+
+  const passphrase = readPassphrase();
+  try {
+    if (services.vault.status().state === 'uninitialized') {
+      if (!values.init) die(`no vault in ${dataDir}; pass --init to create one.`);
+      await services.vault.create(passphrase, passphrase);
+    } else {
+      await services.vault.unlock(passphrase);
+    }
+  } catch (error) {
+    die(error instanceof Error ? error.message : 'cannot open the vault');
+  }
+  const me = await services.cluster.identity();
+  writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));
+  say(`NODE ${me.nodeId} ${me.fingerprint}`);
+
+  if (values.peers) {
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(values.peers)) {
+      if (Date.now() > deadline) die(`peers file ${values.peers} did not appear within 60 s.`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const peers = JSON.parse(readFileSync(values.peers, 'utf8')) as Array<{ card: NodeCard; fingerprint: string }>;
+    for (const p of peers) {
+      if (p.card.nodeId === me.nodeId || services.cluster.node(p.card.nodeId)) continue;
+      services.cluster.enrolPeer(p.card, p.fingerprint);
+    }
+  }
+  if (!values.coordinator) {
+    say('READY offline');
+    return;
+  }
+  // Reconnect with a bounded back-off; sessions lost with a connection end as transient failures.
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await services.cluster.connect(values.coordinator);
+      say(`READY ${me.nodeId}`);
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (!services.cluster.connected) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 500);
+      });
+      attempt = 0;
+    } catch (error) {
+      process.stderr.write(`vaultkeeper node: ${error instanceof Error ? error.message : 'coordinator unreachable'}\n`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
+  }
+}
+
+void main();
