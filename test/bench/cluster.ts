@@ -1,0 +1,64 @@
+/**
+ * End-to-end 2-of-3 EdDSA signing latency through the coordinator on loopback (three signer
+ * nodes in this process, sealed envelopes, WebSocket relay), next to the addon's in-process
+ * figure for the same protocol, so the transport's cost is visible.
+ * ECDSA is left out: its key generation alone takes tens of seconds with the current backend.
+ */
+import { randomBytes } from 'node:crypto';
+import { MpcSigner, runLocal } from '../../main/mpc/index';
+import { enrolAll, startCoordinator, startNode, stopNode } from '../cluster/support';
+
+const N = Number(process.env.BENCH_SIGNATURES ?? 200);
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+async function inProcess(): Promise<number[]> {
+  const nodes = [new MpcSigner(), new MpcSigner(), new MpcSigner()];
+  const sid = randomBytes(32);
+  const kg = await runLocal(nodes.map((n, i) => n.start({ protocol: 'eddsa-keygen', sessionId: sid, partyIndex: i, parties: [0, 1, 2], threshold: 2 })));
+  const shares = [0, 1, 2].map((p) => kg.results.get(p)!.share!);
+  const times: number[] = [];
+  for (let i = 0; i < N; i += 1) {
+    const q = [[0, 1], [0, 2], [1, 2]][i % 3]!;
+    const s = randomBytes(32);
+    const t0 = performance.now();
+    await runLocal(q.map((p) => nodes[p]!.start({ protocol: 'eddsa-sign', sessionId: s, partyIndex: p, parties: q, threshold: 2, share: shares[p]!, message: Buffer.from(`m${i}`) })));
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+async function throughCoordinator(): Promise<number[]> {
+  const coordinator = await startCoordinator();
+  const nodes = [await startNode('console'), await startNode('node-b'), await startNode('node-c')];
+  try {
+    await enrolAll(nodes);
+    for (const n of nodes) await n.services.cluster.connect(coordinator.url);
+    const keyset = await nodes[0]!.services.cluster.createKeyset('eddsa');
+    const ids = keyset.participants.map((p) => p.nodeId);
+    const times: number[] = [];
+    for (let i = 0; i < N; i += 1) {
+      const prefer = [[ids[0]!, ids[1]!], [ids[0]!, ids[2]!], [ids[1]!, ids[2]!]][i % 3]!;
+      const t0 = performance.now();
+      await nodes[0]!.services.cluster.sign(keyset.keysetId, Buffer.from(`m${i}`), { prefer });
+      times.push(performance.now() - t0);
+    }
+    return times;
+  } finally {
+    for (const n of nodes) await stopNode(n);
+    await coordinator.close();
+  }
+}
+
+const local = await inProcess();
+const remote = await throughCoordinator();
+const row = (name: string, xs: number[]) => `| ${name} | ${xs.length} | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 95).toFixed(2)} |`;
+console.log('2-of-3 EdDSA (FROST Ed25519) signing, ms');
+console.log('| path | signatures | median | p95 |');
+console.log('| --- | --- | --- | --- |');
+console.log(row('addon in-process (runLocal)', local));
+console.log(row('through coordinator on loopback (HPKE + Ed25519 envelopes, WebSocket, session bookkeeping)', remote));
+console.log(`transport cost at the median: ${(pct(remote, 50) - pct(local, 50)).toFixed(2)} ms (goal ≤ 20 ms)`);
+console.log('ECDSA: not measured here (keygen takes tens of seconds on the current big-integer backend; see npm run bench:mpc).');
