@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { isKeystoreJson, Wallet } from 'ethers';
+import type { ApprovalRequestView, ErrorCode, GuardianRegistry, RequestFileExport, SoftwareKeyCreated } from '../../preload/contract';
+import { enrolThree, guardianFixture } from '../support/guardians';
+import { TRUSTED } from '../support/services';
+
+const KEY_PASSPHRASE = 'orchid tundra beacon willow 88';
+
+describe('software guardian key files', () => {
+  it('creates an encrypted keystore on disk, enrols with it, and keeps the passphrase out of every answer', async () => {
+    const f = await guardianFixture();
+    const created = await f.services.router.dispatch('guardians.createSoftwareKey', { passphrase: KEY_PASSPHRASE, confirmation: KEY_PASSPHRASE }, TRUSTED);
+    assert.ok(created.ok);
+    const { address, path } = created.value as SoftwareKeyCreated;
+    const json = readFileSync(path, 'utf8');
+    assert.ok(isKeystoreJson(json));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.ok(!JSON.stringify(created).includes(KEY_PASSPHRASE));
+
+    const wrong = await f.services.router.dispatch('guardians.enrol', { method: 'software', name: 'Kim', keyFile: json, passphrase: 'not the key passphrase' }, TRUSTED);
+    assert.equal(!wrong.ok && wrong.error.code, 'KEYFILE_WRONG_PASSPHRASE');
+    assert.ok(!JSON.stringify(wrong).includes('not the key passphrase'));
+    const garbage = await f.services.router.dispatch('guardians.enrol', { method: 'software', name: 'Kim', keyFile: JSON.stringify({ hello: 'x'.repeat(60) }), passphrase: KEY_PASSPHRASE }, TRUSTED);
+    assert.equal(!garbage.ok && garbage.error.code, 'KEYFILE_INVALID');
+
+    const enrolled = await f.services.router.dispatch('guardians.enrol', { method: 'software', name: 'Kim', keyFile: json, passphrase: KEY_PASSPHRASE }, TRUSTED);
+    assert.ok(enrolled.ok);
+    assert.equal((enrolled.value as GuardianRegistry).guardians[0]?.address, address);
+    const log = JSON.stringify(f.services.audit.list({ limit: 500 }).entries);
+    assert.ok(!log.includes(KEY_PASSPHRASE));
+    await f.cleanup();
+  });
+});
+
+const BAD: Array<[string, string, unknown, ErrorCode]> = [
+  ['unknown enrol method', 'guardians.enrol', { method: 'yubikey', name: 'X' }, 'VALIDATION_FAILED'],
+  ['empty guardian name', 'guardians.enrol', { method: 'ledger', name: '  ' }, 'VALIDATION_FAILED'],
+  ['non-Ethereum derivation path', 'guardians.enrol', { method: 'ledger', name: 'L', derivationPath: "44'/0'/0'/0/0" }, 'VALIDATION_FAILED'],
+  ['extra field on enrol', 'guardians.enrol', { method: 'ledger', name: 'L', admin: true }, 'VALIDATION_FAILED'],
+  ['request id that is not an id', 'approvals.signWithLedger', { requestId: '../../etc', guardianId: 'abcdef12', decision: 'approve' }, 'VALIDATION_FAILED'],
+  ['decision outside the enum', 'approvals.signWithKeyFile', { requestId: 'abcdef12', keyFile: 'x'.repeat(60), passphrase: 'p', decision: 'maybe' }, 'VALIDATION_FAILED'],
+  ['request lifetime too short', 'approvals.requestPassphraseChange', { reason: 'r', ttlMinutes: 1 }, 'VALIDATION_FAILED'],
+  ['missing reason', 'approvals.requestPassphraseChange', {}, 'VALIDATION_FAILED'],
+  ['oversize approval file', 'approvals.importApproval', { fileText: 'x'.repeat(20_000) }, 'VALIDATION_FAILED'],
+  ['passphrase change without confirmation', 'approvals.executePassphraseChange', { requestId: 'abcdef12', currentPassphrase: 'a', newPassphrase: 'b' }, 'VALIDATION_FAILED'],
+];
+
+describe('guardian and approval channels', () => {
+  it('answers each bad request with its code and writes nothing', async () => {
+    const f = await guardianFixture();
+    const before = f.services.audit.list().total;
+    for (const [what, channel, payload, code] of BAD) {
+      const result = await f.services.router.dispatch(channel, payload, TRUSTED);
+      assert.equal(!result.ok && result.error.code, code, what);
+    }
+    assert.equal(f.services.audit.list().total, before);
+    assert.equal(f.services.guardians.registry().guardians.length, 0);
+    await f.cleanup();
+  });
+
+  it('refuses everything while the vault is locked', async () => {
+    const f = await guardianFixture();
+    await f.services.vault.lock();
+    for (const channel of ['guardians.list', 'approvals.list']) {
+      const result = await f.services.router.dispatch(channel, {}, TRUSTED);
+      assert.equal(!result.ok && result.error.code, 'VAULT_LOCKED', channel);
+    }
+    await f.cleanup();
+  });
+
+  it('runs a remote approval end to end: request → request file + QR → approval file → quorum', async () => {
+    const f = await guardianFixture();
+    const { lena, sam } = await enrolThree(f);
+    const send = async <T>(channel: string, payload: unknown): Promise<T> => {
+      const result = await f.services.router.dispatch(channel, payload, TRUSTED);
+      assert.ok(result.ok, JSON.stringify(result));
+      return result.value as T;
+    };
+    const request = await send<ApprovalRequestView>('approvals.requestPassphraseChange', { reason: 'suspected shoulder surfing', requesterGuardianId: null, ttlMinutes: 30 });
+    const exported = await send<RequestFileExport>('approvals.exportRequest', { requestId: request.id });
+    assert.match(exported.qrDataUrl, /^data:image\/png;base64,/);
+    assert.equal(readFileSync(exported.path, 'utf8'), exported.json);
+    const file = JSON.parse(exported.json) as { typedData: { domain: Record<string, unknown>; types: Record<string, Array<{ name: string; type: string }>>; message: Record<string, unknown> } };
+    assert.ok(JSON.stringify(file).includes('suspected shoulder surfing'));
+    // The remote guardian signs with an ordinary wallet, from the file alone.
+    const { EIP712Domain: _domain, ...types } = file.typedData.types;
+    const wallet = sam.wallet as Wallet;
+    const signature = await wallet.signTypedData(file.typedData.domain, types, file.typedData.message);
+    const afterImport = await send<ApprovalRequestView>('approvals.importApproval', { fileText: JSON.stringify({ format: 'vaultkeeper.approval/1', message: file.typedData.message, signature }) });
+    assert.deepEqual(afterImport.approvals.map((a) => [a.guardianName, a.via]), [['Sam', 'file']]);
+    await send('approvals.signWithLedger', { requestId: request.id, guardianId: lena.id, decision: 'approve' });
+    const changed = await send<{ requestId: string }>('approvals.executePassphraseChange', {
+      requestId: request.id, currentPassphrase: 'correct horse battery staple orbit', newPassphrase: 'saffron glacier pivot meadow lark', confirmation: 'saffron glacier pivot meadow lark',
+    });
+    assert.equal(changed.requestId, request.id);
+    const list = await send<{ pending: unknown[]; history: ApprovalRequestView[] }>('approvals.list', {});
+    assert.equal(list.pending.length, 0);
+    assert.equal(list.history[0]?.status, 'executed');
+    await f.cleanup();
+  });
+});
