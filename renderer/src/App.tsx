@@ -1,7 +1,9 @@
 import { useEffect } from 'react';
 import { api } from './api';
 import { ErrorNotice } from './components/ErrorNotice';
+import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
+import { GuardiansScreen } from './screens/GuardiansScreen';
 import { OverviewScreen } from './screens/OverviewScreen';
 import { SetupScreen } from './screens/SetupScreen';
 import { UnlockScreen } from './screens/UnlockScreen';
@@ -33,6 +35,8 @@ function useActivityHeartbeat(active: boolean) {
 const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'overview', label: 'Overview' },
   { screen: 'audit', label: 'Audit log' },
+  { screen: 'guardians', label: 'Guardians' },
+  { screen: 'approvals', label: 'Approvals' },
 ];
 
 export function App() {
@@ -76,6 +80,8 @@ export function App() {
       {state === 'locked' ? <UnlockScreen /> : null}
       {state === 'unlocked' && screen === 'overview' ? <OverviewScreen /> : null}
       {state === 'unlocked' && screen === 'audit' ? <AuditScreen /> : null}
+      {state === 'unlocked' && screen === 'guardians' ? <GuardiansScreen /> : null}
+      {state === 'unlocked' && screen === 'approvals' ? <ApprovalsScreen /> : null}
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { create } from 'zustand';
 import type { AppError, Result, VaultStatus } from '../../preload/contract';
 import { api } from './api';
 
-export type Screen = 'overview' | 'audit';
+export type Screen = 'overview' | 'audit' | 'guardians' | 'approvals';
 
 interface ConsoleState {
   status: VaultStatus | null;

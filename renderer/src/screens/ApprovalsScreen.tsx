@@ -1,0 +1,190 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import type { AppError, ApprovalDecision, ApprovalRequestList, ApprovalRequestView, GuardianRegistry, RequestFileExport } from '../../../preload/contract';
+import { api } from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { KeyFilePicker } from '../components/KeyFilePicker';
+import { PassphraseField } from '../components/PassphraseField';
+import { RequestSummary } from '../components/RequestSummary';
+
+const REFRESH_MS = 10_000;
+type Outcome = { ok: true; value: unknown } | { ok: false; error: AppError };
+
+/** The actions on one pending request: sign, export, import, run. */
+function PendingRequest({ request, registry, onChanged }: { request: ApprovalRequestView; registry: GuardianRegistry | null; onChanged(): void }) {
+  const [error, setError] = useState<AppError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [ledgerId, setLedgerId] = useState('');
+  const [keyFile, setKeyFile] = useState<{ text: string; name: string } | null>(null);
+  const [keyPass, setKeyPass] = useState('');
+  const [approvalFile, setApprovalFile] = useState<{ text: string; name: string } | null>(null);
+  const [exported, setExported] = useState<RequestFileExport | null>(null);
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId);
+  const tag = request.id.slice(0, 8);
+
+  async function act(work: () => Promise<Outcome>, success: string) {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const result = await work();
+    setBusy(false);
+    if (result.ok) {
+      setDone(success);
+      onChanged();
+    } else {
+      setError(result.error);
+      onChanged();
+    }
+  }
+
+  const sign = (decision: ApprovalDecision, how: 'ledger' | 'keyfile') => (event?: FormEvent) => {
+    event?.preventDefault();
+    if (how === 'ledger') void act(() => api.approvals.signWithLedger({ requestId: request.id, guardianId: ledgerId, decision }), decision === 'approve' ? 'Approved on the Ledger.' : 'Rejected on the Ledger.');
+    else {
+      void act(() => api.approvals.signWithKeyFile({ requestId: request.id, keyFile: keyFile?.text ?? '', passphrase: keyPass, decision }), decision === 'approve' ? 'Approved with the key file.' : 'Rejected with the key file.');
+      setKeyPass('');
+    }
+  };
+
+  async function exportFile() {
+    setError(null);
+    const result = await api.approvals.exportRequest({ requestId: request.id });
+    if (result.ok) setExported(result.value);
+    else setError(result.error);
+  }
+
+  function runOperation(event: FormEvent) {
+    event.preventDefault();
+    if (request.operation === 'vault.passphrase.change') {
+      void act(() => api.approvals.executePassphraseChange({ requestId: request.id, currentPassphrase: current, newPassphrase: next, confirmation: again }), 'The vault passphrase was changed. Use the new passphrase from now on.');
+      setCurrent('');
+      setNext('');
+      setAgain('');
+    } else if (request.operation === 'guardian.replace') {
+      void act(() => api.guardians.executeReplacement({ requestId: request.id }), 'The guardian was replaced.');
+    }
+  }
+
+  return (
+    <article className="card" data-testid="pending-request" data-request-id={request.id} aria-label={`Request ${tag}`}>
+      <RequestSummary request={request} />
+      <ErrorNotice error={error} onDismiss={() => setError(null)} />
+      {done ? <p className="notice notice-ok" role="status">{done}</p> : null}
+      <div className="row toolbar">
+        <form onSubmit={sign('approve', 'ledger')} aria-label="Sign with a Ledger">
+          <h3>Ledger guardian</h3>
+          <select aria-label="Ledger guardian" value={ledgerId} onChange={(e) => setLedgerId(e.target.value)}>
+            <option value="">Choose…</option>
+            {ledgers.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
+          </select>
+          <button type="submit" className="primary" disabled={busy || !ledgerId}>Approve with Ledger</button>
+          <button type="button" className="secondary" disabled={busy || !ledgerId} onClick={() => sign('reject', 'ledger')()}>Reject with Ledger</button>
+        </form>
+        <form onSubmit={sign('approve', 'keyfile')} aria-label="Sign with a key file">
+          <h3>Software key guardian</h3>
+          <KeyFilePicker label="Guardian key file" fileName={keyFile?.name ?? null} onLoad={(text, name) => setKeyFile({ text, name })} />
+          <PassphraseField id={`sign-pass-${tag}`} label="Guardian key passphrase" value={keyPass} onChange={setKeyPass} />
+          <button type="submit" className="primary" disabled={busy || !keyFile || !keyPass}>Approve with key file</button>
+          <button type="button" className="secondary" disabled={busy || !keyFile || !keyPass} onClick={() => sign('reject', 'keyfile')()}>Reject with key file</button>
+        </form>
+        <div>
+          <h3>Remote guardian</h3>
+          <button type="button" className="secondary" onClick={() => void exportFile()}>Export request file</button>
+          {exported ? (
+            <div data-testid="request-export">
+              <p className="hint">Written to <span className="mono">{exported.path}</span>. The guardian signs it and returns an approval file.</p>
+              <img src={exported.qrDataUrl} alt="Request as a QR code" width={240} height={240} />
+            </div>
+          ) : null}
+          <KeyFilePicker label="Approval file" fileName={approvalFile?.name ?? null} onLoad={(text, name) => setApprovalFile({ text, name })} />
+          <button type="button" className="secondary" disabled={busy || !approvalFile} onClick={() => void act(() => api.approvals.importApproval({ fileText: approvalFile?.text ?? '' }), 'Approval file accepted.')}>Import approval file</button>
+        </div>
+      </div>
+      <form onSubmit={runOperation} aria-label="Run the operation">
+        <h3>Run: {request.operationLabel}</h3>
+        <p className="hint">Runs only with {request.quorum} valid guardian approvals; otherwise it is refused and nothing changes.</p>
+        {request.operation === 'vault.passphrase.change' ? (
+          <>
+            <PassphraseField id={`current-${tag}`} label="Current vault passphrase" value={current} onChange={setCurrent} />
+            <PassphraseField id={`next-${tag}`} label="New vault passphrase" value={next} onChange={setNext} newPassphrase />
+            <PassphraseField id={`again-${tag}`} label="New vault passphrase again" value={again} onChange={setAgain} newPassphrase />
+          </>
+        ) : null}
+        <button type="submit" className="primary" disabled={busy}>Run operation</button>
+      </form>
+    </article>
+  );
+}
+
+export function ApprovalsScreen() {
+  const [list, setList] = useState<ApprovalRequestList | null>(null);
+  const [registry, setRegistry] = useState<GuardianRegistry | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [reason, setReason] = useState('');
+  const [requesterId, setRequesterId] = useState('');
+  const [ttl, setTtl] = useState(60);
+
+  const load = useCallback(async () => {
+    const [requests, guardians] = await Promise.all([api.approvals.list({}), api.guardians.list({})]);
+    if (requests.ok) setList(requests.value);
+    else setError(requests.error);
+    if (guardians.ok) setRegistry(guardians.value);
+  }, []);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  async function requestChange(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    const result = await api.approvals.requestPassphraseChange({ reason, requesterGuardianId: requesterId || null, ttlMinutes: ttl });
+    if (result.ok) {
+      setReason('');
+      void load();
+    } else setError(result.error);
+  }
+
+  return (
+    <section aria-labelledby="approvals-title">
+      <div className="card">
+        <h1 id="approvals-title">Approvals</h1>
+        <p className="hint">High-risk operations run only after two different guardians approve. The person who requested an operation cannot approve it.</p>
+        <ErrorNotice error={error} onDismiss={() => setError(null)} />
+        <form onSubmit={requestChange} aria-label="Request a vault passphrase change">
+          <h2>Request: change the vault passphrase</h2>
+          <div className="field">
+            <label htmlFor="change-reason">Reason</label>
+            <input id="change-reason" value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="change-requester">Requested by</label>
+            <select id="change-requester" value={requesterId} onChange={(e) => setRequesterId(e.target.value)}>
+              <option value="">The operator (not a guardian)</option>
+              {(registry?.guardians ?? []).map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="change-ttl">Expires after (minutes)</label>
+            <input id="change-ttl" type="number" min={5} max={10080} value={ttl} onChange={(e) => setTtl(Number(e.target.value))} />
+          </div>
+          <button type="submit" className="primary" disabled={!reason.trim()}>Create request</button>
+        </form>
+      </div>
+      <h2>Pending requests</h2>
+      {list && list.pending.length === 0 ? <p className="hint">No request is waiting for guardians.</p> : null}
+      {list?.pending.map((request) => <PendingRequest key={request.id} request={request} registry={registry} onChanged={() => void load()} />)}
+      <h2>History</h2>
+      {list && list.history.length === 0 ? <p className="hint">No closed requests yet.</p> : null}
+      {list?.history.map((request) => (
+        <article key={request.id} className="card" data-testid="history-request">
+          <RequestSummary request={request} />
+        </article>
+      ))}
+    </section>
+  );
+}
