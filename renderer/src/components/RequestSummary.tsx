@@ -4,7 +4,8 @@ import type { ApprovalRequestView } from '../../../preload/contract';
 export function timeInWords(ms: number): string {
   const abs = Math.abs(ms);
   const minutes = Math.ceil(abs / 60_000);
-  const text = abs < 60_000 ? `${Math.max(1, Math.ceil(abs / 1000))} s` : minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const hours = `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+  const text = abs < 60_000 ? `${Math.max(1, Math.ceil(abs / 1000))} s` : minutes < 60 ? `${minutes} min` : hours;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 

@@ -1,0 +1,145 @@
+/**
+ * Guardian quorum in the real UI (Debian Chromium, headless host, real services, emulated Ledger):
+ * enrol three guardians (one Ledger, two software key files), request a vault passphrase change,
+ * see it refused with one approval, approve with the Ledger and a key file, and run it.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
+import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { softwareKey, TEST_KEY_FILE_N } from '../support/guardians';
+import { startTestHost } from '../support/host';
+import { TEST_KDF_COST } from '../support/services';
+
+const VAULT_PASSPHRASE = 'granite lantern orchard velvet compass';
+const NEW_VAULT_PASSPHRASE = 'juniper falcon mosaic tide anchor';
+const SAM_PASSPHRASE = 'sam river quartz lantern 41';
+const SOFIA_PASSPHRASE = 'sofia meadow cobalt harbor 17';
+
+describe('guardian approvals in the browser', () => {
+  let browser: Browser;
+  let page: Page;
+  let harness: Awaited<ReturnType<typeof startTestHost>>;
+  const device = new LedgerEthEmulator();
+  let samKeyFile = '';
+  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+
+  before(async () => {
+    harness = await startTestHost({ ledgerTransport: emulatorTransport(device), keyFileScryptN: TEST_KEY_FILE_N, kdfCost: TEST_KDF_COST });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await harness?.stop();
+  });
+
+  it('creates the vault and enrols a Ledger guardian and two software-key guardians', async () => {
+    await page.goto(harness.host.url);
+    await page.getByLabel('Vault passphrase').fill(VAULT_PASSPHRASE);
+    await page.getByLabel('Type it again').fill(VAULT_PASSPHRASE);
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+
+    await page.getByRole('button', { name: 'Guardians', exact: true }).click();
+    await page.getByRole('heading', { name: 'Enrol guardian 1 of 3' }).waitFor();
+    await page.getByLabel('Guardian name').fill('Lena');
+    await page.getByRole('button', { name: 'Enrol guardian' }).click();
+    await page.getByRole('heading', { name: 'Enrol guardian 2 of 3' }).waitFor();
+
+    // A key file made by the console, as an operator would for a guardian without a Ledger.
+    await page.getByLabel('New key file passphrase').fill(SAM_PASSPHRASE);
+    await page.getByLabel('Key file passphrase again').fill(SAM_PASSPHRASE);
+    await page.getByRole('button', { name: 'Create key file' }).click();
+    const created = page.getByTestId('key-created');
+    await created.waitFor({ timeout: 20_000 });
+    const path = (await created.locator('.mono').nth(1).textContent()) ?? '';
+    samKeyFile = readFileSync(path, 'utf8');
+
+    await page.getByLabel('Guardian name').fill('Sam');
+    await page.getByLabel('Device').selectOption('software');
+    await page.getByLabel('Key file', { exact: true }).setInputFiles({ name: 'sam.json', mimeType: 'application/json', buffer: Buffer.from(samKeyFile) });
+    await page.getByLabel('Key file passphrase', { exact: true }).fill(SAM_PASSPHRASE);
+    await page.getByRole('button', { name: 'Enrol guardian' }).click();
+    await page.getByRole('heading', { name: 'Enrol guardian 3 of 3' }).waitFor({ timeout: 20_000 });
+
+    const sofia = await softwareKey(SOFIA_PASSPHRASE);
+    await page.getByLabel('Guardian name').fill('Sofia');
+    await page.getByLabel('Device').selectOption('software');
+    await page.getByLabel('Key file', { exact: true }).setInputFiles({ name: 'sofia.json', mimeType: 'application/json', buffer: Buffer.from(sofia.keyFile) });
+    await page.getByLabel('Key file passphrase', { exact: true }).fill(SOFIA_PASSPHRASE);
+    await page.getByRole('button', { name: 'Enrol guardian' }).click();
+    await page.getByTestId('registry-status').filter({ hasText: 'All 3 guardians enrolled' }).waitFor({ timeout: 20_000 });
+    assert.equal(await page.getByTestId('guardian-row').count(), 3);
+    assert.ok(((await page.getByTestId('guardian-row').first().textContent()) ?? '').includes(device.addressAt("44'/60'/0'/0/0")));
+    await shot('guardians-01-registry');
+  });
+
+  it('creates a passphrase-change request that reads in words', async () => {
+    await page.getByRole('button', { name: 'Approvals', exact: true }).click();
+    await page.getByLabel('Reason').fill('Quarterly passphrase rotation');
+    await page.getByRole('button', { name: 'Create request' }).click();
+    const card = page.getByTestId('pending-request');
+    await card.waitFor();
+    const text = (await card.textContent()) ?? '';
+    assert.match(text, /Change the vault passphrase/);
+    assert.match(text, /Reason given: Quarterly passphrase rotation/);
+    assert.match(text, /Expires in 1 h \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
+    assert.match(text, /0 of 2 required — waiting for Lena or Sam or Sofia/);
+    await card.getByRole('button', { name: 'Export request file' }).click();
+    await card.getByRole('img', { name: 'Request as a QR code' }).waitFor();
+    await shot('guardians-02-request-pending');
+  });
+
+  it('refuses to run with one approval, then runs with the Ledger and a key file', async () => {
+    const card = page.getByTestId('pending-request');
+    await card.getByLabel('Ledger guardian').selectOption({ label: 'Lena' });
+    await card.getByRole('button', { name: 'Approve with Ledger' }).click();
+    await card.getByTestId('request-approvals').filter({ hasText: '1 of 2 required' }).waitFor({ timeout: 15_000 });
+
+    await card.getByLabel('Current vault passphrase').fill(VAULT_PASSPHRASE);
+    await card.getByLabel('New vault passphrase', { exact: true }).fill(NEW_VAULT_PASSPHRASE);
+    await card.getByLabel('New vault passphrase again').fill(NEW_VAULT_PASSPHRASE);
+    await card.getByRole('button', { name: 'Run operation' }).click();
+    const refusal = card.locator('[data-error-code="QUORUM_NOT_MET"]');
+    await refusal.waitFor({ timeout: 15_000 });
+    assert.match((await refusal.textContent()) ?? '', /1 of 2 required guardian approvals \(Lena\)\. Waiting for Sam or Sofia\. Nothing was done/);
+    await shot('guardians-03-refused-one-approval');
+
+    await card.getByLabel('Guardian key file').setInputFiles({ name: 'sam.json', mimeType: 'application/json', buffer: Buffer.from(samKeyFile) });
+    await card.getByLabel('Guardian key passphrase').fill(SAM_PASSPHRASE);
+    await card.getByRole('button', { name: 'Approve with key file' }).click();
+    await card.getByTestId('request-approvals').filter({ hasText: '2 of 2 required' }).waitFor({ timeout: 15_000 });
+    await shot('guardians-04-quorum-reached');
+
+    await card.getByLabel('Current vault passphrase').fill(VAULT_PASSPHRASE);
+    await card.getByLabel('New vault passphrase', { exact: true }).fill(NEW_VAULT_PASSPHRASE);
+    await card.getByLabel('New vault passphrase again').fill(NEW_VAULT_PASSPHRASE);
+    await card.getByRole('button', { name: 'Run operation' }).click();
+    const history = page.getByTestId('history-request').first();
+    await history.getByTestId('request-status').filter({ hasText: 'Done: the operation ran' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByTestId('pending-request').count(), 0);
+    await shot('guardians-05-executed');
+  });
+
+  it('unlocks with the new passphrase, and the audit log tells the story', async () => {
+    await page.getByRole('button', { name: 'Lock' }).click();
+    await page.getByLabel('Vault passphrase').fill(NEW_VAULT_PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByTestId('vault-state').filter({ hasText: 'UNLOCKED' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Audit log' }).click();
+    await page.getByTestId('chain-status').filter({ hasText: 'Chain verified' }).waitFor();
+    const types = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')));
+    for (const expected of ['GUARDIAN_ENROLLED', 'APPROVAL_REQUESTED', 'APPROVAL_SIGNED', 'GUARDED_OPERATION_EXECUTED', 'VAULT_PASSPHRASE_CHANGED']) {
+      assert.ok(types.includes(expected), `audit lists ${expected}`);
+    }
+    const page1 = (await page.locator('.audit-table').textContent()) ?? '';
+    for (const secret of [VAULT_PASSPHRASE, NEW_VAULT_PASSPHRASE, SAM_PASSPHRASE]) assert.ok(!page1.includes(secret));
+    await shot('guardians-06-audit');
+  });
+});
