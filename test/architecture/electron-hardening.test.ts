@@ -6,6 +6,7 @@
  * bundle booted against a stand-in `electron` module.
  */
 import assert from 'node:assert/strict';
+import { builtinModules } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -511,7 +512,12 @@ describe('preload bridge and bundles', () => {
     assert.deepEqual([...preloadRequires], ['electron']);
     assert.doesNotMatch(readFileSync(built.preload, 'utf8'), /\brequire\(\s*[^"'`\s]/, 'no dynamic require in the preload');
     const mainRequires = new Set([...readFileSync(built.main, 'utf8').matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((match) => match[1] ?? ''));
-    const allowed = (name: string) => name.startsWith('node:') || ['electron', 'better-sqlite3', 'node-hid', 'usb', '@ledgerhq/hw-transport-node-hid'].includes(name) || name.endsWith('.node');
+    // Node built-ins (bundled libraries name them without the node: prefix), native modules, and
+    // ws's optional speed-ups, which it loads inside try/catch.
+    const optionalNative = ['bufferutil', 'utf-8-validate'];
+    const allowed = (name: string) =>
+      name.startsWith('node:') || builtinModules.includes(name) || optionalNative.includes(name) ||
+      ['electron', 'better-sqlite3', 'node-hid', 'usb', '@ledgerhq/hw-transport-node-hid'].includes(name) || name.endsWith('.node');
     assert.deepEqual([...mainRequires].filter((name) => !allowed(name)), []);
   });
 
