@@ -4,6 +4,7 @@
  * quarantine, and the error taxonomy with retries on another quorum.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AppFailure } from '../errors';
 import type { AuditLog } from '../audit/audit-log';
 import type { PublicResult, ServerMessage, SessionInfo, ClusterProtocol, Participant } from '../coordinator/protocol';
 import { fail } from '../errors';
@@ -11,10 +12,12 @@ import { MpcSigner, type SessionResult } from '../mpc/index';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
+import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
 import { CoordinatorClient } from './coordinator-client';
 import { peerFromCard, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
 import { cardFingerprint, LocalIdentity, verifyCard, type NodeCard } from './identity';
+import { ed25519PublicKey } from './keys';
 import { SessionRunner, type RunnerTransport } from './session-runner';
 
 export type Scheme = 'ecdsa' | 'eddsa';
@@ -94,6 +97,43 @@ interface Waiter {
 
 type Row = Record<string, unknown>;
 
+export interface AirgapOutcome {
+  sessionId: string;
+  signature: string;
+  recoveryId: number | null;
+  parties: string[];
+}
+
+/** A signing session carried by file bundles; `result` settles when the last bundle is imported. */
+export interface AirgapHandle {
+  sessionId: string;
+  info: SessionInfo;
+  result: Promise<AirgapOutcome>;
+}
+
+interface AirgapParticipation {
+  me: string;
+  info: SessionInfo;
+  runner: SessionRunner;
+  peers: Map<string, Peer>;
+  inbox: BundleInbox;
+  outDir: string;
+  handle: AirgapHandle;
+  timer: NodeJS.Timeout;
+}
+
+export interface AirgapImportReport {
+  /** Bundles handed to a session (or session requests joined). */
+  imported: number;
+  /** Bundles already taken in, or of sessions this node does not run. */
+  skipped: number;
+  refused: Array<{ file: string; code: string; message: string }>;
+  joined: AirgapHandle[];
+}
+
+/** Air-gap sessions wait for people carrying media: hours, not seconds. */
+export const AIRGAP_DEFAULT_TTL_MS = 24 * 3600_000;
+
 export class ClusterService {
   private me: LocalIdentity | null = null;
   private client: CoordinatorClient | null = null;
@@ -102,6 +142,7 @@ export class ClusterService {
   private readonly participations = new Map<string, Participation>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly ended = new Map<string, Extract<ServerMessage, { t: 'session-end' }>>();
+  private readonly airgap = new Map<string, AirgapParticipation>();
   readonly policy: ParticipationPolicy;
 
   constructor(private readonly o: ClusterServiceOptions) {
@@ -240,6 +281,7 @@ export class ClusterService {
     this.client?.close();
     this.client = null;
     for (const p of this.participations.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
+    for (const p of this.airgap.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
     this.me = null;
   }
 
@@ -495,6 +537,157 @@ export class ClusterService {
 
   sessions(limit = 100): SessionRecord[] {
     return (this.o.db.prepare('SELECT * FROM mpc_sessions ORDER BY started_at DESC LIMIT ?').all(limit) as Row[]).map(toSession);
+  }
+
+  // --- air gap ---------------------------------------------------------------------------------
+
+  /** Signing key of an enrolled, non-quarantined peer; null otherwise. */
+  private peerSigningKey(nodeId: string): Peer['signingKey'] | null {
+    const node = this.node(nodeId);
+    const card = this.card(nodeId);
+    if (!node || !card || node.isSelf || node.status !== 'enrolled') return null;
+    return ed25519PublicKey(Buffer.from(card.signingPublicKey, 'hex'));
+  }
+
+  /**
+   * Starts a signing session with one partner over the air gap: writes the signed session request
+   * and this node's first round into `outDir`. Nothing here opens a socket.
+   */
+  async airgapRequest(keysetId: string, message: Buffer, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapHandle> {
+    const me = await this.identity();
+    const keyset = this.keyset(keysetId);
+    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
+    if (keyset.scheme === 'ecdsa' && message.length !== 32) fail('MPC_SESSION_REJECTED', 'ECDSA signing takes a 32-byte digest.');
+    const mine = keyset.participants.find((p) => p.nodeId === me.nodeId);
+    const theirs = keyset.participants.find((p) => p.nodeId === partner && p.nodeId !== me.nodeId);
+    if (!mine || !theirs) fail('MPC_SESSION_REJECTED', `Node ${partner} is not another member of keyset ${keysetId}.`, { keysetId });
+    if (!this.peerSigningKey(partner)) fail('MPC_SESSION_REJECTED', `Node ${partner} is not an enrolled, non-quarantined peer of this node.`, { nodeId: partner });
+    const info: SessionInfo = {
+      sessionId: randomBytes(32).toString('hex'),
+      protocol: `${keyset.scheme}-sign`,
+      clusterId: keyset.clusterId,
+      keysetId,
+      parties: [mine, theirs].sort((a, b) => a.partyIndex - b.partyIndex),
+      threshold: keyset.threshold,
+      message: message.toString('hex'),
+      requester: me.nodeId,
+      deadlineAt: Date.now() + (options.ttlMs ?? AIRGAP_DEFAULT_TTL_MS),
+    };
+    writeBundle(outDir, sealBundle(me, { kind: 'request', clusterId: info.clusterId, sid: info.sessionId, protocol: info.protocol, round: 0, to: [partner] }, { session: info, envelopes: [] }));
+    return this.airgapStart(info, outDir);
+  }
+
+  /**
+   * Reads every complete bundle in `inDir`: joins session requests addressed to this node (its
+   * policy permitting) and hands round bundles to their running sessions. Refused bundles are
+   * reported with their typed error and never reach a session.
+   */
+  async airgapImport(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
+    const me = await this.identity();
+    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [] };
+    let files: string[];
+    try {
+      files = listBundles(inDir);
+    } catch {
+      fail('BUNDLE_MALFORMED', `Cannot read the folder ${inDir}. Check that the medium is mounted and readable.`);
+    }
+    for (const file of files) {
+      try {
+        const bundle = readBundle(file);
+        if (!bundle.header.to.includes(me.nodeId)) {
+          report.skipped += 1;
+          continue;
+        }
+        if (bundle.header.kind === 'request') {
+          if (this.airgap.has(bundle.header.sid) || this.sessionRow(bundle.header.sid)) {
+            report.skipped += 1;
+            continue;
+          }
+          report.joined.push(await this.airgapJoin(bundle, outDir));
+          report.imported += 1;
+        } else if (this.airgap.has(bundle.header.sid)) {
+          if (this.airgapDeliver(bundle.header.sid, bundle)) report.imported += 1;
+          else report.skipped += 1;
+        } else {
+          report.skipped += 1;
+        }
+      } catch (error) {
+        if (!(error instanceof AppFailure)) throw error;
+        report.refused.push({ file, code: error.code, message: error.message });
+      }
+    }
+    return report;
+  }
+
+  /** Hands one bundle to a running air-gap session; false when it was already taken in. */
+  airgapDeliver(sessionId: string, bundle: Bundle): boolean {
+    const p = this.airgap.get(sessionId);
+    if (!p) fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${sessionId.slice(0, 16)}… is running on this node (finished, expired, or never started here).`);
+    verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
+    if (bundle.header.kind !== 'round') fail('BUNDLE_WRONG_ROUND', 'A session request cannot be imported into a running session.');
+    if (!p.inbox.admit(bundle)) return false;
+    for (const env of bundle.body.envelopes) p.runner.deliver(env);
+    return true;
+  }
+
+  airgapSessions(): AirgapHandle[] {
+    return [...this.airgap.values()].map((p) => p.handle);
+  }
+
+  private sessionRow(sessionId: string): boolean {
+    return this.o.db.prepare('SELECT 1 FROM mpc_sessions WHERE session_id = ?').get(sessionId) !== undefined;
+  }
+
+  private async airgapJoin(bundle: Bundle, outDir: string): Promise<AirgapHandle> {
+    const me = await this.identity();
+    const info = bundle.body.session!;
+    const keyset = this.keyset(info.keysetId);
+    if (!keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${info.keysetId}, which this node does not hold.`, { keysetId: info.keysetId });
+    verifyBundle(bundle, { me: me.nodeId, clusterId: keyset.clusterId, senderKey: (id) => this.peerSigningKey(id) });
+    if (!this.policy.protocols.includes(info.protocol)) fail('MPC_SESSION_REJECTED', `This node's policy does not allow ${info.protocol}.`);
+    if (Date.now() > info.deadlineAt) fail('MPC_SESSION_REJECTED', 'The session request has expired. Ask the requester for a new one.', { sessionId: info.sessionId });
+    return this.airgapStart(info, outDir);
+  }
+
+  private async airgapStart(info: SessionInfo, outDir: string): Promise<AirgapHandle> {
+    const me = await this.identity();
+    const transport = new BundleTransport(me, info, outDir);
+    const runner = await this.prepareOffline(info, transport);
+    const peers = await this.peersFor(info, me);
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
+        .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
+      this.o.audit.append({ type: 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), transport: 'airgap' } });
+    })();
+    const timer = setTimeout(() => runner.abort(new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The air-gap session passed its deadline before every bundle came back.' })), Math.max(0, info.deadlineAt - Date.now()));
+    timer.unref();
+    const result = runner.start().then(
+      (r) => {
+        const pub: PublicResult = { ...(r.signature ? { signature: r.signature.toString('hex') } : {}), ...(r.recoveryId !== undefined && r.recoveryId !== null ? { recoveryId: r.recoveryId } : {}) };
+        this.airgapEnd(info.sessionId);
+        this.finish(info, 'completed', undefined, undefined, pub);
+        return { sessionId: info.sessionId, signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null, parties: info.parties.map((p) => p.nodeId) };
+      },
+      (error: unknown) => {
+        const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
+        this.airgapEnd(info.sessionId);
+        if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== me.nodeId) this.quarantine(failure.blamedNode, failure.reason, info.sessionId);
+        this.finish(info, 'failed', undefined, failure.toFailure(), undefined);
+        this.sessionFailure({ t: 'session-end', session: info, state: 'failed', failure: failure.toFailure() });
+      },
+    );
+    result.catch(() => undefined);
+    const handle: AirgapHandle = { sessionId: info.sessionId, info, result };
+    this.airgap.set(info.sessionId, { me: me.nodeId, info, runner, peers, inbox: new BundleInbox(), outDir, handle, timer });
+    return handle;
+  }
+
+  private airgapEnd(sessionId: string): void {
+    const p = this.airgap.get(sessionId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.airgap.delete(sessionId);
   }
 
   /** Prepares a participation in a session carried by another transport (air-gap bundles). */
