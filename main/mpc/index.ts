@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as Native from '../../native/index.d.ts';
+import type * as Native from '../../native/index';
 
 export type {
   MpcProtocol,
@@ -14,7 +14,7 @@ export type {
   OutgoingMessage,
   ShareInfo,
   DetachedShare,
-} from '../../native/index.d.ts';
+} from '../../native/index';
 
 type NativeAddon = typeof Native;
 
@@ -41,8 +41,9 @@ export class MpcError extends Error {
 function rethrow(err: unknown): never {
   const text = err instanceof Error ? err.message : String(err);
   const match = /^VKMPC:([A-Z_]+):(\d*):(.*)$/s.exec(text);
-  if (match) {
-    throw new MpcError(match[1] as Native.MpcErrorCode, match[3], match[2] === '' ? undefined : Number(match[2]));
+  const [, code, party, detail] = match ?? [];
+  if (code !== undefined && party !== undefined && detail !== undefined) {
+    throw new MpcError(code as Native.MpcErrorCode, detail, party === '' ? undefined : Number(party));
   }
   throw new MpcError('INTERNAL', text);
 }
@@ -220,8 +221,9 @@ export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOp
     const snaps = await Promise.all(sessions.map((s) => (finished.has(s.partyIndex) ? null : s.next())));
     let progressed = false;
     for (const [k, snap] of snaps.entries()) {
-      if (!snap) continue;
-      const party = sessions[k].partyIndex;
+      const session = sessions[k];
+      if (!snap || !session) continue;
+      const party = session.partyIndex;
       computeMs.set(party, snap.computeMs);
       bytesSent.set(party, snap.bytesSent);
       if (snap.phase === 'failed') {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { keygen, makeNodes, refresh, sharesOf, sign, testPrimes, PARTIES } from '../native/helpers.ts';
+import { at, keygen, makeNodes, refresh, sharesOf, sign, testPrimes, PARTIES } from '../native/helpers';
 
 const nodes = makeNodes();
 const rows: string[][] = [];
@@ -11,7 +11,7 @@ const bytesRows: string[][] = [];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return at(s, Math.floor(s.length / 2));
 }
 
 function singleKey(fn: () => void, runs = 200): number {
@@ -39,11 +39,11 @@ const withPrimes = process.argv.includes('--with-primes');
 let primeGenMs = NaN;
 if (withPrimes) {
   const t = performance.now();
-  await nodes[0].generatePaillierPrimes();
+  await at(nodes, 0).generatePaillierPrimes();
   primeGenMs = performance.now() - t;
 }
 const primes = await testPrimes(nodes);
-const rotated = PARTIES.map((p) => primes[(p + 1) % 3]);
+const rotated = PARTIES.map((p) => at(primes, (p + 1) % PARTIES.length));
 
 // ECDSA keygen (DKG + aux info, primes pregenerated)
 const kgTimes: number[] = [];
@@ -113,8 +113,8 @@ row('FROST Ed25519 refresh', median(frTimes), maxOf(fr.computeMs), edSign);
 bytesRows.push(['FROST refresh', ...PARTIES.map((p) => String(fr.bytesSent.get(p)))]);
 
 function table(head: string[], body: string[][]) {
-  const widths = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k].length)));
-  const line = (r: string[]) => '| ' + r.map((c, k) => c.padEnd(widths[k])).join(' | ') + ' |';
+  const widths = head.map((h, k) => Math.max(h.length, ...body.map((r) => (r[k] ?? '').length)));
+  const line = (r: string[]) => '| ' + r.map((c, k) => c.padEnd(widths[k] ?? 0)).join(' | ') + ' |';
   console.log(line(head));
   console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
   for (const r of body) console.log(line(r));

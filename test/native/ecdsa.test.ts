@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Signature, SigningKey, computeAddress, recoverAddress, hexlify, keccak256, toUtf8Bytes } from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { MpcError, type SessionResult } from '../../main/mpc/index.ts';
-import { PARTIES, QUORUMS, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign, testPrimes } from './helpers.ts';
+import { MpcError, type SessionResult } from '../../main/mpc/index';
+import { PARTIES, at, QUORUMS, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign, testPrimes } from './helpers';
 
 const nodes = makeNodes();
 const primes = await testPrimes(nodes);
-const rotated = PARTIES.map((p) => primes[(p + 1) % PARTIES.length]);
+const rotated = PARTIES.map((p) => at(primes, (p + 1) % PARTIES.length));
 
 async function expectMpcError(run: Promise<unknown>, code: string, party?: number): Promise<MpcError> {
   const err = await run.then(
@@ -39,7 +39,7 @@ test('ecdsa: 2-of-3 keygen agrees on the key and an Ethereum address derived fro
   assert.equal(computeAddress(hexlify(publicKey)), address);
   for (const p of PARTIES) {
     assert.equal(keyed.results.get(p)!.address, address);
-    const info = nodes[p].shareInfo(shares[p]);
+    const info = at(nodes, p).shareInfo(at(shares, p));
     assert.equal(info.engine, 'cggmp24-secp256k1');
     assert.equal(info.partyIndex, p);
     assert.equal(info.threshold, 2);
@@ -64,8 +64,8 @@ test('ecdsa: property — random digests sign and verify', async () => {
   await fc.assert(
     fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 2 }), async (bytes, q) => {
       const digest = Buffer.from(bytes);
-      const signed = await sign(nodes, 'ecdsa-sign', shares, QUORUMS[q], digest);
-      const result = signed.results.get(QUORUMS[q][0])!;
+      const signed = await sign(nodes, 'ecdsa-sign', shares, at(QUORUMS, q), digest);
+      const result = signed.results.get(at(at(QUORUMS, q), 0))!;
       const ok = secp256k1.verify(result.signature!, digest, publicKey, { prehash: false, lowS: true });
       return ok && recovered(result, hexlify(digest)) === address;
     }),
@@ -98,16 +98,16 @@ test('ecdsa: another session\'s message and a replay are refused', async () => {
   const digest = Buffer.alloc(32, 9);
   const pair = () => {
     const sessionId = newSessionId();
-    return [0, 1].map((p) => nodes[p].start({ protocol: 'ecdsa-sign', sessionId, partyIndex: p, parties: [0, 1], threshold: 2, share: shares[p], message: digest }));
+    return [0, 1].map((p) => at(nodes, p).start({ protocol: 'ecdsa-sign', sessionId, partyIndex: p, parties: [0, 1], threshold: 2, share: at(shares, p), message: digest }));
   };
   const a = pair();
   const b = pair();
-  const fromB = (await b[1].next()).outgoing[0].bytes;
-  assert.throws(() => a[0].feed(1, fromB), (e: MpcError) => e.code === 'WRONG_SESSION' && e.party === 1);
+  const fromB = at((await at(b, 1).next()).outgoing, 0).bytes;
+  assert.throws(() => at(a, 0).feed(1, fromB), (e: MpcError) => e.code === 'WRONG_SESSION' && e.party === 1);
   const c = pair();
-  const first = (await c[1].next()).outgoing[0].bytes;
-  c[0].feed(1, first);
-  assert.throws(() => c[0].feed(1, first), (e: MpcError) => e.code === 'REPLAYED_MESSAGE' && e.party === 1);
+  const first = at((await at(c, 1).next()).outgoing, 0).bytes;
+  at(c, 0).feed(1, first);
+  assert.throws(() => at(c, 0).feed(1, first), (e: MpcError) => e.code === 'REPLAYED_MESSAGE' && e.party === 1);
   for (const s of [...a, ...b, ...c]) s.cancel();
 });
 
@@ -116,38 +116,38 @@ test('ecdsa: refresh keeps the address, changes every share; old and new do not 
   const fresh = sharesOf(refreshed.results);
   for (const p of PARTIES) {
     assert.equal(refreshed.results.get(p)!.address, address);
-    assert.notDeepEqual(nodes[p].shareInfo(fresh[p]).publicShare, nodes[p].shareInfo(shares[p]).publicShare);
+    assert.notDeepEqual(at(nodes, p).shareInfo(at(fresh, p)).publicShare, at(nodes, p).shareInfo(at(shares, p)).publicShare);
   }
   const digest = keccak256(toUtf8Bytes('after refresh'));
   for (const quorum of QUORUMS) {
     const signed = await sign(nodes, 'ecdsa-sign', fresh, quorum, Buffer.from(digest.slice(2), 'hex'));
-    assert.equal(recovered(signed.results.get(quorum[0])!, digest), address);
+    assert.equal(recovered(signed.results.get(at(quorum, 0))!, digest), address);
   }
-  await assert.rejects(sign(nodes, 'ecdsa-sign', [shares[0], fresh[1], fresh[2]], [0, 1], Buffer.alloc(32, 1)), MpcError);
+  await assert.rejects(sign(nodes, 'ecdsa-sign', [at(shares, 0), at(fresh, 1), at(fresh, 2)], [0, 1], Buffer.alloc(32, 1)), MpcError);
 });
 
 test('ecdsa: detach/attach round trip and mismatch rejection', async () => {
-  const d0 = nodes[0].detachShare(shares[0]);
-  const d1 = nodes[1].detachShare(shares[1]);
-  assert.equal(nodes[0].shareInfo(d0.publicPart).address, address);
+  const d0 = at(nodes, 0).detachShare(at(shares, 0));
+  const d1 = at(nodes, 1).detachShare(at(shares, 1));
+  assert.equal(at(nodes, 0).shareInfo(d0.publicPart).address, address);
   assert.ok(d0.privatePart.length < d0.publicPart.length);
-  const back = nodes[0].attachShare(d0.publicPart, d0.privatePart);
+  const back = at(nodes, 0).attachShare(d0.publicPart, d0.privatePart);
   const digest = Buffer.alloc(32, 3);
-  const signed = await sign(nodes, 'ecdsa-sign', [back, shares[1], shares[2]], [0, 1], digest);
+  const signed = await sign(nodes, 'ecdsa-sign', [back, at(shares, 1), at(shares, 2)], [0, 1], digest);
   assert.equal(recovered(signed.results.get(0)!, hexlify(digest)), address);
-  assert.throws(() => nodes[0].attachShare(d0.publicPart, d1.privatePart), (e: MpcError) => e.code === 'SHARE_MISMATCH');
+  assert.throws(() => at(nodes, 0).attachShare(d0.publicPart, d1.privatePart), (e: MpcError) => e.code === 'SHARE_MISMATCH');
 });
 
 test('ecdsa: sessions reject bad arguments with typed errors', async () => {
   assert.throws(
-    () => nodes[0].start({ protocol: 'ecdsa-sign', sessionId: Buffer.alloc(4), partyIndex: 0, parties: [0, 1], threshold: 2, share: shares[0], message: Buffer.alloc(32) }),
+    () => at(nodes, 0).start({ protocol: 'ecdsa-sign', sessionId: Buffer.alloc(4), partyIndex: 0, parties: [0, 1], threshold: 2, share: at(shares, 0), message: Buffer.alloc(32) }),
     (e: MpcError) => e.code === 'INVALID_ARGUMENT',
   );
-  const short = nodes[0].start({ protocol: 'ecdsa-sign', sessionId: newSessionId(), partyIndex: 0, parties: [0, 1], threshold: 2, share: shares[0], message: Buffer.alloc(31) });
+  const short = at(nodes, 0).start({ protocol: 'ecdsa-sign', sessionId: newSessionId(), partyIndex: 0, parties: [0, 1], threshold: 2, share: at(shares, 0), message: Buffer.alloc(31) });
   const shortSnap = await short.next();
   assert.equal(shortSnap.phase, 'failed');
   assert.equal(shortSnap.error?.code, 'INVALID_ARGUMENT');
-  const bogus = nodes[0].start({ protocol: 'ecdsa-sign', sessionId: newSessionId(), partyIndex: 0, parties: [0, 1], threshold: 2, share: Buffer.from('nope'), message: Buffer.alloc(32) });
+  const bogus = at(nodes, 0).start({ protocol: 'ecdsa-sign', sessionId: newSessionId(), partyIndex: 0, parties: [0, 1], threshold: 2, share: Buffer.from('nope'), message: Buffer.alloc(32) });
   const snap = await bogus.next();
   assert.equal(snap.phase, 'failed');
   assert.equal(snap.error?.code, 'UNSUPPORTED_SHARE');

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { MpcError } from '../../main/mpc/index.ts';
-import { PARTIES, QUORUMS, corruptPayload, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign } from './helpers.ts';
+import { MpcError } from '../../main/mpc/index';
+import { PARTIES, at, QUORUMS, corruptPayload, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign } from './helpers';
 
 const nodes = makeNodes();
 
@@ -24,7 +24,7 @@ test('eddsa: 2-of-3 keygen, every quorum signs plain Ed25519', async () => {
   for (const p of PARTIES) {
     assert.deepEqual(results.get(p)!.publicKey, publicKey);
     assert.equal(results.get(p)!.address, results.get(0)!.address);
-    assert.equal(nodes[p].shareInfo(results.get(p)!.share!).address, results.get(0)!.address);
+    assert.equal(at(nodes, p).shareInfo(results.get(p)!.share!).address, results.get(0)!.address);
   }
   const shares = sharesOf(results);
   const message = Buffer.from('transfer 1 SOL');
@@ -45,8 +45,8 @@ test('eddsa: property — any quorum signs any message', async () => {
   await fc.assert(
     fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 256 }), fc.integer({ min: 0, max: 2 }), async (msg, q) => {
       const message = Buffer.from(msg);
-      const signed = await sign(nodes, 'eddsa-sign', shares, QUORUMS[q], message);
-      const sig = signed.results.get(QUORUMS[q][0])!.signature!;
+      const signed = await sign(nodes, 'eddsa-sign', shares, at(QUORUMS, q), message);
+      const sig = signed.results.get(at(at(QUORUMS, q), 0))!.signature!;
       return ed25519.verify(sig, message, publicKey);
     }),
     { numRuns: 150 },
@@ -95,24 +95,24 @@ test('eddsa: messages from another session, replays and wrong senders are refuse
   const message = Buffer.from('m');
   const pair = () => {
     const sessionId = newSessionId();
-    return [0, 1].map((p) => nodes[p].start({ protocol: 'eddsa-sign', sessionId, partyIndex: p, parties: [0, 1], threshold: 2, share: shares[p], message }));
+    return [0, 1].map((p) => at(nodes, p).start({ protocol: 'eddsa-sign', sessionId, partyIndex: p, parties: [0, 1], threshold: 2, share: at(shares, p), message }));
   };
   const a = pair();
   const b = pair();
-  const fromB = (await b[1].next()).outgoing[0].bytes;
-  assert.throws(() => a[0].feed(1, fromB), (e: MpcError) => e.code === 'WRONG_SESSION' && e.party === 1);
+  const fromB = at((await at(b, 1).next()).outgoing, 0).bytes;
+  assert.throws(() => at(a, 0).feed(1, fromB), (e: MpcError) => e.code === 'WRONG_SESSION' && e.party === 1);
 
   const c = pair();
-  const first = (await c[1].next()).outgoing[0].bytes;
-  c[0].feed(1, first);
-  assert.throws(() => c[0].feed(1, first), (e: MpcError) => e.code === 'REPLAYED_MESSAGE' && e.party === 1);
+  const first = at((await at(c, 1).next()).outgoing, 0).bytes;
+  at(c, 0).feed(1, first);
+  assert.throws(() => at(c, 0).feed(1, first), (e: MpcError) => e.code === 'REPLAYED_MESSAGE' && e.party === 1);
 
   const d = pair();
-  const fromOne = (await d[1].next()).outgoing[0].bytes;
-  assert.throws(() => d[0].feed(2, fromOne), (e: MpcError) => e.code === 'WRONG_SENDER' && e.party === 2);
+  const fromOne = at((await at(d, 1).next()).outgoing, 0).bytes;
+  assert.throws(() => at(d, 0).feed(2, fromOne), (e: MpcError) => e.code === 'WRONG_SENDER' && e.party === 2);
 
   const e = pair();
-  assert.throws(() => e[0].feed(1, Buffer.from('garbage')), (err: MpcError) => err.code === 'MALFORMED_MESSAGE' && err.party === 1);
+  assert.throws(() => at(e, 0).feed(1, Buffer.from('garbage')), (err: MpcError) => err.code === 'MALFORMED_MESSAGE' && err.party === 1);
   for (const s of [...a, ...b, ...c, ...d, ...e]) s.cancel();
 });
 
@@ -124,28 +124,28 @@ test('eddsa: refresh changes every share, keeps the key; old and new shares do n
   const fresh = sharesOf(refreshed.results);
   for (const p of PARTIES) {
     assert.deepEqual(refreshed.results.get(p)!.publicKey, publicKey);
-    assert.notDeepEqual(nodes[p].shareInfo(fresh[p]).publicShare, nodes[p].shareInfo(old[p]).publicShare);
+    assert.notDeepEqual(at(nodes, p).shareInfo(at(fresh, p)).publicShare, at(nodes, p).shareInfo(at(old, p)).publicShare);
   }
   const message = Buffer.from('after refresh');
   for (const quorum of QUORUMS) {
     const signed = await sign(nodes, 'eddsa-sign', fresh, quorum, message);
-    assert.ok(ed25519.verify(signed.results.get(quorum[0])!.signature!, message, publicKey));
+    assert.ok(ed25519.verify(signed.results.get(at(quorum, 0))!.signature!, message, publicKey));
   }
-  const mixed = [old[0], fresh[1], fresh[2]];
+  const mixed = [at(old, 0), at(fresh, 1), at(fresh, 2)];
   await expectMpcError(sign(nodes, 'eddsa-sign', mixed, [0, 1], message), 'PROTOCOL_ABORT');
 });
 
 test('eddsa: detach/attach round trip and mismatch rejection', async () => {
   const { results } = await keygen(nodes, 'eddsa-keygen');
   const shares = sharesOf(results);
-  const d0 = nodes[0].detachShare(shares[0]);
-  const d1 = nodes[1].detachShare(shares[1]);
-  assert.equal(nodes[0].shareInfo(d0.publicPart).address, results.get(0)!.address);
-  const back = nodes[0].attachShare(d0.publicPart, d0.privatePart);
-  const signed = await sign(nodes, 'eddsa-sign', [back, shares[1], shares[2]], [0, 1], Buffer.from('backup ok'));
+  const d0 = at(nodes, 0).detachShare(at(shares, 0));
+  const d1 = at(nodes, 1).detachShare(at(shares, 1));
+  assert.equal(at(nodes, 0).shareInfo(d0.publicPart).address, results.get(0)!.address);
+  const back = at(nodes, 0).attachShare(d0.publicPart, d0.privatePart);
+  const signed = await sign(nodes, 'eddsa-sign', [back, at(shares, 1), at(shares, 2)], [0, 1], Buffer.from('backup ok'));
   assert.ok(ed25519.verify(signed.results.get(0)!.signature!, Buffer.from('backup ok'), results.get(0)!.publicKey!));
-  assert.throws(() => nodes[0].attachShare(d0.publicPart, d1.privatePart), (e: MpcError) => e.code === 'SHARE_MISMATCH');
-  assert.throws(() => nodes[0].attachShare(d0.privatePart, d0.publicPart), (e: MpcError) => e.code === 'UNSUPPORTED_SHARE');
+  assert.throws(() => at(nodes, 0).attachShare(d0.publicPart, d1.privatePart), (e: MpcError) => e.code === 'SHARE_MISMATCH');
+  assert.throws(() => at(nodes, 0).attachShare(d0.privatePart, d0.publicPart), (e: MpcError) => e.code === 'UNSUPPORTED_SHARE');
 });
 
 test('eddsa: messages that arrive ahead of their round wait for it', async () => {
@@ -162,7 +162,7 @@ test('eddsa: messages that arrive ahead of their round wait for it', async () =>
 
 test('eddsa: a cancelled session ends with CANCELLED and refuses further messages', async () => {
   const sessionId = newSessionId();
-  const s = nodes[0].start({ protocol: 'eddsa-keygen', sessionId, partyIndex: 0, parties: PARTIES, threshold: 2 });
+  const s = at(nodes, 0).start({ protocol: 'eddsa-keygen', sessionId, partyIndex: 0, parties: PARTIES, threshold: 2 });
   const first = await s.next();
   assert.equal(first.phase, 'awaiting-messages');
   assert.equal(first.outgoing.length, 1);
@@ -170,9 +170,9 @@ test('eddsa: a cancelled session ends with CANCELLED and refuses further message
   const after = await s.next();
   assert.equal(after.phase, 'failed');
   assert.equal(after.error?.code, 'CANCELLED');
-  assert.throws(() => s.feed(1, first.outgoing[0].bytes), (e: MpcError) => e.code === 'SESSION_FINISHED');
+  assert.throws(() => s.feed(1, at(first.outgoing, 0).bytes), (e: MpcError) => e.code === 'SESSION_FINISHED');
   assert.throws(
-    () => nodes[0].start({ protocol: 'eddsa-keygen', sessionId, partyIndex: 0, parties: PARTIES, threshold: 2 }),
+    () => at(nodes, 0).start({ protocol: 'eddsa-keygen', sessionId, partyIndex: 0, parties: PARTIES, threshold: 2 }),
     (e: MpcError) => e.code === 'INVALID_ARGUMENT',
   );
 });

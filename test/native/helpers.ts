@@ -2,7 +2,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MpcSigner, runLocal, type MpcProtocol, type SessionResult, type LocalRunOptions } from '../../main/mpc/index.ts';
+import { MpcSigner, runLocal, type MpcProtocol, type SessionResult, type LocalRunOptions } from '../../main/mpc/index';
 
 export const PARTIES = [0, 1, 2];
 export const QUORUMS = [
@@ -10,6 +10,13 @@ export const QUORUMS = [
   [0, 2],
   [1, 2],
 ];
+
+/** Element `i` of `xs`; throws instead of returning undefined when the index is out of range. */
+export function at<T>(xs: readonly T[], i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new RangeError(`index ${i} out of range (length ${xs.length})`);
+  return x;
+}
 
 export function makeNodes(): MpcSigner[] {
   return PARTIES.map(() => new MpcSigner());
@@ -29,7 +36,7 @@ export async function testPrimes(nodes: MpcSigner[]): Promise<Buffer[]> {
     const hex = JSON.parse(readFileSync(FIXTURE, 'utf8')) as string[];
     if (hex.length >= PARTIES.length) return hex.map((h) => Buffer.from(h, 'hex'));
   }
-  const primes = await Promise.all(PARTIES.map((p) => nodes[p].generatePaillierPrimes()));
+  const primes = await Promise.all(PARTIES.map((p) => at(nodes, p).generatePaillierPrimes()));
   mkdirSync(dirname(FIXTURE), { recursive: true });
   writeFileSync(FIXTURE, JSON.stringify(primes.map((b) => b.toString('hex')), null, 1));
   return primes;
@@ -43,7 +50,7 @@ export async function keygen(
 ) {
   const sessionId = newSessionId();
   const sessions = PARTIES.map((p) =>
-    nodes[p].start({ protocol, sessionId, partyIndex: p, parties: PARTIES, threshold: 2, primes: primes?.[p] }),
+    at(nodes, p).start({ protocol, sessionId, partyIndex: p, parties: PARTIES, threshold: 2, primes: primes?.[p] }),
   );
   return runLocal(sessions, options);
 }
@@ -57,7 +64,7 @@ export async function refresh(
 ) {
   const sessionId = newSessionId();
   const sessions = PARTIES.map((p) =>
-    nodes[p].start({ protocol, sessionId, partyIndex: p, parties: PARTIES, threshold: 2, share: shares[p], primes: primes?.[p] }),
+    at(nodes, p).start({ protocol, sessionId, partyIndex: p, parties: PARTIES, threshold: 2, share: at(shares, p), primes: primes?.[p] }),
   );
   return runLocal(sessions, options);
 }
@@ -72,7 +79,7 @@ export async function sign(
 ) {
   const sessionId = newSessionId();
   const sessions = quorum.map((p) =>
-    nodes[p].start({ protocol, sessionId, partyIndex: p, parties: quorum, threshold: 2, share: shares[p], message }),
+    at(nodes, p).start({ protocol, sessionId, partyIndex: p, parties: quorum, threshold: 2, share: at(shares, p), message }),
   );
   return runLocal(sessions, options);
 }
@@ -89,7 +96,8 @@ export function sharesOf(results: Map<number, SessionResult>): Buffer[] {
 export function corruptPayload(bytes: Buffer, offsetFromPayloadEnd = 1): Buffer {
   const out = Buffer.from(bytes);
   const bodyLen = out.length - 16;
-  out[bodyLen - offsetFromPayloadEnd] ^= 0x01;
+  const k = bodyLen - offsetFromPayloadEnd;
+  out[k] = out.readUInt8(k) ^ 0x01; // readUInt8 throws on an out-of-range offset
   createHash('sha256').update(out.subarray(0, bodyLen)).digest().copy(out, bodyLen, 0, 16);
   return out;
 }
@@ -97,7 +105,8 @@ export function corruptPayload(bytes: Buffer, offsetFromPayloadEnd = 1): Buffer 
 /** Flips one byte in transit without fixing the checksum. */
 export function flipByte(bytes: Buffer): Buffer {
   const out = Buffer.from(bytes);
-  out[Math.floor(out.length / 2)] ^= 0x80;
+  const k = Math.floor(out.length / 2);
+  out[k] = out.readUInt8(k) ^ 0x80;
   return out;
 }
 
