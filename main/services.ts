@@ -4,6 +4,7 @@
  */
 import { AuditLog } from './audit/audit-log';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
+import { LabCluster, type LabOptions } from './cluster/lab';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   keyFileScryptN?: number;
   /** Signer-node settings: display name, participation policy, pregenerated primes. */
   cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer'>;
+  /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
+  lab?: LabOptions;
 }
 
 export interface Services {
@@ -35,6 +38,7 @@ export interface Services {
   vault: VaultService;
   guardians: GuardianService;
   cluster: ClusterService;
+  lab: LabCluster;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -56,7 +60,8 @@ export function createServices(options: ServiceOptions): Services {
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster } as Services;
+  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {
@@ -69,6 +74,8 @@ export function createServices(options: ServiceOptions): Services {
   timer?.unref();
   services.close = async () => {
     if (timer) clearInterval(timer);
+    // Lab children first: they must not outlive the console.
+    await lab.stop().catch(() => undefined);
     cluster.stop();
     await vault.lock('shutdown').catch(() => undefined);
     db.close();

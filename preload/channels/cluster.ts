@@ -39,6 +39,7 @@ export const CLUSTER_EVENT_TYPES = [
   'PEER_QUARANTINED',
   'PEER_RELEASED',
   'LAB_CLUSTER_STARTED',
+  'LAB_CLUSTER_STOPPED',
 ] as const;
 
 export interface ClusterNodeView {
@@ -57,6 +58,20 @@ export interface ClusterStatus {
   clusterId: string | null;
   coordinatorUrl: string | null;
   nodes: ClusterNodeView[];
+  /** The embedded lab cluster's child processes (empty unless it runs). */
+  lab: { running: boolean; pids: number[] };
+}
+
+/** What an air-gap export or import did, for the operator. */
+export interface AirgapReport {
+  sessionId: string | null;
+  /** Bundles written or taken in. */
+  bundles: number;
+  refused: Array<{ file: string; code: string; message: string }>;
+  /** Sessions joined from requests in the folder. */
+  joined: string[];
+  /** Air-gap sessions still waiting for bundles. */
+  waiting: string[];
 }
 
 export interface KeysetView {
@@ -88,6 +103,7 @@ export interface ClusterSessionView {
 }
 
 const nodeId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a node id (32 hex characters)');
+const folder = z.string().min(1).max(1024).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute folder path');
 
 export const clusterChannels = {
   'cluster.status': { request: noArguments, activity: false },
@@ -95,6 +111,21 @@ export const clusterChannels = {
   'cluster.createKeyset': { request: z.strictObject({ scheme: z.enum(['ecdsa', 'eddsa']) }), activity: true },
   'cluster.sessions': { request: noArguments, activity: true },
   'cluster.releasePeer': { request: z.strictObject({ nodeId }), activity: true },
+  'cluster.startLab': { request: noArguments, activity: true },
+  'cluster.stopLab': { request: noArguments, activity: true },
+  /** Starts an air-gap signing with one partner: writes the request and first round into `folder`. */
+  'cluster.airgapSign': {
+    request: z.strictObject({
+      keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+      partner: nodeId,
+      /** Hex message (EdDSA) or 32-byte digest (ECDSA). */
+      message: z.string().regex(/^[0-9a-f]{2,8192}$/),
+      folder: folder,
+    }),
+    activity: true,
+  },
+  /** Imports every bundle in `folder` (joins requests, feeds rounds) and writes replies there. */
+  'cluster.airgapImport': { request: z.strictObject({ folder }), activity: true },
 } as const;
 
 export interface ClusterResponses {
@@ -103,4 +134,8 @@ export interface ClusterResponses {
   'cluster.createKeyset': KeysetView;
   'cluster.sessions': ClusterSessionView[];
   'cluster.releasePeer': ClusterStatus;
+  'cluster.startLab': ClusterStatus;
+  'cluster.stopLab': ClusterStatus;
+  'cluster.airgapSign': AirgapReport;
+  'cluster.airgapImport': AirgapReport;
 }

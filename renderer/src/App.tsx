@@ -4,6 +4,8 @@ import { ErrorNotice } from './components/ErrorNotice';
 import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
+import { KeysetsScreen } from './screens/KeysetsScreen';
+import { LabBanner } from './components/LabBanner';
 import { OverviewScreen } from './screens/OverviewScreen';
 import { SetupScreen } from './screens/SetupScreen';
 import { UnlockScreen } from './screens/UnlockScreen';
@@ -37,16 +39,21 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'audit', label: 'Audit log' },
   { screen: 'guardians', label: 'Guardians' },
   { screen: 'approvals', label: 'Approvals' },
+  { screen: 'keysets', label: 'Keysets' },
 ];
 
 export function App() {
-  const { status, screen, banner, setScreen, refreshStatus, applyStatus, dismissBanner } = useConsole();
+  const { status, screen, banner, setScreen, refreshStatus, applyStatus, dismissBanner, refreshCluster } = useConsole();
 
   useEffect(() => {
     void refreshStatus();
-    const timer = setInterval(() => void refreshStatus(), STATUS_POLL_MS);
+    void refreshCluster();
+    const timer = setInterval(() => {
+      void refreshStatus();
+      void refreshCluster();
+    }, STATUS_POLL_MS);
     return () => clearInterval(timer);
-  }, [refreshStatus]);
+  }, [refreshStatus, refreshCluster]);
   useActivityHeartbeat(status?.state === 'unlocked');
 
   const state = status?.state;
@@ -73,6 +80,7 @@ export function App() {
             </button>
           </>
         ) : null}
+        <LabBanner />
       </header>
       <ErrorNotice error={banner} onDismiss={dismissBanner} />
       {!status ? <p className="hint center">Connecting to the console…</p> : null}
@@ -82,6 +90,7 @@ export function App() {
       {state === 'unlocked' && screen === 'audit' ? <AuditScreen /> : null}
       {state === 'unlocked' && screen === 'guardians' ? <GuardiansScreen /> : null}
       {state === 'unlocked' && screen === 'approvals' ? <ApprovalsScreen /> : null}
+      {state === 'unlocked' && screen === 'keysets' ? <KeysetsScreen /> : null}
     </div>
   );
 }

@@ -1,9 +1,9 @@
 /** View state: which screen is shown, the vault status as main last reported it, and errors. */
 import { create } from 'zustand';
-import type { AppError, Result, VaultStatus } from '../../preload/contract';
+import type { AppError, ClusterStatus, Result, VaultStatus } from '../../preload/contract';
 import { api } from './api';
 
-export type Screen = 'overview' | 'audit' | 'guardians' | 'approvals';
+export type Screen = 'overview' | 'audit' | 'guardians' | 'approvals' | 'keysets';
 
 interface ConsoleState {
   status: VaultStatus | null;
@@ -15,9 +15,13 @@ interface ConsoleState {
   /** Stores the status from any vault call that returns one. */
   applyStatus(result: Result<VaultStatus>): Result<VaultStatus>;
   dismissBanner(): void;
+  /** The signer cluster as main last reported it (the lab banner depends on it). */
+  cluster: ClusterStatus | null;
+  refreshCluster(): Promise<void>;
+  applyCluster(status: ClusterStatus): void;
 }
 
-export const useConsole = create<ConsoleState>((set) => ({
+export const useConsole = create<ConsoleState>((set, get) => ({
   status: null,
   screen: 'overview',
   banner: null,
@@ -28,8 +32,18 @@ export const useConsole = create<ConsoleState>((set) => ({
     else set({ banner: result.error });
   },
   applyStatus: (result) => {
-    if (result.ok) set({ status: result.value });
+    if (result.ok) {
+      set({ status: result.value });
+      // Locking stops the lab cluster: the banner must follow at once.
+      void get().refreshCluster();
+    }
     return result;
   },
   dismissBanner: () => set({ banner: null }),
+  cluster: null,
+  refreshCluster: async () => {
+    const result = await api.cluster.status({});
+    if (result.ok) set({ cluster: result.value });
+  },
+  applyCluster: (cluster) => set({ cluster }),
 }));

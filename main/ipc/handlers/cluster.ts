@@ -1,10 +1,23 @@
 import QRCode from 'qrcode';
-import type { ClusterStatus, KeysetView } from '../../../preload/contract';
+import { statSync } from 'node:fs';
+import type { AirgapReport, ClusterStatus, KeysetView } from '../../../preload/contract';
+import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
 
-export function clusterHandlers({ vault, cluster }: Services): HandlersFor<'cluster.'> {
+function requireFolder(path: string): string {
+  let dir = false;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    dir = false;
+  }
+  if (!dir) fail('BUNDLE_MALFORMED', `The folder ${path} does not exist or is not a folder. Check that the medium is mounted.`);
+  return path;
+}
+
+export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<'cluster.'> {
   const status = (): ClusterStatus => {
     const unlocked = vault.unlocked;
     return {
@@ -13,6 +26,7 @@ export function clusterHandlers({ vault, cluster }: Services): HandlersFor<'clus
       clusterId: cluster.clusterId,
       coordinatorUrl: cluster.coordinatorUrl,
       nodes: unlocked ? cluster.nodes() : [],
+      lab: { running: lab.status().running, pids: lab.status().pids },
     };
   };
   const view = async (k: KeysetRecord): Promise<KeysetView> => {
@@ -42,9 +56,29 @@ export function clusterHandlers({ vault, cluster }: Services): HandlersFor<'clus
       vault.keyRing();
       return cluster.sessions(100);
     },
+    // Releasing a quarantined peer is one operator's call for now; it may later need a guardian quorum.
     'cluster.releasePeer': (request) => {
       cluster.release(request.nodeId);
       return status();
+    },
+    'cluster.startLab': async () => {
+      await lab.start();
+      return status();
+    },
+    'cluster.stopLab': async () => {
+      vault.keyRing();
+      await lab.stop();
+      return status();
+    },
+    'cluster.airgapSign': async (request): Promise<AirgapReport> => {
+      const folder = requireFolder(request.folder);
+      const handle = await cluster.airgapRequest(request.keysetId, Buffer.from(request.message, 'hex'), request.partner, folder);
+      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId) };
+    },
+    'cluster.airgapImport': async (request): Promise<AirgapReport> => {
+      const folder = requireFolder(request.folder);
+      const report = await cluster.airgapImport(folder);
+      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: cluster.airgapSessions().map((s) => s.sessionId) };
     },
   };
 }

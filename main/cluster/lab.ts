@@ -1,0 +1,212 @@
+/**
+ * The embedded lab cluster: with no real cluster configured, the console can start a coordinator
+ * and two headless signer nodes as child processes on 127.0.0.1, each with its own data folder
+ * under <dataDir>/lab, and take part itself as the third node. It is for trying Vaultkeeper on
+ * one machine, never for real funds: all three shares end up on the same computer.
+ *
+ * The peer nodes' vault passphrases are random, made here, and kept sealed in this console's
+ * vault. A child gets its passphrase on its stdin pipe (`--passphrase-fd 0`), never in argv or
+ * its environment, where other local users could read it; it is never logged.
+ *
+ * Life cycle: the children stop when the console closes and when its vault locks — their
+ * passphrases are secrets of this vault, so they should not stay unlocked while it is locked.
+ * After unlocking, "Start lab cluster" brings them back on the same data (keysets survive).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AuditLog } from '../audit/audit-log';
+import { fail } from '../errors';
+import type { VaultService } from '../vault/vault-service';
+import type { ClusterService } from './cluster-service';
+import type { NodeCard } from './identity';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PASSPHRASE_RECORD = { type: 'lab-node-passphrase', schemaVersion: 1 } as const;
+const PEERS = ['lab-node-b', 'lab-node-c'] as const;
+const START_TIMEOUT_MS = 90_000;
+
+export interface LabOptions {
+  /** Lower scrypt cost for the lab nodes' vaults (tests only). */
+  kdfTestCost?: boolean;
+  /** File of test-only Paillier primes for the lab nodes (tests only). */
+  testPrimesFile?: (node: string) => string | undefined;
+}
+
+export interface LabStatus {
+  running: boolean;
+  coordinatorUrl: string | null;
+  /** Process ids of the children, for the operator (and tests) to see what runs. */
+  pids: number[];
+}
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  lines: string[];
+}
+
+/** How a child is launched: the same code base through tsx (development and the headless host). */
+function launch(entry: 'node' | 'coordinator', args: string[]): ChildProcess {
+  const script = join(PROJECT_ROOT, 'main', entry, 'cli.ts');
+  const env = { ...process.env };
+  delete env.VAULTKEEPER_NODE_PASSPHRASE;
+  if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export class LabCluster {
+  private children: Child[] = [];
+  private url: string | null = null;
+  private starting: Promise<LabStatus> | null = null;
+  private readonly exitHook = () => this.killNow();
+
+  constructor(
+    private readonly o: { dataDir: string; vault: VaultService; audit: AuditLog; cluster: ClusterService; options?: LabOptions },
+  ) {
+    o.vault.onLock(() => void this.stop());
+  }
+
+  status(): LabStatus {
+    return { running: this.children.length > 0 && this.url !== null, coordinatorUrl: this.url, pids: this.children.map((c) => c.proc.pid ?? 0).filter((p) => p > 0) };
+  }
+
+  start(): Promise<LabStatus> {
+    this.o.vault.keyRing();
+    if (this.o.cluster.mode === 'configured') fail('LAB_START_FAILED', 'A real cluster is configured on this console; the lab cluster is only offered when none is.');
+    if (this.status().running) return Promise.resolve(this.status());
+    this.starting ??= this.doStart().finally(() => (this.starting = null));
+    return this.starting;
+  }
+
+  private passphraseFor(name: string): string {
+    const stored = this.o.vault.records.get(PASSPHRASE_RECORD.type, name);
+    if (stored) {
+      const text = Buffer.from(stored.plaintext).toString('utf8');
+      stored.plaintext.fill(0);
+      return text;
+    }
+    const fresh = randomBytes(32).toString('base64url');
+    this.o.vault.records.put(PASSPHRASE_RECORD.type, name, PASSPHRASE_RECORD.schemaVersion, Buffer.from(fresh, 'utf8'));
+    return fresh;
+  }
+
+  private spawnChild(name: string, entry: 'node' | 'coordinator', args: string[], stdin?: string): Child {
+    const proc = launch(entry, args);
+    const child: Child = { name, proc, lines: [] };
+    let buffered = '';
+    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      child.lines.push(...parts);
+      if (child.lines.length > 50) child.lines.splice(0, child.lines.length - 50);
+    });
+    // Children's diagnostics are kept for the start error only; they never carry the passphrase.
+    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => child.lines.push(...chunk.split('\n').filter(Boolean).map((l) => `! ${l}`)));
+    proc.stdin!.on('error', () => undefined);
+    if (stdin !== undefined) proc.stdin!.end(stdin);
+    else proc.stdin!.end();
+    this.children.push(child);
+    if (this.children.length === 1) process.once('exit', this.exitHook);
+    return child;
+  }
+
+  private async waitForLine(child: Child, prefix: string, deadline: number): Promise<string> {
+    for (;;) {
+      const line = child.lines.find((l) => l.startsWith(prefix));
+      if (line) return line;
+      if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+        const why = child.lines.filter((l) => l.startsWith('! ')).slice(-1)[0]?.slice(2) ?? `exit ${child.proc.exitCode ?? child.proc.signalCode}`;
+        fail('LAB_START_FAILED', `The lab ${child.name} stopped while starting (${why.slice(0, 200)}).`);
+      }
+      if (Date.now() > deadline) fail('LAB_START_FAILED', `The lab ${child.name} did not become ready within ${START_TIMEOUT_MS / 1000} s.`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async doStart(): Promise<LabStatus> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    const labDir = join(this.o.dataDir, 'lab');
+    mkdirSync(labDir, { recursive: true, mode: 0o700 });
+    try {
+      const me = await this.o.cluster.identity();
+      const coordinator = this.spawnChild('coordinator', 'coordinator', ['--host', '127.0.0.1', '--port', '0', '--cluster', 'lab', '--store', join(labDir, 'coordinator.sqlite3')]);
+      const url = (await this.waitForLine(coordinator, 'LISTENING ', deadline)).slice('LISTENING '.length).trim();
+      const nodes = PEERS.map((name) => {
+        const dir = join(labDir, name);
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const init = !existsSync(join(dir, 'vaultkeeper.sqlite3'));
+        const primes = this.o.options?.testPrimesFile?.(name);
+        const args = ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--test-primes', primes] : [])];
+        return { name, dir, child: this.spawnChild(name, 'node', args, this.passphraseFor(name)) };
+      });
+      const cards: Array<{ card: NodeCard; fingerprint: string }> = [];
+      for (const n of nodes) {
+        await this.waitForLine(n.child, 'NODE ', deadline);
+        cards.push(JSON.parse(readFileSync(join(n.dir, 'node-card.json'), 'utf8')) as { card: NodeCard; fingerprint: string });
+      }
+      // This console started these nodes and read their cards from its own disk: the fingerprint
+      // comparison a person makes between two machines has nothing to compare here.
+      for (const c of cards) if (!this.o.cluster.node(c.card.nodeId)) this.o.cluster.enrolPeer(c.card, c.fingerprint);
+      const mine = { card: me.card, fingerprint: me.fingerprint };
+      for (const [i, n] of nodes.entries()) {
+        const peers = [mine, ...cards.filter((_, j) => j !== i)];
+        const temp = join(n.dir, `.peers.${randomBytes(4).toString('hex')}.json`);
+        writeFileSync(temp, JSON.stringify(peers), { mode: 0o600 });
+        renameSync(temp, join(n.dir, 'peers.json'));
+      }
+      for (const n of nodes) await this.waitForLine(n.child, 'READY ', deadline);
+      await this.o.cluster.connect(url);
+      this.o.cluster.mode = 'lab';
+      this.url = url;
+      this.o.audit.append({ type: 'LAB_CLUSTER_STARTED', actor: 'operator', subject: 'lab', details: { coordinatorUrl: url, nodes: cards.map((c) => c.card.nodeId), pids: this.status().pids } });
+      return this.status();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Stops the children: SIGTERM, then SIGKILL after a grace period. */
+  async stop(): Promise<LabStatus> {
+    const children = this.children;
+    const wasRunning = this.url !== null;
+    this.children = [];
+    this.url = null;
+    if (this.o.cluster.mode === 'lab') {
+      this.o.cluster.mode = 'none';
+      this.o.cluster.stop();
+    }
+    process.removeListener('exit', this.exitHook);
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
+            const timer = setTimeout(() => c.proc.kill('SIGKILL'), 5_000);
+            c.proc.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            c.proc.kill('SIGTERM');
+          }),
+      ),
+    );
+    if (wasRunning && this.o.vault.unlocked) {
+      try {
+        this.o.audit.append({ type: 'LAB_CLUSTER_STOPPED', actor: 'system', subject: 'lab', details: {} });
+      } catch {
+        // the audit log is closed with the console
+      }
+    }
+    return this.status();
+  }
+
+  /** Last resort when the console process exits without a clean close. */
+  private killNow(): void {
+    for (const c of this.children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,261 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { AirgapReport, AppError, ClusterSessionView, KeysetView } from '../../../preload/contract';
+import { api } from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { useConsole } from '../store';
+
+const REFRESH_MS = 3_000;
+type Scheme = 'ecdsa' | 'eddsa';
+const LABEL: Record<Scheme, string> = { eddsa: 'EdDSA keyset (Solana)', ecdsa: 'ECDSA keyset (Ethereum)' };
+
+/** Seconds since `since`, ticking, so a long key generation visibly works. */
+function useElapsed(since: number | null): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (since === null) return;
+    const t = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(t);
+  }, [since]);
+  return since === null ? 0 : Math.max(0, Math.floor((now - since) / 1000));
+}
+
+function ClusterPanel({ onError }: { onError(e: AppError | null): void }) {
+  const { cluster, applyCluster } = useConsole();
+  const [busy, setBusy] = useState<'start' | 'stop' | null>(null);
+  const [since, setSince] = useState<number | null>(null);
+  const elapsed = useElapsed(since);
+  if (!cluster) return null;
+  const run = async (what: 'start' | 'stop') => {
+    setBusy(what);
+    setSince(Date.now());
+    onError(null);
+    const result = what === 'start' ? await api.cluster.startLab({}) : await api.cluster.stopLab({});
+    setBusy(null);
+    setSince(null);
+    if (result.ok) applyCluster(result.value);
+    else onError(result.error);
+  };
+  return (
+    <section className="card" aria-labelledby="cluster-title">
+      <h1 id="cluster-title">Signer cluster</h1>
+      <dl className="facts">
+        <dt>Mode</dt>
+        <dd data-testid="cluster-mode">{cluster.mode === 'lab' ? 'Lab cluster on this machine' : cluster.mode === 'configured' ? 'Configured cluster' : 'No cluster configured'}</dd>
+        <dt>Coordinator</dt>
+        <dd className="mono">{cluster.connected ? `${cluster.coordinatorUrl ?? ''} (cluster "${cluster.clusterId ?? ''}")` : 'not connected'}</dd>
+      </dl>
+      {cluster.mode === 'none' && !cluster.connected ? (
+        <>
+          <p className="hint">
+            No cluster is configured. A lab cluster starts a coordinator and two signer nodes on this computer (127.0.0.1) so you can try key generation and signing. All
+            three shares are then on one machine: never use it for real funds.
+          </p>
+          <button type="button" className="primary" disabled={busy !== null} onClick={() => void run('start')}>
+            {busy === 'start' ? `Starting lab cluster… ${elapsed} s` : 'Start lab cluster'}
+          </button>
+        </>
+      ) : null}
+      {cluster.mode === 'lab' ? (
+        <button type="button" className="secondary" disabled={busy !== null} onClick={() => void run('stop')}>
+          {busy === 'stop' ? 'Stopping…' : 'Stop lab cluster'}
+        </button>
+      ) : null}
+      <h2>Nodes</h2>
+      <table className="audit-table">
+        <thead>
+          <tr><th>Name</th><th>Node id</th><th>Fingerprint</th><th>Status</th><th /></tr>
+        </thead>
+        <tbody>
+          {cluster.nodes.map((n) => (
+            <tr key={n.nodeId} data-testid="cluster-node" data-status={n.status}>
+              <td>{n.name}{n.isSelf ? ' (this console)' : ''}</td>
+              <td className="mono small">{n.nodeId}</td>
+              <td className="mono small">{n.fingerprint}</td>
+              <td>
+                {n.status === 'quarantined' ? <span className="badge badge-bad">QUARANTINED</span> : <span className="badge badge-ok">enrolled</span>}
+                {n.quarantineReason ? <div className="small">{n.quarantineReason}</div> : null}
+              </td>
+              <td>
+                {n.status === 'quarantined' ? (
+                  // One operator releases for now; this may later require a guardian quorum.
+                  <button
+                    type="button"
+                    onClick={async () => {
+                      const r = await api.cluster.releasePeer({ nodeId: n.nodeId });
+                      if (r.ok) applyCluster(r.value);
+                      else onError(r.error);
+                    }}
+                  >
+                    Release
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function KeysetCard({ k }: { k: KeysetView }) {
+  return (
+    <article className="keyset" data-testid="keyset" data-scheme={k.scheme}>
+      {k.addressQr ? <img src={k.addressQr} alt={`QR code of the ${k.chain} address`} width={160} height={160} data-testid="keyset-qr" /> : null}
+      <dl className="facts">
+        <dt>Chain</dt>
+        <dd>{k.chain} ({k.scheme.toUpperCase()}, {k.threshold}-of-{k.participants.length})</dd>
+        <dt>Address</dt>
+        <dd className="mono" data-testid="keyset-address">{k.address ?? '—'}</dd>
+        <dt>key_ref</dt>
+        <dd className="mono small">{k.keyRef}</dd>
+        <dt>Participants</dt>
+        <dd>{k.participants.map((p) => `${p.name} (#${p.partyIndex})`).join(', ')}</dd>
+        <dt>Status</dt>
+        <dd>{k.status}</dd>
+        <dt>Created</dt>
+        <dd>{new Date(k.createdAt).toLocaleString()}</dd>
+      </dl>
+    </article>
+  );
+}
+
+function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: AppError | null): void }) {
+  const nodes = useConsole((s) => s.cluster?.nodes ?? []);
+  const [folder, setFolder] = useState('');
+  const [keysetId, setKeysetId] = useState('');
+  const [partner, setPartner] = useState('');
+  const [message, setMessage] = useState('');
+  const [report, setReport] = useState<AirgapReport | null>(null);
+  const k = keysets.find((x) => x.keysetId === keysetId);
+  const peers = nodes.filter((n) => !n.isSelf && k?.participants.some((p) => p.nodeId === n.nodeId));
+  const done = (r: Awaited<ReturnType<typeof api.cluster.airgapImport>>) => {
+    if (r.ok) setReport(r.value);
+    else onError(r.error);
+  };
+  return (
+    <section className="card" aria-labelledby="airgap-title">
+      <h1 id="airgap-title">Air gap: bundles on removable media</h1>
+      <p className="hint">Each round of a session is one signed, encrypted bundle per direction. Carry the folder's new bundles to the other node and import its replies here.</p>
+      <div className="field">
+        <label htmlFor="airgap-folder">Bundle folder (absolute path, e.g. the USB stick)</label>
+        <input id="airgap-folder" className="mono" value={folder} onChange={(e) => setFolder(e.target.value)} />
+      </div>
+      <div className="row toolbar">
+        <label>
+          Keyset
+          <select value={keysetId} onChange={(e) => setKeysetId(e.target.value)}>
+            <option value="">—</option>
+            {keysets.map((x) => <option key={x.keysetId} value={x.keysetId}>{x.chain} {x.address?.slice(0, 12)}…</option>)}
+          </select>
+        </label>
+        <label>
+          Partner node
+          <select value={partner} onChange={(e) => setPartner(e.target.value)}>
+            <option value="">—</option>
+            {peers.map((n) => <option key={n.nodeId} value={n.nodeId}>{n.name}</option>)}
+          </select>
+        </label>
+        <label>
+          Message (hex)
+          <input className="mono" value={message} onChange={(e) => setMessage(e.target.value.trim().toLowerCase())} />
+        </label>
+      </div>
+      <div className="row">
+        <button type="button" disabled={!folder || !keysetId || !partner || !message} onClick={async () => done(await api.cluster.airgapSign({ keysetId, partner, message, folder }))}>
+          Export signing request bundle
+        </button>
+        <button type="button" disabled={!folder} onClick={async () => done(await api.cluster.airgapImport({ folder }))}>
+          Import bundles from folder
+        </button>
+      </div>
+      {report ? (
+        <p className="small" data-testid="airgap-report">
+          {report.bundles} bundle(s) handled{report.joined.length ? `, joined ${report.joined.length} session(s)` : ''}; {report.waiting.length} session(s) waiting for bundles.
+          {report.refused.map((r) => <span key={r.file} className="notice-code"> {r.code}: {r.message}</span>)}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+export function KeysetsScreen() {
+  const { cluster, refreshCluster } = useConsole();
+  const [keysets, setKeysets] = useState<KeysetView[]>([]);
+  const [sessions, setSessions] = useState<ClusterSessionView[]>([]);
+  const [error, setError] = useState<AppError | null>(null);
+  const [creating, setCreating] = useState<{ scheme: Scheme; since: number } | null>(null);
+  const elapsed = useElapsed(creating?.since ?? null);
+
+  const load = useCallback(async () => {
+    const [k, s] = await Promise.all([api.cluster.keysets({}), api.cluster.sessions({})]);
+    if (k.ok) setKeysets(k.value);
+    if (s.ok) setSessions(s.value);
+    void refreshCluster();
+  }, [refreshCluster]);
+
+  useEffect(() => {
+    void load();
+    const t = setInterval(() => void load(), REFRESH_MS);
+    return () => clearInterval(t);
+  }, [load]);
+
+  // The call resolves when every node finished; the screen keeps refreshing meanwhile.
+  const create = async (scheme: Scheme) => {
+    setError(null);
+    setCreating({ scheme, since: Date.now() });
+    const result = await api.cluster.createKeyset({ scheme });
+    setCreating(null);
+    if (!result.ok) setError(result.error);
+    await load();
+  };
+
+  const ready = cluster?.connected ?? false;
+  return (
+    <>
+      <ClusterPanel onError={setError} />
+      <section className="card" aria-labelledby="keysets-title">
+        <h1 id="keysets-title">Keysets</h1>
+        <ErrorNotice error={error} onDismiss={() => setError(null)} />
+        <div className="row">
+          {(['eddsa', 'ecdsa'] as const).map((scheme) => (
+            <button key={scheme} type="button" className="primary" disabled={!ready || creating !== null} onClick={() => void create(scheme)}>
+              Create {LABEL[scheme]}
+            </button>
+          ))}
+        </div>
+        {!ready ? <p className="hint">Connect to a cluster (or start the lab cluster) to create a keyset.</p> : null}
+        {creating ? (
+          <p className="notice" role="status" data-testid="keygen-progress">
+            Generating a 2-of-3 {creating.scheme.toUpperCase()} key with the three nodes… {elapsed} s
+            {creating.scheme === 'ecdsa' ? ' (threshold ECDSA key generation takes tens of seconds to a few minutes)' : ''}
+          </p>
+        ) : null}
+        {keysets.length === 0 ? <p className="hint">No keysets yet.</p> : null}
+        <div className="keysets">
+          {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} />)}
+        </div>
+      </section>
+      <section className="card" aria-labelledby="sessions-title">
+        <h1 id="sessions-title">Sessions</h1>
+        <table className="audit-table">
+          <thead>
+            <tr><th>Started</th><th>Protocol</th><th>State</th><th>Error class</th><th>Reason</th></tr>
+          </thead>
+          <tbody>
+            {sessions.map((s) => (
+              <tr key={s.sessionId} data-testid="cluster-session" data-state={s.state}>
+                <td className="small">{new Date(s.startedAt).toLocaleString()}</td>
+                <td>{s.protocol}</td>
+                <td>{s.state}</td>
+                <td>{s.errorClass ?? ''}{s.errorCode ? <span className="notice-code"> {s.errorCode}</span> : null}</td>
+                <td className="small">{s.errorReason ?? ''}{s.blamedNode ? ` (node ${s.blamedNode})` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <AirgapPanel keysets={keysets} onError={setError} />
+    </>
+  );
+}
