@@ -246,9 +246,26 @@ export class ClusterService {
       const card = this.card(p.nodeId);
       if (!node || !card) throw new ClusterError({ errorClass: 'permanent', code: 'UNKNOWN_PEER', reason: `Node ${p.nodeId} is not enrolled on this node.`, blamedNode: p.nodeId });
       if (node.status === 'quarantined') throw new ClusterError({ errorClass: 'permanent', code: 'PEER_QUARANTINED', reason: `Node ${p.nodeId} is quarantined on this node.`, blamedNode: p.nodeId });
-      peers.set(p.nodeId, await peerFromCard(card));
+      peers.set(p.nodeId, await this.peerKeys(card));
     }
     return peers;
+  }
+
+  /**
+   * Imported keys of a peer, kept across sessions: importing the HPKE and Ed25519 public keys
+   * again for every session cost more than a signature. Keyed by the card's keys, so a re-enrolled
+   * card with new keys is imported afresh.
+   */
+  private readonly peerCache = new Map<string, Peer>();
+
+  private async peerKeys(card: NodeCard): Promise<Peer> {
+    const key = `${card.nodeId}/${card.signingPublicKey}/${card.hpkePublicKey}`;
+    let peer = this.peerCache.get(key);
+    if (!peer) {
+      peer = await peerFromCard(card);
+      this.peerCache.set(key, peer);
+    }
+    return peer;
   }
 
   // --- coordinator --------------------------------------------------------------------------

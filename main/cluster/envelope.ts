@@ -128,6 +128,8 @@ export class EnvelopeOpener {
     }
     const key = `${env.from}/${env.seq}`;
     if (this.seen.has(key)) throw new EnvelopeError('REPLAYED_ENVELOPE', env.from, false, `sequence ${env.seq} was already received`);
+    // Claimed before decrypting, so two copies opened concurrently cannot both pass.
+    this.seen.add(key);
     const bound = contextBytes(env);
     let plaintext: ArrayBuffer;
     try {
@@ -136,7 +138,6 @@ export class EnvelopeOpener {
       // Signed by the sender yet not decryptable for us: the sender produced it.
       throw new EnvelopeError('UNDECRYPTABLE', env.from, true, 'its ciphertext does not decrypt for this node');
     }
-    this.seen.add(key);
     return { from: env.from, round: env.round, seq: env.seq, plaintext: Buffer.from(plaintext) };
   }
 }

@@ -91,7 +91,13 @@ export class SessionRunner {
   }
 
   deliver(raw: unknown): void {
-    this.inbox = this.inbox.then(() => this.receive(raw));
+    // Envelopes are verified and decrypted as they arrive, concurrently; the engine is still fed
+    // strictly in arrival order, and only once it has started.
+    const opened = this.opener.open(raw).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    this.inbox = this.inbox.then(async () => this.receive(await opened));
   }
 
   /** Ends the session from outside (coordinator said it failed, deadline, shutdown). */
@@ -103,11 +109,12 @@ export class SessionRunner {
     return this.ended;
   }
 
-  private async receive(raw: unknown): Promise<void> {
+  private async receive(outcome: { ok: true; value: Awaited<ReturnType<EnvelopeOpener['open']>> } | { ok: false; error: unknown }): Promise<void> {
+    if (outcome.ok && (this.ended || !this.handle)) outcome.value.plaintext.fill(0);
     if (this.ended || !this.handle) return;
     try {
-      const opened = await this.opener.open(raw);
-      if (this.ended) return;
+      if (!outcome.ok) throw outcome.error;
+      const opened = outcome.value;
       this.handle.feed(this.partyByNode.get(opened.from)!, opened.plaintext);
       opened.plaintext.fill(0);
       this.fed = true;
@@ -131,17 +138,23 @@ export class SessionRunner {
         if (snap.phase === 'failed') throw snap.error ? MpcError.fromInfo(snap.error) : new MpcError('INTERNAL', 'session failed');
         if (snap.outgoing.length > 0) {
           this.round += 1;
+          const round = this.round;
+          // Sequence numbers are fixed first, then the round's envelopes are sealed concurrently
+          // (WebCrypto work runs off the JS thread) and sent in order.
+          const jobs: Array<{ to: string; sealed: Promise<WireEnvelope> }> = [];
           for (const out of snap.outgoing) {
             const targets = out.to === undefined || out.to === null ? this.o.info.parties.filter((p) => p.partyIndex !== this.myParty).map((p) => p.nodeId) : [this.nodeByParty.get(out.to)!];
             for (const to of targets) {
               const seq = this.seq.get(to) ?? 0;
               this.seq.set(to, seq + 1);
-              const env = await sealEnvelope(this.o.me, this.o.peers.get(to)!, { sid: this.o.info.sessionId, protocol: this.o.info.protocol, round: this.round, seq }, out.bytes);
-              this.o.transport.send(to, env, this.round);
+              jobs.push({ to, sealed: sealEnvelope(this.o.me, this.o.peers.get(to)!, { sid: this.o.info.sessionId, protocol: this.o.info.protocol, round, seq }, out.bytes) });
             }
-            out.bytes.fill(0);
           }
-          this.o.transport.flush?.(this.round);
+          const sealed = await Promise.all(jobs.map((j) => j.sealed));
+          for (const out of snap.outgoing) out.bytes.fill(0);
+          if (this.ended) return;
+          for (const [i, j] of jobs.entries()) this.o.transport.send(j.to, sealed[i]!, round);
+          this.o.transport.flush?.(round);
         }
         if (snap.phase === 'done') {
           this.ended = true;
