@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { recoverAddress, Signature } from 'ethers';
+import { BUNDLE_SUFFIX } from '../../main/cluster/airgap';
+import { tempDir } from '../support/temp-dir';
 import type { Coordinator } from '../../main/coordinator/server';
 import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
@@ -22,17 +26,50 @@ describe('ECDSA keyset through the coordinator on loopback', { timeout: 400_000 
     await coordinator.close();
   });
 
-  it('creates a 2-of-3 keyset with an Ethereum address and signs a digest that recovers to it', async () => {
+  it('creates a 2-of-3 keyset with an Ethereum address; each of the three quorums, and the air gap, sign digests that recover to it', async () => {
     const keyset = await nodes[0]!.services.cluster.createKeyset('ecdsa');
     assert.match(keyset.keyRef, /^mpc-tecdsa:\/\/test\/ks-/);
     assert.match(keyset.address ?? '', /^0x[0-9a-fA-F]{40}$/);
     await until(() => nodes.every((n) => n.services.cluster.keyset(keyset.keysetId)?.status === 'active'));
     const ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId);
-    const digest = createHash('sha256').update('ecdsa over the cluster').digest();
-    const out = await nodes[0]!.services.cluster.sign(keyset.keysetId, digest, { prefer: [ids[1]!, ids[2]!] });
-    assert.deepEqual([...out.parties].sort(), [ids[1]!, ids[2]!].sort());
-    const sig = Buffer.from(out.signature, 'hex');
-    const signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32).toString('hex')}`, v: 27 + (out.recoveryId ?? 0) });
-    assert.equal(recoverAddress(`0x${digest.toString('hex')}`, signature), keyset.address);
+    const recovers = (digest: Buffer, out: { signature: string; recoveryId: number | null }) => {
+      const sig = Buffer.from(out.signature, 'hex');
+      const signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32).toString('hex')}`, v: 27 + (out.recoveryId ?? 0) });
+      return recoverAddress(`0x${digest.toString('hex')}`, signature);
+    };
+    // Every quorum of the 2-of-3 keyset signs, each recovering to the keyset's address.
+    for (const quorum of [[ids[0]!, ids[1]!], [ids[0]!, ids[2]!], [ids[1]!, ids[2]!]]) {
+      const digest = createHash('sha256').update(`ecdsa over the cluster ${quorum.join('+')}`).digest();
+      const out = await nodes[0]!.services.cluster.sign(keyset.keysetId, digest, { prefer: quorum });
+      assert.deepEqual([...out.parties].sort(), [...quorum].sort());
+      assert.equal(recovers(digest, out), keyset.address);
+    }
+
+    // The same keyset once over the air gap: bundles carried between two folders by hand.
+    const media = tempDir('vk-airgap-ecdsa-');
+    try {
+      const [here, there] = [join(media.path, 'console'), join(media.path, 'node-c')];
+      mkdirSync(here);
+      mkdirSync(there);
+      const carry = (from: string, to: string) => {
+        for (const n of readdirSync(from)) if (n.endsWith(BUNDLE_SUFFIX)) renameSync(join(from, n), join(to, n));
+      };
+      const digest = createHash('sha256').update('ecdsa across the gap').digest();
+      const request = await nodes[0]!.services.cluster.airgapRequest(keyset.keysetId, digest, ids[2]!, here);
+      let settled = false;
+      void request.result.then(() => (settled = true), () => (settled = true));
+      const deadline = Date.now() + 60_000;
+      while (!settled && Date.now() < deadline) {
+        carry(here, there);
+        assert.deepEqual((await nodes[2]!.services.cluster.airgapImport(there)).refused, []);
+        carry(there, here);
+        assert.deepEqual((await nodes[0]!.services.cluster.airgapImport(here)).refused, []);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const out = await request.result;
+      assert.equal(recovers(digest, out), keyset.address);
+    } finally {
+      media.cleanup();
+    }
   });
 });
