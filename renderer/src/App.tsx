@@ -80,8 +80,8 @@ export function App() {
             </button>
           </>
         ) : null}
-        <LabBanner />
       </header>
+      <LabBanner />
       <ErrorNotice error={banner} onDismiss={dismissBanner} />
       {!status ? <p className="hint center">Connecting to the console…</p> : null}
       {state === 'uninitialized' ? <SetupScreen /> : null}
