@@ -115,6 +115,11 @@ export interface DetachedShare {
 }
 
 export declare function createSession(options: SessionOptions): MpcSession;
+/**
+ * The four safe primes one party needs for ECDSA keygen or refresh (secret, single use); seconds
+ * to a minute. The signal cancels it only while it is still queued; to stop a search part-way,
+ * run the keygen/refresh session without primes and cancel that session.
+ */
 export declare function generatePaillierPrimes(signal?: AbortSignal | null): Promise<Buffer>;
 export declare function shareInfo(share: Buffer): ShareInfo;
 export declare function detachShare(share: Buffer): DetachedShare;

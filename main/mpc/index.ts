@@ -152,6 +152,7 @@ export class MpcSigner {
     for (const s of [...this.active.values()]) s.cancel();
   }
 
+  /** Safe primes for one ECDSA keygen/refresh; the signal only cancels a request still queued. */
   generatePaillierPrimes(signal?: AbortSignal): Promise<Buffer> {
     return this.addon.generatePaillierPrimes(signal ?? null).catch(rethrow);
   }

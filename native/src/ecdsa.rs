@@ -18,6 +18,8 @@ use cggmp24::key_share::{AnyKeyShare, Validate};
 use cggmp24::{ExecutionId, KeyShare, PregeneratedPrimes};
 use ciborium::Value;
 use rand::rngs::OsRng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
@@ -90,14 +92,63 @@ where
     }
 }
 
+/// Sets the flag when dropped, so prime workers stop on every way out of `generate_primes`.
+struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Generates the four safe primes one party needs, with the engine's own generator, on up to
+/// four worker threads (one per available core). `cancelled(k)` is polled while the k-th prime
+/// is awaited; on cancellation this returns at once, and the workers stop after the prime they
+/// are working on (the engine's generator cannot be interrupted) and drop it.
 pub fn generate_primes(mut cancelled: impl FnMut(u32) -> bool) -> MpcResult<Zeroizing<Vec<u8>>> {
-    let mut rng = OsRng;
-    let mut primes = Vec::with_capacity(4);
-    for k in 0..4u32 {
-        if cancelled(k) {
-            return Err(MpcError::new(ErrorCode::Cancelled, "prime generation cancelled"));
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+    const COUNT: u32 = 4;
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, COUNT as usize);
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_guard = StopOnDrop(stop.clone());
+    let claimed = Arc::new(AtomicU32::new(0));
+    let (tx, rx) = mpsc::channel::<cggmp24::backend::Integer>();
+    for _ in 0..workers {
+        let (stop, claimed, tx) = (stop.clone(), claimed.clone(), tx.clone());
+        std::thread::Builder::new()
+            .name("vk-safe-primes".into())
+            .spawn(move || {
+                // The search draws random bits for every candidate; a ChaCha20 generator seeded
+                // from the OS keeps that out of a getrandom system call per draw.
+                let Ok(mut rng) = ChaCha20Rng::from_rng(OsRng) else { return };
+                while !stop.load(Ordering::Relaxed) && claimed.fetch_add(1, Ordering::Relaxed) < COUNT {
+                    let prime = cggmp24::backend::Integer::generate_safe_prime(&mut rng, L::RSA_PRIME_BITLEN);
+                    if stop.load(Ordering::Relaxed) || tx.send(prime).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|_| MpcError::internal("cannot start prime generation"))?;
+    }
+    drop(tx);
+    let cancel = || MpcError::new(ErrorCode::Cancelled, "prime generation cancelled");
+    let mut primes = Vec::with_capacity(COUNT as usize);
+    for k in 0..COUNT {
+        loop {
+            if cancelled(k) {
+                return Err(cancel());
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(prime) => {
+                    primes.push(prime);
+                    break;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(MpcError::internal("prime generation stopped")),
+            }
         }
-        primes.push(cggmp24::backend::Integer::generate_safe_prime(&mut rng, L::RSA_PRIME_BITLEN));
     }
     let arr: [cggmp24::backend::Integer; 4] = primes.try_into().map_err(|_| MpcError::internal("prime count"))?;
     let pre = PregeneratedPrimes::<L>::try_from(arr).map_err(|_| MpcError::internal("generated primes too small"))?;

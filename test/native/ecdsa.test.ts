@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Signature, SigningKey, computeAddress, recoverAddress, hexlify, keccak256, toUtf8Bytes } from 'ethers';
@@ -151,4 +152,27 @@ test('ecdsa: sessions reject bad arguments with typed errors', async () => {
   const snap = await bogus.next();
   assert.equal(snap.phase, 'failed');
   assert.equal(snap.error?.code, 'UNSUPPORTED_SHARE');
+});
+
+test('ecdsa: a party without pregenerated primes generates them in its session (no fixture)', async () => {
+  const own = await keygen(nodes, 'ecdsa-keygen', [undefined, at(primes, 1), at(primes, 2)]);
+  const ownShares = sharesOf(own.results);
+  const ownAddress = own.results.get(0)!.address!;
+  assert.notEqual(ownAddress, address);
+  const digest = Buffer.alloc(32, 5);
+  const signed = await sign(nodes, 'ecdsa-sign', ownShares, [0, 2], digest);
+  assert.equal(recovered(signed.results.get(0)!, hexlify(digest)), ownAddress);
+});
+
+// Last in this file: the prime workers finish the prime they are on in the background.
+test('ecdsa: cancelling during prime generation ends the session within a moment', async () => {
+  const s = at(nodes, 0).start({ protocol: 'ecdsa-keygen', sessionId: newSessionId(), partyIndex: 0, parties: PARTIES, threshold: 2 });
+  for (let k = 0; k < 200 && s.poll().progress.label !== 'generating-primes'; k += 1) await sleep(10);
+  assert.equal(s.poll().progress.label, 'generating-primes');
+  const t = performance.now();
+  s.cancel();
+  const snap = await s.next();
+  assert.equal(snap.phase, 'failed');
+  assert.equal(snap.error?.code, 'CANCELLED');
+  assert.ok(performance.now() - t < 2000, 'cancelled within 2 s');
 });

@@ -26,9 +26,10 @@ export function newSessionId(): Buffer {
   return randomBytes(32);
 }
 
-// Safe-prime generation takes minutes with the pure-Rust big integers, so tests use
-// primes generated once by the addon itself and cached here. Test-only: production
-// nodes generate fresh primes (generatePaillierPrimes) ahead of each ceremony.
+// Safe-prime generation takes 5–50 s per party even with GMP, so most tests use primes
+// generated once by the addon itself and cached here; one ECDSA test has a party generate
+// its own. Test-only: production nodes generate fresh primes (generatePaillierPrimes)
+// ahead of each ceremony.
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'paillier-primes.test-only.json');
 
 export async function testPrimes(nodes: MpcSigner[]): Promise<Buffer[]> {
@@ -45,7 +46,8 @@ export async function testPrimes(nodes: MpcSigner[]): Promise<Buffer[]> {
 export async function keygen(
   nodes: MpcSigner[],
   protocol: 'ecdsa-keygen' | 'eddsa-keygen',
-  primes?: Buffer[],
+  /** Per party; a party without primes generates them inside its session. */
+  primes?: readonly (Buffer | undefined)[],
   options?: LocalRunOptions,
 ) {
   const sessionId = newSessionId();
