@@ -25,6 +25,7 @@ import type {
   ApprovalRequestView,
   ApprovalVia,
   GuardianKind,
+  LedgerHashesView,
   GuardianRegistry,
   GuardianView,
   RequestFileExport,
@@ -47,6 +48,7 @@ import {
   approvalTypedData,
   ENROLMENT_TYPES,
   hashedParts,
+  ledgerDisplayHex,
   payloadHash,
   recoverSigner,
   type ApprovalMessage,
@@ -126,6 +128,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const utcWords = (ms: number) => `${iso(ms).slice(0, 16).replace('T', ' ')} UTC`;
 const kindWords = (kind: string) => (kind === 'ledger' ? 'Ledger' : 'software key');
 
+/** Amounts named in an operation's parameters ({ amount, asset } or a list of them), in words. */
+function amountsInWords(parameters: Record<string, unknown>): string[] {
+  const one = (p: unknown): string | null => {
+    if (!p || typeof p !== 'object') return null;
+    const { amount, asset } = p as { amount?: unknown; asset?: unknown };
+    if (typeof amount !== 'string' && typeof amount !== 'number') return null;
+    return typeof asset === 'string' ? `${amount} ${asset}` : String(amount);
+  };
+  const list = Array.isArray(parameters.amounts) ? parameters.amounts : [parameters];
+  return list.map(one).filter((text): text is string => text !== null);
+}
+
 function isMessage(value: unknown): value is ApprovalMessage {
   if (!value || typeof value !== 'object') return false;
   const m = value as Record<string, unknown>;
@@ -140,6 +154,13 @@ function isMessage(value: unknown): value is ApprovalMessage {
 }
 
 export class GuardianService implements OperationGuard {
+  /**
+   * Request id → the nonce the next Ledger signature on it will carry. Pinned so the hashes the
+   * screen shows before the operator presses the button are the ones the device is sent, and
+   * stay the same across refreshes until a Ledger signature consumes the nonce.
+   */
+  private readonly ledgerNonces = new Map<string, string>();
+
   constructor(private readonly options: GuardianServiceOptions) {}
 
   private get db(): Db {
@@ -381,6 +402,8 @@ export class GuardianService implements OperationGuard {
       operation: row.operation,
       operationLabel: operationLabel(row.operation),
       subject: row.subject,
+      subjectLabel: this.subjectLabel(row, parameters),
+      amounts: amountsInWords(parameters),
       summary: this.summary(row, parameters, context),
       parameters,
       context,
@@ -406,6 +429,47 @@ export class GuardianService implements OperationGuard {
       waitingFor: row.status === 'pending' ? waitingFor : [],
       executedAt: row.status === 'executed' && row.closed_at ? iso(row.closed_at) : null,
       now: iso(this.now()),
+      ledger: this.ledgerHashes(row, all),
+    };
+  }
+
+  private subjectLabel(row: RequestRow, parameters: Record<string, unknown>): string {
+    if (row.operation === 'vault.passphrase.change') return `This vault (${row.subject})`;
+    if (row.operation === 'guardian.replace') {
+      const p = parameters as Record<string, string | number | null>;
+      return `Guardian ${p.slot}, "${p.currentName}" (${p.currentAddress})`;
+    }
+    return row.subject;
+  }
+
+  /** The nonce pinned for the next Ledger signature on this request, issuing one if needed. */
+  private ledgerNonce(row: RequestRow): string {
+    const pinned = this.ledgerNonces.get(row.id);
+    if (pinned) {
+      const stored = this.db.prepare('SELECT request_id, consumed_at FROM approval_nonces WHERE nonce = ?').get(pinned) as { request_id: string; consumed_at: number | null } | undefined;
+      if (stored && stored.request_id === row.id && stored.consumed_at === null) return pinned;
+    }
+    const nonce = this.issueNonce(row.id);
+    this.ledgerNonces.set(row.id, nonce);
+    return nonce;
+  }
+
+  private ledgerMessage(row: RequestRow, decision: ApprovalDecision): ApprovalMessage {
+    return { requestId: row.id, payloadHash: row.payload_hash, operation: row.operation, nonce: this.ledgerNonce(row), expiry: Math.floor(row.expires_at / 1000), decision };
+  }
+
+  private ledgerHashes(row: RequestRow, guardians: GuardianRow[]): LedgerHashesView | null {
+    const open = row.status === 'pending' && this.now() <= row.expires_at;
+    const ledgerSigners = guardians.some((g) => g.status === 'active' && g.kind === 'ledger' && g.id !== row.requester_guardian_id);
+    if (!open || !ledgerSigners) {
+      this.ledgerNonces.delete(row.id);
+      return null;
+    }
+    const approve = hashedParts(APPROVAL_TYPES, this.ledgerMessage(row, 'approve'));
+    const reject = hashedParts(APPROVAL_TYPES, this.ledgerMessage(row, 'reject'));
+    return {
+      domainHash: ledgerDisplayHex(approve.domainSeparator),
+      messageHash: { approve: ledgerDisplayHex(approve.hashStruct), reject: ledgerDisplayHex(reject.hashStruct) },
     };
   }
 
@@ -446,16 +510,28 @@ export class GuardianService implements OperationGuard {
     };
   }
 
-  async signWithLedger(requestId: string, guardianId: string, decision: ApprovalDecision): Promise<ApprovalRequestView> {
+  /**
+   * Signs on the Ledger with the pinned nonce. `shownMessageHash` is the message hash the screen
+   * showed the operator (the IPC channel requires it); if it is no longer the current one, nothing
+   * is sent to the device, so the device never asks about values the operator did not see.
+   */
+  async signWithLedger(requestId: string, guardianId: string, decision: ApprovalDecision, shownMessageHash?: string): Promise<ApprovalRequestView> {
     this.requireUnlocked();
     const guardian = this.activeGuardians().find((g) => g.id === guardianId);
     if (!guardian) fail('GUARDIAN_NOT_FOUND', 'That guardian is not in the registry any more. Refresh the list.');
     if (guardian.kind !== 'ledger' || !guardian.derivation_path) {
       fail('GUARDIAN_WRONG_DEVICE', `${guardian.name} holds a software key, not a Ledger. Approve with their key file instead.`);
     }
-    const message = this.prepareMessage(requestId, decision);
-    const { signature } = await this.options.ledger.signTypedDataHash(guardian.derivation_path, guardian.address, () => hashedParts(APPROVAL_TYPES, message));
-    return this.submitApproval(message, signature, 'ledger');
+    const row = this.openForSigning(requestId);
+    const message = this.ledgerMessage(row, decision);
+    const parts = hashedParts(APPROVAL_TYPES, message);
+    if (shownMessageHash !== undefined && ledgerDisplayHex(shownMessageHash) !== ledgerDisplayHex(parts.hashStruct)) {
+      fail('LEDGER_DISPLAY_STALE', `The message hash on screen is out of date (another signature used it). Nothing was sent to the Ledger. Compare the new values now shown with the device, then ${decision} again.`, { requestId });
+    }
+    const { signature } = await this.options.ledger.signTypedDataHash(guardian.derivation_path, guardian.address, () => parts);
+    const view = this.submitApproval(message, signature, 'ledger');
+    this.ledgerNonces.delete(requestId);
+    return view;
   }
 
   async signWithKeyFile(requestId: string, keyFile: string, passphrase: string, decision: ApprovalDecision): Promise<ApprovalRequestView> {

@@ -70,6 +70,14 @@ export function hashedParts(types: Record<string, TypedDataField[]>, message: ob
   };
 }
 
+/**
+ * A 32-byte hash as the Ledger Ethereum app prints it on its "Domain hash" / "Message hash"
+ * screens: 0x followed by upper-case hex digits.
+ */
+export function ledgerDisplayHex(hash: string): string {
+  return `0x${hash.replace(/^0x/i, '').toUpperCase()}`;
+}
+
 /** The signer's address, or null when the signature is malformed. */
 export function recoverSigner(types: Record<string, TypedDataField[]>, message: object, signature: string): string | null {
   try {

@@ -37,6 +37,7 @@ export const GUARDIAN_ERROR_CODES = [
   'LEDGER_DISCONNECTED',
   'LEDGER_BUSY',
   'LEDGER_ADDRESS_MISMATCH',
+  'LEDGER_DISPLAY_STALE',
   'LEDGER_ERROR',
 ] as const;
 
@@ -93,6 +94,10 @@ export interface ApprovalRequestView {
   /** The operation in words, e.g. "Change the vault passphrase". */
   operationLabel: string;
   subject: string;
+  /** The subject in words, e.g. "Guardian 3, Sofia (0x…)". */
+  subjectLabel: string;
+  /** Amounts the operation moves, in words ("250 ETH"); empty when it moves no funds. */
+  amounts: string[];
   /** What will happen, one sentence per line, for a person to read before signing. */
   summary: string[];
   parameters: Record<string, unknown>;
@@ -111,6 +116,19 @@ export interface ApprovalRequestView {
   executedAt: string | null;
   /** Main's clock when the view was built, so time left is not computed from the renderer's clock. */
   now: string;
+  /** For a pending request a Ledger guardian may still sign: the two values the device will show. */
+  ledger: LedgerHashesView | null;
+}
+
+/**
+ * What a Ledger shows in hashed EIP-712 mode ("Domain hash", "Message hash"), as the device
+ * prints them: 0x and 64 upper-case hex digits. The message hash differs per decision because
+ * the decision is part of the signed message; both use the nonce this console pinned for the
+ * next Ledger signature on the request, so the values stay the same until a Ledger signs.
+ */
+export interface LedgerHashesView {
+  domainHash: string;
+  messageHash: Record<ApprovalDecision, string>;
 }
 
 export interface ApprovalRequestList {
@@ -170,7 +188,11 @@ export const guardianChannels = {
     request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requesterGuardianId: requester, ttlMinutes }),
     activity: true,
   },
-  'approvals.signWithLedger': { request: z.strictObject({ requestId: id, guardianId: id, decision }), activity: true },
+  'approvals.signWithLedger': {
+    // The message hash the operator was shown: the device signs only if it is still the current one.
+    request: z.strictObject({ requestId: id, guardianId: id, decision, shownMessageHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be the 32-byte message hash shown on screen') }),
+    activity: true,
+  },
   'approvals.signWithKeyFile': { request: z.strictObject({ requestId: id, keyFile, passphrase, decision }), activity: true },
   'approvals.exportRequest': { request: z.strictObject({ requestId: id }), activity: true },
   'approvals.importApproval': { request: z.strictObject({ fileText: z.string().min(2).max(16_384) }), activity: true },

@@ -90,7 +90,13 @@ describe('guardian approvals in the browser', () => {
     assert.match(text, /Change the vault passphrase/);
     assert.match(text, /Reason given: Quarterly passphrase rotation/);
     assert.match(text, /Expires in 1 h \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
-    assert.match(text, /0 of 2 required — waiting for Lena or Sam or Sofia/);
+    assert.match(await card.getByTestId('request-approvals').textContent() ?? '', /0 \/ 2.*0 of 2 required — waiting for Lena or Sam or Sofia/);
+    assert.match(await card.getByTestId('request-subject').textContent() ?? '', /^This vault \(/);
+    assert.match(await card.getByTestId('request-amounts').textContent() ?? '', /moves no funds/);
+    assert.match(await card.getByTestId('request-requester').textContent() ?? '', /^operator/);
+    // The destructive step is locked, and says why, until the quorum is there.
+    assert.equal(await card.getByRole('button', { name: 'Run operation' }).isDisabled(), true);
+    assert.match(await card.getByTestId('run-reason').textContent() ?? '', /Not yet: 0 of 2 required/);
     await card.getByRole('button', { name: 'Export request file' }).click();
     await card.getByRole('img', { name: 'Request as a QR code' }).waitFor();
     await shot('guardians-02-request-pending');
@@ -98,23 +104,44 @@ describe('guardian approvals in the browser', () => {
 
   it('refuses to run with one approval, then runs with the Ledger and a key file', async () => {
     const card = page.getByTestId('pending-request');
-    await card.getByLabel('Ledger guardian').selectOption({ label: 'Lena' });
+    await card.getByLabel('Ledger guardian', { exact: true }).selectOption({ label: 'Lena' });
+    // Before the button is pressed the screen shows the two values the device will show.
+    const shownDomain = await card.getByTestId('ledger-domain-hash').getAttribute('data-value');
+    const shownMessage = await card.getByTestId('ledger-message-hash').getAttribute('data-value');
+    assert.equal(await card.getByTestId('ledger-domain-hash').textContent(), shownDomain, 'grouping is spacing only');
+    assert.match(await card.getByTestId('ledger-hashes').textContent() ?? '', /Check that your Ledger shows these two values, then approve on the device\./);
+    await shot('guardians-03a-ledger-values');
+    device.log.length = 0;
     await card.getByRole('button', { name: 'Approve with Ledger' }).click();
     await card.getByTestId('request-approvals').filter({ hasText: '1 of 2 required' }).waitFor({ timeout: 15_000 });
+    const apdu = device.log.find((hex) => hex.startsWith('e00c0000'));
+    assert.ok(apdu, 'the device received the hashed EIP-712 APDU');
+    const data = apdu.slice(10);
+    const hashes = data.slice((1 + 4 * Number.parseInt(data.slice(0, 2), 16)) * 2);
+    assert.equal(`0x${hashes.slice(0, 64).toUpperCase()}`, shownDomain);
+    assert.equal(`0x${hashes.slice(64, 128).toUpperCase()}`, shownMessage);
 
-    await card.getByLabel('Current vault passphrase').fill(VAULT_PASSPHRASE);
-    await card.getByLabel('New vault passphrase', { exact: true }).fill(NEW_VAULT_PASSPHRASE);
-    await card.getByLabel('New vault passphrase again').fill(NEW_VAULT_PASSPHRASE);
-    await card.getByRole('button', { name: 'Run operation' }).click();
-    const refusal = card.locator('[data-error-code="QUORUM_NOT_MET"]');
-    await refusal.waitFor({ timeout: 15_000 });
-    assert.match((await refusal.textContent()) ?? '', /1 of 2 required guardian approvals \(Lena\)\. Waiting for Sam or Sofia\. Nothing was done/);
+    // One approval: the button stays locked with the reason, and main refuses if asked anyway.
+    const run = card.getByRole('button', { name: 'Run operation' });
+    assert.equal(await run.isDisabled(), true);
+    await card.getByTestId('run-reason').filter({ hasText: 'Not yet: 1 of 2 required — waiting for Sam or Sofia' }).waitFor();
+    const requestId = (await card.getAttribute('data-request-id')) ?? '';
+    const direct = await page.evaluate(
+      async ([id, current, next]) => window.vaultkeeper!.approvals.executePassphraseChange({ requestId: id!, currentPassphrase: current!, newPassphrase: next!, confirmation: next! }),
+      [requestId, VAULT_PASSPHRASE, NEW_VAULT_PASSPHRASE],
+    );
+    assert.equal(direct.ok, false);
+    if (!direct.ok) {
+      assert.equal(direct.error.code, 'QUORUM_NOT_MET');
+      assert.match(direct.error.message, /1 of 2 required guardian approvals \(Lena\)\. Waiting for Sam or Sofia\. Nothing was done/);
+    }
     await shot('guardians-03-refused-one-approval');
 
     await card.getByLabel('Guardian key file').setInputFiles({ name: 'sam.json', mimeType: 'application/json', buffer: Buffer.from(samKeyFile) });
     await card.getByLabel('Guardian key passphrase').fill(SAM_PASSPHRASE);
     await card.getByRole('button', { name: 'Approve with key file' }).click();
-    await card.getByTestId('request-approvals').filter({ hasText: '2 of 2 required' }).waitFor({ timeout: 15_000 });
+    await card.getByTestId('request-approvals').filter({ hasText: '2 of 2 required — quorum reached' }).waitFor({ timeout: 15_000 });
+    assert.equal(await card.getByRole('button', { name: 'Run operation' }).isDisabled(), false);
     await shot('guardians-04-quorum-reached');
 
     await card.getByLabel('Current vault passphrase').fill(VAULT_PASSPHRASE);
@@ -129,7 +156,8 @@ describe('guardian approvals in the browser', () => {
 
   it('unlocks with the new passphrase, and the audit log tells the story', async () => {
     await page.getByRole('button', { name: 'Lock' }).click();
-    await page.getByLabel('Vault passphrase').fill(NEW_VAULT_PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock' }).waitFor({ timeout: 15_000 });
+    await page.getByLabel('Vault passphrase', { exact: true }).fill(NEW_VAULT_PASSPHRASE);
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByTestId('vault-state').filter({ hasText: 'UNLOCKED' }).waitFor({ timeout: 15_000 });
     await page.getByRole('button', { name: 'Audit log' }).click();

@@ -40,6 +40,8 @@ const BAD: Array<[string, string, unknown, ErrorCode]> = [
   ['non-Ethereum derivation path', 'guardians.enrol', { method: 'ledger', name: 'L', derivationPath: "44'/0'/0'/0/0" }, 'VALIDATION_FAILED'],
   ['extra field on enrol', 'guardians.enrol', { method: 'ledger', name: 'L', admin: true }, 'VALIDATION_FAILED'],
   ['request id that is not an id', 'approvals.signWithLedger', { requestId: '../../etc', guardianId: 'abcdef12', decision: 'approve' }, 'VALIDATION_FAILED'],
+  ['Ledger signature without the hash shown on screen', 'approvals.signWithLedger', { requestId: 'abcdef12', guardianId: 'abcdef12', decision: 'approve' }, 'VALIDATION_FAILED'],
+  ['shown message hash that is not 32 bytes', 'approvals.signWithLedger', { requestId: 'abcdef12', guardianId: 'abcdef12', decision: 'approve', shownMessageHash: '0x1234' }, 'VALIDATION_FAILED'],
   ['decision outside the enum', 'approvals.signWithKeyFile', { requestId: 'abcdef12', keyFile: 'x'.repeat(60), passphrase: 'p', decision: 'maybe' }, 'VALIDATION_FAILED'],
   ['request lifetime too short', 'approvals.requestPassphraseChange', { reason: 'r', ttlMinutes: 1 }, 'VALIDATION_FAILED'],
   ['missing reason', 'approvals.requestPassphraseChange', {}, 'VALIDATION_FAILED'],
@@ -90,7 +92,9 @@ describe('guardian and approval channels', () => {
     const signature = await wallet.signTypedData(file.typedData.domain, types, file.typedData.message);
     const afterImport = await send<ApprovalRequestView>('approvals.importApproval', { fileText: JSON.stringify({ format: 'vaultkeeper.approval/1', message: file.typedData.message, signature }) });
     assert.deepEqual(afterImport.approvals.map((a) => [a.guardianName, a.via]), [['Sam', 'file']]);
-    await send('approvals.signWithLedger', { requestId: request.id, guardianId: lena.id, decision: 'approve' });
+    // The Ledger signs only the message hash the operator was shown with the request.
+    assert.ok(afterImport.ledger);
+    await send('approvals.signWithLedger', { requestId: request.id, guardianId: lena.id, decision: 'approve', shownMessageHash: afterImport.ledger.messageHash.approve });
     const changed = await send<{ requestId: string }>('approvals.executePassphraseChange', {
       requestId: request.id, currentPassphrase: 'correct horse battery staple orbit', newPassphrase: 'saffron glacier pivot meadow lark', confirmation: 'saffron glacier pivot meadow lark',
     });

@@ -114,4 +114,52 @@ describe('Ledger Ethereum app through hw-app-eth and the emulator', () => {
     assert.equal(signed.approvalsCounted, 1);
     await f.cleanup();
   });
+
+  it('shows, before signing, exactly the domain and message hash the device is then sent', async () => {
+    const f = await guardianFixture();
+    const { lena, sam } = await enrolThree(f);
+    const { guardians, vault } = f.services;
+    const request = guardians.createRequest({
+      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requesterGuardianId: null, ttlMinutes: 30,
+    });
+    const shown = guardians.view(request.id).ledger;
+    assert.ok(shown, 'a pending request with a Ledger guardian carries the values to compare');
+    assert.match(shown.domainHash, /^0x[0-9A-F]{64}$/);
+    assert.notEqual(shown.messageHash.approve, shown.messageHash.reject, 'the decision is part of the signed message');
+    // Refreshing the list must not change what the operator is comparing against the device.
+    assert.deepEqual(guardians.listRequests().pending[0]?.ledger, shown);
+    // A key-file approval in between uses its own nonce and leaves the Ledger values alone.
+    await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
+    assert.deepEqual(guardians.view(request.id).ledger, shown);
+
+    f.device.log.length = 0;
+    await guardians.signWithLedger(request.id, lena.id, 'approve', shown.messageHash.approve);
+    const apdu = f.device.log.find((hex) => hex.startsWith('e00c0000'));
+    assert.ok(apdu, 'the hashed EIP-712 APDU reached the device');
+    const data = apdu.slice(10); // after CLA INS P1 P2 Lc
+    const pathBytes = 1 + 4 * Number.parseInt(data.slice(0, 2), 16);
+    const hashes = data.slice(pathBytes * 2);
+    assert.equal(`0x${hashes.slice(0, 64).toUpperCase()}`, shown.domainHash);
+    assert.equal(`0x${hashes.slice(64, 128).toUpperCase()}`, shown.messageHash.approve);
+    await f.cleanup();
+  });
+
+  it('sends nothing to the device when the values on screen are out of date', async () => {
+    const f = await guardianFixture();
+    const { lena } = await enrolThree(f);
+    const { guardians, vault } = f.services;
+    const request = guardians.createRequest({
+      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requesterGuardianId: null, ttlMinutes: 30,
+    });
+    const shown = guardians.view(request.id).ledger!;
+    f.device.log.length = 0;
+    const stale = await failsWith(guardians.signWithLedger(request.id, lena.id, 'approve', shown.messageHash.reject), 'LEDGER_DISPLAY_STALE');
+    assert.match(stale.message, /Nothing was sent to the Ledger/);
+    assert.deepEqual(f.device.log, []);
+    // Rejected on the device: the nonce was not used, so the values on screen stay valid.
+    f.device.rejectNext = true;
+    await failsWith(guardians.signWithLedger(request.id, lena.id, 'approve', shown.messageHash.approve), 'LEDGER_REJECTED');
+    assert.deepEqual(guardians.view(request.id).ledger, shown);
+    await f.cleanup();
+  });
 });

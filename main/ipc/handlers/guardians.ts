@@ -20,7 +20,7 @@ export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'g
         ttlMinutes: request.ttlMinutes,
       });
     },
-    'approvals.signWithLedger': (request) => guardians.signWithLedger(request.requestId, request.guardianId, request.decision),
+    'approvals.signWithLedger': (request) => guardians.signWithLedger(request.requestId, request.guardianId, request.decision, request.shownMessageHash),
     'approvals.signWithKeyFile': (request) => guardians.signWithKeyFile(request.requestId, request.keyFile, request.passphrase, request.decision),
     'approvals.exportRequest': (request) => guardians.exportRequest(request.requestId),
     'approvals.importApproval': (request) => guardians.importApproval(request.fileText),

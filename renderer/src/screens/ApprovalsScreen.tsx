@@ -4,7 +4,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { KeyFilePicker } from '../components/KeyFilePicker';
 import { PassphraseField } from '../components/PassphraseField';
-import { RequestSummary } from '../components/RequestSummary';
+import { ApprovalRequestSummary, approvalsInWords, DeviceHash, quorumReached } from './ApprovalRequestSummary';
 
 const REFRESH_MS = 10_000;
 type Outcome = { ok: true; value: unknown } | { ok: false; error: AppError };
@@ -15,6 +15,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [ledgerId, setLedgerId] = useState('');
+  const [ledgerDecision, setLedgerDecision] = useState<ApprovalDecision>('approve');
   const [keyFile, setKeyFile] = useState<{ text: string; name: string } | null>(null);
   const [keyPass, setKeyPass] = useState('');
   const [approvalFile, setApprovalFile] = useState<{ text: string; name: string } | null>(null);
@@ -42,8 +43,10 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
 
   const sign = (decision: ApprovalDecision, how: 'ledger' | 'keyfile') => (event?: FormEvent) => {
     event?.preventDefault();
-    if (how === 'ledger') void act(() => api.approvals.signWithLedger({ requestId: request.id, guardianId: ledgerId, decision }), decision === 'approve' ? 'Approved on the Ledger.' : 'Rejected on the Ledger.');
-    else {
+    if (how === 'ledger') {
+      const shownMessageHash = request.ledger?.messageHash[decision] ?? '';
+      void act(() => api.approvals.signWithLedger({ requestId: request.id, guardianId: ledgerId, decision, shownMessageHash }), decision === 'approve' ? 'Approved on the Ledger.' : 'Rejected on the Ledger.');
+    } else {
       void act(() => api.approvals.signWithKeyFile({ requestId: request.id, keyFile: keyFile?.text ?? '', passphrase: keyPass, decision }), decision === 'approve' ? 'Approved with the key file.' : 'Rejected with the key file.');
       setKeyPass('');
     }
@@ -68,44 +71,73 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
     }
   }
 
+  const reached = quorumReached(request);
+  const runBlocked = reached ? null : `Not yet: ${approvalsInWords(request)}. It unlocks once ${request.quorum} different guardians have approved.`;
+
   return (
     <article className="card" data-testid="pending-request" data-request-id={request.id} aria-label={`Request ${tag}`}>
-      <RequestSummary request={request} />
+      <ApprovalRequestSummary request={request} />
       <ErrorNotice error={error} onDismiss={() => setError(null)} />
       {done ? <p className="notice notice-ok" role="status">{done}</p> : null}
-      <div className="row toolbar">
-        <form onSubmit={sign('approve', 'ledger')} aria-label="Sign with a Ledger">
-          <h3>Ledger guardian</h3>
-          <select aria-label="Ledger guardian" value={ledgerId} onChange={(e) => setLedgerId(e.target.value)}>
-            <option value="">Choose…</option>
-            {ledgers.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
-          </select>
-          <button type="submit" className="primary" disabled={busy || !ledgerId}>Approve with Ledger</button>
-          <button type="button" className="secondary" disabled={busy || !ledgerId} onClick={() => sign('reject', 'ledger')()}>Reject with Ledger</button>
+      <h3 className="section-label">Guardians decide</h3>
+      <div className="sign-grid">
+        <form className="sign-panel" onSubmit={sign(ledgerDecision, 'ledger')} aria-label="Sign with a Ledger">
+          <h4>On a Ledger</h4>
+          <div className="field">
+            <label htmlFor={`ledger-who-${tag}`}>Ledger guardian</label>
+            <select id={`ledger-who-${tag}`} value={ledgerId} onChange={(e) => setLedgerId(e.target.value)}>
+              <option value="">Choose…</option>
+              {ledgers.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
+            </select>
+          </div>
+          <fieldset className="decision">
+            <legend>Decision</legend>
+            <label><input type="radio" name={`ledger-decision-${tag}`} checked={ledgerDecision === 'approve'} onChange={() => setLedgerDecision('approve')} /> Approve</label>
+            <label><input type="radio" name={`ledger-decision-${tag}`} checked={ledgerDecision === 'reject'} onChange={() => setLedgerDecision('reject')} /> Reject</label>
+          </fieldset>
+          {request.ledger ? (
+            <div className="device-check" data-testid="ledger-hashes" data-decision={ledgerDecision}>
+              <p className="device-check-lead">Check that your Ledger shows these two values, then {ledgerDecision} on the device.</p>
+              <dl className="device-values">
+                <dt>Domain hash</dt>
+                <dd><DeviceHash value={request.ledger.domainHash} testId="ledger-domain-hash" /></dd>
+                <dt>Message hash</dt>
+                <dd><DeviceHash value={request.ledger.messageHash[ledgerDecision]} testId="ledger-message-hash" /></dd>
+              </dl>
+              <p className="hint small">If any character differs, reject on the device.</p>
+            </div>
+          ) : (
+            <p className="hint">No Ledger guardian can sign this request.</p>
+          )}
+          <button type="submit" className={ledgerDecision === 'approve' ? 'primary' : 'secondary'} disabled={busy || !ledgerId || !request.ledger}>
+            {ledgerDecision === 'approve' ? 'Approve with Ledger' : 'Reject with Ledger'}
+          </button>
         </form>
-        <form onSubmit={sign('approve', 'keyfile')} aria-label="Sign with a key file">
-          <h3>Software key guardian</h3>
+        <form className="sign-panel" onSubmit={sign('approve', 'keyfile')} aria-label="Sign with a key file">
+          <h4>With a software key file</h4>
           <KeyFilePicker label="Guardian key file" fileName={keyFile?.name ?? null} onLoad={(text, name) => setKeyFile({ text, name })} />
           <PassphraseField id={`sign-pass-${tag}`} label="Guardian key passphrase" value={keyPass} onChange={setKeyPass} />
-          <button type="submit" className="primary" disabled={busy || !keyFile || !keyPass}>Approve with key file</button>
-          <button type="button" className="secondary" disabled={busy || !keyFile || !keyPass} onClick={() => sign('reject', 'keyfile')()}>Reject with key file</button>
+          <div className="row">
+            <button type="submit" className="primary" disabled={busy || !keyFile || !keyPass}>Approve with key file</button>
+            <button type="button" className="secondary" disabled={busy || !keyFile || !keyPass} onClick={() => sign('reject', 'keyfile')()}>Reject with key file</button>
+          </div>
         </form>
-        <div>
-          <h3>Remote guardian</h3>
+        <div className="sign-panel">
+          <h4>Remote guardian (file or QR)</h4>
           <button type="button" className="secondary" onClick={() => void exportFile()}>Export request file</button>
           {exported ? (
             <div data-testid="request-export">
-              <p className="hint">Written to <span className="mono">{exported.path}</span>. The guardian signs it and returns an approval file.</p>
-              <img src={exported.qrDataUrl} alt="Request as a QR code" width={240} height={240} />
+              <p className="hint small">Written to <span className="mono">{exported.path}</span>. The guardian signs it and returns an approval file.</p>
+              <img src={exported.qrDataUrl} alt="Request as a QR code" width={200} height={200} />
             </div>
           ) : null}
           <KeyFilePicker label="Approval file" fileName={approvalFile?.name ?? null} onLoad={(text, name) => setApprovalFile({ text, name })} />
           <button type="button" className="secondary" disabled={busy || !approvalFile} onClick={() => void act(() => api.approvals.importApproval({ fileText: approvalFile?.text ?? '' }), 'Approval file accepted.')}>Import approval file</button>
         </div>
       </div>
-      <form onSubmit={runOperation} aria-label="Run the operation">
+      <form className={`run-zone ${reached ? 'run-zone-ready' : ''}`} onSubmit={runOperation} aria-label="Run the operation">
         <h3>Run: {request.operationLabel}</h3>
-        <p className="hint">Runs only with {request.quorum} valid guardian approvals; otherwise it is refused and nothing changes.</p>
+        <p className="run-warning">This changes the vault and cannot be undone from this screen. It uses up the approvals.</p>
         {request.operation === 'vault.passphrase.change' ? (
           <>
             <PassphraseField id={`current-${tag}`} label="Current vault passphrase" value={current} onChange={setCurrent} />
@@ -113,7 +145,12 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
             <PassphraseField id={`again-${tag}`} label="New vault passphrase again" value={again} onChange={setAgain} newPassphrase />
           </>
         ) : null}
-        <button type="submit" className="primary" disabled={busy}>Run operation</button>
+        <div className="row run-row">
+          <button type="submit" className="danger" disabled={busy || !reached} aria-describedby={`run-reason-${tag}`}>Run operation</button>
+          <span id={`run-reason-${tag}`} className={reached ? 'run-reason run-reason-ok' : 'run-reason'} data-testid="run-reason">
+            {runBlocked ?? `Quorum reached: ${request.approvals.filter((a) => a.counts).map((a) => a.guardianName).join(' and ')} approved.`}
+          </span>
+        </div>
       </form>
     </article>
   );
@@ -175,14 +212,14 @@ export function ApprovalsScreen() {
           <button type="submit" className="primary" disabled={!reason.trim()}>Create request</button>
         </form>
       </div>
-      <h2>Pending requests</h2>
-      {list && list.pending.length === 0 ? <p className="hint">No request is waiting for guardians.</p> : null}
+      <h2 className="screen-heading">Pending requests{list ? ` (${list.pending.length})` : ''}</h2>
+      {list && list.pending.length === 0 ? <p className="screen-heading hint">No request is waiting for guardians.</p> : null}
       {list?.pending.map((request) => <PendingRequest key={request.id} request={request} registry={registry} onChanged={() => void load()} />)}
-      <h2>History</h2>
-      {list && list.history.length === 0 ? <p className="hint">No closed requests yet.</p> : null}
+      <h2 className="screen-heading">History</h2>
+      {list && list.history.length === 0 ? <p className="screen-heading hint">No closed requests yet.</p> : null}
       {list?.history.map((request) => (
         <article key={request.id} className="card" data-testid="history-request">
-          <RequestSummary request={request} />
+          <ApprovalRequestSummary request={request} />
         </article>
       ))}
     </section>
