@@ -5,6 +5,7 @@ export type MpcProtocol =
   | 'ecdsa-keygen'
   | 'ecdsa-sign'
   | 'ecdsa-refresh'
+  | 'ecdsa-presign'
   | 'eddsa-keygen'
   | 'eddsa-sign'
   | 'eddsa-refresh';
@@ -23,19 +24,27 @@ export type MpcErrorCode =
   | 'UNSUPPORTED_SHARE'
   | 'CANCELLED'
   | 'SESSION_FINISHED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** The presignature already issued a partial signature. */
+  | 'PRESIGNATURE_USED'
+  /** Presignature, partial or share of another presignature, keyset, key epoch, party or quorum. */
+  | 'PRESIGNATURE_MISMATCH'
+  /** A presignature blob or its public data is corrupted or in an unknown format. */
+  | 'MALFORMED_PRESIGNATURE'
+  /** A partial signature fails the check against the presignature's public data (party named). */
+  | 'BAD_PARTIAL';
 
 export interface SessionOptions {
   protocol: MpcProtocol;
   /** Unique per protocol run, 16..256 bytes; bound into every message. */
   sessionId: Buffer;
   partyIndex: number;
-  /** Keygen/refresh: 0..n-1 in order. Signing: the quorum's keygen indexes, ascending. */
+  /** Keygen/refresh: 0..n-1 in order. Signing and presigning: the quorum's keygen indexes, ascending. */
   parties: number[];
   threshold: number;
-  /** Full key share blob (sign, refresh). */
+  /** Full key share blob (sign, refresh, presign). */
   share?: Buffer;
-  /** 32-byte digest for ecdsa-sign; the message itself for eddsa-sign. */
+  /** 32-byte digest for ecdsa-sign; the message itself for eddsa-sign; none for ecdsa-presign. */
   message?: Buffer;
   /** Output of generatePaillierPrimes() (ecdsa-keygen, ecdsa-refresh); generated in-session if absent. */
   primes?: Buffer;
@@ -72,6 +81,18 @@ export interface SessionResult {
   signature?: Buffer;
   /** ECDSA recovery id (0 or 1); v = 27 + recoveryId. */
   recoveryId?: number;
+  /**
+   * ecdsa-presign: this party's presignature. Secret and single use: issuing two partial
+   * signatures from it (for different messages) reveals the key. Store encrypted; delete it
+   * when it is used.
+   */
+  presignature?: Buffer;
+  /** ecdsa-presign: public data for combinePartialSignatures (the same at every party). */
+  presignaturePublic?: Buffer;
+  /** ecdsa-presign: 32-byte id, the same at every party of the quorum. */
+  presignatureId?: Buffer;
+  /** ecdsa-presign: the quorum (keygen indexes) the presignature is bound to. */
+  parties?: number[];
 }
 
 export interface SessionSnapshot {
@@ -114,7 +135,42 @@ export interface DetachedShare {
   privatePart: Buffer;
 }
 
+export interface PresignatureInfo {
+  kind: 'presignature' | 'public-data';
+  id: Buffer;
+  /** The party holding the presignature (absent for public data). */
+  partyIndex?: number | null;
+  parties: number[];
+  /** Keyset public key, compressed SEC1 (33 bytes). */
+  publicKey: Buffer;
+  /** EIP-55 Ethereum address of the keyset. */
+  address: string;
+}
+
+export interface CombinedSignature {
+  /** r || s (64 bytes, low-s). */
+  signature: Buffer;
+  /** 0 or 1: yParity of a typed transaction; v = 27 + recoveryId for a legacy one. */
+  recoveryId: number;
+  /** keccak256(preimage): the digest that was signed. */
+  digest: Buffer;
+  publicKey: Buffer;
+  address: string;
+}
+
 export declare function createSession(options: SessionOptions): MpcSession;
+/** Public facts about a presignature or its public data (nothing secret). */
+export declare function presignatureInfo(blob: Buffer): PresignatureInfo;
+/**
+ * Online step of presigned ECDSA, local and non-interactive: this party's partial signature over
+ * keccak256(preimage). The preimage is the message itself (for Ethereum, the unsigned transaction's
+ * signing payload), never a digest. The presignature is consumed; the addon refuses it a second
+ * time in this process (PRESIGNATURE_USED). With `share`, the presignature must belong to that
+ * share's party, keyset and key epoch (PRESIGNATURE_MISMATCH otherwise).
+ */
+export declare function issuePartialSignature(presignature: Buffer, share: Buffer | null | undefined, preimage: Buffer): Buffer;
+/** One partial per quorum party → a verified ECDSA signature over keccak256(preimage). */
+export declare function combinePartialSignatures(partials: Buffer[], preimage: Buffer, publicData: Buffer): CombinedSignature;
 /**
  * The four safe primes one party needs for ECDSA keygen or refresh (secret, single use); seconds
  * to a minute. The signal cancels it only while it is still queued; to stop a search part-way,

@@ -14,6 +14,8 @@ export type {
   OutgoingMessage,
   ShareInfo,
   DetachedShare,
+  PresignatureInfo,
+  CombinedSignature,
 } from '../../native/index';
 
 type NativeAddon = typeof Native;
@@ -120,6 +122,8 @@ export class MpcSigner {
   private readonly addon: NativeAddon;
   private readonly active = new Map<string, MpcSessionHandle>();
   private readonly used = new Set<string>();
+  /** `<presignature id hex>:<party>` of every presignature this signer has issued a partial from. */
+  private readonly consumedPresignatures = new Set<string>();
 
   constructor(options: { addonPath?: string } = {}) {
     this.addon = loadAddon(options.addonPath);
@@ -180,6 +184,68 @@ export class MpcSigner {
       rethrow(err);
     }
   }
+
+  /** Public facts about a presignature (from an `ecdsa-presign` session) or its public data. */
+  presignatureInfo(blob: Buffer): Native.PresignatureInfo {
+    try {
+      return this.addon.presignatureInfo(blob);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** True once this signer has issued a partial signature from the presignature. */
+  presignatureUsed(presignature: Buffer): boolean {
+    const info = this.presignatureInfo(presignature);
+    return this.consumedPresignatures.has(presignatureKey(info));
+  }
+
+  /**
+   * Online step of presigned ECDSA: this party's partial signature over keccak256(preimage),
+   * computed locally without messages. `preimage` is the message itself (for an Ethereum
+   * transaction, its unsigned signing payload, e.g. `Transaction.unsignedSerialized`), never a
+   * digest. `share`, when given, must be this party's share of the same keyset and key epoch.
+   *
+   * Single use: a presignature issues at most one partial signature. This signer and the addon
+   * both refuse a second use (`PRESIGNATURE_USED`), but only for as long as the process lives.
+   * Across restarts single use is the caller's job: delete the presignature from durable storage
+   * (or mark it used there) before calling this, so a crash cannot leave it usable.
+   */
+  issuePartialSignature(presignature: Buffer, share: Buffer | undefined, preimage: Buffer): Buffer {
+    const info = this.presignatureInfo(presignature);
+    if (info.kind !== 'presignature') throw new MpcError('MALFORMED_PRESIGNATURE', 'expected a presignature, not its public data');
+    const key = presignatureKey(info);
+    if (this.consumedPresignatures.has(key)) {
+      throw new MpcError('PRESIGNATURE_USED', 'presignature was already used', info.partyIndex ?? undefined);
+    }
+    let partial: Buffer;
+    try {
+      partial = this.addon.issuePartialSignature(presignature, share ?? null, preimage);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('VKMPC:PRESIGNATURE_USED:')) this.consumedPresignatures.add(key);
+      rethrow(err);
+    }
+    this.consumedPresignatures.add(key);
+    return partial;
+  }
+
+  /**
+   * Combines one partial signature from each party of the presignature's quorum (any order) into
+   * an Ethereum-compatible signature over keccak256(preimage), verified against the keyset's
+   * public key before it is returned. A partial that fails the check → `BAD_PARTIAL` naming its
+   * party; one of another presignature or quorum → `PRESIGNATURE_MISMATCH`.
+   */
+  combinePartialSignatures(partials: readonly Buffer[], preimage: Buffer, publicData: Buffer): Native.CombinedSignature {
+    try {
+      return this.addon.combinePartialSignatures([...partials], preimage, publicData);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+}
+
+function presignatureKey(info: Native.PresignatureInfo): string {
+  return `${info.id.toString('hex')}:${info.partyIndex ?? ''}`;
 }
 
 export interface LocalRunOptions {

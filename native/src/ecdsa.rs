@@ -24,9 +24,9 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
-type E = Secp256k1;
-type L = SecurityLevel128;
-type EcdsaShare = KeyShare<E, L>;
+pub(crate) type E = Secp256k1;
+pub(crate) type L = SecurityLevel128;
+pub(crate) type EcdsaShare = KeyShare<E, L>;
 
 const STAGE_PRIMES: u8 = 0;
 const STAGE_KEYGEN: u8 = 1;
@@ -38,7 +38,7 @@ const STAGE_ZERO_SHARING_2: u8 = 5;
 // for its next stage, and those wait in the queue; an earlier stage is refused as stale.
 const STAGE_REFRESH_AUX: u8 = 6;
 
-fn abort_error<Err: std::fmt::Debug>(err: Err, parties: &[u16], what: &str) -> MpcError {
+pub(crate) fn abort_error<Err: std::fmt::Debug>(err: Err, parties: &[u16], what: &str) -> MpcError {
     let text = format!("{err:?}");
     match blamed_party_from_debug(&text).and_then(|local| parties.get(local as usize).copied()) {
         Some(party) => MpcError::from_party(ErrorCode::ProtocolAbort, party, format!("{what} aborted by a party")),
@@ -47,7 +47,7 @@ fn abort_error<Err: std::fmt::Debug>(err: Err, parties: &[u16], what: &str) -> M
 }
 
 /// Runs one engine state machine to completion, translating messages to envelopes.
-fn drive<SM, M, O>(ctx: &mut Ctx, sm: &mut SM, stage: u8, label: &'static str, expected: u32) -> MpcResult<O>
+pub(crate) fn drive<SM, M, O>(ctx: &mut Ctx, sm: &mut SM, stage: u8, label: &'static str, expected: u32) -> MpcResult<O>
 where
     SM: StateMachine<Msg = M, Output = O>,
     M: Serialize + DeserializeOwned,
@@ -213,7 +213,7 @@ fn to_digest(message: &Option<Vec<u8>>) -> MpcResult<[u8; 32]> {
     m.as_slice().try_into().map_err(|_| MpcError::invalid("ecdsa-sign needs a 32-byte digest"))
 }
 
-fn load_full(blob: &[u8]) -> MpcResult<EcdsaShare> {
+pub(crate) fn load_full(blob: &[u8]) -> MpcResult<EcdsaShare> {
     let (engine, body) = share::unwrap(blob, Kind::Full)?;
     if engine != Engine::Cggmp24Secp256k1 {
         return Err(MpcError::new(ErrorCode::UnsupportedShare, "not an ECDSA share"));
@@ -221,10 +221,8 @@ fn load_full(blob: &[u8]) -> MpcResult<EcdsaShare> {
     cbor::from_bytes::<EcdsaShare>(body, ErrorCode::UnsupportedShare, "key share")
 }
 
-pub fn run_sign(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
-    let digest = to_digest(&p.message)?;
-    let blob = p.share.as_ref().ok_or_else(|| MpcError::invalid("ecdsa-sign needs a key share"))?;
-    let key = load_full(blob)?;
+/// The share must be this party's, and the parties exactly `threshold` ascending keygen indexes.
+pub(crate) fn check_quorum(key: &EcdsaShare, p: &SessionParams) -> MpcResult<()> {
     if key.core.i != p.party_index {
         return Err(MpcError::invalid("key share belongs to another party"));
     }
@@ -234,6 +232,14 @@ pub fn run_sign(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
     if p.parties.windows(2).any(|w| w[0] >= w[1]) || p.parties.iter().any(|x| *x >= key.n()) {
         return Err(MpcError::invalid("signing parties must be ascending keygen indexes"));
     }
+    Ok(())
+}
+
+pub fn run_sign(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
+    let digest = to_digest(&p.message)?;
+    let blob = p.share.as_ref().ok_or_else(|| MpcError::invalid("ecdsa-sign needs a key share"))?;
+    let key = load_full(blob)?;
+    check_quorum(&key, &p)?;
     let local = ctx.local_index(p.party_index)?;
     let scalar = Scalar::<E>::from_be_bytes_mod_order(digest);
     let data = cggmp24::PrehashedDataToSign::from_scalar(scalar);

@@ -18,6 +18,15 @@ pub enum ErrorCode {
     Cancelled,
     SessionFinished,
     Internal,
+    /// A presignature that was already used to issue a partial signature.
+    PresignatureUsed,
+    /// A presignature, partial signature or share that belongs to another presignature,
+    /// keyset, party or quorum.
+    PresignatureMismatch,
+    /// A presignature or its public data that is corrupted or not in a known format.
+    MalformedPresignature,
+    /// A partial signature that fails the engine's check against the presignature's public data.
+    BadPartial,
 }
 
 impl ErrorCode {
@@ -37,6 +46,10 @@ impl ErrorCode {
             ErrorCode::Cancelled => "CANCELLED",
             ErrorCode::SessionFinished => "SESSION_FINISHED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::PresignatureUsed => "PRESIGNATURE_USED",
+            ErrorCode::PresignatureMismatch => "PRESIGNATURE_MISMATCH",
+            ErrorCode::MalformedPresignature => "MALFORMED_PRESIGNATURE",
+            ErrorCode::BadPartial => "BAD_PARTIAL",
         }
     }
 }

@@ -6,6 +6,7 @@ mod ecdsa;
 mod eddsa;
 mod envelope;
 mod error;
+mod presign;
 mod session;
 mod share;
 mod util;
@@ -64,13 +65,13 @@ fn guarded<T>(f: impl FnOnce() -> MpcResult<T>) -> Result<T> {
 
 #[napi(object)]
 pub struct SessionOptions {
-    /// ecdsa-keygen | ecdsa-sign | ecdsa-refresh | eddsa-keygen | eddsa-sign | eddsa-refresh
+    /// ecdsa-keygen | ecdsa-sign | ecdsa-refresh | ecdsa-presign | eddsa-keygen | eddsa-sign | eddsa-refresh
     pub protocol: String,
     pub session_id: Buffer,
     pub party_index: u32,
     pub parties: Vec<u32>,
     pub threshold: u32,
-    /// Full key share blob (sign, refresh).
+    /// Full key share blob (sign, refresh, presign).
     pub share: Option<Buffer>,
     /// 32-byte digest (ecdsa-sign) or the message itself (eddsa-sign).
     pub message: Option<Buffer>,
@@ -113,6 +114,13 @@ pub struct SessionResult {
     pub address: Option<String>,
     pub signature: Option<CopiedBuffer>,
     pub recovery_id: Option<u32>,
+    /// ecdsa-presign: this party's secret, single-use presignature.
+    pub presignature: Option<CopiedBuffer>,
+    /// ecdsa-presign: public data needed to combine partial signatures (same at every party).
+    pub presignature_public: Option<CopiedBuffer>,
+    pub presignature_id: Option<CopiedBuffer>,
+    /// ecdsa-presign: the quorum the presignature is bound to.
+    pub parties: Option<Vec<u32>>,
 }
 
 #[napi(object, object_from_js = false)]
@@ -136,6 +144,10 @@ fn result_js(out: SessionOutput) -> SessionResult {
         address: out.address,
         signature: out.signature.map(CopiedBuffer),
         recovery_id: out.recovery_id.map(u32::from),
+        presignature: out.presignature.map(|s| CopiedBuffer(s.to_vec())),
+        presignature_public: out.presignature_public.map(CopiedBuffer),
+        presignature_id: out.presignature_id.map(CopiedBuffer),
+        parties: out.parties.map(|ps| ps.into_iter().map(u32::from).collect()),
     }
 }
 
@@ -240,6 +252,7 @@ pub fn create_session(options: SessionOptions) -> Result<MpcSession> {
             Protocol::EddsaKeygen => eddsa::run_keygen,
             Protocol::EddsaSign => eddsa::run_sign,
             Protocol::EddsaRefresh => eddsa::run_refresh,
+            Protocol::EcdsaPresign => presign::run_presign,
         };
         Ok(MpcSession { inner: Arc::new(Session::start(params, runner)?) })
     })
@@ -314,6 +327,74 @@ pub fn detach_share(share: Buffer) -> Result<DetachedShare> {
 #[napi]
 pub fn attach_share(public_part: Buffer, private_part: Buffer) -> Result<CopiedBuffer> {
     guarded(move || Ok(CopiedBuffer(share::attach(&public_part, &private_part)?.to_vec())))
+}
+
+#[napi(object, object_from_js = false)]
+pub struct PresignatureInfoJs {
+    /// presignature (secret, single use) | public-data
+    pub kind: String,
+    pub id: CopiedBuffer,
+    /// The party that holds the presignature (absent for public data).
+    pub party_index: Option<u32>,
+    /// The quorum the presignature is bound to.
+    pub parties: Vec<u32>,
+    pub public_key: CopiedBuffer,
+    pub address: String,
+}
+
+/// Public facts about a presignature blob or its public data; nothing secret is returned.
+#[napi]
+pub fn presignature_info(blob: Buffer) -> Result<PresignatureInfoJs> {
+    guarded(move || {
+        let f = presign::info(&blob)?;
+        Ok(PresignatureInfoJs {
+            kind: if f.party.is_some() { "presignature" } else { "public-data" }.to_string(),
+            id: CopiedBuffer(f.id),
+            party_index: f.party.map(u32::from),
+            parties: f.parties.into_iter().map(u32::from).collect(),
+            public_key: CopiedBuffer(f.public_key),
+            address: f.address,
+        })
+    })
+}
+
+/// The online step of presigned ECDSA, local to this party: a partial signature over
+/// keccak256(preimage). Consumes the presignature (refused if used before in this process).
+#[napi]
+pub fn issue_partial_signature(presignature: Buffer, share: Option<Buffer>, preimage: Buffer) -> Result<CopiedBuffer> {
+    guarded(move || {
+        let share = share.as_ref().map(|b| &b[..]);
+        Ok(CopiedBuffer(presign::issue_partial(&presignature, share, &preimage)?))
+    })
+}
+
+#[napi(object, object_from_js = false)]
+pub struct CombinedSignature {
+    /// r || s (64 bytes, low-s).
+    pub signature: CopiedBuffer,
+    /// 0 or 1; v = 27 + recoveryId (legacy) or yParity = recoveryId (typed transactions).
+    pub recovery_id: u32,
+    /// keccak256(preimage), the digest that was signed.
+    pub digest: CopiedBuffer,
+    pub public_key: CopiedBuffer,
+    pub address: String,
+}
+
+/// Combines one partial signature per quorum party into a verified ECDSA signature over
+/// keccak256(preimage).
+#[napi]
+pub fn combine_partial_signatures(partials: Vec<Buffer>, preimage: Buffer, public_data: Buffer) -> Result<CombinedSignature> {
+    guarded(move || {
+        let slices: Vec<&[u8]> = partials.iter().map(|b| &b[..]).collect();
+        let c = presign::combine(&slices, &preimage, &public_data)?;
+        Ok(CombinedSignature {
+            signature: CopiedBuffer(c.signature),
+            recovery_id: u32::from(c.recovery_id),
+            digest: CopiedBuffer(c.digest),
+            public_key: CopiedBuffer(c.public_key),
+            address: c.address,
+        })
+    })
 }
 
 #[napi]

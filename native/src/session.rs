@@ -17,6 +17,7 @@ pub enum Protocol {
     EddsaKeygen = 4,
     EddsaSign = 5,
     EddsaRefresh = 6,
+    EcdsaPresign = 7,
 }
 
 impl Protocol {
@@ -28,6 +29,7 @@ impl Protocol {
             "eddsa-keygen" => Protocol::EddsaKeygen,
             "eddsa-sign" => Protocol::EddsaSign,
             "eddsa-refresh" => Protocol::EddsaRefresh,
+            "ecdsa-presign" => Protocol::EcdsaPresign,
             _ => return Err(MpcError::invalid("unknown protocol")),
         })
     }
@@ -74,6 +76,12 @@ pub struct SessionOutput {
     pub address: Option<String>,
     pub signature: Option<Vec<u8>>,
     pub recovery_id: Option<u8>,
+    /// ecdsa-presign: the secret, single-use presignature blob.
+    pub presignature: Option<Zeroizing<Vec<u8>>>,
+    /// ecdsa-presign: the public data every combiner needs, and its id and quorum.
+    pub presignature_public: Option<Vec<u8>>,
+    pub presignature_id: Option<Vec<u8>>,
+    pub parties: Option<Vec<u16>>,
 }
 
 pub struct Inner {
