@@ -166,19 +166,8 @@ export class VaultService implements KeyAccess {
       const meta = this.meta();
       if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
       if (this.unlocked) return this.status();
-      const now = this.options.clock.now();
-      if (meta.unlock_blocked_until && meta.unlock_blocked_until > now) {
-        const wait = meta.unlock_blocked_until - now;
-        fail('UNLOCK_THROTTLED', `Too many wrong passphrases. Try again in ${describeDuration(wait)}.`, {
-          retryAt: meta.unlock_blocked_until,
-          failedAttempts: meta.failed_attempts,
-        });
-      }
-      const params: unknown = JSON.parse(meta.kdf_params);
-      if (!isUsableScryptParams(params)) {
-        fail('VAULT_CORRUPT', 'The vault\'s key-derivation settings are missing or weaker than allowed. The vault file may have been tampered with; restore it from a backup.');
-      }
-      const kek = await deriveKeyEncryptionKey(passphrase, params as ScryptParams);
+      this.assertNotThrottled(meta);
+      const kek = await deriveKeyEncryptionKey(passphrase, this.kdfParams(meta));
       let masterKey: Buffer;
       try {
         masterKey = open(kek, unpack(meta.wrapped_master_key), associatedData('vault-master-key', meta.vault_id, meta.node_id));
@@ -198,19 +187,51 @@ export class VaultService implements KeyAccess {
     });
   }
 
-  private recordWrongPassphrase(meta: VaultMetaRow): never {
+  /** The unlock throttle: every check of the vault passphrase waits out the same back-off. */
+  private assertNotThrottled(meta: VaultMetaRow, after = ''): void {
+    const now = this.options.clock.now();
+    if (meta.unlock_blocked_until && meta.unlock_blocked_until > now) {
+      const wait = meta.unlock_blocked_until - now;
+      fail('UNLOCK_THROTTLED', `Too many wrong passphrases. Try again in ${describeDuration(wait)}.${after}`, {
+        retryAt: meta.unlock_blocked_until,
+        failedAttempts: meta.failed_attempts,
+      });
+    }
+  }
+
+  private kdfParams(meta: VaultMetaRow): ScryptParams {
+    const params: unknown = JSON.parse(meta.kdf_params);
+    if (!isUsableScryptParams(params)) {
+      fail('VAULT_CORRUPT', 'The vault\'s key-derivation settings are missing or weaker than allowed. The vault file may have been tampered with; restore it from a backup.');
+    }
+    return params as ScryptParams;
+  }
+
+  /**
+   * Counts a wrong vault passphrase against the unlock throttle, wherever it was typed (unlock or
+   * the current passphrase of a guarded change), so the change cannot serve as a faster oracle.
+   */
+  private recordWrongPassphrase(meta: VaultMetaRow, during?: { operation: 'vault.passphrase.change'; requestId: string }): never {
     const failedAttempts = meta.failed_attempts + 1;
     const delay = unlockDelayMs(failedAttempts);
     const blockedUntil = delay > 0 ? this.options.clock.now() + delay : null;
     this.options.db.transaction(() => {
       this.options.db.prepare('UPDATE vault_meta SET failed_attempts = ?, unlock_blocked_until = ? WHERE id = 1').run(failedAttempts, blockedUntil);
-      this.options.audit.append({ type: 'VAULT_UNLOCK_FAILED', actor: 'operator', subject: meta.node_id, details: { failedAttempts } });
+      this.options.audit.append({
+        type: 'VAULT_UNLOCK_FAILED',
+        actor: 'operator',
+        subject: meta.node_id,
+        details: during ? { failedAttempts, during: during.operation, requestId: during.requestId } : { failedAttempts },
+      });
     })();
     const next =
       blockedUntil !== null
         ? `The next attempt is possible in ${describeDuration(delay)}.`
         : `${FREE_ATTEMPTS - failedAttempts} more attempt${FREE_ATTEMPTS - failedAttempts === 1 ? '' : 's'} before each further attempt has to wait.`;
-    fail('WRONG_PASSPHRASE', `That passphrase is not correct (wrong attempt ${failedAttempts}). ${next}`, {
+    const what = during
+      ? `The current vault passphrase is not correct (wrong attempt ${failedAttempts}); the passphrase was not changed and the approved request stays open.`
+      : `That passphrase is not correct (wrong attempt ${failedAttempts}).`;
+    fail('WRONG_PASSPHRASE', `${what} ${next}`, {
       failedAttempts,
       retryAt: blockedUntil,
     });
@@ -257,14 +278,17 @@ export class VaultService implements KeyAccess {
       if (next === current) fail('WEAK_PASSPHRASE', 'The new passphrase is the same as the current one. Choose a different passphrase.');
       const verdict = judgePassphrase(next);
       if (!verdict.acceptable) fail('WEAK_PASSPHRASE', verdict.reason);
+      // The current passphrase is checked under the unlock throttle; a refusal here leaves the
+      // approval request untouched (it is consumed only in the transaction that commits the change).
+      this.assertNotThrottled(meta, ' The passphrase was not changed; the approved request stays open until it expires.');
       const aad = associatedData('vault-master-key', meta.vault_id, meta.node_id);
-      const oldKek = await deriveKeyEncryptionKey(current, JSON.parse(meta.kdf_params) as ScryptParams);
+      const oldKek = await deriveKeyEncryptionKey(current, this.kdfParams(meta));
       let masterKey: Buffer;
       try {
         masterKey = open(oldKek, unpack(meta.wrapped_master_key), aad);
       } catch (error) {
         if (!(error instanceof EnvelopeOpenError)) throw error;
-        fail('WRONG_PASSPHRASE', 'The current passphrase is not correct. The passphrase was not changed.');
+        this.recordWrongPassphrase(meta, { operation: 'vault.passphrase.change', requestId });
       } finally {
         oldKek.fill(0);
       }
@@ -276,7 +300,8 @@ export class VaultService implements KeyAccess {
       const changedAt = new Date(this.options.clock.now()).toISOString();
       this.options.db.transaction(() => {
         const { approvers } = this.guard!.requireApproval('vault.passphrase.change', meta.vault_id, parameters, requestId);
-        this.options.db.prepare('UPDATE vault_meta SET kdf_params = ?, wrapped_master_key = ? WHERE id = 1').run(JSON.stringify(params), wrapped);
+        // The right passphrase ends the run of wrong ones, as a successful unlock does.
+        this.options.db.prepare('UPDATE vault_meta SET kdf_params = ?, wrapped_master_key = ?, failed_attempts = 0, unlock_blocked_until = NULL WHERE id = 1').run(JSON.stringify(params), wrapped);
         this.options.audit.append({
           type: 'VAULT_PASSPHRASE_CHANGED',
           actor: 'operator',
