@@ -3,7 +3,7 @@
  * scrypt + AES-128-CTR). The console decrypts a key file in main only for the one signature it
  * needs and drops the wallet right after; the passphrase and the key never leave this module.
  */
-import { encryptKeystoreJson, isKeystoreJson, Wallet, type BaseWallet, type HDNodeWallet } from 'ethers';
+import { encryptKeystoreJson, getAddress, isKeystoreJson, Wallet, type BaseWallet, type HDNodeWallet } from 'ethers';
 import { AppFailure, fail } from '../errors';
 
 /** ethers' own default for keystores (2^17); tests lower it. */
@@ -16,11 +16,14 @@ export async function createKeyFile(passphrase: string, scryptN = KEY_FILE_SCRYP
   return { address: wallet.address, json };
 }
 
-/** The address a key file claims, read without decrypting it. */
+/**
+ * The address a key file claims, read without decrypting it, checksummed so it reads the same as
+ * the registry shows it (keystores store it in lower case).
+ */
 export function keyFileAddress(json: string): string | null {
   try {
     const parsed = JSON.parse(json) as { address?: unknown };
-    return typeof parsed.address === 'string' ? `0x${parsed.address.replace(/^0x/i, '')}` : null;
+    return typeof parsed.address === 'string' ? getAddress(`0x${parsed.address.replace(/^0x/i, '')}`) : null;
   } catch {
     return null;
   }
