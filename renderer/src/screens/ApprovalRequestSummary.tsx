@@ -64,7 +64,9 @@ export function ApprovalRequestSummary({ request }: { request: ApprovalRequestVi
       <header className="request-head">
         <div className="request-title">
           <h2>{request.operationLabel}</h2>
-          <span className={`badge request-status-${request.status}`} data-testid="request-status" data-status={request.status}>{STATUS_WORDS[request.status]}</span>
+          <span className={`badge request-status-${request.status}${pending && reached ? ' request-status-ready' : ''}`} data-testid="request-status" data-status={request.status}>
+            {pending && reached ? 'Approved — ready to run' : STATUS_WORDS[request.status]}
+          </span>
         </div>
         <div className={`approval-count ${reached ? 'approval-count-ok' : 'approval-count-short'}`} data-testid="request-approvals">
           <span className="approval-count-number">{request.approvalsCounted} / {request.quorum}</span>
@@ -87,7 +89,12 @@ export function ApprovalRequestSummary({ request }: { request: ApprovalRequestVi
             <>
               <strong>{left >= 0 ? 'Expires' : 'Expired'} {timeInWords(left)}</strong> ({utc(request.expiresAt)})
             </>
-          ) : utc(request.expiresAt)}
+          ) : (
+            <>
+              {utc(request.expiresAt)}
+              {request.executedAt ? ` — ran at ${utc(request.executedAt)}` : ''}
+            </>
+          )}
         </dd>
       </dl>
       <h3>What will happen</h3>

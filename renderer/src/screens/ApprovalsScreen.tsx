@@ -23,7 +23,9 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [again, setAgain] = useState('');
-  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId);
+  // Only Ledger guardians who may still decide: not the requester, not already recorded.
+  const decided = new Set(request.approvals.map((a) => a.guardianId));
+  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId && !decided.has(g.id));
   const tag = request.id.slice(0, 8);
 
   async function act(work: () => Promise<Outcome>, success: string) {
@@ -83,35 +85,37 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
       <div className="sign-grid">
         <form className="sign-panel" onSubmit={sign(ledgerDecision, 'ledger')} aria-label="Sign with a Ledger">
           <h4>On a Ledger</h4>
-          <div className="field">
-            <label htmlFor={`ledger-who-${tag}`}>Ledger guardian</label>
-            <select id={`ledger-who-${tag}`} value={ledgerId} onChange={(e) => setLedgerId(e.target.value)}>
-              <option value="">Choose…</option>
-              {ledgers.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
-            </select>
-          </div>
-          <fieldset className="decision">
-            <legend>Decision</legend>
-            <label><input type="radio" name={`ledger-decision-${tag}`} checked={ledgerDecision === 'approve'} onChange={() => setLedgerDecision('approve')} /> Approve</label>
-            <label><input type="radio" name={`ledger-decision-${tag}`} checked={ledgerDecision === 'reject'} onChange={() => setLedgerDecision('reject')} /> Reject</label>
-          </fieldset>
-          {request.ledger ? (
-            <div className="device-check" data-testid="ledger-hashes" data-decision={ledgerDecision}>
-              <p className="device-check-lead">Check that your Ledger shows these two values, then {ledgerDecision} on the device.</p>
-              <dl className="device-values">
-                <dt>Domain hash</dt>
-                <dd><DeviceHash value={request.ledger.domainHash} testId="ledger-domain-hash" /></dd>
-                <dt>Message hash</dt>
-                <dd><DeviceHash value={request.ledger.messageHash[ledgerDecision]} testId="ledger-message-hash" /></dd>
-              </dl>
-              <p className="hint small">If any character differs, reject on the device.</p>
-            </div>
-          ) : (
-            <p className="hint">No Ledger guardian can sign this request.</p>
-          )}
-          <button type="submit" className={ledgerDecision === 'approve' ? 'primary' : 'secondary'} disabled={busy || !ledgerId || !request.ledger}>
-            {ledgerDecision === 'approve' ? 'Approve with Ledger' : 'Reject with Ledger'}
-          </button>
+          {!request.ledger ? <p className="hint">No Ledger guardian can sign this request.</p> : null}
+          {request.ledger && ledgers.length === 0 ? <p className="hint">Every Ledger guardian who may decide has decided.</p> : null}
+          {request.ledger && ledgers.length > 0 ? (
+            <>
+              <div className="field">
+                <label htmlFor={`ledger-who-${tag}`}>Ledger guardian</label>
+                <select id={`ledger-who-${tag}`} value={ledgerId} onChange={(e) => setLedgerId(e.target.value)}>
+                  <option value="">Choose…</option>
+                  {ledgers.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
+                </select>
+              </div>
+              <fieldset className="decision">
+                <legend>Decision</legend>
+                <label><input type="radio" name={`ledger-decision-${tag}`} checked={ledgerDecision === 'approve'} onChange={() => setLedgerDecision('approve')} /> Approve</label>
+                <label><input type="radio" name={`ledger-decision-${tag}`} checked={ledgerDecision === 'reject'} onChange={() => setLedgerDecision('reject')} /> Reject</label>
+              </fieldset>
+              <div className="device-check" data-testid="ledger-hashes" data-decision={ledgerDecision}>
+                <p className="device-check-lead">Check that your Ledger shows these two values, then {ledgerDecision} on the device.</p>
+                <dl className="device-values">
+                  <dt>Domain hash</dt>
+                  <dd><DeviceHash value={request.ledger.domainHash} testId="ledger-domain-hash" /></dd>
+                  <dt>Message hash</dt>
+                  <dd><DeviceHash value={request.ledger.messageHash[ledgerDecision]} testId="ledger-message-hash" /></dd>
+                </dl>
+                <p className="hint small">If any character differs, reject on the device.</p>
+              </div>
+              <button type="submit" className={ledgerDecision === 'approve' ? 'primary' : 'secondary'} disabled={busy || !ledgers.some((g) => g.id === ledgerId)}>
+                {ledgerDecision === 'approve' ? 'Approve with Ledger' : 'Reject with Ledger'}
+              </button>
+            </>
+          ) : null}
         </form>
         <form className="sign-panel" onSubmit={sign('approve', 'keyfile')} aria-label="Sign with a key file">
           <h4>With a software key file</h4>
@@ -160,6 +164,7 @@ export function ApprovalsScreen() {
   const [list, setList] = useState<ApprovalRequestList | null>(null);
   const [registry, setRegistry] = useState<GuardianRegistry | null>(null);
   const [error, setError] = useState<AppError | null>(null);
+  const [createError, setCreateError] = useState<AppError | null>(null);
   const [reason, setReason] = useState('');
   const [requesterId, setRequesterId] = useState('');
   const [ttl, setTtl] = useState(60);
@@ -178,12 +183,12 @@ export function ApprovalsScreen() {
 
   async function requestChange(event: FormEvent) {
     event.preventDefault();
-    setError(null);
+    setCreateError(null);
     const result = await api.approvals.requestPassphraseChange({ reason, requesterGuardianId: requesterId || null, ttlMinutes: ttl });
     if (result.ok) {
       setReason('');
       void load();
-    } else setError(result.error);
+    } else setCreateError(result.error);
   }
 
   return (
@@ -192,8 +197,14 @@ export function ApprovalsScreen() {
         <h1 id="approvals-title">Approvals</h1>
         <p className="hint">High-risk operations run only after two different guardians approve. The person who requested an operation cannot approve it.</p>
         <ErrorNotice error={error} onDismiss={() => setError(null)} />
+      </div>
+      <h2 className="screen-heading">Pending requests{list ? ` (${list.pending.length})` : ''}</h2>
+      {list && list.pending.length === 0 ? <p className="screen-heading hint">No request is waiting for guardians.</p> : null}
+      {list?.pending.map((request) => <PendingRequest key={request.id} request={request} registry={registry} onChanged={() => void load()} />)}
+      <div className="card">
         <form onSubmit={requestChange} aria-label="Request a vault passphrase change">
-          <h2>Request: change the vault passphrase</h2>
+          <h2 className="card-title">New request: change the vault passphrase</h2>
+          <ErrorNotice error={createError} onDismiss={() => setCreateError(null)} />
           <div className="field">
             <label htmlFor="change-reason">Reason</label>
             <input id="change-reason" value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
@@ -212,9 +223,6 @@ export function ApprovalsScreen() {
           <button type="submit" className="primary" disabled={!reason.trim()}>Create request</button>
         </form>
       </div>
-      <h2 className="screen-heading">Pending requests{list ? ` (${list.pending.length})` : ''}</h2>
-      {list && list.pending.length === 0 ? <p className="screen-heading hint">No request is waiting for guardians.</p> : null}
-      {list?.pending.map((request) => <PendingRequest key={request.id} request={request} registry={registry} onChanged={() => void load()} />)}
       <h2 className="screen-heading">History</h2>
       {list && list.history.length === 0 ? <p className="screen-heading hint">No closed requests yet.</p> : null}
       {list?.history.map((request) => (
