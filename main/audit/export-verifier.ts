@@ -3,9 +3,8 @@
  * database, so an auditor can check a copy on any machine. Each line's hash is recomputed from
  * its own fields and the previous line's hash, exactly as the live verifier does.
  */
-import canonicalize from 'canonicalize';
 import type { ChainVerification } from '../../preload/contract';
-import { chainHash, GENESIS_HASH } from './audit-log';
+import { canonicalEntry, chainHash, GENESIS_HASH } from './audit-log';
 
 export function verifyExportedChain(jsonLines: string, checkedAt = new Date().toISOString()): ChainVerification {
   let expectedPrev: Buffer = GENESIS_HASH;
@@ -26,9 +25,13 @@ export function verifyExportedChain(jsonLines: string, checkedAt = new Date().to
       return broken(lineNumber, `line ${lineNumber} lacks a field of an audit entry`);
     }
     if (seq !== lineNumber) return broken(seq, `row ${lineNumber} is missing (found ${seq} next)`);
-    const canonical = canonicalize(details);
-    if (canonical === undefined) return broken(seq, `row ${seq} has details that are not JSON`);
-    const recomputed = chainHash(expectedPrev, { seq, at, type, actor, subject, details: canonical });
+    let entryText: string;
+    try {
+      entryText = canonicalEntry({ at, type, actor, subject, details: details as Record<string, unknown> });
+    } catch {
+      return broken(seq, `row ${seq} has details that are not JSON`);
+    }
+    const recomputed = chainHash(expectedPrev, seq, entryText);
     if (recomputed.toString('hex') !== hash) return broken(seq, `row ${seq} was altered after it was written, or no longer follows row ${seq - 1}`);
     expectedPrev = recomputed;
   }

@@ -90,7 +90,7 @@ describe('vault life cycle in the browser', () => {
   it('shows a broken chain when a row was altered behind its back', async () => {
     const { db } = harness.services;
     db.exec('DROP TRIGGER audit_log_append_only_update');
-    db.exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2");
+    db.exec("UPDATE audit_log SET entry = json_set(entry, '$.actor', 'mallory') WHERE seq = 2");
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await page.getByText('Chain BROKEN at row 2').waitFor();
     await shot('07-audit-broken');

@@ -34,13 +34,13 @@ describe('audit chain', () => {
   it('refuses UPDATE and DELETE through the database triggers', () => {
     const { log, db, done } = freshLog();
     log.append({ type: 'VAULT_CREATED', actor: 'operator' });
-    assert.throws(() => db.prepare("UPDATE audit_log SET actor = 'mallory'").run(), /append-only/);
+    assert.throws(() => db.prepare("UPDATE audit_log SET entry = json_set(entry, '$.actor', 'mallory')").run(), /append-only/);
     assert.throws(() => db.prepare('DELETE FROM audit_log').run(), /append-only/);
     done();
   });
 
   for (const [what, tamper, reason] of [
-    ['content of a middle row', "UPDATE audit_log SET details = '{\"amount\":1}' WHERE seq = 3", /row 3 was altered/],
+    ['content of a middle row', "UPDATE audit_log SET entry = json_set(entry, '$.details.i', 99) WHERE seq = 3", /row 3 was altered/],
     ['a deleted middle row', 'DELETE FROM audit_log WHERE seq = 3', /row 3 is missing/],
     ['a re-hashed middle row', "UPDATE audit_log SET hash = randomblob(32) WHERE seq = 3", /row 3 was altered/],
   ] as const) {

@@ -28,15 +28,17 @@ export const vaultAndAudit: Migration = {
         PRIMARY KEY (record_type, record_id)
       );
 
+      -- Each event is stored once, as canonical JSON in entry; the hash covers seq and entry.
+      -- The other columns are derived from entry (they cannot be edited on their own) and exist
+      -- for filtering and indexing.
       CREATE TABLE audit_log (
         seq INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        type TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        details TEXT NOT NULL,
-        prev_hash BLOB NOT NULL,
-        hash BLOB NOT NULL
+        entry TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        at TEXT GENERATED ALWAYS AS (json_extract(entry, '$.at')) VIRTUAL,
+        type TEXT GENERATED ALWAYS AS (json_extract(entry, '$.type')) VIRTUAL,
+        actor TEXT GENERATED ALWAYS AS (json_extract(entry, '$.actor')) VIRTUAL,
+        subject TEXT GENERATED ALWAYS AS (json_extract(entry, '$.subject')) VIRTUAL
       );
       CREATE INDEX audit_log_by_type ON audit_log (type, seq);
       CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
