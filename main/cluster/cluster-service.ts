@@ -4,6 +4,7 @@
  * quarantine, and the error taxonomy with retries on another quorum.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { ClusterSessionView } from '../../preload/contract';
 import { AppFailure } from '../errors';
 import type { AuditLog } from '../audit/audit-log';
 import type { PublicResult, ServerMessage, SessionInfo, ClusterProtocol, Participant } from '../coordinator/protocol';
@@ -50,19 +51,10 @@ export interface KeysetRecord {
   createdAt: string;
 }
 
-export interface SessionRecord {
-  sessionId: string;
-  protocol: string;
-  keysetId: string;
+/** A session as this node records it: the view the UI shows, plus who asked and who took part. */
+export interface SessionRecord extends ClusterSessionView {
   requester: string;
   parties: Participant[];
-  state: 'running' | 'completed' | 'failed';
-  errorClass: string | null;
-  errorCode: string | null;
-  errorReason: string | null;
-  blamedNode: string | null;
-  startedAt: string;
-  finishedAt: string | null;
 }
 
 /** What this node agrees to take part in without an operator. */
