@@ -4,7 +4,7 @@
  * quarantine, and the error taxonomy with retries on another quorum.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { ClusterSessionView } from '../../preload/contract';
+import type { ClusterNodeView, ClusterSessionView } from '../../preload/contract';
 import { AppFailure } from '../errors';
 import type { AuditLog } from '../audit/audit-log';
 import type { PublicResult, ServerMessage, SessionInfo, ClusterProtocol, Participant } from '../coordinator/protocol';
@@ -28,14 +28,8 @@ export function keyRef(scheme: Scheme, clusterId: string, keysetId: string): str
   return `${scheme === 'ecdsa' ? 'mpc-tecdsa' : 'mpc-teddsa'}://${clusterId}/${keysetId}`;
 }
 
-export interface NodeRecord {
-  nodeId: string;
-  name: string;
-  fingerprint: string;
-  isSelf: boolean;
-  status: 'enrolled' | 'quarantined';
-  quarantineReason: string | null;
-}
+/** A node as this node records it: exactly the view the UI shows. */
+export type NodeRecord = ClusterNodeView;
 
 export interface KeysetRecord {
   keysetId: string;
