@@ -140,7 +140,7 @@ export class LabCluster {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         const init = !existsSync(join(dir, 'vaultkeeper.sqlite3'));
         const primes = this.o.options?.testPrimesFile?.(name);
-        const args = ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--test-primes', primes] : [])];
+        const args = ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : [])];
         return { name, dir, child: this.spawnChild(name, 'node', args, this.passphraseFor(name)) };
       });
       const cards: Array<{ card: NodeCard; fingerprint: string }> = [];

@@ -17,19 +17,41 @@ import { DEFAULT_POLICY } from '../cluster/cluster-service';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
 import { createServices } from '../services';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string' },
-    coordinator: { type: 'string' },
-    name: { type: 'string', default: 'signer-node' },
-    init: { type: 'boolean', default: false },
-    peers: { type: 'string' },
-    protocols: { type: 'string' },
-    'passphrase-fd': { type: 'string' },
-    'test-primes': { type: 'string' },
-    'kdf-test-cost': { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
+         [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        data: { type: 'string' },
+        coordinator: { type: 'string' },
+        name: { type: 'string', default: 'signer-node' },
+        init: { type: 'boolean', default: false },
+        peers: { type: 'string' },
+        protocols: { type: 'string' },
+        'passphrase-fd': { type: 'string' },
+        // Test speed-ups, named so nobody mistakes them for settings: published Paillier primes
+        // and a cheap KDF would void the node's security.
+        'insecure-test-primes': { type: 'string' },
+        'kdf-test-cost': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`vaultkeeper node: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const values = parseOptions();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (values['insecure-test-primes'] || values['kdf-test-cost']) {
+  process.stderr.write('vaultkeeper node: WARNING: test-only options in use (known Paillier primes or a cheap KDF); never use this node for real funds.\n');
+}
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const die = (line: string): never => {
@@ -49,7 +71,7 @@ async function main(): Promise<void> {
   const dataDir = values.data!;
   const protocols = values.protocols ? (values.protocols.split(',') as ClusterProtocol[]) : DEFAULT_POLICY.protocols;
   for (const p of protocols) if (!(MPC_PROTOCOLS as readonly string[]).includes(p)) die(`unknown protocol ${p} in --protocols.`);
-  const primesFile = values['test-primes'];
+  const primesFile = values['insecure-test-primes'];
   const primes = primesFile ? Buffer.from(readFileSync(primesFile, 'utf8').trim(), 'hex') : undefined;
   const services = createServices({
     dataDir,
