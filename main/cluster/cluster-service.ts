@@ -3,7 +3,8 @@
  * connection to the coordinator, the sessions it takes part in, keysets and their sealed shares,
  * quarantine, and the error taxonomy with retries on another quorum.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { keccak256 } from 'ethers';
 import type { ClusterNodeView, ClusterSessionView } from '../../preload/contract';
 import { AppFailure } from '../errors';
 import type { AuditLog } from '../audit/audit-log';
@@ -19,10 +20,46 @@ import { peerFromCard, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
 import { cardFingerprint, LocalIdentity, verifyCard, type NodeCard } from './identity';
 import { ed25519PublicKey } from './keys';
+import { PresignedSignRunner, type ConsumedPresignature, type ParticipationRunner } from './presigned-runner';
 import { SessionRunner, type RunnerTransport } from './session-runner';
 
 export type Scheme = 'ecdsa' | 'eddsa';
 export const SHARE_RECORD = { type: 'mpc-share', schemaVersion: 1 } as const;
+/**
+ * This party's secret presignature, one record per presignature id. Single use, so it must
+ * never be backed up or restored: a restored copy could sign a second message with the same
+ * nonce and reveal the key. Any backup of sealed records has to leave this type out.
+ */
+export const PRESIGNATURE_RECORD = { type: 'mpc-presignature', schemaVersion: 1, backup: false } as const;
+
+/** A presignature in this node's pool (public facts only). */
+export interface PresignatureRecord {
+  presignatureId: string;
+  keysetId: string;
+  /** Node ids of the quorum, in party-index order. */
+  quorum: string[];
+  /** False when this node requested it without being in its quorum. */
+  holdsSecret: boolean;
+  state: 'ready' | 'used';
+  createdAt: string;
+  usedAt: string | null;
+}
+
+export interface SignOutcome {
+  signature: string;
+  recoveryId: number | null;
+  parties: string[];
+  sessionId: string;
+  attempts: number;
+}
+
+export interface PreimageSignOutcome extends SignOutcome {
+  /** 'presigned': the one-round online step; 'full': the full protocol over keccak256(preimage). */
+  mode: 'presigned' | 'full';
+  presignatureId: string | null;
+  /** keccak256(preimage), hex. */
+  digest: string;
+}
 
 export function keyRef(scheme: Scheme, clusterId: string, keysetId: string): string {
   return `${scheme === 'ecdsa' ? 'mpc-tecdsa' : 'mpc-teddsa'}://${clusterId}/${keysetId}`;
@@ -56,7 +93,7 @@ export interface ParticipationPolicy {
   protocols: readonly ClusterProtocol[];
 }
 
-export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign'] };
+export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned'] };
 
 export interface ClusterServiceOptions {
   db: Db;
@@ -72,9 +109,14 @@ export interface ClusterServiceOptions {
 
 interface Participation {
   info: SessionInfo;
-  runner: SessionRunner;
-  /** Keygen result held until the coordinator confirms every party finished: no partial keysets. */
+  runner: ParticipationRunner;
+  /**
+   * Keygen or presign result held until the coordinator confirms every party finished: no
+   * partial keysets, no presignature its partner lacks.
+   */
   pendingShare?: SessionResult;
+  /** ecdsa-presign: epoch of the share the presignature was made with. */
+  shareEpoch?: string;
 }
 
 interface Waiter {
@@ -129,6 +171,8 @@ export class ClusterService {
   private readonly waiters = new Map<string, Waiter>();
   private readonly ended = new Map<string, Extract<ServerMessage, { t: 'session-end' }>>();
   private readonly airgap = new Map<string, AirgapParticipation>();
+  /** Presignatures this node has picked for a signing in progress, so two signings cannot pick the same. */
+  private readonly reserved = new Set<string>();
   readonly policy: ParticipationPolicy;
 
   constructor(private readonly o: ClusterServiceOptions) {
@@ -335,9 +379,13 @@ export class ClusterService {
     } else {
       const mine = info.parties.find((p) => p.nodeId === me.nodeId);
       if (!keyset || keyset.status !== 'active' || !mine || mine.partyIndex !== keyset.myPartyIndex) return this.decline(info, 'unknown keyset or wrong party index');
-      if (`${keyset.scheme}-sign` !== info.protocol) return this.decline(info, 'protocol does not match the keyset');
+      if (!protocolFits(keyset.scheme, info.protocol)) return this.decline(info, 'protocol does not match the keyset');
       share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
       if (!share) return this.decline(info, 'share missing');
+      if (info.protocol === 'ecdsa-sign-presigned') {
+        const refusal = this.presignatureRefusal(info, share);
+        if (refusal) return this.decline(info, refusal);
+      }
     }
     try {
       const peers = await this.peersFor(info, me);
@@ -345,8 +393,14 @@ export class ClusterService {
       const mine = info.parties.find((p) => p.nodeId === me.nodeId)!;
       const primes = keygen && info.protocol === 'ecdsa-keygen' ? this.o.primes?.() : undefined;
       void mine;
-      const runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}) });
-      this.participations.set(info.sessionId, { info, runner });
+      let runner: ParticipationRunner;
+      if (info.protocol === 'ecdsa-sign-presigned') {
+        const presignatureId = info.presignatureId!;
+        runner = new PresignedSignRunner({ me, info, peers, signer: this.signer, transport, share: share!, consume: () => this.consumePresignature(presignatureId) });
+      } else {
+        runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}) });
+      }
+      this.participations.set(info.sessionId, { info, runner, ...(info.protocol === 'ecdsa-presign' && share ? { shareEpoch: this.shareEpoch(share) } : {}) });
     } catch (error) {
       return this.decline(info, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
     }
@@ -354,7 +408,7 @@ export class ClusterService {
       this.o.db
         .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
         .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
-      this.o.audit.append({ type: keygen ? 'MPC_KEYGEN_STARTED' : 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId) } });
+      this.o.audit.append({ type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId) } });
     })();
     this.client?.send({ t: 'accept', sessionId: info.sessionId });
   }
@@ -363,8 +417,9 @@ export class ClusterService {
     const { info, runner } = p;
     try {
       const result = await runner.start();
-      if (info.protocol.endsWith('-keygen')) p.pendingShare = result;
+      if (info.protocol.endsWith('-keygen') || info.protocol === 'ecdsa-presign') p.pendingShare = result;
       const pub: PublicResult = {
+        ...(result.presignatureId ? { presignatureId: result.presignatureId.toString('hex') } : {}),
         ...(result.publicKey ? { publicKey: result.publicKey.toString('hex') } : {}),
         ...(result.address ? { address: result.address } : {}),
         ...(result.signature ? { signature: result.signature.toString('hex') } : {}),
@@ -386,8 +441,10 @@ export class ClusterService {
     if (p) {
       this.participations.delete(sid);
       if (m.state === 'failed') p.runner.abort(new ClusterError(m.failure ?? { errorClass: 'transient', code: 'FAILED', reason: 'The session failed.' }));
+      if (m.state === 'completed' && m.session.protocol === 'ecdsa-presign' && p.pendingShare) this.storePresignature(m.session, p.pendingShare, p.shareEpoch ?? null);
       this.finish(m.session, m.state, p.pendingShare, m.failure, m.result);
       p.pendingShare?.share?.fill(0);
+      p.pendingShare?.presignature?.fill(0);
     }
     const waiter = this.waiters.get(sid);
     if (waiter) {
@@ -415,7 +472,7 @@ export class ClusterService {
       this.o.db
         .prepare(`UPDATE mpc_sessions SET state = ?, error_class = ?, error_code = ?, error_reason = ?, blamed_node = ?, result = ?, finished_at = ? WHERE session_id = ?`)
         .run(ok ? 'completed' : 'failed', failure?.errorClass ?? null, failure?.code ?? null, failure?.reason ?? null, failure?.blamedNode ?? null, result ? JSON.stringify(result) : null, this.now(), info.sessionId);
-      const type = `${keygen ? 'MPC_KEYGEN' : 'MPC_SIGN'}_${ok ? 'COMPLETED' : 'FAILED'}`;
+      const type = `${keygen ? 'MPC_KEYGEN' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN' : 'MPC_SIGN'}_${ok ? 'COMPLETED' : 'FAILED'}`;
       this.o.audit.append({
         type,
         actor: 'system',
@@ -497,7 +554,7 @@ export class ClusterService {
    * Signs with any quorum of the keyset. A transient failure (a peer timed out, disconnected or
    * declined) is retried once per remaining quorum without that peer; the others are terminal.
    */
-  async sign(keysetId: string, message: Buffer, options: { prefer?: string[]; timeoutMs?: number; operationId?: string } = {}): Promise<{ signature: string; recoveryId: number | null; parties: string[]; sessionId: string; attempts: number }> {
+  async sign(keysetId: string, message: Buffer, options: { prefer?: string[]; timeoutMs?: number; operationId?: string } = {}): Promise<SignOutcome> {
     await this.identity();
     const keyset = this.keyset(keysetId);
     if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
@@ -527,6 +584,184 @@ export class ClusterService {
       exclude.add(suspect);
     }
     fail('QUORUM_UNAVAILABLE', 'Quorum unavailable: every quorum that could sign failed with a peer timeout or disconnect.', { keysetId });
+  }
+
+  // --- presignatures (ECDSA) -------------------------------------------------------------------
+
+  /** Ties a presignature to the share it was made with: a refresh changes the public share. */
+  private shareEpoch(share: Buffer): string {
+    return createHash('sha256').update(this.signer.shareInfo(share).publicShare).digest('hex').slice(0, 32);
+  }
+
+  /** Why this node will not take part in a presigned signing; null when it can. */
+  private presignatureRefusal(info: SessionInfo, share: Buffer): string | null {
+    const id = info.presignatureId;
+    if (!id || !info.message) return 'presignature id or preimage missing';
+    const row = this.o.db.prepare('SELECT * FROM mpc_presignatures WHERE presignature_id = ?').get(id) as Row | undefined;
+    if (!row || row.keyset_id !== info.keysetId || row.holds_secret !== 1) return 'presignature unknown on this node';
+    if (row.state !== 'ready') return 'presignature already used';
+    if (String(row.quorum) !== JSON.stringify(info.parties.map((p) => p.nodeId))) return 'presignature belongs to another quorum';
+    if (row.share_epoch !== this.shareEpoch(share)) {
+      // Made with a share this node no longer holds (refreshed): useless and must not linger.
+      this.discardPresignatures(info.keysetId, 'share changed');
+      return 'presignature predates the current key share';
+    }
+    return null;
+  }
+
+  /**
+   * Marks the presignature used and removes its secret in one transaction, then hands the secret
+   * over for the single partial signature. Durable before the partial exists: a crash from here
+   * on loses the presignature, never reuses it.
+   */
+  private consumePresignature(presignatureId: string): ConsumedPresignature {
+    return this.o.db.transaction(() => {
+      const changed = this.o.db.prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND state = 'ready' AND holds_secret = 1`).run(this.now(), presignatureId).changes;
+      const row = this.o.db.prepare('SELECT public_data FROM mpc_presignatures WHERE presignature_id = ?').get(presignatureId) as { public_data: Buffer | null } | undefined;
+      const secret = changed === 1 ? this.o.vault.records.get(PRESIGNATURE_RECORD.type, presignatureId)?.plaintext : undefined;
+      this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId);
+      if (!secret || !row?.public_data) {
+        throw new ClusterError({ errorClass: 'permanent', code: 'PRESIGNATURE_UNAVAILABLE', reason: 'The presignature is not ready on this node (already used or discarded); it is never used twice.' });
+      }
+      return { presignature: secret, publicData: Buffer.from(row.public_data) };
+    })();
+  }
+
+  /** Spends a presignature on this node without signing (after an attempt that did not complete). */
+  private dropPresignature(presignatureId: string): void {
+    this.o.db.transaction(() => {
+      this.o.db.prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND state = 'ready'`).run(this.now(), presignatureId);
+      this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId);
+    })();
+  }
+
+  private storePresignature(info: SessionInfo, result: SessionResult, shareEpoch: string | null): void {
+    if (!result.presignature || !result.presignaturePublic || !result.presignatureId) return;
+    const id = result.presignatureId.toString('hex');
+    this.o.db.transaction(() => {
+      this.o.vault.records.put(PRESIGNATURE_RECORD.type, id, PRESIGNATURE_RECORD.schemaVersion, result.presignature!);
+      this.o.db
+        .prepare(`INSERT INTO mpc_presignatures (presignature_id, keyset_id, quorum, holds_secret, share_epoch, public_data, state, created_at) VALUES (?, ?, ?, 1, ?, ?, 'ready', ?)`)
+        .run(id, info.keysetId, JSON.stringify(info.parties.map((p) => p.nodeId)), shareEpoch, result.presignaturePublic, this.now());
+    })();
+  }
+
+  /**
+   * Runs one presign session for the keyset with a quorum (the preferred members when online).
+   * Each quorum party keeps its secret presignature sealed; the requester records the id.
+   */
+  async presign(keysetId: string, options: { prefer?: string[]; timeoutMs?: number } = {}): Promise<PresignatureRecord> {
+    await this.identity();
+    const keyset = this.keyset(keysetId);
+    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
+    if (keyset.scheme !== 'ecdsa') fail('MPC_SESSION_REJECTED', 'Presignatures exist only for ECDSA keysets.', { keysetId });
+    const exclude = this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId);
+    const end = await this.runSession({
+      idempotencyKey: `presign-${randomBytes(16).toString('hex')}`,
+      protocol: 'ecdsa-presign',
+      keysetId,
+      members: keyset.participants,
+      threshold: keyset.threshold,
+      prefer: options.prefer ?? [],
+      exclude,
+      timeoutMs: options.timeoutMs ?? 60_000,
+    });
+    const id = end.result?.presignatureId;
+    if (end.state !== 'completed' || !id) this.sessionFailure(end);
+    this.o.db
+      .prepare(`INSERT OR IGNORE INTO mpc_presignatures (presignature_id, keyset_id, quorum, holds_secret, state, created_at) VALUES (?, ?, ?, 0, 'ready', ?)`)
+      .run(id, keysetId, JSON.stringify(end.session.parties.map((p) => p.nodeId)), this.now());
+    return this.presignatures(keysetId).find((p) => p.presignatureId === id)!;
+  }
+
+  presignatures(keysetId: string): PresignatureRecord[] {
+    const rows = this.o.db.prepare('SELECT * FROM mpc_presignatures WHERE keyset_id = ? ORDER BY created_at').all(keysetId) as Row[];
+    return rows.map((r) => ({
+      presignatureId: String(r.presignature_id),
+      keysetId: String(r.keyset_id),
+      quorum: JSON.parse(String(r.quorum)) as string[],
+      holdsSecret: r.holds_secret === 1,
+      state: r.state as PresignatureRecord['state'],
+      createdAt: String(r.created_at),
+      usedAt: (r.used_at as string | null) ?? null,
+    }));
+  }
+
+  /** Drops every presignature of the keyset (its shares were refreshed, or the operator asked). */
+  discardPresignatures(keysetId: string, reason: string): number {
+    return this.o.db.transaction(() => {
+      const ids = (this.o.db.prepare('SELECT presignature_id FROM mpc_presignatures WHERE keyset_id = ?').all(keysetId) as Array<{ presignature_id: string }>).map((r) => r.presignature_id);
+      for (const id of ids) this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, id);
+      this.o.db.prepare('DELETE FROM mpc_presignatures WHERE keyset_id = ?').run(keysetId);
+      if (ids.length > 0) this.o.audit.append({ type: 'MPC_PRESIGNATURES_DISCARDED', actor: 'system', subject: keysetId, details: { count: ids.length, reason } });
+      return ids.length;
+    })();
+  }
+
+  /** A ready presignature whose quorum avoids the excluded nodes (and is the preferred one, if any). */
+  private pickPresignature(keyset: KeysetRecord, prefer: readonly string[], exclude: ReadonlySet<string>): { id: string; quorum: Participant[] } | null {
+    const wanted = prefer.length >= keyset.threshold ? new Set(prefer.slice(0, keyset.threshold)) : null;
+    for (const p of this.presignatures(keyset.keysetId)) {
+      if (p.state !== 'ready' || this.reserved.has(p.presignatureId)) continue;
+      if (p.quorum.some((n) => exclude.has(n))) continue;
+      if (wanted && (p.quorum.length !== wanted.size || p.quorum.some((n) => !wanted.has(n)))) continue;
+      const quorum = keyset.participants.filter((x) => p.quorum.includes(x.nodeId));
+      if (quorum.length !== p.quorum.length) continue;
+      return { id: p.presignatureId, quorum };
+    }
+    return null;
+  }
+
+  /**
+   * Signs keccak256(preimage) with the ECDSA keyset. The preimage is the message itself (for an
+   * Ethereum transaction, its unsigned serialization), never a digest: presignatures may only
+   * sign a message they hash themselves. With a ready presignature for an available quorum, this
+   * is one round (`mode: 'presigned'`); otherwise, or when that attempt fails for a reason other
+   * than a protocol violation, the full protocol signs the digest (`mode: 'full'`). A
+   * presignature is attempted at most once: whatever the outcome, it is spent.
+   */
+  async signPreimage(keysetId: string, preimage: Buffer, options: { prefer?: string[]; timeoutMs?: number; operationId?: string; presigned?: 'prefer' | 'never' } = {}): Promise<PreimageSignOutcome> {
+    await this.identity();
+    const keyset = this.keyset(keysetId);
+    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
+    if (keyset.scheme !== 'ecdsa') fail('MPC_SESSION_REJECTED', 'Preimage signing is for ECDSA keysets; sign EdDSA messages with sign().', { keysetId });
+    if (preimage.length === 0 || preimage.length > 64 * 1024) fail('MPC_SESSION_REJECTED', 'The preimage must be 1 byte to 64 KiB (an unsigned transaction payload).');
+    const digest = Buffer.from(keccak256(preimage).slice(2), 'hex');
+    // Checked before a presignature is picked: an attempt spends it even if nothing was sent.
+    this.requireClient();
+    const operationId = options.operationId ?? randomBytes(16).toString('hex');
+    const exclude = new Set(this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId));
+    const pick = options.presigned === 'never' ? null : this.pickPresignature(keyset, options.prefer ?? [], exclude);
+    if (pick) {
+      this.reserved.add(pick.id);
+      let end: Extract<ServerMessage, { t: 'session-end' }> | null = null;
+      try {
+        end = await this.runSession({
+          idempotencyKey: `sign-${operationId}-presigned`,
+          protocol: 'ecdsa-sign-presigned',
+          keysetId,
+          members: pick.quorum,
+          threshold: keyset.threshold,
+          message: preimage.toString('hex'),
+          presignatureId: pick.id,
+          prefer: [],
+          exclude: [],
+          timeoutMs: options.timeoutMs ?? 15_000,
+        });
+      } catch (error) {
+        // No quorum online for this presignature: the full protocol may still find one.
+        if (!(error instanceof AppFailure) || error.code !== 'QUORUM_UNAVAILABLE') throw error;
+      } finally {
+        this.dropPresignature(pick.id);
+        this.reserved.delete(pick.id);
+      }
+      if (end?.state === 'completed' && end.result?.signature) {
+        return { signature: end.result.signature, recoveryId: end.result.recoveryId ?? null, parties: end.session.parties.map((p) => p.nodeId), sessionId: end.session.sessionId, attempts: 1, mode: 'presigned', presignatureId: pick.id, digest: digest.toString('hex') };
+      }
+      if (end?.failure?.errorClass === 'protocol-violation') this.sessionFailure(end);
+    }
+    const full = await this.sign(keysetId, digest, { ...(options.prefer ? { prefer: options.prefer } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), operationId });
+    return { ...full, attempts: full.attempts + (pick ? 1 : 0), mode: 'full', presignatureId: null, digest: digest.toString('hex') };
   }
 
   keyset(keysetId: string): KeysetRecord | null {
@@ -706,6 +941,12 @@ export class ClusterService {
     const peers = await this.peersFor(info, me);
     return new SessionRunner({ me, info, peers, signer: this.signer, transport, share });
   }
+}
+
+/** Which cluster protocols a keyset of this scheme takes part in. */
+function protocolFits(scheme: Scheme, protocol: ClusterProtocol): boolean {
+  if (scheme === 'ecdsa') return protocol === 'ecdsa-sign' || protocol === 'ecdsa-presign' || protocol === 'ecdsa-sign-presigned';
+  return protocol === 'eddsa-sign';
 }
 
 function toNode(r: Row): NodeRecord {

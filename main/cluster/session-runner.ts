@@ -70,9 +70,12 @@ export class SessionRunner {
   start(): Promise<SessionResult> {
     const { info } = this.o;
     const keygen = info.protocol.endsWith('-keygen');
+    const protocol = info.protocol;
     try {
+      // The presigned online step has no engine session; PresignedSignRunner drives it.
+      if (protocol === 'ecdsa-sign-presigned') throw new ClusterError({ errorClass: 'permanent', code: 'MPC_SESSION_REJECTED', reason: 'A presigned signing cannot run as an engine session.' });
       this.handle = this.o.signer.start({
-        protocol: info.protocol,
+        protocol,
         sessionId: Buffer.from(info.sessionId, 'hex'),
         partyIndex: this.myParty,
         parties: info.parties.map((p) => p.partyIndex),

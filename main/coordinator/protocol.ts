@@ -7,7 +7,13 @@ import { z } from 'zod';
 
 const nodeId = z.string().regex(/^[0-9a-f]{32}$/);
 const hex = (max: number) => z.string().regex(/^[0-9a-f]*$/).max(max);
-export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign'] as const;
+/** Room for a transaction preimage with calldata (64 KiB), far below the frame limit. */
+const MAX_MESSAGE_HEX = 2 * 64 * 1024;
+/**
+ * `ecdsa-presign` makes one single-use presignature per quorum party; `ecdsa-sign-presigned` is
+ * the one-round online step that consumes it (each party sends its partial signature).
+ */
+export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned'] as const;
 export type ClusterProtocol = (typeof MPC_PROTOCOLS)[number];
 
 export const participant = z.strictObject({ nodeId, partyIndex: z.number().int().min(0).max(15) });
@@ -20,8 +26,13 @@ export const sessionInfo = z.strictObject({
   keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
   parties: z.array(participant).min(2).max(16),
   threshold: z.number().int().min(2).max(16),
-  /** Hex: the 32-byte digest (ECDSA) or the message (EdDSA) to sign. */
-  message: hex(8192).optional(),
+  /**
+   * Hex: the 32-byte digest (ecdsa-sign), the message (eddsa-sign) or the preimage whose
+   * keccak256 is signed (ecdsa-sign-presigned, e.g. an unsigned transaction with calldata).
+   */
+  message: hex(MAX_MESSAGE_HEX).optional(),
+  /** ecdsa-sign-presigned: the presignature (32-byte id) every party must consume. */
+  presignatureId: hex(64).length(64).optional(),
   requester: nodeId,
   deadlineAt: z.number().int(),
 });
@@ -32,6 +43,8 @@ export const publicResult = z.strictObject({
   address: z.string().max(128).optional(),
   signature: hex(256).optional(),
   recoveryId: z.number().int().min(0).max(3).optional(),
+  /** ecdsa-presign: the id of the presignature made (the same at every party). */
+  presignatureId: hex(64).optional(),
 });
 export type PublicResult = z.infer<typeof publicResult>;
 
@@ -53,7 +66,8 @@ export const clientMessage = z.discriminatedUnion('t', [
     /** Keyset members in party-index order. */
     members: z.array(participant).min(2).max(16),
     threshold: z.number().int().min(2).max(16),
-    message: hex(8192).optional(),
+    message: hex(MAX_MESSAGE_HEX).optional(),
+    presignatureId: hex(64).length(64).optional(),
     /** Members the requester wants in the quorum, most preferred first. */
     prefer: z.array(nodeId).max(16).default([]),
     /** Members the requester will not work with (quarantined, or failed in the last attempt). */

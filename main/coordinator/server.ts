@@ -165,6 +165,9 @@ export class Coordinator {
           if (all.some((r) => r.publicKey !== first.publicKey)) {
             return this.end(msg.sessionId, { errorClass: 'protocol-violation', code: 'RESULT_MISMATCH', reason: 'The participants reported different public keys.' });
           }
+          if (all.some((r) => r.presignatureId !== first.presignatureId)) {
+            return this.end(msg.sessionId, { errorClass: 'protocol-violation', code: 'RESULT_MISMATCH', reason: 'The participants reported different presignature ids.' });
+          }
           this.end(msg.sessionId, null, undefined, first);
         }
         return;
@@ -214,6 +217,7 @@ export class Coordinator {
       parties: chosen.sort((a, b) => a.partyIndex - b.partyIndex),
       threshold: msg.threshold,
       ...(msg.message !== undefined ? { message: msg.message } : {}),
+      ...(msg.presignatureId !== undefined ? { presignatureId: msg.presignatureId } : {}),
       requester,
       deadlineAt: now + msg.timeoutMs,
     };

@@ -7,6 +7,7 @@
 import { vaultAndAudit } from './migrations/001-vault-and-audit';
 import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
+import { presignatures } from './migrations/004-presignatures';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures];
