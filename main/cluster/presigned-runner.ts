@@ -8,6 +8,7 @@ import { MpcError, type MpcSigner, type SessionResult } from '../mpc/index';
 import type { SessionInfo } from '../coordinator/protocol';
 import { EnvelopeError, EnvelopeOpener, sealEnvelope, type Peer } from './envelope';
 import { ClusterError } from './errors';
+import { sessionParticipants } from './participants';
 import type { LocalIdentity } from './identity';
 import type { RunnerTransport } from './session-runner';
 
@@ -42,8 +43,8 @@ export interface PresignedRunnerOptions {
 export class PresignedSignRunner implements ParticipationRunner {
   readonly rejected: EnvelopeError[] = [];
   private readonly opener: EnvelopeOpener;
-  private readonly partyByNode = new Map<string, number>();
-  private readonly nodeByParty = new Map<number, string>();
+  private readonly partyByNode: ReadonlyMap<string, number>;
+  private readonly nodeByParty: ReadonlyMap<number, string>;
   private readonly myParty: number;
   private readonly partials = new Map<number, Buffer>();
   private publicData: Buffer | null = null;
@@ -53,13 +54,7 @@ export class PresignedSignRunner implements ParticipationRunner {
   readonly result: Promise<SessionResult>;
 
   constructor(private readonly o: PresignedRunnerOptions) {
-    for (const p of o.info.parties) {
-      this.partyByNode.set(p.nodeId, p.partyIndex);
-      this.nodeByParty.set(p.partyIndex, p.nodeId);
-    }
-    const mine = this.partyByNode.get(o.me.nodeId);
-    if (mine === undefined) throw new ClusterError({ errorClass: 'permanent', code: 'NOT_A_PARTICIPANT', reason: 'This node is not a participant of the session.' });
-    this.myParty = mine;
+    ({ myParty: this.myParty, partyByNode: this.partyByNode, nodeByParty: this.nodeByParty } = sessionParticipants(o.info, o.me.nodeId, o.peers));
     if (!o.info.message || !o.info.presignatureId) {
       throw new ClusterError({ errorClass: 'permanent', code: 'MPC_SESSION_REJECTED', reason: 'A presigned signing session needs the preimage and the presignature id.' });
     }

@@ -8,6 +8,7 @@ import { MpcError, type MpcSessionHandle, type MpcSigner, type SessionResult } f
 import type { SessionInfo } from '../coordinator/protocol';
 import { EnvelopeError, EnvelopeOpener, sealEnvelope, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError } from './errors';
+import { sessionParticipants } from './participants';
 import type { LocalIdentity } from './identity';
 
 export interface RunnerTransport {
@@ -33,8 +34,8 @@ export class SessionRunner {
   readonly myParty: number;
   /** Envelopes dropped without blame (replays, other sessions): the relay's doing, not a peer's. */
   readonly rejected: EnvelopeError[] = [];
-  private readonly nodeByParty = new Map<number, string>();
-  private readonly partyByNode = new Map<string, number>();
+  private readonly nodeByParty: ReadonlyMap<number, string>;
+  private readonly partyByNode: ReadonlyMap<string, number>;
   private readonly opener: EnvelopeOpener;
   private handle: MpcSessionHandle | null = null;
   private inbox: Promise<void>;
@@ -48,18 +49,7 @@ export class SessionRunner {
   readonly result: Promise<SessionResult>;
 
   constructor(private readonly o: RunnerOptions) {
-    for (const p of o.info.parties) {
-      this.nodeByParty.set(p.partyIndex, p.nodeId);
-      this.partyByNode.set(p.nodeId, p.partyIndex);
-    }
-    const mine = this.partyByNode.get(o.me.nodeId);
-    if (mine === undefined) throw new ClusterError({ errorClass: 'permanent', code: 'NOT_A_PARTICIPANT', reason: 'This node is not a participant of the session.' });
-    this.myParty = mine;
-    for (const p of o.info.parties) {
-      if (p.nodeId !== o.me.nodeId && !o.peers.has(p.nodeId)) {
-        throw new ClusterError({ errorClass: 'permanent', code: 'UNKNOWN_PEER', reason: `Node ${p.nodeId} is not an enrolled peer of this node.`, blamedNode: p.nodeId });
-      }
-    }
+    ({ myParty: this.myParty, partyByNode: this.partyByNode, nodeByParty: this.nodeByParty } = sessionParticipants(o.info, o.me.nodeId, o.peers));
     this.opener = new EnvelopeOpener(o.me, o.info.sessionId, o.info.protocol, o.peers);
     this.inbox = new Promise<void>((resolve) => (this.begin = resolve));
     this.result = new Promise<SessionResult>((resolve, reject) => (this.settle = { resolve, reject }));
