@@ -4,6 +4,7 @@
  * from the Keysets screen → its Solana address and QR code are shown, with the lab banner.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -61,6 +62,13 @@ describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
     assert.equal(await page.getByTestId('lab-banner').textContent(), 'LAB MODE — test cluster on this machine, not for real funds');
     pids = harness.services.lab.status().pids;
     assert.equal(pids.length, 3, 'a coordinator and two signer nodes run as child processes');
+    // The peers' vault passphrases reach them on a pipe only: never in argv or the environment.
+    const secrets = ['lab-node-b', 'lab-node-c'].map((name) => harness.services.vault.records.get('lab-node-passphrase', name)?.plaintext.toString('utf8') ?? '');
+    assert.ok(secrets.every((secret) => secret.length >= 32), 'each peer has a sealed random passphrase');
+    for (const pid of pids) {
+      const visible = readFileSync(`/proc/${pid}/cmdline`, 'utf8') + readFileSync(`/proc/${pid}/environ`, 'utf8');
+      for (const secret of secrets) assert.ok(!visible.includes(secret), `process ${pid} shows no vault passphrase`);
+    }
     await page.getByTestId('cluster-node').nth(2).waitFor();
     assert.equal(await page.getByTestId('cluster-node').count(), 3);
 
