@@ -170,17 +170,6 @@ fn primes_for(ctx: &mut Ctx, given: Option<Zeroizing<Vec<u8>>>) -> MpcResult<Pre
     cbor::from_bytes::<PregeneratedPrimes<L>>(&bytes, ErrorCode::InvalidArgument, "primes")
 }
 
-fn check_full_parties(p: &SessionParams) -> MpcResult<u16> {
-    let n = p.parties.len() as u16;
-    if p.parties.iter().enumerate().any(|(k, v)| *v != k as u16) {
-        return Err(MpcError::invalid("keygen and refresh take parties 0..n-1 in order"));
-    }
-    if p.threshold > n {
-        return Err(MpcError::invalid("threshold exceeds the number of parties"));
-    }
-    Ok(n)
-}
-
 fn run_aux(ctx: &mut Ctx, stage: u8, sid: &[u8], me: u16, n: u16, primes: PregeneratedPrimes<L>) -> MpcResult<cggmp24::key_share::AuxInfo<L>> {
     let mut rng = OsRng;
     let eid_bytes = sub_execution_id(sid, "aux");
@@ -191,7 +180,7 @@ fn run_aux(ctx: &mut Ctx, stage: u8, sid: &[u8], me: u16, n: u16, primes: Pregen
 }
 
 pub fn run_keygen(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
-    let n = check_full_parties(&p)?;
+    let n = p.check_full_parties()?;
     let me = p.party_index;
     let primes = primes_for(ctx, p.primes.clone())?;
     let _ = STAGE_PRIMES;
@@ -273,7 +262,7 @@ pub fn run_sign(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
 
 pub fn run_refresh(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
     use frost_secp256k1 as fs;
-    let n = check_full_parties(&p)?;
+    let n = p.check_full_parties()?;
     let me = p.party_index;
     let blob = p.share.as_ref().ok_or_else(|| MpcError::invalid("ecdsa-refresh needs a key share"))?;
     let old = load_full(blob)?;

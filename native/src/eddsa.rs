@@ -101,23 +101,12 @@ fn output(me: u16, n: u16, kp: &KeyPackage, pkp: &PublicKeyPackage) -> MpcResult
     })
 }
 
-fn check_full_parties(p: &SessionParams) -> MpcResult<u16> {
-    let n = p.parties.len() as u16;
-    if p.parties.iter().enumerate().any(|(k, v)| *v != k as u16) {
-        return Err(MpcError::invalid("keygen and refresh take parties 0..n-1 in order"));
-    }
-    if p.threshold > n {
-        return Err(MpcError::invalid("threshold exceeds the number of parties"));
-    }
-    Ok(n)
-}
-
 fn others(p: &SessionParams) -> Vec<u16> {
     p.parties.iter().copied().filter(|x| *x != p.party_index).collect()
 }
 
 pub fn run_keygen(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
-    let n = check_full_parties(&p)?;
+    let n = p.check_full_parties()?;
     let me = p.party_index;
     let peers = others(&p);
     ctx.progress(0, 2, "keygen");
@@ -197,7 +186,7 @@ pub fn run_sign(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
 }
 
 pub fn run_refresh(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
-    let n = check_full_parties(&p)?;
+    let n = p.check_full_parties()?;
     let me = p.party_index;
     let blob = p.share.as_ref().ok_or_else(|| MpcError::invalid("eddsa-refresh needs a key share"))?;
     let (fb, kp, pkp) = load_full(blob)?;

@@ -124,6 +124,20 @@ pub struct SessionParams {
     pub primes: Option<Zeroizing<Vec<u8>>>,
 }
 
+impl SessionParams {
+    /// Key generation and refresh involve every party, numbered 0..n-1; returns n.
+    pub fn check_full_parties(&self) -> MpcResult<u16> {
+        let n = self.parties.len() as u16;
+        if self.parties.iter().enumerate().any(|(k, v)| *v != k as u16) {
+            return Err(MpcError::invalid("keygen and refresh take parties 0..n-1 in order"));
+        }
+        if self.threshold > n {
+            return Err(MpcError::invalid("threshold exceeds the number of parties"));
+        }
+        Ok(n)
+    }
+}
+
 /// Handle used by engine code on the worker thread.
 pub struct Ctx {
     shared: Arc<Shared>,

@@ -5,22 +5,11 @@ import fc from 'fast-check';
 import { Signature, SigningKey, computeAddress, recoverAddress, hexlify, keccak256, toUtf8Bytes } from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { MpcError, type SessionResult } from '../../main/mpc/index';
-import { PARTIES, at, QUORUMS, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign, testPrimes } from './helpers';
+import { PARTIES, at, QUORUMS, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign, testPrimes, expectMpcError } from './helpers';
 
 const nodes = makeNodes();
 const primes = await testPrimes(nodes);
 const rotated = PARTIES.map((p) => at(primes, (p + 1) % PARTIES.length));
-
-async function expectMpcError(run: Promise<unknown>, code: string, party?: number): Promise<MpcError> {
-  const err = await run.then(
-    () => assert.fail('expected the session to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof MpcError, `expected MpcError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (party !== undefined) assert.equal(err.party, party, err.message);
-  return err;
-}
 
 function recovered(result: SessionResult, digest: string): string {
   const sig = Signature.from({

@@ -3,20 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { MpcError } from '../../main/mpc/index';
-import { PARTIES, at, QUORUMS, corruptPayload, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign } from './helpers';
+import { PARTIES, at, QUORUMS, corruptPayload, flipByte, keygen, makeNodes, newSessionId, refresh, sharesOf, sign, expectMpcError } from './helpers';
 
 const nodes = makeNodes();
-
-async function expectMpcError(run: Promise<unknown>, code: string, party?: number): Promise<MpcError> {
-  const err = await run.then(
-    () => assert.fail('expected the session to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof MpcError, `expected MpcError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (party !== undefined) assert.equal(err.party, party, err.message);
-  return err;
-}
 
 test('eddsa: 2-of-3 keygen, every quorum signs plain Ed25519', async () => {
   const { results } = await keygen(nodes, 'eddsa-keygen');

@@ -1,8 +1,9 @@
+import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MpcSigner, runLocal, type MpcProtocol, type SessionResult, type LocalRunOptions } from '../../main/mpc/index';
+import { MpcError, MpcSigner, runLocal, type MpcProtocol, type SessionResult, type LocalRunOptions } from '../../main/mpc/index';
 
 export const PARTIES = [0, 1, 2];
 export const QUORUMS = [
@@ -113,3 +114,15 @@ export function flipByte(bytes: Buffer): Buffer {
 }
 
 export type { MpcProtocol };
+
+/** Awaits a session that must fail with this code (and, if given, blaming this party). */
+export async function expectMpcError(run: Promise<unknown>, code: string, party?: number): Promise<MpcError> {
+  const err = await run.then(
+    () => assert.fail('expected the session to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof MpcError, `expected MpcError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  if (party !== undefined) assert.equal(err.party, party, err.message);
+  return err;
+}
