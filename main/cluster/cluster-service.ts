@@ -899,7 +899,7 @@ export class ClusterService {
       this.o.audit.append({ type: 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), transport: 'airgap' } });
     })();
     const timer = setTimeout(() => runner.abort(new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The air-gap session passed its deadline before every bundle came back.' })), Math.max(0, info.deadlineAt - Date.now()));
-    timer.unref();
+    // Kept referenced: the engine works on its own thread, and nothing else may keep the process alive meanwhile.
     const result = runner.start().then(
       (r) => {
         const pub: PublicResult = { ...(r.signature ? { signature: r.signature.toString('hex') } : {}), ...(r.recoveryId !== undefined && r.recoveryId !== null ? { recoveryId: r.recoveryId } : {}) };
