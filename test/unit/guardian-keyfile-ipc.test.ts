@@ -80,7 +80,7 @@ describe('guardian and approval channels', () => {
       assert.ok(result.ok, JSON.stringify(result));
       return result.value as T;
     };
-    const request = await send<ApprovalRequestView>('approvals.requestPassphraseChange', { reason: 'suspected shoulder surfing', requesterGuardianId: null, ttlMinutes: 30 });
+    const request = await send<ApprovalRequestView>('approvals.requestPassphraseChange', { reason: 'suspected shoulder surfing', requester: { as: 'operator', vaultPassphrase: 'correct horse battery staple orbit' }, ttlMinutes: 30 });
     const exported = await send<RequestFileExport>('approvals.exportRequest', { requestId: request.id });
     assert.match(exported.qrDataUrl, /^data:image\/png;base64,/);
     assert.equal(readFileSync(exported.path, 'utf8'), exported.json);
