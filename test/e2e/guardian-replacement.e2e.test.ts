@@ -69,6 +69,7 @@ describe('guardian replacement in the browser', () => {
     await page.getByLabel('Device').selectOption('software');
     await page.getByLabel('Key file', { exact: true }).setInputFiles(asFile('nora.json', nora.keyFile));
     await page.getByLabel('Key file passphrase', { exact: true }).fill(NORA_PASSPHRASE);
+    await page.getByLabel("Operator's vault passphrase").fill(GOOD_PASSPHRASE);
     await page.getByRole('button', { name: 'Request replacement' }).click();
     await page.getByRole('status').filter({ hasText: 'Replacement requested' }).waitFor({ timeout: 15_000 });
     await shot('replacement-01-requested');
@@ -116,6 +117,7 @@ describe('guardian replacement in the browser', () => {
   it("refuses Sofia's old key, as a key file and as an approval file, and counts Nora's", async () => {
     await page.getByRole('button', { name: 'Approvals', exact: true }).click();
     await page.getByLabel('Reason').fill('Check the new guardian set');
+    await page.getByLabel("Operator's vault passphrase").fill(GOOD_PASSPHRASE);
     await page.getByRole('button', { name: 'Create request' }).click();
     const card = page.getByTestId('pending-request');
     await card.waitFor();

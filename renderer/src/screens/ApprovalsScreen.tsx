@@ -4,6 +4,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { KeyFilePicker } from '../components/KeyFilePicker';
 import { PassphraseField } from '../components/PassphraseField';
+import { RequesterFields, useRequester } from '../components/RequesterFields';
 import { ApprovalRequestSummary, approvalsInWords, DeviceHash, quorumReached } from './ApprovalRequestSummary';
 
 const REFRESH_MS = 10_000;
@@ -25,7 +26,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   const [again, setAgain] = useState('');
   // Only Ledger guardians who may still decide: not the requester, not already recorded.
   const decided = new Set(request.approvals.map((a) => a.guardianId));
-  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId && !decided.has(g.id));
+  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId && g.address !== request.requester.address && !decided.has(g.id));
   const tag = request.id.slice(0, 8);
 
   async function act(work: () => Promise<Outcome>, success: string) {
@@ -119,6 +120,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
         </form>
         <form className="sign-panel" onSubmit={sign('approve', 'keyfile')} aria-label="Sign with a key file">
           <h4>With a software key file</h4>
+          <p className="hint small">Prefer the remote flow on the right: the guardian signs the request file on their own machine and their key never touches this console. Typing a guardian&apos;s passphrase here exposes it to this machine.</p>
           <KeyFilePicker label="Guardian key file" fileName={keyFile?.name ?? null} onLoad={(text, name) => setKeyFile({ text, name })} />
           <PassphraseField id={`sign-pass-${tag}`} label="Guardian key passphrase" value={keyPass} onChange={setKeyPass} />
           <div className="row">
@@ -127,7 +129,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
           </div>
         </form>
         <div className="sign-panel">
-          <h4>Remote guardian (file or QR)</h4>
+          <h4>Remote guardian (file or QR) — preferred</h4>
           <button type="button" className="secondary" onClick={() => void exportFile()}>Export request file</button>
           {exported ? (
             <div data-testid="request-export">
@@ -166,7 +168,7 @@ export function ApprovalsScreen() {
   const [error, setError] = useState<AppError | null>(null);
   const [createError, setCreateError] = useState<AppError | null>(null);
   const [reason, setReason] = useState('');
-  const [requesterId, setRequesterId] = useState('');
+  const requester = useRequester();
   const [ttl, setTtl] = useState(60);
 
   const load = useCallback(async () => {
@@ -184,7 +186,8 @@ export function ApprovalsScreen() {
   async function requestChange(event: FormEvent) {
     event.preventDefault();
     setCreateError(null);
-    const result = await api.approvals.requestPassphraseChange({ reason, requesterGuardianId: requesterId || null, ttlMinutes: ttl });
+    const result = await api.approvals.requestPassphraseChange({ reason, requester: requester.proof(registry?.guardians ?? []), ttlMinutes: ttl });
+    requester.reset();
     if (result.ok) {
       setReason('');
       void load();
@@ -209,18 +212,12 @@ export function ApprovalsScreen() {
             <label htmlFor="change-reason">Reason</label>
             <input id="change-reason" value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
           </div>
-          <div className="field">
-            <label htmlFor="change-requester">Requested by</label>
-            <select id="change-requester" value={requesterId} onChange={(e) => setRequesterId(e.target.value)}>
-              <option value="">The operator (not a guardian)</option>
-              {(registry?.guardians ?? []).map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
-            </select>
-          </div>
+          <RequesterFields idPrefix="change" guardians={registry?.guardians ?? []} fields={requester.fields} />
           <div className="field">
             <label htmlFor="change-ttl">Expires after (minutes)</label>
             <input id="change-ttl" type="number" min={5} max={10080} value={ttl} onChange={(e) => setTtl(Number(e.target.value))} />
           </div>
-          <button type="submit" className="primary" disabled={!reason.trim()}>Create request</button>
+          <button type="submit" className="primary" disabled={!reason.trim() || !requester.ready(registry?.guardians ?? [])}>Create request</button>
         </form>
       </div>
       <h2 className="screen-heading">History</h2>
