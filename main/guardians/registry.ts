@@ -80,8 +80,11 @@ export class GuardianRegistryStore {
     return createHmac('sha256', this.ctx.subkey(ROW_MAC_PURPOSE)).update(this.canonicalRow(row, this.ctx.vaultId())).digest('hex');
   }
 
-  /** SHA-256 over every row (active and replaced), in id order, so the set is what is hashed. */
-  private digest(rows: readonly Omit<GuardianRow, 'mac'>[]): string {
+  /**
+   * SHA-256 over every row (active and replaced), in id order, so the set is what is hashed.
+   * Anyone can compute it; only the head MAC makes it evidence.
+   */
+  digest(rows: readonly Omit<GuardianRow, 'mac'>[]): string {
     const vaultId = this.ctx.vaultId();
     const hash = createHash('sha256');
     for (const row of [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) hash.update(this.canonicalRow(row, vaultId)).update('\n');

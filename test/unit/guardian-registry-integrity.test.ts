@@ -94,6 +94,19 @@ describe('guardian registry head', () => {
     await f.cleanup();
   });
 
+  it('rows deleted and the head rewritten to match them (count and digest, without the vault key) is tampering', async () => {
+    const f = await guardianFixture();
+    await enrolThree(f);
+    const { db } = f.services;
+    db.prepare('DELETE FROM guardians WHERE slot = 3').run();
+    const left = db.prepare('SELECT * FROM guardians').all() as GuardianRow[];
+    db.prepare('UPDATE guardian_registry_head SET guardian_count = ?, digest = ?').run(left.length, f.services.guardians.registryStore.digest(left));
+    const tampered = await rejectsWith(() => f.services.guardians.registry(), 'GUARDIAN_REGISTRY_TAMPERED');
+    assert.match(tampered.message, /its seal does not verify/);
+    await rejectsWith(f.services.guardians.enrol({ method: 'ledger', name: 'Mallory', derivationPath: "44'/60'/0'/0/7" }), 'GUARDIAN_REGISTRY_TAMPERED');
+    await f.cleanup();
+  });
+
   it('a head edited, deleted, or reset to its first-use state is tampering', async () => {
     const f = await guardianFixture();
     await enrolThree(f);
