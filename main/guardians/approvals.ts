@@ -98,6 +98,9 @@ export class ApprovalBook implements OperationGuard {
     const facts = { requestId: message.requestId, signer: null as string | null, via };
     const row = db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(message.requestId) as RequestRow | undefined;
     if (!row) this.refuse('APPROVAL_REQUEST_NOT_FOUND', `The approval is for request ${message.requestId}, which does not exist on this console.`, facts);
+    if (!this.requests.requesterProven(row)) {
+      this.refuse('REQUESTER_NOT_SIGNED', `${row.requester_name} has not signed this request yet, so no approval can be recorded. Import ${row.requester_name}'s signed requester file first.`, facts);
+    }
     const signer = recoverSigner(APPROVAL_TYPES, message, signature);
     if (!signer) this.refuse('APPROVAL_SIGNATURE_INVALID', 'The approval signature is malformed or does not verify. Ask the guardian to sign again.', facts);
     facts.signer = signer;
@@ -178,6 +181,8 @@ export class ApprovalBook implements OperationGuard {
     if (now > row.expires_at) {
       fail('APPROVAL_EXPIRED', `Request ${requestId.slice(0, 8)} expired ${describeDuration(now - row.expires_at)} ago (at ${utcWords(row.expires_at)}). Nothing was done; create a new request.`, { requestId });
     }
+    // Re-verified here: a guardian requester's signature is what makes the requester known.
+    this.requests.assertRequesterProven(row);
     const guardians = this.registry.active();
     if (guardians.length < GUARDIAN_COUNT) fail('GUARDIAN_REGISTRY_INCOMPLETE', `Only ${guardians.length} of ${GUARDIAN_COUNT} guardians are enrolled; no quorum is possible.`);
     const approvals = this.requests.approvalsOf(row.id);

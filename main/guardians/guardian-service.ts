@@ -94,8 +94,18 @@ export class GuardianService implements OperationGuard {
     const guardian = this.registryStore.active().find((g) => g.id === requester.guardianId);
     if (!guardian) fail('GUARDIAN_NOT_FOUND', 'The requester is not one of the current guardians. Pick a current guardian, or request as the operator.');
     const draft = this.requests.draft(request, guardian);
+    // Remote: stored now, inert until the guardian's signature made on their own machine is imported.
+    if (requester.signer.method === 'remote') return this.requests.insert(draft, null, true);
     const signature = await this.signers.signAs(guardian, requester.signer, REQUEST_TYPES, { ...this.requests.requesterMessage(draft) });
     return this.requests.insert(draft, signature);
+  }
+
+  exportRequesterFile(requestId: string): Promise<RequestFileExport> {
+    return this.signers.exportRequesterFile(requestId);
+  }
+
+  importRequesterSignature(fileText: string): ApprovalRequestView {
+    return this.signers.importRequesterSignature(fileText);
   }
 
   view(requestId: string): ApprovalRequestView {

@@ -121,11 +121,13 @@ export class ApprovalRequests {
 
   /**
    * Stores the request. A guardian requester's signature is verified here against the key
-   * registered for that guardian, so no path stores a guardian requester without their key.
+   * registered for that guardian. With `awaitingRemote` the guardian signs later on their own
+   * machine (a request file): until that signature is imported, nobody can approve the request and
+   * the guard refuses it.
    */
-  insert(draft: RequestDraft, requesterSignature: string | null): ApprovalRequestView {
+  insert(draft: RequestDraft, requesterSignature: string | null, awaitingRemote = false): ApprovalRequestView {
     const { requester, input } = draft;
-    if (requester) {
+    if (requester && !awaitingRemote) {
       const signer = requesterSignature ? recoverSigner(REQUEST_TYPES, this.requesterMessage(draft), requesterSignature) : null;
       if (!signer || signer !== getAddress(requester.address)) {
         fail('REQUESTER_SIGNATURE_INVALID', `The request was not signed by ${requester.name}'s registered key (${requester.address})${signer ? `; it was signed by ${signer}` : ''}. No request was created; ${requester.name} must sign with their own Ledger or key file.`);
@@ -141,16 +143,54 @@ export class ApprovalRequests {
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           draft.id, input.operation, input.subject, canonicalize(input.parameters), canonicalize(draft.context), draft.payloadHash,
-          requester?.id ?? null, requester?.name ?? 'operator', requester?.address ?? null, requester ? requesterSignature : null, draft.createdAt, draft.expiresAt,
+          requester?.id ?? null, requester?.name ?? 'operator', requester?.address ?? null, requester && !awaitingRemote ? requesterSignature : null, draft.createdAt, draft.expiresAt,
         );
       this.ctx.audit.append({
         type: 'APPROVAL_REQUESTED',
         actor: requester?.address ?? 'operator',
         subject: draft.id,
-        details: { operation: input.operation, subject: input.subject, payloadHash: draft.payloadHash, expiresAt: iso(draft.expiresAt), requester: requester ? { guardianId: requester.id, name: requester.name, signed: true } : 'operator' },
+        details: { operation: input.operation, subject: input.subject, payloadHash: draft.payloadHash, expiresAt: iso(draft.expiresAt), requester: requester ? { guardianId: requester.id, name: requester.name, signed: !awaitingRemote } : 'operator' },
       });
     })();
     return this.view(draft.id);
+  }
+
+  /** The message a guardian requester signs, rebuilt from the stored request. */
+  requesterMessageOf(row: RequestRow): RequestMessage {
+    return { vaultId: this.ctx.vaultId(), requestId: row.id, operation: row.operation, subject: row.subject, payloadHash: row.payload_hash, expiry: Math.floor(row.expires_at / 1000) };
+  }
+
+  /**
+   * Whether the requester is proven: the operator (proven when the request was made), or a
+   * guardian whose stored signature over the request verifies for their key.
+   */
+  requesterProven(row: RequestRow): boolean {
+    if (row.requester_guardian_id === null && row.requester_address === null) return true;
+    if (!row.requester_address || !row.requester_signature) return false;
+    return recoverSigner(REQUEST_TYPES, this.requesterMessageOf(row), row.requester_signature) === row.requester_address;
+  }
+
+  /** Refuses anything but reading a request whose guardian requester has not signed it yet. */
+  assertRequesterProven(row: RequestRow): void {
+    if (!this.requesterProven(row)) {
+      fail('REQUESTER_NOT_SIGNED', `${row.requester_name} has not signed request ${row.id.slice(0, 8)} yet, so nobody can approve it and it cannot run. Give ${row.requester_name} the requester file to sign on their own machine and import the signed file.`, { requestId: row.id });
+    }
+  }
+
+  /** Stores the guardian requester's signature made on their own machine (remote flow). */
+  recordRequesterSignature(requestId: string, signature: string): ApprovalRequestView {
+    const row = this.openRow(requestId);
+    if (!row.requester_address) fail('REQUESTER_SIGNATURE_INVALID', 'The operator requested this operation; there is no guardian signature to import.', { requestId });
+    if (this.requesterProven(row)) fail('REQUESTER_SIGNATURE_INVALID', `${row.requester_name} already signed this request.`, { requestId });
+    const signer = recoverSigner(REQUEST_TYPES, this.requesterMessageOf(row), signature);
+    if (signer !== row.requester_address) {
+      fail('REQUESTER_SIGNATURE_INVALID', `The signed request file is not signed by ${row.requester_name}'s registered key (${row.requester_address})${signer ? `; it was signed by ${signer}` : ''}, or it was signed for another request. Nothing was recorded.`, { requestId });
+    }
+    this.ctx.db.transaction(() => {
+      this.ctx.db.prepare('UPDATE approval_requests SET requester_signature = ? WHERE id = ? AND requester_signature IS NULL').run(signature, row.id);
+      this.ctx.audit.append({ type: 'APPROVAL_REQUEST_SIGNED', actor: signer, subject: row.id, details: { guardianId: row.requester_guardian_id, name: row.requester_name, via: 'file' } });
+    })();
+    return this.view(row.id);
   }
 
   private statusOf(row: RequestRow): ApprovalRequestStatus {
@@ -208,7 +248,7 @@ export class ApprovalRequests {
       parameters,
       context,
       payloadHash: row.payload_hash,
-      requester: { guardianId: row.requester_guardian_id, name: row.requester_name, address: row.requester_address },
+      requester: { guardianId: row.requester_guardian_id, name: row.requester_name, address: row.requester_address, signed: this.requesterProven(row) },
       createdAt: iso(row.created_at),
       expiresAt: iso(row.expires_at),
       status: this.statusOf(row),
@@ -258,11 +298,19 @@ export class ApprovalRequests {
     return nonce;
   }
 
-  openForSigning(requestId: string): RequestRow {
+  /** A request that is pending and unexpired. */
+  openRow(requestId: string): RequestRow {
     const row = this.row(requestId);
     const now = this.ctx.now();
     if (row.status !== 'pending') fail('APPROVAL_REQUEST_CLOSED', `This request is already ${row.status}; it cannot be signed any more.`, { requestId });
     if (now > row.expires_at) fail('APPROVAL_EXPIRED', `This request expired ${describeDuration(now - row.expires_at)} ago (at ${utcWords(row.expires_at)}). Create a new request.`, { requestId });
+    return row;
+  }
+
+  /** A request guardians may decide on now: open, and its requester proven. */
+  openForSigning(requestId: string): RequestRow {
+    const row = this.openRow(requestId);
+    this.assertRequesterProven(row);
     return row;
   }
 
@@ -294,7 +342,7 @@ export class ApprovalRequests {
   }
 
   private ledgerHashes(row: RequestRow, guardians: GuardianRow[]): LedgerHashesView | null {
-    const open = row.status === 'pending' && this.ctx.now() <= row.expires_at;
+    const open = row.status === 'pending' && this.ctx.now() <= row.expires_at && this.requesterProven(row);
     const requester = requesterOf(row);
     const ledgerSigners = guardians.some((g) => g.status === 'active' && g.kind === 'ledger' && !isRequester(requester, g));
     if (!open || !ledgerSigners) {

@@ -25,11 +25,12 @@ import {
   hashedParts,
   ledgerDisplayHex,
   recoverSigner,
+  REQUEST_TYPES,
   type EnrolmentMessage,
 } from './typed-data';
 
-/** How a guardian's key signs at this console. */
-export type GuardianSigner = { method: 'ledger' } | { method: 'software'; keyFile: string; passphrase: string };
+/** How a guardian's key signs: at this console, or on the guardian's own machine (a file). */
+export type GuardianSigner = { method: 'ledger' } | { method: 'software'; keyFile: string; passphrase: string } | { method: 'remote' };
 
 export type NewGuardian =
   | { method: 'ledger'; name: string; derivationPath: string }
@@ -47,7 +48,7 @@ export class GuardianSigners {
    * Has a registered guardian's own key sign typed data. The Ledger is asked for the guardian's
    * registered path and address; a key file must hold the guardian's registered address.
    */
-  async signAs(guardian: GuardianRow, signer: GuardianSigner, types: Record<string, TypedDataField[]>, message: Record<string, unknown>): Promise<string> {
+  async signAs(guardian: GuardianRow, signer: Exclude<GuardianSigner, { method: 'remote' }>, types: Record<string, TypedDataField[]>, message: Record<string, unknown>): Promise<string> {
     if (signer.method === 'ledger') {
       if (guardian.kind !== 'ledger' || !guardian.derivation_path) {
         fail('GUARDIAN_WRONG_DEVICE', `${guardian.name} holds a software key, not a Ledger. Sign with their key file instead.`);
@@ -146,6 +147,55 @@ export class GuardianSigners {
     writeFileSync(path, json, { mode: 0o600 });
     const qrDataUrl = await QRCode.toDataURL(JSON.stringify({ format: 'vaultkeeper.approval-request/1', typedData }), { errorCorrectionLevel: 'M', margin: 2, width: 360 });
     return { fileName, path, json, qrDataUrl };
+  }
+
+  /** The file a guardian requester signs on their own machine (remote flow), and its QR code. */
+  async exportRequesterFile(requestId: string): Promise<RequestFileExport> {
+    this.ctx.requireUnlocked();
+    const row = this.requests.openRow(requestId);
+    if (!row.requester_address) fail('REQUESTER_SIGNATURE_INVALID', 'The operator requested this operation; no guardian needs to sign it as requester.', { requestId });
+    const view = this.requests.view(requestId);
+    const typedData = {
+      domain: APPROVAL_DOMAIN,
+      types: {
+        EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' }, { name: 'chainId', type: 'uint256' }],
+        ...REQUEST_TYPES,
+      },
+      primaryType: 'GuardedRequest' as const,
+      message: this.requests.requesterMessageOf(row),
+    };
+    const file = {
+      format: 'vaultkeeper.requester-request/1',
+      request: { id: view.id, operationLabel: view.operationLabel, subject: view.subject, summary: view.summary, parameters: view.parameters, context: view.context, requester: view.requester.name, expiresAt: view.expiresAt },
+      typedData,
+      reply: `Sign typedData with ${view.requester.name}'s guardian key (eth_signTypedData_v4) and return {"format":"vaultkeeper.requester-signature/1","message":<typedData.message>,"signature":"0x…"}.`,
+    };
+    const json = `${JSON.stringify(file, null, 2)}\n`;
+    const fileName = `requester-request-${view.id.slice(0, 8)}.json`;
+    const dir = join(this.ctx.options.dataDir, 'exports');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, fileName);
+    writeFileSync(path, json, { mode: 0o600 });
+    const qrDataUrl = await QRCode.toDataURL(JSON.stringify({ format: 'vaultkeeper.requester-request/1', typedData }), { errorCorrectionLevel: 'M', margin: 2, width: 360 });
+    return { fileName, path, json, qrDataUrl };
+  }
+
+  /** The requester's signed file, brought back from their machine (size bounded by the channel schema). */
+  importRequesterSignature(fileText: string): ApprovalRequestView {
+    this.ctx.requireUnlocked();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fileText);
+    } catch {
+      fail('REQUESTER_SIGNATURE_INVALID', 'The signed requester file is not valid JSON. Choose the file the requesting guardian returned.');
+    }
+    const file = parsed as { message?: { requestId?: unknown }; signature?: unknown } | null;
+    const requestId = file?.message?.requestId;
+    if (typeof requestId !== 'string' || requestId.length > 64 || typeof file?.signature !== 'string' || file.signature.length > 200) {
+      fail('REQUESTER_SIGNATURE_INVALID', 'The file does not hold a signed requester message (message and signature). Choose the file the requesting guardian returned, not an approval file.');
+    }
+    // Only the request id is taken from the file; what the signature must cover is rebuilt from the stored request.
+    return this.requests.recordRequesterSignature(requestId, file.signature);
   }
 
   /** An approval file a remote guardian returned (its size is bounded by the channel schema). */

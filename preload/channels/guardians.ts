@@ -14,6 +14,7 @@ export const GUARDIAN_ERROR_CODES = [
   'GUARDIAN_REGISTRY_TAMPERED',
   'GUARDIAN_WRONG_DEVICE',
   'REQUESTER_SIGNATURE_INVALID',
+  'REQUESTER_NOT_SIGNED',
   'KEY_FOLDER_REFUSED',
   'ENROLMENT_PROOF_INVALID',
   'APPROVAL_REQUEST_NOT_FOUND',
@@ -49,6 +50,7 @@ export const GUARDIAN_EVENT_TYPES = [
   'GUARDIAN_KEY_FILE_CREATED',
   'GUARDIAN_REGISTRY_HEAD_SEALED',
   'APPROVAL_REQUESTED',
+  'APPROVAL_REQUEST_SIGNED',
   'APPROVAL_SIGNED',
   'APPROVAL_REJECTED',
   'APPROVAL_REFUSED',
@@ -109,9 +111,11 @@ export interface ApprovalRequestView {
   payloadHash: string;
   /**
    * Who asked: the console operator (confirmed with the vault passphrase; guardianId and address
-   * null) or a guardian whose key signed the request (an approval from that key never counts).
+   * null) or a guardian whose key signs the request (an approval from that key never counts).
+   * `signed` is false while a guardian requester has yet to sign on their own machine: until then
+   * nobody can approve the request.
    */
-  requester: { guardianId: string | null; name: string; address: string | null };
+  requester: { guardianId: string | null; name: string; address: string | null; signed: boolean };
   createdAt: string;
   expiresAt: string;
   status: ApprovalRequestStatus;
@@ -185,6 +189,7 @@ const newGuardian = z.discriminatedUnion('method', [
 const guardianSigner = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('ledger') }),
   z.strictObject({ method: z.literal('software'), keyFile, passphrase }),
+  z.strictObject({ method: z.literal('remote') }),
 ]);
 const requester = z.discriminatedUnion('as', [
   z.strictObject({ as: z.literal('operator'), vaultPassphrase: passphrase }),
@@ -216,6 +221,8 @@ export const guardianChannels = {
   'approvals.signWithKeyFile': { request: z.strictObject({ requestId: id, keyFile, passphrase, decision }), activity: true },
   'approvals.exportRequest': { request: z.strictObject({ requestId: id }), activity: true },
   'approvals.importApproval': { request: z.strictObject({ fileText: z.string().min(2).max(16_384) }), activity: true },
+  'approvals.exportRequesterFile': { request: z.strictObject({ requestId: id }), activity: true },
+  'approvals.importRequesterSignature': { request: z.strictObject({ fileText: z.string().min(2).max(16_384) }), activity: true },
   'approvals.executePassphraseChange': {
     request: z.strictObject({ requestId: id, currentPassphrase: passphrase, newPassphrase: passphrase, confirmation: passphrase }),
     activity: true,
@@ -234,5 +241,7 @@ export interface GuardianResponses {
   'approvals.signWithKeyFile': ApprovalRequestView;
   'approvals.exportRequest': RequestFileExport;
   'approvals.importApproval': ApprovalRequestView;
+  'approvals.exportRequesterFile': RequestFileExport;
+  'approvals.importRequesterSignature': ApprovalRequestView;
   'approvals.executePassphraseChange': PassphraseChanged;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Wallet } from 'ethers';
-import type { ErrorCode } from '../../preload/contract';
+import type { ApprovalRequestView, ErrorCode, RequestFileExport } from '../../preload/contract';
 import { AppFailure } from '../../main/errors';
 import type { RequesterProof } from '../../main/guardians/guardian-service';
 import { APPROVAL_DOMAIN, APPROVAL_TYPES, REQUEST_TYPES } from '../../main/guardians/typed-data';
@@ -117,6 +117,80 @@ describe('authenticated requester', () => {
     db.prepare('UPDATE approval_requests SET requester_guardian_id = NULL, requester_address = NULL WHERE id = ?').run(request.id);
     await rejectsWith(() => guardians.requireApproval('vault.passphrase.change', request.subject, vault.passphraseChangeParameters(), request.id), 'QUORUM_NOT_MET');
     assert.equal(guardians.view(request.id).status, 'pending');
+    assert.equal(f.services.audit.list({ type: 'GUARDED_OPERATION_EXECUTED' }).total, 0);
+    await f.cleanup();
+  });
+});
+
+describe('a guardian requester who signs on their own machine', () => {
+  it('the request is inert until the requester file comes back signed by that guardian\'s key', async () => {
+    const f = await guardianFixture();
+    const { lena, sam, sofia } = await enrolThree(f);
+    const { guardians } = f.services;
+    const send = async (channel: string, payload: unknown) => f.services.router.dispatch(channel, payload, TRUSTED);
+    const created = await send('approvals.requestPassphraseChange', { reason: 'rotation', requester: { as: 'guardian', guardianId: sam.view.id, signer: { method: 'remote' } }, ttlMinutes: 60 });
+    assert.ok(created.ok, JSON.stringify(created));
+    const request = created.value as ApprovalRequestView;
+    assert.equal(request.requester.signed, false);
+    assert.equal(request.ledger, null, 'no device values for a request nobody may approve yet');
+    // Nobody can approve it, and the guard refuses it, until Sam has signed.
+    const early = await rejectsWith(f.services.guardians.signWithKeyFile(request.id, sofia.keyFile, sofia.passphrase, 'approve'), 'REQUESTER_NOT_SIGNED');
+    assert.match(early.message, /Sam has not signed request/);
+    await rejectsWith(() => guardians.prepareMessage(request.id, 'approve'), 'REQUESTER_NOT_SIGNED');
+    // An approval file over a nonce slipped into the database is refused as well.
+    const nonce = `0x${'c3'.repeat(32)}`;
+    f.services.db.prepare('INSERT INTO approval_nonces (nonce, request_id, issued_at) VALUES (?, ?, 0)').run(nonce, request.id);
+    const early2 = await approvalFile(sofia.wallet, { requestId: request.id, payloadHash: request.payloadHash, operation: request.operation, nonce, expiry: Math.floor(Date.parse(request.expiresAt) / 1000), decision: 'approve' });
+    await rejectsWith(() => guardians.importApproval(early2), 'REQUESTER_NOT_SIGNED');
+
+    const exported = await send('approvals.exportRequesterFile', { requestId: request.id });
+    assert.ok(exported.ok);
+    const file = JSON.parse((exported.value as RequestFileExport).json) as { typedData: { domain: Record<string, unknown>; types: Record<string, Array<{ name: string; type: string }>>; message: Record<string, unknown> } };
+    const { EIP712Domain: _domain, ...types } = file.typedData.types;
+    // Signed by someone else, or for another request: refused, nothing recorded.
+    const bySofia = await sofia.wallet.signTypedData(file.typedData.domain, types, file.typedData.message);
+    const wrongKey = await send('approvals.importRequesterSignature', { fileText: JSON.stringify({ message: file.typedData.message, signature: bySofia }) });
+    assert.equal(!wrongKey.ok && wrongKey.error.code, 'REQUESTER_SIGNATURE_INVALID');
+    const otherMessage = { ...file.typedData.message, payloadHash: `0x${'33'.repeat(32)}` };
+    const bySamOther = await sam.wallet.signTypedData(file.typedData.domain, types, otherMessage);
+    const other = await send('approvals.importRequesterSignature', { fileText: JSON.stringify({ message: otherMessage, signature: bySamOther }) });
+    assert.equal(!other.ok && other.error.code, 'REQUESTER_SIGNATURE_INVALID');
+    const oversize = await send('approvals.importRequesterSignature', { fileText: 'x'.repeat(20_000) });
+    assert.equal(!oversize.ok && oversize.error.code, 'VALIDATION_FAILED');
+    assert.equal(guardians.view(request.id).requester.signed, false);
+
+    const bySam = await sam.wallet.signTypedData(file.typedData.domain, types, file.typedData.message);
+    const imported = await send('approvals.importRequesterSignature', { fileText: JSON.stringify({ format: 'vaultkeeper.requester-signature/1', message: file.typedData.message, signature: bySam }) });
+    assert.ok(imported.ok, JSON.stringify(imported));
+    assert.equal((imported.value as ApprovalRequestView).requester.signed, true);
+    assert.equal(f.services.audit.list({ type: 'APPROVAL_REQUEST_SIGNED' }).total, 1);
+    // Now the others decide; Sam's own approval never counts.
+    await rejectsWith(f.services.guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve'), 'APPROVAL_BY_REQUESTER');
+    await guardians.signWithLedger(request.id, lena.id, 'approve');
+    await guardians.signWithKeyFile(request.id, sofia.keyFile, sofia.passphrase, 'approve');
+    await f.services.vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE);
+    assert.equal(guardians.view(request.id).status, 'executed');
+    await f.cleanup();
+  });
+
+  it('the guard refuses a request whose guardian requester never signed, even with two valid approvals written into the database', async () => {
+    const f = await guardianFixture();
+    const { lena, sam, sofia } = await enrolThree(f);
+    const { guardians, vault, db } = f.services;
+    const request = await passphraseRequest(f, { as: 'guardian', guardianId: lena.id, signer: { method: 'remote' } });
+    for (const guardian of [sam, sofia]) {
+      const nonce = `0x${(guardian === sam ? 'a1' : 'b2').repeat(32)}`;
+      db.prepare('INSERT INTO approval_nonces (nonce, request_id, issued_at, consumed_at) VALUES (?, ?, 0, 0)').run(nonce, request.id);
+      const message = { requestId: request.id, payloadHash: request.payloadHash, operation: request.operation, nonce, expiry: Math.floor(Date.parse(request.expiresAt) / 1000), decision: 'approve' as const };
+      const signature = await guardian.wallet.signTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, message);
+      db.prepare("INSERT INTO approvals (request_id, guardian_id, address, decision, nonce, signature, via, received_at) VALUES (?, ?, ?, 'approve', ?, ?, 'file', 0)")
+        .run(request.id, guardian.view.id, guardian.view.address, nonce, signature);
+    }
+    assert.equal(guardians.view(request.id).approvalsCounted, 2, 'both approvals are genuine');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'REQUESTER_NOT_SIGNED');
+    // A signature put into the row by hand must verify for the requester's key.
+    db.prepare('UPDATE approval_requests SET requester_signature = ? WHERE id = ?').run(`0x${'11'.repeat(65)}`, request.id);
+    await rejectsWith(() => guardians.requireApproval('vault.passphrase.change', request.subject, vault.passphraseChangeParameters(), request.id), 'REQUESTER_NOT_SIGNED');
     assert.equal(f.services.audit.list({ type: 'GUARDED_OPERATION_EXECUTED' }).total, 0);
     await f.cleanup();
   });

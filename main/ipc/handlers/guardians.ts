@@ -24,6 +24,8 @@ export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'g
     'approvals.signWithKeyFile': (request) => guardians.signWithKeyFile(request.requestId, request.keyFile, request.passphrase, request.decision),
     'approvals.exportRequest': (request) => guardians.exportRequest(request.requestId),
     'approvals.importApproval': (request) => guardians.importApproval(request.fileText),
+    'approvals.exportRequesterFile': (request) => guardians.exportRequesterFile(request.requestId),
+    'approvals.importRequesterSignature': (request) => guardians.importRequesterSignature(request.fileText),
     'approvals.executePassphraseChange': (request) => vault.changePassphrase(request.requestId, request.currentPassphrase, request.newPassphrase, request.confirmation),
   };
 }
