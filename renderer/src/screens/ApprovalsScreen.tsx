@@ -21,6 +21,8 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   const [keyPass, setKeyPass] = useState('');
   const [approvalFile, setApprovalFile] = useState<{ text: string; name: string } | null>(null);
   const [exported, setExported] = useState<RequestFileExport | null>(null);
+  const [requesterExport, setRequesterExport] = useState<RequestFileExport | null>(null);
+  const [requesterFile, setRequesterFile] = useState<{ text: string; name: string } | null>(null);
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [again, setAgain] = useState('');
@@ -62,6 +64,13 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
     else setError(result.error);
   }
 
+  async function exportRequesterFile() {
+    setError(null);
+    const result = await api.approvals.exportRequesterFile({ requestId: request.id });
+    if (result.ok) setRequesterExport(result.value);
+    else setError(result.error);
+  }
+
   function runOperation(event: FormEvent) {
     event.preventDefault();
     if (request.operation === 'vault.passphrase.change') {
@@ -74,16 +83,36 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
     }
   }
 
-  const reached = quorumReached(request);
-  const runBlocked = reached ? null : `Not yet: ${approvalsInWords(request)}. It unlocks once ${request.quorum} different guardians have approved.`;
+  const reached = quorumReached(request) && request.requester.signed;
+  const runBlocked = reached
+    ? null
+    : !request.requester.signed
+      ? `Not yet: ${request.requester.name} has not signed the request.`
+      : `Not yet: ${approvalsInWords(request)}. It unlocks once ${request.quorum} different guardians have approved.`;
 
   return (
     <article className="card" data-testid="pending-request" data-request-id={request.id} aria-label={`Request ${tag}`}>
       <ApprovalRequestSummary request={request} />
       <ErrorNotice error={error} onDismiss={() => setError(null)} />
       {done ? <p className="notice notice-ok" role="status">{done}</p> : null}
+      {!request.requester.signed ? (
+        <div className="sign-panel" data-testid="requester-signature">
+          <h3 className="section-label">Waiting for {request.requester.name} to sign the request</h3>
+          <p className="hint">{request.requester.name} asked for this operation and signs it on their own machine. Until their signed requester file is imported, no guardian can approve and the operation cannot run.</p>
+          <button type="button" className="secondary" onClick={() => void exportRequesterFile()}>Export requester file</button>
+          {requesterExport ? (
+            <div data-testid="requester-export">
+              <p className="hint small">Written to <span className="mono">{requesterExport.path}</span>.</p>
+              <img src={requesterExport.qrDataUrl} alt="Requester file as a QR code" width={200} height={200} />
+            </div>
+          ) : null}
+          <KeyFilePicker label="Signed requester file" fileName={requesterFile?.name ?? null} onLoad={(text, name) => setRequesterFile({ text, name })} />
+          <button type="button" className="primary" disabled={busy || !requesterFile} onClick={() => void act(() => api.approvals.importRequesterSignature({ fileText: requesterFile?.text ?? '' }), `${request.requester.name}'s signature on the request was accepted. Guardians can now decide.`)}>Import signed requester file</button>
+        </div>
+      ) : null}
       <h3 className="section-label">Guardians decide</h3>
-      <div className="sign-grid">
+      {!request.requester.signed ? <p className="hint">Not yet: the requester has not signed.</p> : null}
+      <div className="sign-grid" style={request.requester.signed ? undefined : { display: "none" }}>
         <form className="sign-panel" onSubmit={sign(ledgerDecision, 'ledger')} aria-label="Sign with a Ledger">
           <h4>On a Ledger</h4>
           {!request.ledger ? <p className="hint">No Ledger guardian can sign this request.</p> : null}
