@@ -56,7 +56,7 @@ describe('authenticated requester', () => {
     assert.equal(f.services.vault.status().failedAttempts, 1, 'the attempt counts against the unlock throttle');
     // Requesting as himself works, and then his own approval never counts.
     const own = await passphraseRequest(f, { as: 'guardian', guardianId: sam.view.id, signer: { method: 'software', keyFile: sam.keyFile, passphrase: sam.passphrase } });
-    assert.deepEqual(own.requester, { guardianId: sam.view.id, name: 'Sam', address: sam.view.address });
+    assert.deepEqual(own.requester, { guardianId: sam.view.id, name: 'Sam', address: sam.view.address, signed: true });
     assert.equal(own.context.requesterAddress, sam.view.address, 'the requester key is part of what guardians sign');
     await rejectsWith(f.services.guardians.signWithKeyFile(own.id, sam.keyFile, sam.passphrase, 'approve'), 'APPROVAL_BY_REQUESTER');
     const remote = await approvalFile(sam.wallet, f.services.guardians.prepareMessage(own.id, 'approve'));
