@@ -201,7 +201,7 @@ export function GuardiansScreen() {
         <button type="submit" className="secondary" disabled={busy || !keyPass || !keyFolder.trim()}>Create key file</button>
         {created ? (
           <p className="notice notice-ok" role="status" data-testid="key-created">
-            Key file for <span className="mono">{created.address}</span> written to <span className="mono">{created.path}</span> — the only copy. Hand the medium to the guardian.
+            <span>Key file for <span className="mono">{created.address}</span> written to <span className="mono">{created.path}</span> — the only copy. Hand the medium to the guardian.</span>
           </p>
         ) : null}
       </form>
