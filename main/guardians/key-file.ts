@@ -3,6 +3,8 @@
  * scrypt + AES-128-CTR). The console decrypts a key file in main only for the one signature it
  * needs and drops the wallet right after; the passphrase and the key never leave this module.
  */
+import { lstatSync, realpathSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { encryptKeystoreJson, getAddress, isKeystoreJson, Wallet, type BaseWallet, type HDNodeWallet } from 'ethers';
 import { AppFailure, fail } from '../errors';
 
@@ -50,4 +52,43 @@ export async function withKeyFile<T>(json: string, passphrase: string, use: (wal
   } finally {
     wallet = null;
   }
+}
+
+function refuseFolder(reason: string): never {
+  fail('KEY_FOLDER_REFUSED', `${reason} No key file was created.`);
+}
+
+/**
+ * Where a new key file may go: an existing folder the operator chose (the guardian's removable
+ * medium), never this console's data folder or anything inside it, so the key does not live on
+ * the machine it guards.
+ */
+export function checkKeyFolder(target: string, dataDir: string): string {
+  if (!isAbsolute(target)) refuseFolder(`"${target}" is not a full path. Choose the folder on the guardian's removable medium, starting with /.`);
+  let real: string;
+  try {
+    real = realpathSync(target);
+  } catch {
+    refuseFolder(`The folder ${target} does not exist. Insert the guardian's removable medium and choose a folder on it.`);
+  }
+  if (!lstatSync(real).isDirectory()) refuseFolder(`${target} is not a folder. Choose a folder on the guardian's removable medium.`);
+  const data = realpathSync(dataDir);
+  const inside = relative(data, real);
+  if (inside === '' || (!inside.startsWith(`..${sep}`) && inside !== '..' && !isAbsolute(inside))) {
+    refuseFolder(`${target} is inside this console's data folder (${dataDir}); a guardian key must not stay on the machine it guards. Choose a folder on the guardian's removable medium.`);
+  }
+  return real;
+}
+
+/** Writes the encrypted key file into the chosen folder (never over an existing file). */
+export function writeKeyFile(folder: string, dataDir: string, address: string, json: string): string {
+  const path = join(checkKeyFolder(folder, dataDir), `guardian-key-${address.slice(2, 10).toLowerCase()}.json`);
+  try {
+    writeFileSync(path, json, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') refuseFolder(`${path} already exists.`);
+    refuseFolder(`The key file could not be written to ${folder} (${code ?? 'write error'}); check that the medium is writable and not full.`);
+  }
+  return path;
 }

@@ -32,6 +32,31 @@ export const ENROLMENT_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/**
+ * A guardian who requests a guarded operation signs this, so the requester is a key, not a name
+ * typed at the console; an approval from that key never counts towards the request.
+ */
+export const REQUEST_TYPES: Record<string, TypedDataField[]> = {
+  GuardedRequest: [
+    { name: 'vaultId', type: 'string' },
+    { name: 'requestId', type: 'string' },
+    { name: 'operation', type: 'string' },
+    { name: 'subject', type: 'string' },
+    { name: 'payloadHash', type: 'bytes32' },
+    { name: 'expiry', type: 'uint64' },
+  ],
+};
+
+export interface RequestMessage {
+  vaultId: string;
+  requestId: string;
+  operation: string;
+  subject: string;
+  payloadHash: string;
+  /** Unix seconds: the request's expiry. */
+  expiry: number;
+}
+
 export interface ApprovalMessage {
   requestId: string;
   payloadHash: string;

@@ -249,6 +249,30 @@ export class VaultService implements KeyAccess {
     });
   }
 
+  /**
+   * Confirms that whoever is at the unlocked console knows the vault passphrase, for acts an
+   * unlocked screen alone must not authorize (requesting a guarded operation as the operator).
+   * A wrong passphrase counts against the unlock throttle, so this is no faster oracle than unlock.
+   */
+  confirmOperator(passphrase: string): Promise<void> {
+    return this.serialized(async () => {
+      const meta = this.meta();
+      if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
+      this.keyRing();
+      this.assertNotThrottled(meta);
+      const kek = await deriveKeyEncryptionKey(passphrase, this.kdfParams(meta));
+      try {
+        open(kek, unpack(meta.wrapped_master_key), associatedData('vault-master-key', meta.vault_id, meta.node_id)).fill(0);
+      } catch (error) {
+        if (!(error instanceof EnvelopeOpenError)) throw error;
+        this.recordWrongPassphrase(meta);
+      } finally {
+        kek.fill(0);
+      }
+      if (meta.failed_attempts > 0) this.options.db.prepare('UPDATE vault_meta SET failed_attempts = 0, unlock_blocked_until = NULL WHERE id = 1').run();
+    });
+  }
+
   /** The guardian quorum that guarded vault operations (passphrase change) must pass. */
   useGuard(guard: OperationGuard): void {
     this.guard = guard;

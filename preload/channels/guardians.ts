@@ -13,6 +13,9 @@ export const GUARDIAN_ERROR_CODES = [
   'GUARDIAN_ALREADY_REGISTERED',
   'GUARDIAN_REGISTRY_TAMPERED',
   'GUARDIAN_WRONG_DEVICE',
+  'REQUESTER_SIGNATURE_INVALID',
+  'REQUESTER_NOT_SIGNED',
+  'KEY_FOLDER_REFUSED',
   'ENROLMENT_PROOF_INVALID',
   'APPROVAL_REQUEST_NOT_FOUND',
   'APPROVAL_REQUEST_CLOSED',
@@ -45,7 +48,9 @@ export const GUARDIAN_EVENT_TYPES = [
   'GUARDIAN_ENROLLED',
   'GUARDIAN_REPLACED',
   'GUARDIAN_KEY_FILE_CREATED',
+  'GUARDIAN_REGISTRY_HEAD_SEALED',
   'APPROVAL_REQUESTED',
+  'APPROVAL_REQUEST_SIGNED',
   'APPROVAL_SIGNED',
   'APPROVAL_REJECTED',
   'APPROVAL_REFUSED',
@@ -104,7 +109,13 @@ export interface ApprovalRequestView {
   /** Why, and other facts guardians see and sign, that do not change what the operation does. */
   context: Record<string, unknown>;
   payloadHash: string;
-  requester: { guardianId: string | null; name: string };
+  /**
+   * Who asked: the console operator (confirmed with the vault passphrase; guardianId and address
+   * null) or a guardian whose key signs the request (an approval from that key never counts).
+   * `signed` is false while a guardian requester has yet to sign on their own machine: until then
+   * nobody can approve the request.
+   */
+  requester: { guardianId: string | null; name: string; address: string | null; signed: boolean };
   createdAt: string;
   expiresAt: string;
   status: ApprovalRequestStatus;
@@ -147,7 +158,7 @@ export interface RequestFileExport {
 
 export interface SoftwareKeyCreated {
   address: string;
-  /** Where the encrypted key file was written; copy it to the guardian's removable medium. */
+  /** The only copy of the encrypted key file: in the folder the operator chose, none on this machine. */
   path: string;
 }
 
@@ -171,21 +182,35 @@ const newGuardian = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('software'), name, keyFile, passphrase }),
 ]);
 
-const requester = z.string().regex(/^[0-9a-f-]{8,64}$/).nullable().default(null);
+/**
+ * The requester proves who they are: the operator by typing the vault passphrase, a guardian by
+ * signing the request with their own key. A bare guardian id is not accepted.
+ */
+const guardianSigner = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('ledger') }),
+  z.strictObject({ method: z.literal('software'), keyFile, passphrase }),
+  z.strictObject({ method: z.literal('remote') }),
+]);
+const requester = z.discriminatedUnion('as', [
+  z.strictObject({ as: z.literal('operator'), vaultPassphrase: passphrase }),
+  z.strictObject({ as: z.literal('guardian'), guardianId: id, signer: guardianSigner }),
+]);
+/** A folder on the guardian's removable medium: a full path, checked in main (exists, outside the data folder). */
+const targetFolder = z.string().min(1, 'Choose the folder on the removable medium.').max(4096, 'The folder path is too long.').refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be a full path');
 const ttlMinutes = z.number().int().min(5, 'A request lives at least 5 minutes.').max(7 * 24 * 60, 'A request lives at most 7 days.').default(60);
 
 export const guardianChannels = {
   'guardians.list': { request: z.strictObject({}), activity: false },
-  'guardians.createSoftwareKey': { request: z.strictObject({ passphrase, confirmation: passphrase }), activity: true },
+  'guardians.createSoftwareKey': { request: z.strictObject({ passphrase, confirmation: passphrase, targetFolder }), activity: true },
   'guardians.enrol': { request: newGuardian, activity: true },
   'guardians.requestReplacement': {
-    request: z.strictObject({ guardianId: id, replacement: newGuardian, requesterGuardianId: requester, ttlMinutes }),
+    request: z.strictObject({ guardianId: id, replacement: newGuardian, requester, ttlMinutes }),
     activity: true,
   },
   'guardians.executeReplacement': { request: z.strictObject({ requestId: id }), activity: true },
   'approvals.list': { request: z.strictObject({}), activity: false },
   'approvals.requestPassphraseChange': {
-    request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requesterGuardianId: requester, ttlMinutes }),
+    request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requester, ttlMinutes }),
     activity: true,
   },
   'approvals.signWithLedger': {
@@ -196,6 +221,8 @@ export const guardianChannels = {
   'approvals.signWithKeyFile': { request: z.strictObject({ requestId: id, keyFile, passphrase, decision }), activity: true },
   'approvals.exportRequest': { request: z.strictObject({ requestId: id }), activity: true },
   'approvals.importApproval': { request: z.strictObject({ fileText: z.string().min(2).max(16_384) }), activity: true },
+  'approvals.exportRequesterFile': { request: z.strictObject({ requestId: id }), activity: true },
+  'approvals.importRequesterSignature': { request: z.strictObject({ fileText: z.string().min(2).max(16_384) }), activity: true },
   'approvals.executePassphraseChange': {
     request: z.strictObject({ requestId: id, currentPassphrase: passphrase, newPassphrase: passphrase, confirmation: passphrase }),
     activity: true,
@@ -214,5 +241,7 @@ export interface GuardianResponses {
   'approvals.signWithKeyFile': ApprovalRequestView;
   'approvals.exportRequest': RequestFileExport;
   'approvals.importApproval': ApprovalRequestView;
+  'approvals.exportRequesterFile': RequestFileExport;
+  'approvals.importRequesterSignature': ApprovalRequestView;
   'approvals.executePassphraseChange': PassphraseChanged;
 }

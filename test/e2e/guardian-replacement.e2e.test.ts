@@ -69,6 +69,7 @@ describe('guardian replacement in the browser', () => {
     await page.getByLabel('Device').selectOption('software');
     await page.getByLabel('Key file', { exact: true }).setInputFiles(asFile('nora.json', nora.keyFile));
     await page.getByLabel('Key file passphrase', { exact: true }).fill(NORA_PASSPHRASE);
+    await page.getByLabel("Operator's vault passphrase").fill(GOOD_PASSPHRASE);
     await page.getByRole('button', { name: 'Request replacement' }).click();
     await page.getByRole('status').filter({ hasText: 'Replacement requested' }).waitFor({ timeout: 15_000 });
     await shot('replacement-01-requested');
@@ -116,6 +117,7 @@ describe('guardian replacement in the browser', () => {
   it("refuses Sofia's old key, as a key file and as an approval file, and counts Nora's", async () => {
     await page.getByRole('button', { name: 'Approvals', exact: true }).click();
     await page.getByLabel('Reason').fill('Check the new guardian set');
+    await page.getByLabel("Operator's vault passphrase").fill(GOOD_PASSPHRASE);
     await page.getByRole('button', { name: 'Create request' }).click();
     const card = page.getByTestId('pending-request');
     await card.waitFor();
@@ -147,5 +149,32 @@ describe('guardian replacement in the browser', () => {
     const refused = harness.services.audit.list({ type: 'APPROVAL_REFUSED' }).entries.map((e) => e.details.code);
     assert.ok(refused.includes('APPROVAL_SIGNER_NOT_GUARDIAN'));
     assert.equal(harness.services.audit.list({ type: 'GUARDIAN_REPLACED' }).total, 1);
+  });
+
+  it('a guardian requests from their own machine: the request waits for their signed requester file', async () => {
+    await page.getByLabel('Reason').fill('Sam asks for a rotation');
+    await page.getByLabel('Requested by').selectOption({ index: 2 });
+    await page.getByRole('button', { name: 'Create request' }).click();
+    const card = page.getByTestId('pending-request').filter({ hasText: 'Waiting for Sam to sign the request' });
+    await card.waitFor({ timeout: 15_000 });
+    assert.match(await card.getByTestId('run-reason').textContent() ?? '', /Sam has not signed the request/);
+    assert.equal(await card.getByRole('button', { name: 'Approve with key file' }).isVisible(), false);
+    await card.getByRole('button', { name: 'Export requester file' }).click();
+    const path = (await card.getByTestId('requester-export').locator('.mono').textContent()) ?? '';
+    const exported = JSON.parse(readFileSync(path, 'utf8')) as { typedData: { domain: Record<string, unknown>; types: Record<string, Array<{ name: string; type: string }>>; message: Record<string, unknown> } };
+    const { EIP712Domain: _domain, ...types } = exported.typedData.types;
+    // Signed with the wrong key first: refused next to the action.
+    const wrong = await nora.wallet.signTypedData(exported.typedData.domain, types, exported.typedData.message);
+    await card.getByLabel('Signed requester file').setInputFiles(asFile('wrong.json', JSON.stringify({ message: exported.typedData.message, signature: wrong })));
+    await card.getByRole('button', { name: 'Import signed requester file' }).click();
+    await card.locator('[data-error-code="REQUESTER_SIGNATURE_INVALID"]').waitFor({ timeout: 15_000 });
+    const signature = await sam.wallet.signTypedData(exported.typedData.domain, types, exported.typedData.message);
+    await card.getByLabel('Signed requester file').setInputFiles(asFile('sam-request.json', JSON.stringify({ format: 'vaultkeeper.requester-signature/1', message: exported.typedData.message, signature })));
+    await card.getByRole('button', { name: 'Import signed requester file' }).click();
+    const signed = page.getByTestId('pending-request').filter({ hasText: 'Sam asks for a rotation' });
+    await signed.getByTestId('request-approvals').filter({ hasText: 'waiting for Lena or Nora' }).waitFor({ timeout: 15_000 });
+    assert.equal(await signed.getByTestId('requester-signature').count(), 0);
+    assert.match(await signed.getByTestId('request-requester').textContent() ?? '', /a guardian, signed with key/);
+    await shot('replacement-07-remote-requester');
   });
 });

@@ -13,6 +13,7 @@ import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { softwareKey, TEST_KEY_FILE_N } from '../support/guardians';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
+import { tempDir } from '../support/temp-dir';
 
 const VAULT_PASSPHRASE = 'granite lantern orchard velvet compass';
 const NEW_VAULT_PASSPHRASE = 'juniper falcon mosaic tide anchor';
@@ -25,6 +26,8 @@ describe('guardian approvals in the browser', () => {
   let harness: Awaited<ReturnType<typeof startTestHost>>;
   const device = new LedgerEthEmulator();
   let samKeyFile = '';
+  // The guardian's removable medium: a folder outside the console's data folder.
+  const medium = tempDir('vaultkeeper-medium-');
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 
   before(async () => {
@@ -37,6 +40,7 @@ describe('guardian approvals in the browser', () => {
   after(async () => {
     await browser?.close();
     await harness?.stop();
+    medium.cleanup();
   });
 
   it('creates the vault and enrols a Ledger guardian and two software-key guardians', async () => {
@@ -52,13 +56,23 @@ describe('guardian approvals in the browser', () => {
     await page.getByRole('button', { name: 'Enrol guardian' }).click();
     await page.getByRole('heading', { name: 'Enrol guardian 2 of 3' }).waitFor();
 
-    // A key file made by the console, as an operator would for a guardian without a Ledger.
+    // A key file made by the console, as an operator would for a guardian without a Ledger,
+    // written only to the guardian's medium.
+    assert.match(await page.getByTestId('key-medium-notice').textContent() ?? '', /This console keeps no copy/);
+    await page.getByLabel('Folder on the removable medium').fill(harness.services.dataDir);
+    await page.getByLabel('New key file passphrase').fill(SAM_PASSPHRASE);
+    await page.getByLabel('Key file passphrase again').fill(SAM_PASSPHRASE);
+    await page.getByRole('button', { name: 'Create key file' }).click();
+    // Refused next to the action: the data folder is on the machine the key guards.
+    await page.getByRole('alert').filter({ hasText: "inside this console's data folder" }).waitFor({ timeout: 20_000 });
+    await page.getByLabel('Folder on the removable medium').fill(medium.path);
     await page.getByLabel('New key file passphrase').fill(SAM_PASSPHRASE);
     await page.getByLabel('Key file passphrase again').fill(SAM_PASSPHRASE);
     await page.getByRole('button', { name: 'Create key file' }).click();
     const created = page.getByTestId('key-created');
     await created.waitFor({ timeout: 20_000 });
     const path = (await created.locator('.mono').nth(1).textContent()) ?? '';
+    assert.ok(path.startsWith(medium.path), 'the key file is on the medium only');
     samKeyFile = readFileSync(path, 'utf8');
 
     await page.getByLabel('Guardian name').fill('Sam');
@@ -83,6 +97,7 @@ describe('guardian approvals in the browser', () => {
   it('creates a passphrase-change request that reads in words', async () => {
     await page.getByRole('button', { name: 'Approvals', exact: true }).click();
     await page.getByLabel('Reason').fill('Quarterly passphrase rotation');
+    await page.getByLabel("Operator's vault passphrase").fill(VAULT_PASSPHRASE);
     await page.getByRole('button', { name: 'Create request' }).click();
     const card = page.getByTestId('pending-request');
     await card.waitFor();

@@ -1,23 +1,42 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isKeystoreJson, Wallet } from 'ethers';
 import type { ApprovalRequestView, ErrorCode, GuardianRegistry, RequestFileExport, SoftwareKeyCreated } from '../../preload/contract';
 import { enrolThree, guardianFixture } from '../support/guardians';
 import { TRUSTED } from '../support/services';
+import { tempDir } from '../support/temp-dir';
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
 
 const KEY_PASSPHRASE = 'orchid tundra beacon willow 88';
 
 describe('software guardian key files', () => {
-  it('creates an encrypted keystore on disk, enrols with it, and keeps the passphrase out of every answer', async () => {
+  it('writes the encrypted keystore only to the chosen removable medium, keeps no copy, enrols with it, and keeps the passphrase out of every answer', async () => {
     const f = await guardianFixture();
-    const created = await f.services.router.dispatch('guardians.createSoftwareKey', { passphrase: KEY_PASSPHRASE, confirmation: KEY_PASSPHRASE }, TRUSTED);
-    assert.ok(created.ok);
+    const medium = tempDir('vaultkeeper-medium-');
+    const created = await f.services.router.dispatch('guardians.createSoftwareKey', { passphrase: KEY_PASSPHRASE, confirmation: KEY_PASSPHRASE, targetFolder: medium.path }, TRUSTED);
+    assert.ok(created.ok, JSON.stringify(created));
     const { address, path } = created.value as SoftwareKeyCreated;
+    assert.ok(path.startsWith(medium.path), 'the key file is on the medium');
     const json = readFileSync(path, 'utf8');
     assert.ok(isKeystoreJson(json));
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.ok(!JSON.stringify(created).includes(KEY_PASSPHRASE));
+    // No keystore anywhere under the data folder (database and WAL included).
+    const ciphertext = (JSON.parse(json) as { Crypto: { ciphertext: string } }).Crypto.ciphertext;
+    assert.match(ciphertext, /^[0-9a-f]{64}$/);
+    for (const file of filesUnder(f.services.dataDir)) {
+      const content = readFileSync(file).toString('latin1');
+      assert.ok(!isKeystoreJson(content), `${file} is no keystore`);
+      assert.ok(!content.includes(ciphertext), `no key ciphertext in ${file}`);
+    }
+    assert.equal(f.services.audit.list({ type: 'GUARDIAN_KEY_FILE_CREATED' }).entries[0]?.details.copyKept, false);
+    medium.cleanup();
 
     const wrong = await f.services.router.dispatch('guardians.enrol', { method: 'software', name: 'Kim', keyFile: json, passphrase: 'not the key passphrase' }, TRUSTED);
     assert.equal(!wrong.ok && wrong.error.code, 'KEYFILE_WRONG_PASSPHRASE');
@@ -46,8 +65,41 @@ const BAD: Array<[string, string, unknown, ErrorCode]> = [
   ['request lifetime too short', 'approvals.requestPassphraseChange', { reason: 'r', ttlMinutes: 1 }, 'VALIDATION_FAILED'],
   ['missing reason', 'approvals.requestPassphraseChange', {}, 'VALIDATION_FAILED'],
   ['oversize approval file', 'approvals.importApproval', { fileText: 'x'.repeat(20_000) }, 'VALIDATION_FAILED'],
+  ['oversize key file as requester signer', 'approvals.requestPassphraseChange', { reason: 'r', requester: { as: 'guardian', guardianId: 'abcdef12', signer: { method: 'software', keyFile: 'x'.repeat(20_000), passphrase: 'p' } } }, 'VALIDATION_FAILED'],
+  ['self-declared requester id', 'approvals.requestPassphraseChange', { reason: 'r', requesterGuardianId: 'abcdef12' }, 'VALIDATION_FAILED'],
+  ['key folder path too long', 'guardians.createSoftwareKey', { passphrase: 'p', confirmation: 'p', targetFolder: `/${'a'.repeat(5000)}` }, 'VALIDATION_FAILED'],
+  ['key file without a target folder', 'guardians.createSoftwareKey', { passphrase: 'p', confirmation: 'p' }, 'VALIDATION_FAILED'],
   ['passphrase change without confirmation', 'approvals.executePassphraseChange', { requestId: 'abcdef12', currentPassphrase: 'a', newPassphrase: 'b' }, 'VALIDATION_FAILED'],
 ];
+
+describe('where a new guardian key may be written', () => {
+  it('refuses the data folder, anything inside it (also through a link), a missing folder and a file', async () => {
+    const f = await guardianFixture();
+    const medium = tempDir('vaultkeeper-medium-');
+    const inside = join(f.services.dataDir, 'keys');
+    mkdirSync(inside);
+    const link = join(medium.path, 'looks-like-medium');
+    symlinkSync(inside, link);
+    const cases: Array<[string, string, RegExp]> = [
+      ['the data folder', f.services.dataDir, /inside this console's data folder/],
+      ['a folder inside the data folder', inside, /inside this console's data folder/],
+      ['a link on the medium into the data folder', link, /inside this console's data folder/],
+      ['a folder that does not exist', join(medium.path, 'missing'), /does not exist/],
+      ['a file, not a folder', join(f.services.dataDir, 'vaultkeeper.sqlite3'), /not a folder/],
+    ];
+    for (const [what, targetFolder, message] of cases) {
+      const result = await f.services.router.dispatch('guardians.createSoftwareKey', { passphrase: KEY_PASSPHRASE, confirmation: KEY_PASSPHRASE, targetFolder }, TRUSTED);
+      assert.equal(!result.ok && result.error.code, 'KEY_FOLDER_REFUSED', what);
+      assert.match(!result.ok ? result.error.message : '', message, what);
+    }
+    const relative = await f.services.router.dispatch('guardians.createSoftwareKey', { passphrase: KEY_PASSPHRASE, confirmation: KEY_PASSPHRASE, targetFolder: 'keys' }, TRUSTED);
+    assert.equal(!relative.ok && relative.error.code, 'VALIDATION_FAILED');
+    assert.ok(!filesUnder(f.services.dataDir).some((file) => file.endsWith('.json')), 'no key file was written anywhere in the data folder');
+    assert.equal(f.services.audit.list({ type: 'GUARDIAN_KEY_FILE_CREATED' }).total, 0);
+    medium.cleanup();
+    await f.cleanup();
+  });
+});
 
 describe('guardian and approval channels', () => {
   it('answers each bad request with its code and writes nothing', async () => {
@@ -80,7 +132,7 @@ describe('guardian and approval channels', () => {
       assert.ok(result.ok, JSON.stringify(result));
       return result.value as T;
     };
-    const request = await send<ApprovalRequestView>('approvals.requestPassphraseChange', { reason: 'suspected shoulder surfing', requesterGuardianId: null, ttlMinutes: 30 });
+    const request = await send<ApprovalRequestView>('approvals.requestPassphraseChange', { reason: 'suspected shoulder surfing', requester: { as: 'operator', vaultPassphrase: 'correct horse battery staple orbit' }, ttlMinutes: 30 });
     const exported = await send<RequestFileExport>('approvals.exportRequest', { requestId: request.id });
     assert.match(exported.qrDataUrl, /^data:image\/png;base64,/);
     assert.equal(readFileSync(exported.path, 'utf8'), exported.json);

@@ -26,8 +26,8 @@ async function rejectsWith(work: Promise<unknown>, code: string): Promise<AppFai
 async function approvedRequest(f: GuardianFixture) {
   const { lena, sam } = await enrolThree(f);
   const { guardians, vault } = f.services;
-  const request = guardians.createRequest({
-    operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: { reason: 'rotation' }, requesterGuardianId: null, ttlMinutes: 60,
+  const request = await guardians.createRequest({
+    operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: { reason: 'rotation' }, requester: { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE }, ttlMinutes: 60,
   });
   await guardians.signWithLedger(request.id, lena.id, 'approve');
   await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
@@ -103,8 +103,8 @@ describe('guarded passphrase change and the unlock throttle', () => {
     const f = await guardianFixture();
     await enrolThree(f);
     const { guardians, vault } = f.services;
-    const request = guardians.createRequest({
-      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requesterGuardianId: null, ttlMinutes: 60,
+    const request = await guardians.createRequest({
+      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requester: { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE }, ttlMinutes: 60,
     });
     await rejectsWith(vault.changePassphrase(request.id, WRONG, NEW_PASSPHRASE, NEW_PASSPHRASE), 'QUORUM_NOT_MET');
     assert.equal(vault.status().failedAttempts, 0);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { AppFailure } from '../../main/errors';
 import { GUARDED_OPERATIONS } from '../../main/guardians/guarded-operations';
+import type { RequesterProof } from '../../main/guardians/guardian-service';
 import { payloadHash } from '../../main/guardians/typed-data';
 import { approvalFile, enrolThree, guardianFixture, softwareKey, type GuardianFixture } from '../support/guardians';
 import { GOOD_PASSPHRASE } from '../support/services';
@@ -20,14 +21,16 @@ async function rejectsWith(work: Promise<unknown> | (() => unknown), code: strin
   assert.fail(`expected ${code}`);
 }
 
-function passphraseRequest(f: GuardianFixture, requesterGuardianId: string | null = null) {
+const AS_OPERATOR: RequesterProof = { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE };
+
+function passphraseRequest(f: GuardianFixture, requester: RequesterProof = AS_OPERATOR) {
   const { guardians, vault } = f.services;
   return guardians.createRequest({
     operation: 'vault.passphrase.change',
     subject: guardians.currentVaultId(),
     parameters: vault.passphraseChangeParameters(),
     context: { reason: 'quarterly rotation' },
-    requesterGuardianId,
+    requester,
     ttlMinutes: 60,
   });
 }
@@ -58,7 +61,7 @@ describe('guardian registry', () => {
     const key = await softwareKey('twice enrolled passphrase 7');
     await f.services.guardians.enrol({ method: 'software', name: 'A', keyFile: key.keyFile, passphrase: 'twice enrolled passphrase 7' });
     await rejectsWith(f.services.guardians.enrol({ method: 'software', name: 'B', keyFile: key.keyFile, passphrase: 'twice enrolled passphrase 7' }), 'GUARDIAN_ALREADY_REGISTERED');
-    await rejectsWith(() => passphraseRequest(f), 'GUARDIAN_REGISTRY_INCOMPLETE');
+    await rejectsWith(passphraseRequest(f), 'GUARDIAN_REGISTRY_INCOMPLETE');
     await f.cleanup();
   });
 
@@ -77,7 +80,7 @@ describe('approval quorum', () => {
   it('two distinct guardians approve (Ledger and software key) → the guard allows', async () => {
     const f = await guardianFixture();
     const { lena, sam } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     assert.equal(request.status, 'pending');
     assert.match(request.payloadHash, /^0x[0-9a-f]{64}$/);
     assert.ok(request.summary.some((line) => line.includes('Change the passphrase')));
@@ -96,7 +99,7 @@ describe('approval quorum', () => {
   it('refuses the same guardian twice', async () => {
     const f = await guardianFixture();
     const { sam } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     await f.services.guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
     const twice = await rejectsWith(f.services.guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve'), 'APPROVAL_DUPLICATE_GUARDIAN');
     assert.match(twice.message, /Sam already approved this request/);
@@ -107,7 +110,7 @@ describe('approval quorum', () => {
   it('never counts the requester', async () => {
     const f = await guardianFixture();
     const { sam } = await enrolThree(f);
-    const request = passphraseRequest(f, sam.view.id);
+    const request = await passphraseRequest(f, { as: 'guardian', guardianId: sam.view.id, signer: { method: 'software', keyFile: sam.keyFile, passphrase: sam.passphrase } });
     const own = await rejectsWith(f.services.guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve'), 'APPROVAL_BY_REQUESTER');
     assert.match(own.message, /Sam requested this operation/);
     assert.deepEqual(f.services.guardians.view(request.id).waitingFor.sort(), ['Lena', 'Sofia']);
@@ -117,7 +120,7 @@ describe('approval quorum', () => {
   it('refuses an unregistered key', async () => {
     const f = await guardianFixture();
     await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     const stranger = Wallet.createRandom();
     const file = await approvalFile(new Wallet(stranger.privateKey), f.services.guardians.prepareMessage(request.id, 'approve'));
     const refused = await rejectsWith(() => f.services.guardians.importApproval(file), 'APPROVAL_SIGNER_NOT_GUARDIAN');
@@ -130,7 +133,7 @@ describe('approval quorum', () => {
   it('refuses an approval that arrives after the request expired', async () => {
     const f = await guardianFixture();
     const { sam } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     const file = await approvalFile(sam.wallet, f.services.guardians.prepareMessage(request.id, 'approve'));
     f.clock.advance(64 * 60_000);
     const late = await rejectsWith(() => f.services.guardians.importApproval(file), 'APPROVAL_EXPIRED');
@@ -142,13 +145,13 @@ describe('approval quorum', () => {
   it('refuses a replayed nonce', async () => {
     const f = await guardianFixture();
     const { sam } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     const file = await approvalFile(sam.wallet, f.services.guardians.prepareMessage(request.id, 'approve'));
     f.services.guardians.importApproval(file);
     const replay = await rejectsWith(() => f.services.guardians.importApproval(file), 'APPROVAL_NONCE_REPLAYED');
     assert.match(replay.message, /already used/);
     // A nonce the console never issued for this request is refused as well.
-    const other = passphraseRequest(f);
+    const other = await passphraseRequest(f);
     const foreign = { ...f.services.guardians.prepareMessage(other.id, 'approve'), requestId: request.id, payloadHash: request.payloadHash };
     await rejectsWith(async () => f.services.guardians.importApproval(await approvalFile(sam.wallet, foreign)), 'APPROVAL_NONCE_UNKNOWN');
     await f.cleanup();
@@ -157,7 +160,7 @@ describe('approval quorum', () => {
   it('refuses an approval for an altered request', async () => {
     const f = await guardianFixture();
     const { sam, sofia } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     // Signed over another payload than the request carries.
     const message = f.services.guardians.prepareMessage(request.id, 'approve');
     const otherHash = payloadHash(f.services.guardians.currentVaultId(), 'vault.passphrase.change', request.subject, { newKdf: { N: 1024 } }, {});
@@ -174,7 +177,7 @@ describe('approval quorum', () => {
   it('refuses a malformed signature and records every refusal in the audit log', async () => {
     const f = await guardianFixture();
     const { sam } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     const message = f.services.guardians.prepareMessage(request.id, 'approve');
     await rejectsWith(() => f.services.guardians.importApproval(JSON.stringify({ message, signature: '0x1234' })), 'APPROVAL_SIGNATURE_INVALID');
     await rejectsWith(() => f.services.guardians.importApproval('{not json'), 'APPROVAL_FILE_INVALID');
@@ -187,7 +190,7 @@ describe('approval quorum', () => {
   it('records rejections and closes the request once quorum is out of reach', async () => {
     const f = await guardianFixture();
     const { sam, sofia, lena } = await enrolThree(f);
-    const request = passphraseRequest(f, lena.id);
+    const request = await passphraseRequest(f, { as: 'guardian', guardianId: lena.id, signer: { method: 'ledger' } });
     const first = await f.services.guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'reject');
     // Lena requested; with Sam against, only Sofia is left: no two approvals are possible.
     assert.equal(first.status, 'rejected');
@@ -199,7 +202,7 @@ describe('approval quorum', () => {
   it('does not count an approval row written into the database by hand', async () => {
     const f = await guardianFixture();
     const { sam, sofia } = await enrolThree(f);
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     await f.services.guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
     const nonce = `0x${'ab'.repeat(32)}`;
     f.services.db
@@ -226,7 +229,7 @@ describe('guarded operations', () => {
     const f = await guardianFixture();
     const { lena, sam } = await enrolThree(f);
     const { vault, guardians } = f.services;
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'QUORUM_NOT_MET');
     await guardians.signWithLedger(request.id, lena.id, 'approve');
     const one = await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'QUORUM_NOT_MET');
@@ -254,7 +257,7 @@ describe('guarded operations', () => {
     const f = await guardianFixture();
     const { lena, sam } = await enrolThree(f);
     const { guardians } = f.services;
-    const request = passphraseRequest(f);
+    const request = await passphraseRequest(f);
     await guardians.signWithLedger(request.id, lena.id, 'approve');
     await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
     await rejectsWith(() => guardians.requireApproval('vault.passphrase.change', request.subject, { newKdf: { algorithm: 'scrypt', N: 1024, r: 1, p: 1 } }, request.id), 'GUARD_PAYLOAD_MISMATCH');
@@ -270,7 +273,7 @@ describe('guarded operations', () => {
     const { lena, sam, sofia } = await enrolThree(f);
     const { guardians } = f.services;
     const newcomer = await softwareKey('newcomer guardian passphrase 3');
-    const request = await guardians.requestReplacement(sam.view.id, { method: 'software', name: 'Nora', keyFile: newcomer.keyFile, passphrase: 'newcomer guardian passphrase 3' }, lena.id, 60);
+    const request = await guardians.requestReplacement(sam.view.id, { method: 'software', name: 'Nora', keyFile: newcomer.keyFile, passphrase: 'newcomer guardian passphrase 3' }, { as: 'guardian', guardianId: lena.id, signer: { method: 'ledger' } }, 60);
     assert.ok(request.summary.some((line) => line.includes('Replace guardian 2, "Sam"')));
     await rejectsWith(() => guardians.executeReplacement(request.id), 'QUORUM_NOT_MET');
     await guardians.signWithKeyFile(request.id, sofia.keyFile, sofia.passphrase, 'approve');
@@ -282,7 +285,7 @@ describe('guarded operations', () => {
     assert.equal(f.services.audit.list({ type: 'GUARDIAN_REPLACED' }).total, 1);
     await rejectsWith(() => guardians.executeReplacement(request.id), 'APPROVAL_REQUEST_CLOSED');
     // Sam's key is no guardian any more.
-    const next = passphraseRequest(f);
+    const next = await passphraseRequest(f);
     await rejectsWith(async () => guardians.importApproval(await approvalFile(sam.wallet, guardians.prepareMessage(next.id, 'approve'))), 'APPROVAL_SIGNER_NOT_GUARDIAN');
     guardians.importApproval(await approvalFile(newcomer.wallet, guardians.prepareMessage(next.id, 'approve')));
     assert.equal(guardians.view(next.id).approvalsCounted, 1);

@@ -8,6 +8,7 @@ import { APPROVAL_DOMAIN, APPROVAL_TYPES, hashedParts, type ApprovalMessage } fr
 import { LedgerDevice } from '../../main/ledger/ledger-device';
 import { EMULATOR_MNEMONIC, emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
 import { enrolThree, guardianFixture } from '../support/guardians';
+import { GOOD_PASSPHRASE } from '../support/services';
 
 const PATH = "44'/60'/0'/0/0";
 const MESSAGE: ApprovalMessage = {
@@ -101,8 +102,8 @@ describe('Ledger Ethereum app through hw-app-eth and the emulator', () => {
     const f = await guardianFixture();
     const { lena } = await enrolThree(f);
     const { guardians, vault } = f.services;
-    const request = guardians.createRequest({
-      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requesterGuardianId: null, ttlMinutes: 30,
+    const request = await guardians.createRequest({
+      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requester: { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE }, ttlMinutes: 30,
     });
     f.device.rejectNext = true;
     await failsWith(guardians.signWithLedger(request.id, lena.id, 'approve'), 'LEDGER_REJECTED');
@@ -119,8 +120,8 @@ describe('Ledger Ethereum app through hw-app-eth and the emulator', () => {
     const f = await guardianFixture();
     const { lena, sam } = await enrolThree(f);
     const { guardians, vault } = f.services;
-    const request = guardians.createRequest({
-      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requesterGuardianId: null, ttlMinutes: 30,
+    const request = await guardians.createRequest({
+      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requester: { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE }, ttlMinutes: 30,
     });
     const shown = guardians.view(request.id).ledger;
     assert.ok(shown, 'a pending request with a Ledger guardian carries the values to compare');
@@ -148,8 +149,8 @@ describe('Ledger Ethereum app through hw-app-eth and the emulator', () => {
     const f = await guardianFixture();
     const { lena } = await enrolThree(f);
     const { guardians, vault } = f.services;
-    const request = guardians.createRequest({
-      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requesterGuardianId: null, ttlMinutes: 30,
+    const request = await guardians.createRequest({
+      operation: 'vault.passphrase.change', subject: guardians.currentVaultId(), parameters: vault.passphraseChangeParameters(), context: {}, requester: { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE }, ttlMinutes: 30,
     });
     const shown = guardians.view(request.id).ledger!;
     f.device.log.length = 0;

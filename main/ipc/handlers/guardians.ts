@@ -4,9 +4,9 @@ import type { HandlersFor } from '../router';
 export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'guardians.'> & HandlersFor<'approvals.'> {
   return {
     'guardians.list': () => guardians.registry(),
-    'guardians.createSoftwareKey': (request) => guardians.createSoftwareKey(request.passphrase, request.confirmation),
+    'guardians.createSoftwareKey': (request) => guardians.createSoftwareKey(request.passphrase, request.confirmation, request.targetFolder),
     'guardians.enrol': (request) => guardians.enrol(request),
-    'guardians.requestReplacement': (request) => guardians.requestReplacement(request.guardianId, request.replacement, request.requesterGuardianId, request.ttlMinutes),
+    'guardians.requestReplacement': (request) => guardians.requestReplacement(request.guardianId, request.replacement, request.requester, request.ttlMinutes),
     'guardians.executeReplacement': (request) => guardians.executeReplacement(request.requestId),
     'approvals.list': () => guardians.listRequests(),
     'approvals.requestPassphraseChange': (request) => {
@@ -16,7 +16,7 @@ export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'g
         subject: guardians.currentVaultId(),
         parameters: vault.passphraseChangeParameters(),
         context: { reason: request.reason },
-        requesterGuardianId: request.requesterGuardianId,
+        requester: request.requester,
         ttlMinutes: request.ttlMinutes,
       });
     },
@@ -24,6 +24,8 @@ export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'g
     'approvals.signWithKeyFile': (request) => guardians.signWithKeyFile(request.requestId, request.keyFile, request.passphrase, request.decision),
     'approvals.exportRequest': (request) => guardians.exportRequest(request.requestId),
     'approvals.importApproval': (request) => guardians.importApproval(request.fileText),
+    'approvals.exportRequesterFile': (request) => guardians.exportRequesterFile(request.requestId),
+    'approvals.importRequesterSignature': (request) => guardians.importRequesterSignature(request.fileText),
     'approvals.executePassphraseChange': (request) => vault.changePassphrase(request.requestId, request.currentPassphrase, request.newPassphrase, request.confirmation),
   };
 }

@@ -81,7 +81,7 @@ export function ApprovalRequestSummary({ request }: { request: ApprovalRequestVi
         <dt>Requested by</dt>
         <dd data-testid="request-requester">
           <strong>{request.requester.name}</strong>
-          {request.requester.guardianId ? ' (a guardian: their own approval does not count)' : ''}, {utc(request.createdAt)}
+          {request.requester.address ? ` (a guardian, signed with key ${request.requester.address}: their own approval does not count)` : ' (confirmed with the vault passphrase)'}, {utc(request.createdAt)}
         </dd>
         <dt>Expires</dt>
         <dd data-testid="request-expiry" className={urgent ? 'expiry-soon' : undefined}>

@@ -4,6 +4,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { KeyFilePicker } from '../components/KeyFilePicker';
 import { PassphraseField } from '../components/PassphraseField';
+import { RequesterFields, useRequester } from '../components/RequesterFields';
 import { ApprovalRequestSummary, approvalsInWords, DeviceHash, quorumReached } from './ApprovalRequestSummary';
 
 const REFRESH_MS = 10_000;
@@ -20,12 +21,14 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   const [keyPass, setKeyPass] = useState('');
   const [approvalFile, setApprovalFile] = useState<{ text: string; name: string } | null>(null);
   const [exported, setExported] = useState<RequestFileExport | null>(null);
+  const [requesterExport, setRequesterExport] = useState<RequestFileExport | null>(null);
+  const [requesterFile, setRequesterFile] = useState<{ text: string; name: string } | null>(null);
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [again, setAgain] = useState('');
   // Only Ledger guardians who may still decide: not the requester, not already recorded.
   const decided = new Set(request.approvals.map((a) => a.guardianId));
-  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId && !decided.has(g.id));
+  const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId && g.address !== request.requester.address && !decided.has(g.id));
   const tag = request.id.slice(0, 8);
 
   async function act(work: () => Promise<Outcome>, success: string) {
@@ -61,6 +64,13 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
     else setError(result.error);
   }
 
+  async function exportRequesterFile() {
+    setError(null);
+    const result = await api.approvals.exportRequesterFile({ requestId: request.id });
+    if (result.ok) setRequesterExport(result.value);
+    else setError(result.error);
+  }
+
   function runOperation(event: FormEvent) {
     event.preventDefault();
     if (request.operation === 'vault.passphrase.change') {
@@ -73,16 +83,36 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
     }
   }
 
-  const reached = quorumReached(request);
-  const runBlocked = reached ? null : `Not yet: ${approvalsInWords(request)}. It unlocks once ${request.quorum} different guardians have approved.`;
+  const reached = quorumReached(request) && request.requester.signed;
+  const runBlocked = reached
+    ? null
+    : !request.requester.signed
+      ? `Not yet: ${request.requester.name} has not signed the request.`
+      : `Not yet: ${approvalsInWords(request)}. It unlocks once ${request.quorum} different guardians have approved.`;
 
   return (
     <article className="card" data-testid="pending-request" data-request-id={request.id} aria-label={`Request ${tag}`}>
       <ApprovalRequestSummary request={request} />
       <ErrorNotice error={error} onDismiss={() => setError(null)} />
       {done ? <p className="notice notice-ok" role="status">{done}</p> : null}
+      {!request.requester.signed ? (
+        <div className="sign-panel" data-testid="requester-signature">
+          <h3 className="section-label">Waiting for {request.requester.name} to sign the request</h3>
+          <p className="hint">{request.requester.name} asked for this operation and signs it on their own machine. Until their signed requester file is imported, no guardian can approve and the operation cannot run.</p>
+          <button type="button" className="secondary" onClick={() => void exportRequesterFile()}>Export requester file</button>
+          {requesterExport ? (
+            <div data-testid="requester-export">
+              <p className="hint small">Written to <span className="mono">{requesterExport.path}</span>.</p>
+              <img src={requesterExport.qrDataUrl} alt="Requester file as a QR code" width={200} height={200} />
+            </div>
+          ) : null}
+          <KeyFilePicker label="Signed requester file" fileName={requesterFile?.name ?? null} onLoad={(text, name) => setRequesterFile({ text, name })} />
+          <button type="button" className="primary" disabled={busy || !requesterFile} onClick={() => void act(() => api.approvals.importRequesterSignature({ fileText: requesterFile?.text ?? '' }), `${request.requester.name}'s signature on the request was accepted. Guardians can now decide.`)}>Import signed requester file</button>
+        </div>
+      ) : null}
       <h3 className="section-label">Guardians decide</h3>
-      <div className="sign-grid">
+      {!request.requester.signed ? <p className="hint">Not yet: the requester has not signed.</p> : null}
+      <div className="sign-grid" style={request.requester.signed ? undefined : { display: "none" }}>
         <form className="sign-panel" onSubmit={sign(ledgerDecision, 'ledger')} aria-label="Sign with a Ledger">
           <h4>On a Ledger</h4>
           {!request.ledger ? <p className="hint">No Ledger guardian can sign this request.</p> : null}
@@ -119,6 +149,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
         </form>
         <form className="sign-panel" onSubmit={sign('approve', 'keyfile')} aria-label="Sign with a key file">
           <h4>With a software key file</h4>
+          <p className="hint small">Prefer the remote flow on the right: the guardian signs the request file on their own machine and their key never touches this console. Typing a guardian&apos;s passphrase here exposes it to this machine.</p>
           <KeyFilePicker label="Guardian key file" fileName={keyFile?.name ?? null} onLoad={(text, name) => setKeyFile({ text, name })} />
           <PassphraseField id={`sign-pass-${tag}`} label="Guardian key passphrase" value={keyPass} onChange={setKeyPass} />
           <div className="row">
@@ -127,7 +158,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
           </div>
         </form>
         <div className="sign-panel">
-          <h4>Remote guardian (file or QR)</h4>
+          <h4>Remote guardian (file or QR) — preferred</h4>
           <button type="button" className="secondary" onClick={() => void exportFile()}>Export request file</button>
           {exported ? (
             <div data-testid="request-export">
@@ -166,7 +197,7 @@ export function ApprovalsScreen() {
   const [error, setError] = useState<AppError | null>(null);
   const [createError, setCreateError] = useState<AppError | null>(null);
   const [reason, setReason] = useState('');
-  const [requesterId, setRequesterId] = useState('');
+  const requester = useRequester();
   const [ttl, setTtl] = useState(60);
 
   const load = useCallback(async () => {
@@ -184,7 +215,8 @@ export function ApprovalsScreen() {
   async function requestChange(event: FormEvent) {
     event.preventDefault();
     setCreateError(null);
-    const result = await api.approvals.requestPassphraseChange({ reason, requesterGuardianId: requesterId || null, ttlMinutes: ttl });
+    const result = await api.approvals.requestPassphraseChange({ reason, requester: requester.proof(registry?.guardians ?? []), ttlMinutes: ttl });
+    requester.reset();
     if (result.ok) {
       setReason('');
       void load();
@@ -209,18 +241,12 @@ export function ApprovalsScreen() {
             <label htmlFor="change-reason">Reason</label>
             <input id="change-reason" value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
           </div>
-          <div className="field">
-            <label htmlFor="change-requester">Requested by</label>
-            <select id="change-requester" value={requesterId} onChange={(e) => setRequesterId(e.target.value)}>
-              <option value="">The operator (not a guardian)</option>
-              {(registry?.guardians ?? []).map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
-            </select>
-          </div>
+          <RequesterFields idPrefix="change" guardians={registry?.guardians ?? []} fields={requester.fields} />
           <div className="field">
             <label htmlFor="change-ttl">Expires after (minutes)</label>
             <input id="change-ttl" type="number" min={5} max={10080} value={ttl} onChange={(e) => setTtl(Number(e.target.value))} />
           </div>
-          <button type="submit" className="primary" disabled={!reason.trim()}>Create request</button>
+          <button type="submit" className="primary" disabled={!reason.trim() || !requester.ready(registry?.guardians ?? [])}>Create request</button>
         </form>
       </div>
       <h2 className="screen-heading">History</h2>

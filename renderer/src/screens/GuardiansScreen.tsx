@@ -4,6 +4,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { KeyFilePicker } from '../components/KeyFilePicker';
 import { PassphraseField } from '../components/PassphraseField';
+import { RequesterFields, useRequester } from '../components/RequesterFields';
 import { useConsole } from '../store';
 
 type Method = 'ledger' | 'software';
@@ -74,7 +75,8 @@ export function GuardiansScreen() {
   const enrol = useNewGuardian();
   const replacement = useNewGuardian();
   const [replaceId, setReplaceId] = useState('');
-  const [requesterId, setRequesterId] = useState('');
+  const requester = useRequester();
+  const [keyFolder, setKeyFolder] = useState('');
   const [keyPass, setKeyPass] = useState('');
   const [keyPass2, setKeyPass2] = useState('');
   const [created, setCreated] = useState<SoftwareKeyCreated | null>(null);
@@ -109,7 +111,7 @@ export function GuardiansScreen() {
 
   function submitKey(event: FormEvent) {
     event.preventDefault();
-    void run(() => api.guardians.createSoftwareKey({ passphrase: keyPass, confirmation: keyPass2 }), (value) => {
+    void run(() => api.guardians.createSoftwareKey({ passphrase: keyPass, confirmation: keyPass2, targetFolder: keyFolder.trim() }), (value) => {
       setCreated(value);
       setKeyPass('');
       setKeyPass2('');
@@ -118,8 +120,10 @@ export function GuardiansScreen() {
 
   function submitReplace(event: FormEvent) {
     event.preventDefault();
+    const proof = requester.proof(guardians);
+    requester.reset();
     void run(
-      () => api.guardians.requestReplacement({ guardianId: replaceId, replacement: replacement.request(), requesterGuardianId: requesterId || null, ttlMinutes: 60 }),
+      () => api.guardians.requestReplacement({ guardianId: replaceId, replacement: replacement.request(), requester: proof, ttlMinutes: 60 }),
       () => {
         replacement.reset();
         setNotice('Replacement requested. Two guardians must approve it on the Approvals screen before it can run.');
@@ -176,28 +180,28 @@ export function GuardiansScreen() {
               {guardians.map((g) => <option key={g.id} value={g.id}>{g.slot}: {g.name}</option>)}
             </select>
           </div>
-          <div className="field">
-            <label htmlFor="replace-requester">Requested by</label>
-            <select id="replace-requester" value={requesterId} onChange={(e) => setRequesterId(e.target.value)}>
-              <option value="">The operator (not a guardian)</option>
-              {guardians.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
-            </select>
-          </div>
+          <RequesterFields idPrefix="replace" guardians={guardians} fields={requester.fields} />
           <NewGuardianFields idPrefix="replacement" {...replacement.fields} />
-          <button type="submit" className="primary" disabled={busy || !replaceId || !replacement.fields.name.trim()}>Request replacement</button>
+          <button type="submit" className="primary" disabled={busy || !replaceId || !replacement.fields.name.trim() || !requester.ready(guardians)}>Request replacement</button>
           <button type="button" className="secondary" onClick={() => setScreen('approvals')}>Go to approvals</button>
         </form>
       ) : null}
 
       <form onSubmit={submitKey} aria-label="Create a software key file">
         <h2>Create a software key file</h2>
-        <p className="hint">An encrypted Ethereum keystore for a guardian without a Ledger. The guardian chooses its passphrase; copy the file to their removable medium.</p>
+        <p className="hint">An encrypted Ethereum keystore for a guardian without a Ledger. The guardian chooses its passphrase.</p>
+        <p className="notice" data-testid="key-medium-notice">The key file is written only to the folder you choose on the guardian&apos;s removable medium. This console keeps no copy: a guardian key must not live on the machine it guards. Afterwards the guardian should sign request files on their own machine (remote approval) rather than type their passphrase into this console.</p>
+        <div className="field">
+          <label htmlFor="new-key-folder">Folder on the removable medium</label>
+          <input id="new-key-folder" className="mono" placeholder="/media/guardian-usb" value={keyFolder} maxLength={4096} onChange={(e) => setKeyFolder(e.target.value)} />
+          <span className="hint">A full path to an existing folder outside this console&apos;s data folder.</span>
+        </div>
         <PassphraseField id="new-key-passphrase" label="New key file passphrase" value={keyPass} onChange={setKeyPass} newPassphrase />
         <PassphraseField id="new-key-confirmation" label="Key file passphrase again" value={keyPass2} onChange={setKeyPass2} newPassphrase />
-        <button type="submit" className="secondary" disabled={busy || !keyPass}>Create key file</button>
+        <button type="submit" className="secondary" disabled={busy || !keyPass || !keyFolder.trim()}>Create key file</button>
         {created ? (
           <p className="notice notice-ok" role="status" data-testid="key-created">
-            Key file for <span className="mono">{created.address}</span> written to <span className="mono">{created.path}</span>
+            <span>Key file for <span className="mono">{created.address}</span> written to <span className="mono">{created.path}</span> — the only copy. Hand the medium to the guardian.</span>
           </p>
         ) : null}
       </form>
