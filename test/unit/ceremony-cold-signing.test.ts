@@ -149,6 +149,18 @@ describe('cold-storage signing on the Ledger', { skip: !anvilAvailable() && 'anv
     assert.equal(Transaction.from(signed.signedTx).data, '0xa9059cbb');
   });
 
+  it('a device that signs with another key than the one it reports is caught, and the approval stays unused', async () => {
+    const request = txRequest({ nonce: 3 });
+    await f.approve(request);
+    f.device.signTransactionsWith = EMULATOR_MNEMONIC;
+    try {
+      await assert.rejects(f.services.ceremony.cold.sign(request.id), code('COLD_SIGNATURE_MISMATCH'));
+    } finally {
+      f.device.signTransactionsWith = null;
+    }
+    assert.equal(f.services.guardians.view(request.id).status, 'pending');
+  });
+
   it('a request that was altered after approval does not sign', async () => {
     const request = txRequest({ nonce: 2 });
     await f.approve(request);

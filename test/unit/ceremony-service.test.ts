@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CeremonyRecords } from '../../main/ceremony/ceremony-records';
 import { isAppFailure } from '../../main/errors';
 import { EMULATOR_MNEMONIC } from '../emulators/ledger-eth/emulator';
 import { ceremonyFixture, runConsoleCeremony, type CeremonyFixture } from '../support/ceremony';
@@ -159,6 +160,27 @@ describe('Ledger-generated ceremony', () => {
 });
 
 describe('certificate integrity', () => {
+  it('a recovery whose rebuilt seed matches the fingerprint but not the recorded addresses reveals nothing', async () => {
+    const f = await ceremonyFixture();
+    try {
+      const { id, sheets } = await runConsoleCeremony(f);
+      // A record whose addresses were rewritten together with a valid MAC (a bug, or a stolen vault key).
+      const records = new CeremonyRecords(f.services.db, () => f.services.vault.keyRing().subkey('ceremony/record-mac'));
+      const row = records.find(id).row;
+      const material = JSON.parse(row.public_material!) as { addresses: Array<{ address: string }> };
+      material.addresses[0]!.address = '0x000000000000000000000000000000000000dEaD';
+      const changed = { ...row, public_material: JSON.stringify(material) };
+      f.services.db.prepare('UPDATE ceremonies SET public_material = ?, mac = ? WHERE id = ?').run(changed.public_material, records.mac(changed), id);
+      const { recovery } = f.services.ceremony;
+      const r = recovery.start(id, 'recover');
+      await recovery.submitShare(r.id, sheets[0]!.words.join(' '));
+      await assert.rejects(recovery.submitShare(r.id, sheets[1]!.words.join(' ')), (e: unknown) => code('SEED_FINGERPRINT_MISMATCH')(e) && /does not derive the recorded addresses/.test((e as Error).message));
+      assert.throws(() => recovery.reveal(r.id, 'ab'.repeat(32)), code('CEREMONY_STEP_OUT_OF_ORDER'));
+    } finally {
+      await f.cleanup();
+    }
+  });
+
   it('refuses to use a record whose fingerprints were changed in the database', async () => {
     const f = await ceremonyFixture();
     try {

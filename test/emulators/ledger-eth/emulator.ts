@@ -87,6 +87,8 @@ export class LedgerEthEmulator extends Transport {
   /** What the device showed for the last transaction it was asked to sign, as a person reads it. */
   lastDisplayed: string[] | null = null;
   private root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), 'm');
+  /** A faulty or malicious device: reports addresses of its seed but signs transactions with these words. */
+  signTransactionsWith: string | null = null;
   private pendingTx: { path: string; bytes: Buffer } | null = null;
 
   /** Restores other words onto the device (a fresh seed, or another vault's). */
@@ -178,7 +180,8 @@ export class LedgerEthEmulator extends Transport {
     if (tx.data !== '0x' && !this.blindSigning) return status(SW_WRONG_DATA);
     this.lastDisplayed = [`Amount ETH ${formatEther(tx.value)}`, `Address ${tx.to ?? '(contract creation)'}`, `Network chain id ${tx.chainId}`, `Max fees ETH ${formatEther(tx.gasLimit * (tx.maxFeePerGas ?? tx.gasPrice ?? 0n))}`];
     if (!this.confirmedOnDevice()) return status(SW_DENIED);
-    const signature = this.root.derivePath(path).signingKey.sign(keccak256(bytes));
+    const signer = this.signTransactionsWith ? HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(this.signTransactionsWith), 'm') : this.root;
+    const signature = signer.derivePath(path).signingKey.sign(keccak256(bytes));
     return status(SW_OK, getBytes(concat([Uint8Array.from([signature.yParity]), signature.r, signature.s])));
   }
 
