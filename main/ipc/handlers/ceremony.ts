@@ -5,7 +5,7 @@ export function ceremonyHandlers({ ceremony, vault }: Services): HandlersFor<'ce
   const { ceremonies, recovery, cold, reveal } = ceremony;
   const unlocked = () => vault.keyRing();
   return {
-    'ceremony.list': () => ceremonies.list(),
+    'ceremony.list': () => (unlocked(), ceremonies.list()),
     'ceremony.requestStart': (r) => ceremonies.requestStart(r),
     'ceremony.start': (r) => ceremonies.start(r.requestId),
     'ceremony.showWords': (r) => (unlocked(), ceremonies.showWords(r.ceremonyId, r.revealToken)),
