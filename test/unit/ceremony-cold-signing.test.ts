@@ -13,6 +13,36 @@ import { EMULATOR_MNEMONIC } from '../emulators/ledger-eth/emulator';
 import { anvilAvailable, startAnvil, type Anvil } from '../support/anvil';
 import { ceremonyFixture, runConsoleCeremony, type CeremonyFixture } from '../support/ceremony';
 
+/**
+ * Runs `work` while recording every TCP connect, fetch and hw-app-eth warning about a missing
+ * resolution (its sign that it would consult Ledger's network service).
+ */
+async function withoutNetwork<T>(work: () => Promise<T>): Promise<{ value: T; attempts: string[] }> {
+  const attempts: string[] = [];
+  const originalConnect = Socket.prototype.connect;
+  const originalFetch = globalThis.fetch;
+  const originalWarn = console.warn;
+  Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
+    attempts.push(`connect ${JSON.stringify(args[0])}`);
+    return (originalConnect as (...a: unknown[]) => Socket).apply(this, args);
+  } as typeof Socket.prototype.connect;
+  globalThis.fetch = (async (input: unknown) => {
+    attempts.push(`fetch ${String(input)}`);
+    throw new Error('network use in the signing path');
+  }) as typeof fetch;
+  console.warn = (...args: unknown[]) => {
+    if (/resolution|resolveTransaction/.test(String(args[0]))) attempts.push(`hw-app-eth: ${String(args[0]).slice(0, 80)}`);
+    else originalWarn(...args);
+  };
+  try {
+    return { value: await work(), attempts };
+  } finally {
+    Socket.prototype.connect = originalConnect;
+    globalThis.fetch = originalFetch;
+    console.warn = originalWarn;
+  }
+}
+
 const code = (c: string) => (e: unknown) => {
   assert.ok(isAppFailure(e), `expected AppFailure ${c}, got ${String(e)}`);
   assert.equal(e.code, c, e.message);
@@ -95,25 +125,8 @@ describe('cold-storage signing on the Ledger', { skip: !anvilAvailable() && 'anv
     }
 
     // No network connection is attempted anywhere in the signing path (hw-app-eth gets resolution null).
-    const connects: unknown[] = [];
-    const originalConnect = Socket.prototype.connect;
-    const originalFetch = globalThis.fetch;
-    Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
-      connects.push(args[0]);
-      return (originalConnect as (...a: unknown[]) => Socket).apply(this, args);
-    } as typeof Socket.prototype.connect;
-    globalThis.fetch = (async (...args: unknown[]) => {
-      connects.push(args[0]);
-      throw new Error('network use in the signing path');
-    }) as typeof fetch;
-    let signed;
-    try {
-      signed = await cold.sign(request.id);
-    } finally {
-      Socket.prototype.connect = originalConnect;
-      globalThis.fetch = originalFetch;
-    }
-    assert.deepEqual(connects, []);
+    const { value: signed, attempts } = await withoutNetwork(() => cold.sign(request.id));
+    assert.deepEqual(attempts, []);
     assert.equal(signed.from, master);
     assert.deepEqual(f.device.lastDisplayed?.slice(0, 2), ['Amount ETH 1.5', `Address ${recipient}`]);
     const tx = Transaction.from(signed.signedTx);
@@ -145,7 +158,8 @@ describe('cold-storage signing on the Ledger', { skip: !anvilAvailable() && 'anv
     } finally {
       f.device.blindSigning = true;
     }
-    const signed = await f.services.ceremony.cold.sign(request.id);
+    const { value: signed, attempts } = await withoutNetwork(() => f.services.ceremony.cold.sign(request.id));
+    assert.deepEqual(attempts, [], 'a contract call is signed without asking the network for decoding data');
     assert.equal(Transaction.from(signed.signedTx).data, '0xa9059cbb');
   });
 
