@@ -65,7 +65,7 @@ export function createServices(options: ServiceOptions): Services {
   vault.useGuard(guardians);
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
-  const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger });
+  const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
   // A seed or share in memory does not outlive the unlocked vault.
   vault.onLock((reason) => {
     try {

@@ -5,6 +5,8 @@
  * network services; the device shows the transaction itself and the console shows beforehand
  * what it will display.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatEther, getAddress, keccak256, Signature, Transaction, ZeroAddress } from 'ethers';
 import type { ApprovalRequestView, ColdPreview, ColdSigned } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
@@ -36,6 +38,8 @@ export interface ColdTxInput {
 
 export interface ColdSigningOptions {
   db: Db;
+  /** Signed transactions are exported under <dataDir>/exports for the online side. */
+  dataDir: string;
   audit: AuditLog;
   clock: Clock;
   ledger: LedgerDevice;
@@ -141,6 +145,11 @@ export class ColdSigning {
       this.options.db.prepare('INSERT INTO cold_signatures (request_id, ceremony_id, from_address, tx_hash, signed_tx, signed_at) VALUES (?, ?, ?, ?, ?, ?)').run(requestId, String(parameters.ceremonyId), master.address, txHash, signed.serialized, signedAt);
       this.options.audit.append({ type: 'COLD_TX_SIGNED', actor: 'operator', subject: requestId, details: { from: master.address, to: tx.to, valueWei: tx.value.toString(), chainId: Number(tx.chainId), nonce: tx.nonce, txHash, approvers } });
     })();
-    return { requestId, from: master.address, txHash, signedTx: signed.serialized, signedAt };
+    // The export holds only what is broadcast anyway: the signed transaction is public once sent.
+    const dir = join(this.options.dataDir, 'exports');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, `cold-tx-${txHash.slice(2, 10)}.json`);
+    writeFileSync(path, `${JSON.stringify({ format: 'vaultkeeper.signed-transaction/1', requestId, chainId: Number(tx.chainId), from: master.address, txHash, signedTx: signed.serialized, signedAt }, null, 2)}\n`, { mode: 0o600 });
+    return { requestId, from: master.address, txHash, signedTx: signed.serialized, signedAt, path };
   }
 }

@@ -20,13 +20,13 @@ export interface CeremonyDomain {
   wipeAll(reason: string): void;
 }
 
-export function createCeremonyDomain(deps: { db: Db; audit: AuditLog; clock: Clock; vault: VaultService; guardians: CeremonyGuardians; ledger: LedgerDevice }): CeremonyDomain {
-  const { db, audit, clock, vault, guardians, ledger } = deps;
+export function createCeremonyDomain(deps: { db: Db; audit: AuditLog; clock: Clock; vault: VaultService; guardians: CeremonyGuardians; ledger: LedgerDevice; dataDir: string }): CeremonyDomain {
+  const { db, audit, clock, vault, guardians, ledger, dataDir } = deps;
   const records = new CeremonyRecords(db, () => vault.keyRing().subkey('ceremony/record-mac'));
   const reveal = new RevealRules({ db, audit, clock, confirmPassphrase: (p) => vault.confirmPassphrase(p) });
   const ceremonies = new CeremonyService({ db, audit, clock, guardians, ledger, reveal, records, nodeId: () => vault.nodeId() });
   const recovery = new RecoveryCeremonies({ db, audit, clock, ledger, reveal, records });
-  const cold = new ColdSigning({ db, audit, clock, ledger, guardians, records });
+  const cold = new ColdSigning({ db, dataDir, audit, clock, ledger, guardians, records });
   return {
     ceremonies,
     recovery,

@@ -201,6 +201,8 @@ export interface ColdSigned {
   /** The signed transaction (hex), for broadcast by the online side. */
   signedTx: string;
   signedAt: string;
+  /** Where the signed transaction was exported (JSON) for the online side. */
+  path: string;
 }
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'must be an id issued by this console');

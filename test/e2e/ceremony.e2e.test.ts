@@ -134,7 +134,7 @@ describe('master-seed ceremony in the browser', () => {
     // looked at, and must hold more than the empty viewer frame (about 9 kB) once the pages paint.
     const viewer = await browser.newPage({ viewport: { width: 1000, height: 1300 } });
     await viewer.goto(`file://${pdfPath}`).catch(() => undefined);
-    let image = Buffer.alloc(0);
+    let image: Buffer = Buffer.alloc(0);
     for (let i = 0; i < 30 && image.length < 60_000; i += 1) {
       await viewer.waitForTimeout(500);
       image = await viewer.screenshot({ path: join(SCREENSHOT_DIR, 'ceremony-09-certificate-pdf.png') });

@@ -5,6 +5,7 @@
  * and nothing in the signing path opens a network connection.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parseEther, parseUnits, Transaction, Wallet } from 'ethers';
@@ -129,6 +130,7 @@ describe('cold-storage signing on the Ledger', { skip: !anvilAvailable() && 'anv
     assert.deepEqual(attempts, []);
     assert.equal(signed.from, master);
     assert.deepEqual(f.device.lastDisplayed?.slice(0, 2), ['Amount ETH 1.5', `Address ${recipient}`]);
+    assert.equal(JSON.parse(readFileSync(signed.path, 'utf8')).signedTx, signed.signedTx);
     const tx = Transaction.from(signed.signedTx);
     assert.equal(tx.type, 2);
     assert.equal(tx.from, master);

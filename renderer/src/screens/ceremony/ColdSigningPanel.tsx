@@ -95,7 +95,7 @@ export function ColdSigningPanel({ ceremonies }: { ceremonies: CeremonyView[] })
         <ErrorNotice error={signing.error} />
         {signed ? (
           <div className="notice notice-ok" role="status" data-testid="cold-signed">
-            <div>Signed by {signed.from}. Transaction hash <span className="mono small">{signed.txHash}</span>. Carry the signed transaction to the online side for broadcast:
+            <div>Signed by {signed.from}. Transaction hash <span className="mono small">{signed.txHash}</span>. Exported to <span className="mono small">{signed.path}</span>; carry it to the online side for broadcast:
               <textarea readOnly rows={4} className="mono small signed-tx" value={signed.signedTx} aria-label="Signed transaction" />
             </div>
           </div>
