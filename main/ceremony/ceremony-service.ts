@@ -11,32 +11,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
-import type { ApprovalRequestView, CeremonyStarted, CeremonyStep, CeremonyView, CertificateView, LedgerCheckView, RevealedWords, ShareFingerprintView, SharesIssued } from '../../preload/contract';
+import type { ApprovalRequestView, CeremonyStarted, CeremonyView, CertificateView, LedgerCheckView, RevealedWords, ShareFingerprintView, SharesIssued } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
 import { fail, isAppFailure } from '../errors';
 import type { LedgerDevice } from '../ledger/ledger-device';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import { certificateHtml } from './certificate';
+import { ceremonyView, type ConsoleSession } from './ceremony-view';
 import { CeremonyRecords, type CeremonyRecord } from './ceremony-records';
 import { derivePublicMaterial, type PlanSize, type PublicMaterial } from './derivation-plan';
 import { approvalSignatures, type CeremonyGuardians } from './guardian-capability';
 import { compareWithDevice, devicePath, readDeviceMaterial, refuseMismatch } from './ledger-verification';
 import { WORDS_CLEAR_AFTER_SECONDS, type RevealRules } from './reveal-rules';
-import { entropyToSeed, entropyToWords, generateEntropy, seedFingerprint, shortFingerprint, wipe, WORD_COUNT } from './seed';
+import { entropyToSeed, entropyToWords, generateEntropy, seedFingerprint, wipe, WORD_COUNT } from './seed';
 import { recoverEntropy, shareFingerprint, shareIndex, shareToWords, splitEntropy } from './shamir-backup';
 import { canonicalTranscript, transcriptHash, type Transcript } from './transcript';
 import { checkTranscription, choosePositions } from './transcription-check';
 
-interface ConsoleSession {
-  entropy: Buffer;
-  material: PublicMaterial;
-  checkPositions: number[] | null;
-  transcriptionPassed: boolean;
-  shares: Uint8Array[] | null;
-  shareFingerprints: ShareFingerprintView[];
-  ledgerVerified: boolean;
-}
 
 export interface CeremonyServiceOptions {
   db: Db;
@@ -64,48 +56,8 @@ export class CeremonyService {
     return new Date(this.options.clock.now()).toISOString();
   }
 
-  // --- views ----------------------------------------------------------------------------------
-
-  private stepOf(record: CeremonyRecord): CeremonyStep {
-    const { row } = record;
-    if (row.status === 'aborted') return 'aborted';
-    if (row.status === 'certified') return 'certified';
-    if (row.status === 'awaiting-signatures') return 'signatures';
-    if (row.mode === 'ledger') return 'finish';
-    const s = this.sessions.get(row.id);
-    if (!s) return 'aborted';
-    if (!s.transcriptionPassed) return s.checkPositions ? 'transcription' : 'words';
-    if (!s.shares) return 'shares';
-    if (!s.ledgerVerified) return 'ledger';
-    return 'finish';
-  }
-
   private toView(record: CeremonyRecord): CeremonyView {
-    const { row } = record;
-    const session = this.sessions.get(row.id);
-    const material = record.material ?? session?.material ?? null;
-    const fingerprint = row.seed_fingerprint ?? (session ? seedFingerprint(session.entropy) : null);
-    return {
-      id: row.id,
-      mode: row.mode,
-      label: row.label,
-      status: row.status,
-      step: this.stepOf(record),
-      startedAt: row.started_at,
-      finishedAt: row.finished_at,
-      certifiedAt: row.certified_at,
-      seedFingerprint: fingerprint,
-      seedFingerprintShort: fingerprint ? shortFingerprint(fingerprint) : null,
-      shareFingerprints: record.shareFingerprints.length ? record.shareFingerprints : (session?.shareFingerprints ?? []),
-      evmAccountXpub: material?.evmAccountXpub ?? null,
-      addresses: material?.addresses ?? [],
-      ledgerChecks: record.ledgerChecks,
-      checkPositions: session?.transcriptionPassed ? [] : (session?.checkPositions ?? []),
-      steps: record.steps,
-      transcriptHash: row.transcript_hash,
-      certifyRequestId: row.certify_request_id,
-      now: this.iso(),
-    };
+    return ceremonyView(record, this.sessions.get(record.row.id), this.iso());
   }
 
   list(): CeremonyView[] {
