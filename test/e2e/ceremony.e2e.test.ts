@@ -190,4 +190,28 @@ describe('master-seed ceremony in the browser', () => {
     await page.getByText(/0 of 2 shares entered/).waitFor();
     await shot('13-recovery-reset');
   });
+
+  it('recovers with two shares and shows the words only after a fresh passphrase confirmation, then hides them', async () => {
+    await page.getByLabel(/Share words of the next guardian/).fill(shares[2]!.join(' '));
+    await page.getByRole('button', { name: 'Enter share' }).click();
+    await page.getByText(/1 of 2 shares entered/).waitFor();
+    await page.getByLabel(/Share words of the next guardian/).fill(shares[0]!.join(' '));
+    await page.getByRole('button', { name: 'Enter share' }).click();
+    await page.getByTestId('recovery-result').waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByTestId('secret-word').count(), 0, 'nothing shown before the reveal');
+    await page.getByLabel('Vault passphrase').fill('not the vault passphrase');
+    await page.getByRole('button', { name: 'Show the 24 words' }).click();
+    await page.locator('[data-error-code="WRONG_PASSPHRASE"]').waitFor({ timeout: 15_000 });
+    await page.getByLabel('Vault passphrase').fill(GOOD_PASSPHRASE);
+    await page.getByRole('button', { name: 'Show the 24 words' }).click();
+    const revealed = page.getByTestId('revealed-words');
+    await revealed.waitFor({ timeout: 15_000 });
+    assert.deepEqual(await revealed.getByTestId('secret-word').allTextContents(), words);
+    assert.match((await page.getByTestId('words-countdown').textContent())!, /clear from the screen in \d+ s\. 2 reveals left this hour/);
+    await shot('14-recovery-words-revealed');
+    await page.getByRole('button', { name: 'Hide the words now' }).click();
+    assert.equal(await page.getByTestId('secret-word').count(), 0);
+    await page.getByRole('button', { name: 'Close recovery (wipe)' }).click();
+    await page.getByRole('button', { name: 'Start recovery' }).waitFor();
+  });
 });
