@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isAppFailure } from '../../main/errors';
 import { splitEntropy, shareToWords, wordsToShare } from '../../main/ceremony/shamir-backup';
+import { RevealRules } from '../../main/ceremony/reveal-rules';
 import { generateEntropy, wordsToEntropy } from '../../main/ceremony/seed';
 import { GOOD_PASSPHRASE } from '../support/services';
 import { ceremonyFixture, runConsoleCeremony, type CeremonyFixture } from '../support/ceremony';
@@ -108,6 +109,10 @@ describe('recovery ceremony and reveal rules', () => {
     assert.equal(recovery.reveal(r.id, (await reveal.confirm(GOOD_PASSPHRASE)).token).revealsLeftThisHour, 0);
     const fourth = await reveal.confirm(GOOD_PASSPHRASE);
     assert.throws(() => recovery.reveal(r.id, fourth.token), (e: unknown) => code('REVEAL_RATE_LIMITED')(e) && /next reveal is possible in/.test((e as Error).message));
+    // The count lives in the database: a console restarted in the same hour still refuses.
+    const afterRestart = new RevealRules({ db: f.services.db, audit: f.services.audit, clock: f.clock, confirmPassphrase: (p) => f.services.vault.confirmPassphrase(p) });
+    const fresh = await afterRestart.confirm(GOOD_PASSPHRASE);
+    assert.throws(() => afterRestart.consume(fresh.token, ceremony.id, 'recovery'), code('REVEAL_RATE_LIMITED'));
     recovery.close(r.id);
     // An hour later the budget is back; the recovery itself had to be redone (15-minute limit).
     f.clock.advance(60 * 60_000);

@@ -83,6 +83,10 @@ describe('console-generated ceremony', () => {
     ceremonies.checkTranscription(ceremony.id, Object.fromEntries(challenge.checkPositions.map((p) => [String(p), words![p - 1]!])));
     await ceremonies.issueShares(ceremony.id);
 
+    // Views and lists (what the renderer polls) never carry words, whatever the step.
+    const pairs = words!.slice(1).map((w, i) => `${words![i]} ${w}`);
+    for (const text of [JSON.stringify(ceremonies.view(ceremony.id)), JSON.stringify(ceremonies.list())]) assert.ok(pairs.every((p) => !text.includes(p)) && !text.includes(`"${words![0]}","${words![1]}"`));
+
     f.device.useMnemonic(EMULATOR_MNEMONIC);
     await assert.rejects(ceremonies.verifyLedger(ceremony.id), (e: unknown) => {
       code('LEDGER_SEED_MISMATCH')(e);
@@ -160,6 +164,20 @@ describe('Ledger-generated ceremony', () => {
 });
 
 describe('certificate integrity', () => {
+  it('prints what operators typed as text, not markup', async () => {
+    const f = await ceremonyFixture();
+    try {
+      const { id } = await runConsoleCeremony(f, '<img src=x onerror=alert(1)> & "vault"');
+      const { html } = await f.services.ceremony.ceremonies.certificate(id);
+      assert.ok(!html.includes('<img src=x'));
+      assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;vault&quot;'));
+      assert.ok(!/<script/i.test(html));
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+
   it('a recovery whose rebuilt seed matches the fingerprint but not the recorded addresses reveals nothing', async () => {
     const f = await ceremonyFixture();
     try {
