@@ -41,7 +41,8 @@ Started ${escapeHtml(t.startedAt)} · finished ${escapeHtml(t.finishedAt)} · ce
 <h2>Steps</h2>
 <table><tr><th>Time (UTC)</th><th>Step</th><th>Detail</th></tr>${rows(t.steps.map((s) => [s.at, s.step, s.detail]))}</table>
 <h2>Guardian signatures over the transcript</h2>
-<table><tr><th>Guardian</th><th>Address</th><th>Signed</th><th>EIP-712 signature</th></tr>${rows(input.signatures.map((s) => [`${s.guardianName} (${s.via})`, s.address, s.signedAt, s.signature]))}</table>
+<p>Each guardian signed the EIP-712 approval (domain "Vaultkeeper", version 1) of request ${escapeHtml(input.signatures[0]?.message.requestId ?? '—')}, whose payload hash ${escapeHtml(input.signatures[0]?.message.payloadHash ?? '—')} commits to the transcript hash above.</p>
+<table><tr><th>Guardian</th><th>Address</th><th>Signed</th><th>Nonce</th><th>EIP-712 signature</th></tr>${rows(input.signatures.map((s) => [`${s.guardianName} (${s.via})`, s.address, s.signedAt, s.message.nonce, s.signature]))}</table>
 </body></html>
 `;
 }

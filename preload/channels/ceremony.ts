@@ -155,6 +155,12 @@ export interface CertificateSignature {
   via: string;
   signature: string;
   signedAt: string;
+  /**
+   * The EIP-712 approval message the guardian signed (domain "Vaultkeeper" v1), so the signature
+   * can be checked offline: its payloadHash commits to the certify request, whose parameters carry
+   * the transcript hash.
+   */
+  message: { requestId: string; payloadHash: string; operation: string; nonce: string; expiry: number; decision: 'approve' };
 }
 
 export interface CertificateView {

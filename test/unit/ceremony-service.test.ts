@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CeremonyRecords } from '../../main/ceremony/ceremony-records';
+import { createHash } from 'node:crypto';
+import { verifyTypedData } from 'ethers';
+import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardians/typed-data';
 import { isAppFailure } from '../../main/errors';
 import { EMULATOR_MNEMONIC } from '../emulators/ledger-eth/emulator';
 import { ceremonyFixture, runConsoleCeremony, type CeremonyFixture } from '../support/ceremony';
@@ -116,6 +119,17 @@ describe('console-generated ceremony', () => {
     const certificate = await ceremonies.certificate(ceremony.id);
     assert.equal(certificate.signatures.length, 2);
     assert.ok(certificate.signatures.every((s) => /^0x[0-9a-f]{130}$/.test(s.signature)));
+    // Offline check of the certificate: each signature is the guardian's EIP-712 approval of the
+    // certify request, whose payload hash commits to exactly this transcript hash.
+    const certify = f.services.guardians.view(finished.certifyRequestId!);
+    assert.equal(certify.parameters.transcriptHash, certificate.transcriptHash);
+    assert.equal(payloadHash(f.services.guardians.currentVaultId(), 'ceremony.certify', ceremony.id, certify.parameters, certify.context), certify.payloadHash);
+    assert.equal(createHash('sha256').update(certificate.transcript).digest('hex'), certificate.transcriptHash);
+    for (const s of certificate.signatures) {
+      assert.equal(s.message.payloadHash, certify.payloadHash);
+      assert.equal(verifyTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, s.message, s.signature), s.address);
+    }
+    assert.deepEqual(certificate.signatures.map((s) => s.guardianName).sort(), ['Sam', 'Sofia']);
     assert.ok(certificate.html.includes(certificate.transcriptHash));
     assert.ok(certificate.html.includes(verified.addresses[0]!.address));
     for (let i = 0; i + 1 < words!.length; i += 1) assert.ok(!certificate.html.includes(`${words![i]} ${words![i + 1]}`));
