@@ -159,6 +159,9 @@ describe('Ledger-generated ceremony', () => {
   it('records the public material read from the device, with no words and no shares', async () => {
     const { ceremonies } = f.services.ceremony;
     const request = ceremonies.requestStart({ mode: 'ledger', label: 'Ledger seed', userWallets: 1, requesterGuardianId: null, ttlMinutes: 60 });
+    const apdus = f.device.log.length;
+    await assert.rejects(ceremonies.start(request.id), code('QUORUM_NOT_MET'));
+    assert.equal(f.device.log.length, apdus, 'without the quorum nothing is asked of the device');
     await f.approve(request);
     f.device.state = 'locked';
     await assert.rejects(ceremonies.start(request.id), code('LEDGER_LOCKED'));
