@@ -3,6 +3,7 @@
  * host, the signer-node CLI and the tests all build their services here.
  */
 import { AuditLog } from './audit/audit-log';
+import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { LabCluster, type LabOptions } from './cluster/lab';
 import { GuardianService } from './guardians/guardian-service';
@@ -39,6 +40,7 @@ export interface Services {
   guardians: GuardianService;
   cluster: ClusterService;
   lab: LabCluster;
+  ceremony: CeremonyDomain;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -57,11 +59,22 @@ export function createServices(options: ServiceOptions): Services {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
     kdfCost: options.kdfCost,
   });
-  const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
+  // One device queue for everything that talks to the Ledger (guardian approvals, ceremonies).
+  const ledger = new LedgerDevice(options.ledgerTransport ?? nodeHidTransport);
+  const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger, keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
+  const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
+  // A seed or share in memory does not outlive the unlocked vault.
+  vault.onLock((reason) => {
+    try {
+      ceremony.wipeAll(`vault locked (${reason})`);
+    } catch (error) {
+      process.stderr.write(`[vaultkeeper] ceremony wipe on lock: ${error instanceof Error ? error.name : typeof error}\n`);
+    }
+  });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab, ceremony } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {

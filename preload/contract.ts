@@ -9,12 +9,14 @@
 import type { z } from 'zod';
 
 import { AUDIT_ERROR_CODES, AUDIT_LOG_EVENT_TYPES, auditChannels, type AuditResponses } from './channels/audit';
+import { CEREMONY_ERROR_CODES, CEREMONY_EVENT_TYPES, ceremonyChannels, type CeremonyResponses } from './channels/ceremony';
 import { CLUSTER_ERROR_CODES, CLUSTER_EVENT_TYPES, clusterChannels, type ClusterResponses } from './channels/cluster';
 import { COMMON_ERROR_CODES } from './channels/common';
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
 export type * from './channels/audit';
+export type * from './channels/ceremony';
 export type * from './channels/cluster';
 export type * from './channels/guardians';
 export type * from './channels/vault';
@@ -28,14 +30,15 @@ export const channels = {
   ...auditChannels,
   ...guardianChannels,
   ...clusterChannels,
+  ...ceremonyChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
-export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES] as const;
+export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 // ---------------------------------------------------------------------------------------------

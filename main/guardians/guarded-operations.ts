@@ -19,7 +19,9 @@ export const GUARDED_OPERATIONS = {
   'withdrawal.large': { label: 'Send a large withdrawal', wired: false },
   'account.recovery': { label: 'Recover an account', wired: false },
   'override.manual': { label: 'Override the automated controls (manual execution)', wired: false },
-  'ceremony.run': { label: 'Run a master-seed ceremony', wired: false },
+  'ceremony.run': { label: 'Run a master-seed ceremony', wired: true },
+  'ceremony.certify': { label: 'Sign the transcript of a master-seed ceremony', wired: true },
+  'ceremony.cold.sign': { label: 'Sign a transaction from a cold-storage account on the Ledger', wired: true },
   'policy.change': { label: 'Change the vault policy (limits, allowlists, kill switch)', wired: false },
 } as const satisfies Record<string, GuardedOperation>;
 

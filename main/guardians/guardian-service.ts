@@ -82,6 +82,16 @@ export class GuardianService implements OperationGuard {
 
   // --- requests ------------------------------------------------------------------------------
 
+  /**
+   * Opens the follow-up request of an operation the operator is already running in this unlocked
+   * session (certifying a ceremony that a guardian-approved start has just finished). Never reached
+   * from IPC with a caller-chosen operation; the requester is the operator, who never approves.
+   */
+  createFollowUpRequest(input: NewRequest): ApprovalRequestView {
+    this.ctx.requireUnlocked();
+    return this.requests.insert(this.requests.draft(input, null), null);
+  }
+
   /** Opens a request for a guarded operation once its requester is authenticated. */
   async createRequest(input: NewRequest & { requester: RequesterProof }): Promise<ApprovalRequestView> {
     this.ctx.requireUnlocked();

@@ -4,6 +4,7 @@
  */
 import type { Services } from '../services';
 import { auditHandlers } from './handlers/audit';
+import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
 import { vaultHandlers } from './handlers/vault';
@@ -15,5 +16,6 @@ export function createHandlers(services: Services): Handlers {
     ...auditHandlers(services),
     ...guardianHandlers(services),
     ...clusterHandlers(services),
+    ...ceremonyHandlers(services),
   };
 }

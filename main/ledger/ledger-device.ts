@@ -3,8 +3,9 @@
  * closed after it, so a device unplugged and plugged back in is found again. Calls are serialized
  * through one queue: the device can only do one thing at a time.
  *
- * Only address reads and hashed EIP-712 signing are used; nothing here reaches Ledger's HTTP
- * services (the console is air-gapped), and no transaction signing with a resolution happens.
+ * Address and public-key reads, hashed EIP-712 signing and transaction signing. Nothing here
+ * reaches Ledger's HTTP services (the console is air-gapped): transactions are signed with
+ * resolution `null`, so hw-app-eth never asks its network service for decoding data.
  */
 import type Transport from '@ledgerhq/hw-transport';
 import { getAddress, Signature } from 'ethers';
@@ -26,7 +27,8 @@ export const nodeHidTransport: TransportFactory = async () => {
 };
 
 type EthApp = {
-  getAddress(path: string, display?: boolean, chainCode?: boolean): Promise<{ publicKey: string; address: string }>;
+  getAddress(path: string, display?: boolean, chainCode?: boolean): Promise<{ publicKey: string; address: string; chainCode?: string }>;
+  signTransaction(path: string, rawTxHex: string, resolution: null): Promise<{ v: string; r: string; s: string }>;
   getAppConfiguration(): Promise<{ version: string }>;
   signEIP712HashedMessage(path: string, domainSeparatorHex: string, hashStructHex: string): Promise<{ v: number; r: string; s: string }>;
 };
@@ -91,5 +93,18 @@ export class LedgerDevice {
       const signature = Signature.from({ r: `0x${r.padStart(64, '0')}`, s: `0x${s.padStart(64, '0')}`, v }).serialized;
       return { address, signature };
     });
+  }
+
+  /** Public key (uncompressed hex), address and optionally chain code at `path`; `display` asks the person to confirm on the device. */
+  getPublicKey(path: string, options: { display?: boolean; chainCode?: boolean } = {}): Promise<{ publicKey: string; address: string; chainCode: string | null }> {
+    return this.run(options.display ? 'show the address on the device' : 'read the address', async (eth) => {
+      const result = await eth.getAddress(path, options.display ?? false, options.chainCode ?? false);
+      return { publicKey: result.publicKey, address: getAddress(result.address), chainCode: result.chainCode ?? null };
+    });
+  }
+
+  /** Signs an unsigned serialized transaction (hex, no 0x) on the device, with no network resolution. */
+  signTransaction(path: string, unsignedTxHex: string): Promise<{ v: string; r: string; s: string }> {
+    return this.run('sign the transaction', (eth) => eth.signTransaction(path, strip0x(unsignedTxHex), null));
   }
 }

@@ -31,6 +31,9 @@ export function ledgerFailure(error: unknown, action: string): AppFailure {
   if (status !== null && WRONG_APP_STATUS.has(status)) {
     return new AppFailure('LEDGER_WRONG_APP', `The Ethereum app is not open on the Ledger (the device answered 0x${status.toString(16)}). Open the Ethereum app on the device, then ${action} again.`, { status });
   }
+  if (name === 'EthAppPleaseEnableContractData') {
+    return new AppFailure('LEDGER_BLIND_SIGNING_DISABLED', `The Ethereum app refused a transaction with contract data because blind signing is off. Enable "Blind signing" in the Ethereum app settings on the device only if the guardians approved this contract call, then ${action} again.`, { status: 0x6a80 });
+  }
   if (status === 0x6985) {
     return new AppFailure('LEDGER_REJECTED', 'The request was rejected on the Ledger. Nothing was signed.', { status });
   }

@@ -9,6 +9,7 @@ import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
 import { presignatures } from './migrations/004-presignatures';
 import { guardianRegistryHead } from './migrations/007-guardian-registry-head';
+import { ceremony } from './migrations/008-ceremony';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, guardianRegistryHead];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, guardianRegistryHead, ceremony];

@@ -338,6 +338,29 @@ export class VaultService implements KeyAccess {
     });
   }
 
+  /**
+   * A fresh proof that the person at the console knows the vault passphrase, for operations that
+   * show secrets (seed 002's reveal rules). Changes nothing on success; a wrong passphrase counts
+   * against the unlock throttle like any other.
+   */
+  confirmPassphrase(passphrase: string): Promise<void> {
+    return this.serialized(async () => {
+      const meta = this.meta();
+      if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
+      this.keyRing();
+      this.assertNotThrottled(meta);
+      const kek = await deriveKeyEncryptionKey(passphrase, this.kdfParams(meta));
+      try {
+        open(kek, unpack(meta.wrapped_master_key), associatedData('vault-master-key', meta.vault_id, meta.node_id)).fill(0);
+      } catch (error) {
+        if (!(error instanceof EnvelopeOpenError)) throw error;
+        this.recordWrongPassphrase(meta);
+      } finally {
+        kek.fill(0);
+      }
+    });
+  }
+
   /** Operator activity: postpones the idle lock. */
   touch(): void {
     this.lastActivity = this.options.clock.now();

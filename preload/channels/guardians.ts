@@ -191,7 +191,7 @@ const guardianSigner = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('software'), keyFile, passphrase }),
   z.strictObject({ method: z.literal('remote') }),
 ]);
-const requester = z.discriminatedUnion('as', [
+export const requesterProof = z.discriminatedUnion('as', [
   z.strictObject({ as: z.literal('operator'), vaultPassphrase: passphrase }),
   z.strictObject({ as: z.literal('guardian'), guardianId: id, signer: guardianSigner }),
 ]);
@@ -204,13 +204,13 @@ export const guardianChannels = {
   'guardians.createSoftwareKey': { request: z.strictObject({ passphrase, confirmation: passphrase, targetFolder }), activity: true },
   'guardians.enrol': { request: newGuardian, activity: true },
   'guardians.requestReplacement': {
-    request: z.strictObject({ guardianId: id, replacement: newGuardian, requester, ttlMinutes }),
+    request: z.strictObject({ guardianId: id, replacement: newGuardian, requester: requesterProof, ttlMinutes }),
     activity: true,
   },
   'guardians.executeReplacement': { request: z.strictObject({ requestId: id }), activity: true },
   'approvals.list': { request: z.strictObject({}), activity: false },
   'approvals.requestPassphraseChange': {
-    request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requester, ttlMinutes }),
+    request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requester: requesterProof, ttlMinutes }),
     activity: true,
   },
   'approvals.signWithLedger': {

@@ -3,6 +3,7 @@ import { api } from './api';
 import { ErrorNotice } from './components/ErrorNotice';
 import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
+import { CeremonyScreen } from './screens/ceremony/CeremonyScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
 import { LabBanner } from './components/LabBanner';
@@ -40,6 +41,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'guardians', label: 'Guardians' },
   { screen: 'approvals', label: 'Approvals' },
   { screen: 'keysets', label: 'Keysets' },
+  { screen: 'ceremony', label: 'Ceremony' },
 ];
 
 export function App() {
@@ -91,6 +93,7 @@ export function App() {
       {state === 'unlocked' && screen === 'guardians' ? <GuardiansScreen /> : null}
       {state === 'unlocked' && screen === 'approvals' ? <ApprovalsScreen /> : null}
       {state === 'unlocked' && screen === 'keysets' ? <KeysetsScreen /> : null}
+      {state === 'unlocked' && screen === 'ceremony' ? <CeremonyScreen /> : null}
     </div>
   );
 }

@@ -170,6 +170,9 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
           <button type="button" className="secondary" disabled={busy || !approvalFile} onClick={() => void act(() => api.approvals.importApproval({ fileText: approvalFile?.text ?? '' }), 'Approval file accepted.')}>Import approval file</button>
         </div>
       </div>
+      {request.operation.startsWith('ceremony.') ? (
+        <p className="run-zone hint" data-testid="runs-elsewhere">Once approved, this runs from the Ceremony screen, where the operator follows it step by step.</p>
+      ) : (
       <form className={`run-zone ${reached ? 'run-zone-ready' : ''}`} onSubmit={runOperation} aria-label="Run the operation">
         <h3>Run: {request.operationLabel}</h3>
         <p className="run-warning">This changes the vault and cannot be undone from this screen. It uses up the approvals.</p>
@@ -187,6 +190,7 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
           </span>
         </div>
       </form>
+      )}
     </article>
   );
 }

@@ -8,12 +8,17 @@
  *          → 65 ‖ pubkey(65) ‖ 40 ‖ address ASCII(40) [‖ chain code(32)] ‖ 9000
  *   E0 0C  SIGN_EIP712 hashed v0 (P1=00, P2=00; data: path, domain separator(32), message hash(32))
  *          → v ‖ r(32) ‖ s(32) ‖ 9000, over keccak256(0x1901 ‖ ds ‖ hs)
+ *   E0 04  SIGN_TRANSACTION (P1=00 first chunk: path ‖ start of the unsigned tx; P1=80 the rest)
+ *          → 9000 until the tx is complete, then v ‖ r(32) ‖ s(32) ‖ 9000 over keccak256(tx);
+ *          v is the y parity for typed (EIP-2718) transactions
  * and the states a person meets: locked (5515), another app open (6D00 / 6E00 / 6511),
- * rejected on the device (6985), unplugged in the middle of an exchange (DisconnectedDevice).
+ * rejected on the device (6985), unplugged in the middle of an exchange (DisconnectedDevice),
+ * blind signing disabled (6A80 for a transaction with contract data). `useMnemonic` loads other
+ * words, as a person restoring a seed onto the device does.
  */
 import Transport from '@ledgerhq/hw-transport';
 import { DisconnectedDevice, TransportError } from '@ledgerhq/errors';
-import { concat, getBytes, HDNodeWallet, keccak256, Mnemonic, SigningKey } from 'ethers';
+import { concat, formatEther, getBytes, HDNodeWallet, keccak256, Mnemonic, SigningKey, Transaction } from 'ethers';
 
 /** The test seed. Never use it for anything but tests. */
 export const EMULATOR_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -51,6 +56,21 @@ function parsePath(data: Buffer): { path: string; rest: Buffer } | null {
   return { path: `m/${parts.join('/')}`, rest: data.subarray(1 + count * 4) };
 }
 
+/** Length of an unsigned typed transaction (type byte ‖ RLP list) from its header, or null. */
+function typedTxLength(bytes: Buffer): number | null {
+  if (bytes.length < 2) return Number.MAX_SAFE_INTEGER;
+  const type = bytes[0]!;
+  if (type > 0x7f) return null; // legacy transactions are not emulated
+  const head = bytes[1]!;
+  if (head >= 0xc0 && head <= 0xf7) return 2 + (head - 0xc0);
+  if (head > 0xf7) {
+    const lengthBytes = head - 0xf7;
+    if (bytes.length < 2 + lengthBytes) return Number.MAX_SAFE_INTEGER;
+    return 2 + lengthBytes + bytes.readUIntBE(2, lengthBytes);
+  }
+  return null;
+}
+
 export class LedgerEthEmulator extends Transport {
   state: EmulatorState = 'ready';
   /** False: no device on the USB bus, opening a transport fails as node-hid's does. */
@@ -62,7 +82,19 @@ export class LedgerEthEmulator extends Transport {
   /** Everything the host sent, as hex, for assertions. */
   readonly log: string[] = [];
   readonly version = [1, 12, 0] as const;
-  private readonly root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), 'm');
+  /** The Ethereum app setting "Blind signing"; off, the app refuses transactions with contract data. */
+  blindSigning = true;
+  /** What the device showed for the last transaction it was asked to sign, as a person reads it. */
+  lastDisplayed: string[] | null = null;
+  private root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), 'm');
+  /** A faulty or malicious device: reports addresses of its seed but signs transactions with these words. */
+  signTransactionsWith: string | null = null;
+  private pendingTx: { path: string; bytes: Buffer } | null = null;
+
+  /** Restores other words onto the device (a fresh seed, or another vault's). */
+  useMnemonic(phrase: string): void {
+    this.root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(phrase), 'm');
+  }
 
   /** The address the emulated device holds at a path, as the tests expect it. */
   addressAt(path: string): string {
@@ -89,6 +121,8 @@ export class LedgerEthEmulator extends Transport {
         return this.getAddress(p1 ?? 0, p2 ?? 0, data);
       case 0x0c:
         return this.signEip712Hashed(p1 ?? 0, p2 ?? 0, data);
+      case 0x04:
+        return this.signTransaction(p1 ?? 0, data);
       default:
         return status(SW_INS_NOT_SUPPORTED);
     }
@@ -120,6 +154,35 @@ export class LedgerEthEmulator extends Transport {
     const digest = keccak256(concat([Uint8Array.from([0x19, 0x01]), parsed.rest.subarray(0, 32), parsed.rest.subarray(32, 64)]));
     const signature = this.root.derivePath(parsed.path).signingKey.sign(digest);
     return status(SW_OK, getBytes(concat([Uint8Array.from([signature.v]), signature.r, signature.s])));
+  }
+
+  private signTransaction(p1: number, data: Buffer): Buffer {
+    if (p1 === 0x00) {
+      const parsed = parsePath(data);
+      if (!parsed) return status(SW_WRONG_DATA);
+      this.pendingTx = { path: parsed.path, bytes: Buffer.from(parsed.rest) };
+    } else if (p1 === 0x80 && this.pendingTx) {
+      this.pendingTx.bytes = Buffer.concat([this.pendingTx.bytes, data]);
+    } else {
+      return status(SW_WRONG_DATA);
+    }
+    const expected = typedTxLength(this.pendingTx.bytes);
+    if (expected === null) return status(SW_WRONG_DATA);
+    if (this.pendingTx.bytes.length < expected) return status(SW_OK);
+    const { path, bytes } = this.pendingTx;
+    this.pendingTx = null;
+    let tx: Transaction;
+    try {
+      tx = Transaction.from(`0x${bytes.toString('hex')}`);
+    } catch {
+      return status(SW_WRONG_DATA);
+    }
+    if (tx.data !== '0x' && !this.blindSigning) return status(SW_WRONG_DATA);
+    this.lastDisplayed = [`Amount ETH ${formatEther(tx.value)}`, `Address ${tx.to ?? '(contract creation)'}`, `Network chain id ${tx.chainId}`, `Max fees ETH ${formatEther(tx.gasLimit * (tx.maxFeePerGas ?? tx.gasPrice ?? 0n))}`];
+    if (!this.confirmedOnDevice()) return status(SW_DENIED);
+    const signer = this.signTransactionsWith ? HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(this.signTransactionsWith), 'm') : this.root;
+    const signature = signer.derivePath(path).signingKey.sign(keccak256(bytes));
+    return status(SW_OK, getBytes(concat([Uint8Array.from([signature.yParity]), signature.r, signature.s])));
   }
 
   override async close(): Promise<void> {
