@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type WebContents } from 'electron';
+import { declarePackagedBuild } from '../mpc/index';
 import { createServices, type Services } from '../services';
 import { APP_NAME, resolveDataDir } from '../platform/data-dir';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin';
@@ -19,6 +20,8 @@ const RENDERER_ROOT = join(__dirname, '..', 'renderer');
 
 // Set before anything asks for userData, which is derived from the name.
 app.setName(APP_NAME);
+// Before any service loads the MPC addon: a packaged app loads only its bundled addon.
+declarePackagedBuild(app.isPackaged);
 
 // Two consoles on one database would race each other's vault state.
 if (!app.requestSingleInstanceLock()) {
