@@ -10,7 +10,7 @@ import { declarePackagedBuild } from '../mpc/index';
 import { createServices, type Services } from '../services';
 import { APP_NAME, resolveDataDir } from '../platform/data-dir';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin';
-import { createHardenedWindow, guardSession, installAppGuards } from './hardening';
+import { createHardenedWindow, guardSession, installAppGuards, installNetworkGuardsWhenReady } from './hardening';
 import { bindIpc } from './ipc';
 import { serveRendererRequest } from './renderer-files';
 
@@ -65,6 +65,7 @@ function start(): void {
   app
     .whenReady()
     .then(() => {
+      installNetworkGuardsWhenReady(app);
       guardSession(session.defaultSession, { allowDevtools });
       protocol.handle(APP_SCHEME, (request) => serveRendererRequest({ url: request.url, method: request.method }, RENDERER_ROOT));
       services = createServices({ dataDir: resolveDataDir(app.getPath('userData')) });
