@@ -62,8 +62,9 @@ export function createServices(options: ServiceOptions): Services {
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
   const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
+  // No request postpones the idle lock by itself (screens poll); only the renderer's
+  // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {
-    onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {
       // The error's class only: messages from libraries can quote request data.
       process.stderr.write(`[vaultkeeper] internal error on ${channel}: ${error instanceof Error ? error.name : typeof error}\n`);
