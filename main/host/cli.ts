@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveDataDir } from '../platform/data-dir';
-import { quietBrowserFlags } from '../platform/quiet-browser';
+import { quietBrowserShellFlags } from '../platform/quiet-browser';
 import { createServices } from '../services';
 import { startHeadlessHost } from './headless-host';
 import { BRIDGE_FILE, RENDERER_DIR } from './paths';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       `  open:        ${host.url}`,
       '               (works once: the first load trades it for a session cookie and clears it from the address bar)',
       '  keep the browser quiet (no background or update traffic), e.g.:',
-      `    chromium --user-data-dir=$(mktemp -d) ${quietBrowserFlags().join(' ')} '<address above>'`,
+      `    chromium --user-data-dir=$(mktemp -d) ${quietBrowserShellFlags()} '<address above>'`,
       'Press Ctrl+C to stop (the vault is locked on exit).',
       '',
     ].join('\n'),

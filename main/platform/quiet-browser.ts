@@ -30,10 +30,20 @@ export const QUIET_CHROMIUM_SWITCHES: ReadonlyArray<readonly [name: string, valu
   ['no-pings'],
   ['no-first-run'],
   ['metrics-recording-only'],
+  // Nothing the console loads needs a name resolved (the loopback literal or the app's own
+  // scheme), so no lookup leaves the machine: every other host resolves to "not found".
+  ['host-resolver-rules', 'MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE [::1]'],
   ['disable-features', DISABLED_FEATURES.join(',')],
 ];
 
 /** The switches as command-line flags: `--name` or `--name=value`. */
 export function quietBrowserFlags(): string[] {
   return QUIET_CHROMIUM_SWITCHES.map(([name, value]) => (value === undefined ? `--${name}` : `--${name}=${value}`));
+}
+
+/** The flags quoted for a POSIX shell, for the line the headless host prints. */
+export function quietBrowserShellFlags(): string {
+  return quietBrowserFlags()
+    .map((flag) => (/^[\w=,.:/-]+$/.test(flag) ? flag : `'${flag.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
