@@ -34,14 +34,17 @@ describe('connect trace parsing', () => {
       '100 connect(21, {sa_family=AF_INET, sin_port=htons(4000), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EINPROGRESS (Operation now in progress)',
       '100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = 200',
       '200 execve("/usr/lib/chromium/chromium", ["chromium"], 0x0 /* 1 var */) = 0',
+      '200 clone(child_stack=NULL, flags=SIGCHLD) = 201',
+      '201 execve("/proc/self/exe", ["chromium", "--type=utility"], 0x0 /* 1 var */) = 0',
+      '201 connect(7, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.0.0.2")}, 16) = -1 ENETUNREACH (Network is unreachable)',
       '200 connect(5, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=0}, 28 <unfinished ...>',
       '200 connect(6, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
       '100 connect(22, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT (No such file or directory)',
       '100 connect(23, {sa_family=AF_UNSPEC, sa_data="\\0\\0"}, 16) = 0',
     ].join('\n');
     const summary = parseConnectTrace(trace, 'node');
-    assert.deepEqual(summary.nonLoopback.map((a) => [a.executable, a.address, a.port]), [['node', '10.0.0.2', 53], ['chromium', '2001:db8::1', 443]]);
-    assert.deepEqual(summary.byExecutable, { node: { loopback: 1, unix: 1, nonLoopback: 1 }, chromium: { loopback: 1, unix: 0, nonLoopback: 1 } });
+    assert.deepEqual(summary.nonLoopback.map((a) => [a.executable, a.address, a.port]), [['node', '10.0.0.2', 53], ['chromium', '10.0.0.2', 53], ['chromium', '2001:db8::1', 443]]);
+    assert.deepEqual(summary.byExecutable, { node: { loopback: 1, unix: 1, nonLoopback: 1 }, chromium: { loopback: 1, unix: 0, nonLoopback: 2 } });
   });
 });
 

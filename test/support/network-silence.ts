@@ -57,6 +57,8 @@ const CONNECT = /^connect\(\d+,\s*\{sa_family=(AF_[A-Z0-9]+),?\s*(.*?)\}(?:,\s*\
 export function parseConnectTrace(text: string, rootExecutable = 'unknown'): TraceSummary {
   const exeOf = new Map<number, string>();
   const pendingExec = new Map<number, string>();
+  // Chromium re-executes itself through /proc/self/exe: the process stays what it was.
+  const named = (pid: number, path: string) => (path === '/proc/self/exe' ? (exeOf.get(pid) ?? rootExecutable) : basename(path));
   const attempts: ConnectAttempt[] = [];
   let first = true;
   for (const raw of text.split('\n')) {
@@ -70,12 +72,12 @@ export function parseConnectTrace(text: string, rootExecutable = 'unknown'): Tra
     }
     const execve = EXECVE.exec(call);
     if (execve) {
-      exeOf.set(pid, basename(execve[1]!));
+      exeOf.set(pid, named(pid, execve[1]!));
       continue;
     }
     const started = EXECVE_STARTED.exec(call);
     if (started) {
-      pendingExec.set(pid, basename(started[1]!));
+      pendingExec.set(pid, named(pid, started[1]!));
       continue;
     }
     if (EXECVE_RESUMED.test(call) && pendingExec.has(pid)) {
