@@ -75,8 +75,9 @@ export function createServices(options: ServiceOptions): Services {
     }
   });
   const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab, ceremony } as Services;
+  // No request postpones the idle lock by itself (screens poll); only the renderer's
+  // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {
-    onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {
       // The error's class only: messages from libraries can quote request data.
       process.stderr.write(`[vaultkeeper] internal error on ${channel}: ${error instanceof Error ? error.name : typeof error}\n`);

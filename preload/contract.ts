@@ -12,6 +12,7 @@ import { AUDIT_ERROR_CODES, AUDIT_LOG_EVENT_TYPES, auditChannels, type AuditResp
 import { CEREMONY_ERROR_CODES, CEREMONY_EVENT_TYPES, ceremonyChannels, type CeremonyResponses } from './channels/ceremony';
 import { CLUSTER_ERROR_CODES, CLUSTER_EVENT_TYPES, clusterChannels, type ClusterResponses } from './channels/cluster';
 import { COMMON_ERROR_CODES } from './channels/common';
+import { PLATFORM_ERROR_CODES } from './channels/platform';
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
@@ -35,7 +36,7 @@ export const channels = {
 
 export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
 export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES] as const;

@@ -1,6 +1,8 @@
 /**
  * Bundles the Electron main process and the preload with esbuild.
- *   node scripts/build-electron.mjs [--outdir <dir>]     (default: dist)
+ *   node scripts/build-electron.mjs [--outdir <dir>] [--release]     (default: dist)
+ * --release marks the bundle as a packaged build at build time: the MPC addon then loads only
+ * from its bundled path, whatever the environment says (app.isPackaged enforces it at run time too).
  * Writes <outdir>/main/electron-main.cjs and <outdir>/preload/electron-bridge.cjs.
  * The preload must be one self-contained CommonJS file: a sandboxed preload can require only
  * Electron's renderer modules, so the build fails if the bundle would require anything else.
@@ -41,7 +43,7 @@ function externalImports(metafile) {
   return [...found];
 }
 
-export async function buildElectron({ outDir = join(projectRoot, 'dist') } = {}) {
+export async function buildElectron({ outDir = join(projectRoot, 'dist'), release = false } = {}) {
   const common = {
     absWorkingDir: projectRoot,
     bundle: true,
@@ -63,7 +65,7 @@ export async function buildElectron({ outDir = join(projectRoot, 'dist') } = {})
       target: NODE_TARGET,
       external: MAIN_EXTERNALS,
       banner: { js: IMPORT_META_URL_SHIM },
-      define: { 'import.meta.url': '__import_meta_url' },
+      define: { 'import.meta.url': '__import_meta_url', __VAULTKEEPER_PACKAGED__: release ? 'true' : 'false' },
     }),
     build({
       ...common,
@@ -91,7 +93,7 @@ function outDirFromArgs(args) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
-    const result = await buildElectron({ outDir: outDirFromArgs(process.argv.slice(2)) });
+    const result = await buildElectron({ outDir: outDirFromArgs(process.argv.slice(2)), release: process.argv.includes('--release') });
     process.stdout.write(`Built ${result.mainOutfile}\nBuilt ${result.preloadOutfile}\n`);
   } catch (error) {
     process.stderr.write(`build:electron failed: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -35,7 +35,8 @@ if (process.platform !== 'win32') {
 
 // Two jobs by default: build machines here are small and shared.
 const jobs = process.env.CARGO_BUILD_JOBS ?? '2';
-const build = spawnSync('cargo', ['build', '--release', '-j', jobs], { cwd: crateDir, stdio: 'inherit' });
+// --locked: build exactly the audited Cargo.lock; a dependency that drifted fails the build instead.
+const build = spawnSync('cargo', ['build', '--release', '--locked', '-j', jobs], { cwd: crateDir, stdio: 'inherit' });
 if (build.status !== 0) {
   console.error(`build-native: cargo build failed (exit ${build.status ?? build.signal}).`);
   process.exit(build.status ?? 1);

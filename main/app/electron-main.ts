@@ -6,10 +6,11 @@
  */
 import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type WebContents } from 'electron';
+import { declarePackagedBuild } from '../mpc/index';
 import { createServices, type Services } from '../services';
 import { APP_NAME, resolveDataDir } from '../platform/data-dir';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin';
-import { createHardenedWindow, guardSession, installAppGuards } from './hardening';
+import { createHardenedWindow, guardSession, installAppGuards, installNetworkGuardsWhenReady } from './hardening';
 import { bindIpc } from './ipc';
 import { serveRendererRequest } from './renderer-files';
 
@@ -19,6 +20,8 @@ const RENDERER_ROOT = join(__dirname, '..', 'renderer');
 
 // Set before anything asks for userData, which is derived from the name.
 app.setName(APP_NAME);
+// Before any service loads the MPC addon: a packaged app loads only its bundled addon.
+declarePackagedBuild(app.isPackaged);
 
 // Two consoles on one database would race each other's vault state.
 if (!app.requestSingleInstanceLock()) {
@@ -62,6 +65,7 @@ function start(): void {
   app
     .whenReady()
     .then(() => {
+      installNetworkGuardsWhenReady(app);
       guardSession(session.defaultSession, { allowDevtools });
       protocol.handle(APP_SCHEME, (request) => serveRendererRequest({ url: request.url, method: request.method }, RENDERER_ROOT));
       services = createServices({ dataDir: resolveDataDir(app.getPath('userData')) });

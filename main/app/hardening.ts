@@ -6,7 +6,8 @@
  */
 import type { App, BrowserWindow as BrowserWindowInstance, BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
 import { APP_NAME } from '../platform/data-dir';
-import { isAppUrl, isPermittedRequest } from './app-origin';
+import { QUIET_CHROMIUM_SWITCHES } from '../platform/quiet-browser';
+import { APP_ORIGIN, isAppUrl, isPermittedRequest } from './app-origin';
 import { assertHardened, hardenedWebPreferences, type HardeningOptions } from './hardened-preferences';
 
 export { assertHardened, findWeaknesses, hardenedWebPreferences, REQUIRED_WEB_PREFERENCES, WeakWebPreferencesError } from './hardened-preferences';
@@ -80,6 +81,12 @@ export function guardWebContents(contents: WebContents, log: RefusalLog = logToS
 }
 
 /**
+ * Where the spellchecker would fetch dictionaries from: a path of the app's own protocol that
+ * serves nothing, so even a spellchecker switched back on has no remote host to reach.
+ */
+export const SPELLCHECK_DICTIONARY_URL = `${APP_ORIGIN}/no-spellcheck-dictionaries/`;
+
+/**
  * Guards for one session: every permission request and check denied (without a handler Electron
  * grants them), no device access from pages (Ledger access runs in main), no spellchecker
  * dictionary downloads, and every request outside the app's protocol cancelled.
@@ -109,6 +116,7 @@ export function guardSession(session: Session, options: { allowDevtools: boolean
     callback('');
   });
   session.setSpellCheckerEnabled(false);
+  session.setSpellCheckerDictionaryDownloadURL(SPELLCHECK_DICTIONARY_URL);
   session.webRequest.onBeforeRequest((details, callback) => {
     const permitted = isPermittedRequest(details.url, options);
     if (!permitted) log(`request to ${originForLog(details.url)}`);
@@ -122,6 +130,19 @@ export function guardSession(session: Session, options: { allowDevtools: boolean
  */
 export function installAppGuards(app: App, options: { allowDevtools: boolean }, log: RefusalLog = logToStderr): void {
   app.enableSandbox();
+  // The console is air-gap friendly: Chromium's own background traffic is switched off at start.
+  for (const [name, value] of QUIET_CHROMIUM_SWITCHES) {
+    if (value === undefined) app.commandLine.appendSwitch(name);
+    else app.commandLine.appendSwitch(name, value);
+  }
   app.on('web-contents-created', (_event, contents) => guardWebContents(contents, log));
   app.on('session-created', (session) => guardSession(session, options, log));
+}
+
+/** The resolver settings of an offline console: no built-in DNS client, no DNS over HTTPS. */
+export const OFFLINE_HOST_RESOLVER = { enableBuiltInResolver: false, secureDnsMode: 'off' } as const;
+
+/** Network guards that Electron accepts only once the app is ready. */
+export function installNetworkGuardsWhenReady(app: App): void {
+  app.configureHostResolver({ ...OFFLINE_HOST_RESOLVER });
 }

@@ -2,8 +2,12 @@
  * `npm run audit:verify -- FILE.jsonl [EXPECTED_HEAD_HASH]`: checks an exported audit log on any
  * machine. Exit 0 when the chain is intact (and ends at the expected head hash, if one is given).
  */
-import { readFileSync } from 'node:fs';
+import { isAppFailure } from '../errors';
+import { readRegularTextFile } from '../platform/safe-file';
 import { verifyExportedChain } from './export-verifier';
+
+/** Far above any real export; a bound so a device or endless file cannot exhaust the process. */
+const MAX_EXPORT_BYTES = 256 * 1024 * 1024;
 
 const [file, expectedHead] = process.argv.slice(2);
 if (!file) {
@@ -12,9 +16,9 @@ if (!file) {
 }
 let text: string;
 try {
-  text = readFileSync(file, 'utf8');
+  text = readRegularTextFile(file, { maxBytes: MAX_EXPORT_BYTES, what: 'audit export' });
 } catch (error) {
-  process.stderr.write(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}\n`);
+  process.stderr.write(isAppFailure(error) ? `${error.code}: ${error.message}\n` : `cannot read ${file}\n`);
   process.exit(2);
 }
 const result = verifyExportedChain(text);

@@ -8,13 +8,14 @@
  *
  * Files are written to a temporary name and renamed, so a reader never sees half a bundle.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { sessionInfo, type SessionInfo } from '../coordinator/protocol';
-import { fail } from '../errors';
+import { fail, isAppFailure } from '../errors';
+import { listRegularFiles, readRegularTextFile } from '../platform/safe-file';
 import type { ErrorCode } from '../../preload/contract';
 import { wireEnvelope, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError } from './errors';
@@ -103,18 +104,24 @@ export function writeBundle(dir: string, bundle: Bundle): string {
   return final;
 }
 
-/** Reads and structurally checks one bundle file; the signature is checked by `verifyBundle`. */
+/**
+ * Reads and structurally checks one bundle file; the signature is checked by `verifyBundle`.
+ * Only a regular file of at most MAX_BUNDLE_BYTES is read: a FIFO, a device or a symlink on the
+ * medium is refused with its FILE_* code instead of blocking or exhausting the process.
+ */
 export function readBundle(path: string): Bundle {
-  let size: number;
+  let text: string;
   try {
-    size = statSync(path).size;
-  } catch {
-    fail('BUNDLE_MALFORMED', `Cannot read the bundle file ${path}.`);
+    text = readRegularTextFile(path, { maxBytes: MAX_BUNDLE_BYTES, what: 'bundle file' });
+  } catch (error) {
+    if (isAppFailure(error) && error.code === 'FILE_TOO_LARGE') {
+      fail('BUNDLE_TOO_LARGE', `${error.message} Bundles are at most ${MAX_BUNDLE_BYTES} bytes.`, error.details);
+    }
+    throw error;
   }
-  if (size > MAX_BUNDLE_BYTES) fail('BUNDLE_TOO_LARGE', `The bundle file ${path} is ${size} bytes; bundles are at most ${MAX_BUNDLE_BYTES} bytes. It is not a Vaultkeeper bundle.`);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch {
     fail('BUNDLE_MALFORMED', `The file ${path} is not a readable bundle (truncated or not JSON). Copy it again from the other node.`);
   }
@@ -123,12 +130,9 @@ export function readBundle(path: string): Bundle {
   return parsed.data;
 }
 
-/** Bundle files (complete ones only: temporaries start with a dot) in a folder, oldest round first. */
+/** Bundle files (complete regular files only: temporaries start with a dot) in a folder, oldest round first. */
 export function listBundles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((n) => n.startsWith('vk-') && n.endsWith(BUNDLE_SUFFIX))
-    .sort()
-    .map((n) => join(dir, n));
+  return listRegularFiles(dir, { accept: (n) => n.startsWith('vk-') && n.endsWith(BUNDLE_SUFFIX), what: 'bundle folder' });
 }
 
 export interface BundleExpectation {

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveDataDir } from '../platform/data-dir';
+import { quietBrowserShellFlags } from '../platform/quiet-browser';
 import { createServices } from '../services';
 import { startHeadlessHost } from './headless-host';
 import { BRIDGE_FILE, RENDERER_DIR } from './paths';
@@ -27,7 +28,18 @@ async function main(): Promise<void> {
   const dataDir = values.data ? resolve(values.data) : resolveDataDir();
   const services = createServices({ dataDir });
   const host = await startHeadlessHost({ router: services.router, rendererDir: RENDERER_DIR, bridgeFile: BRIDGE_FILE, host: values.host, port });
-  process.stdout.write(`Vaultkeeper headless console\n  data folder: ${dataDir}\n  open:        ${host.url}\nPress Ctrl+C to stop (the vault is locked on exit).\n`);
+  process.stdout.write(
+    [
+      'Vaultkeeper headless console',
+      `  data folder: ${dataDir}`,
+      `  open:        ${host.url}`,
+      '               (works once: the first load trades it for a session cookie and clears it from the address bar)',
+      '  keep the browser quiet (no background or update traffic), e.g.:',
+      `    chromium --user-data-dir=$(mktemp -d) ${quietBrowserShellFlags()} '<address above>'`,
+      'Press Ctrl+C to stop (the vault is locked on exit).',
+      '',
+    ].join('\n'),
+  );
   const stop = async () => {
     await host.close();
     await services.close();

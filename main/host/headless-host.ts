@@ -3,11 +3,17 @@
  * the built renderer to a browser on the loopback interface. It exists so the real UI can be
  * driven (by an operator without Electron, or by Playwright) against the real services.
  *
- * Guards, in the spirit of the Electron shell's: loopback binds only; a random per-run token
- * that every IPC request must carry; the Host header must name this listener (DNS rebinding);
- * a cross-origin Origin is refused; the renderer's CSP and security headers on every response.
+ * Guards, in the spirit of the Electron shell's: loopback binds only; the Host header must name
+ * this listener (DNS rebinding); the renderer's CSP and security headers on every response.
+ *
+ * Access: the printed address carries a one-time token. Its first load exchanges it for a
+ * session cookie (HttpOnly, SameSite=Strict, Path=/, host-only on the loopback address) and the
+ * page removes the token from the address bar, so it stays in no history or session file; a
+ * second load with the same token is refused. Every later request — page, scripts, IPC — needs
+ * the cookie, and IPC also needs this listener's own Origin (a page on another loopback port is
+ * same-site and would get the cookie, but not the origin).
  */
-import { timingSafeEqual, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
@@ -18,8 +24,9 @@ import type { IpcRouter } from '../ipc/router';
 
 export const IPC_PATH_PREFIX = '/__host/ipc/';
 const BRIDGE_PATH = '/__host/web-bridge.js';
-export const TOKEN_HEADER = 'x-vaultkeeper-token';
-const TOKEN_META = 'vaultkeeper-host-token';
+export const SESSION_COOKIE = 'vk_host_session';
+/** Browser sessions one host run accepts; each comes from its own one-time address. */
+const MAX_SESSIONS = 16;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -45,10 +52,11 @@ export interface HeadlessHostOptions {
 }
 
 export interface HeadlessHost {
-  /** The address to open, carrying the token. */
+  /** The address to open, carrying a one-time token (valid for one first load). */
   url: string;
   origin: string;
-  token: string;
+  /** Another one-time address, for a second browser profile (the caller started this host). */
+  newAccessUrl(): string;
   close(): Promise<void>;
 }
 
@@ -64,14 +72,22 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
-function sameToken(expected: Buffer, presented: string | string[] | undefined): boolean {
-  if (typeof presented !== 'string') return false;
-  const candidate = Buffer.from(presented, 'utf8');
-  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+/** Secrets are kept as their hashes: a lookup then leaks nothing useful through timing. */
+function digest(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-function send(response: ServerResponse, status: number, body: string | Buffer, contentType: string): void {
-  response.writeHead(status, { ...RENDERER_SECURITY_HEADERS, 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+function cookieValues(header: string | undefined, name: string): string[] {
+  if (!header) return [];
+  return header
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith(`${name}=`))
+    .map((part) => part.slice(name.length + 1));
+}
+
+function send(response: ServerResponse, status: number, body: string | Buffer, contentType: string, extraHeaders: Record<string, string> = {}): void {
+  response.writeHead(status, { ...RENDERER_SECURITY_HEADERS, 'Content-Type': contentType, 'Cache-Control': 'no-store', ...extraHeaders });
   response.end(body);
 }
 
@@ -103,21 +119,28 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
 export async function startHeadlessHost(options: HeadlessHostOptions): Promise<HeadlessHost> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopbackHost(host)) throw new NonLoopbackBindError(host);
-  const token = randomBytes(24).toString('base64url');
-  const tokenBytes = Buffer.from(token, 'utf8');
   const indexHtml = await readFile(join(options.rendererDir, 'index.html'), 'utf8');
   const bridge = await readFile(options.bridgeFile);
   let allowedHosts = new Set<string>();
   let origin = '';
+  /** One-time tokens not yet exchanged, and the sessions they became (both as hashes). */
+  const unusedTokens = new Set<string>();
+  const spentTokens = new Set<string>();
+  const sessions = new Set<string>();
 
-  // The page learns the token from a meta tag; the bridge script must run before the app.
-  const pageHtml = indexHtml.replace(
-    '<meta charset="utf-8" />',
-    `<meta charset="utf-8" />\n    <meta name="${TOKEN_META}" content="${token}" />\n    <script src="${BRIDGE_PATH}"></script>`,
-  );
+  const mintToken = (): string => {
+    const token = randomBytes(24).toString('base64url');
+    unusedTokens.add(digest(token));
+    return token;
+  };
+  const hasSession = (request: IncomingMessage): boolean => cookieValues(request.headers.cookie, SESSION_COOKIE).some((value) => sessions.has(digest(value)));
+
+  // The bridge script must run before the app (it also takes the token out of the address bar).
+  const pageHtml = indexHtml.replace('<meta charset="utf-8" />', `<meta charset="utf-8" />\n    <script src="${BRIDGE_PATH}"></script>`);
 
   async function handleIpc(request: IncomingMessage, response: ServerResponse, channel: string): Promise<void> {
-    const fromPage = sameToken(tokenBytes, request.headers[TOKEN_HEADER]) && (request.headers.origin === undefined || request.headers.origin === origin);
+    // Browsers send Origin on every POST; a request without it did not come from the page.
+    const fromPage = hasSession(request) && request.headers.origin === origin;
     const body = await readBody(request, MAX_REQUEST_BYTES * 2);
     if (body === null) {
       sendResult(response, { ok: false, error: { code: 'PAYLOAD_TOO_LARGE', message: `The request is larger than ${MAX_REQUEST_BYTES} bytes.`, details: { limit: MAX_REQUEST_BYTES } } });
@@ -137,15 +160,31 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     sendResult(response, result);
   }
 
-  async function handleStatic(url: URL, response: ServerResponse): Promise<void> {
+  async function handleStatic(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = url.pathname;
-    if (path === '/' || path === '/index.html') {
-      // Only the address the host printed (with its token) gets a page that holds the token.
-      if (!sameToken(tokenBytes, url.searchParams.get('token') ?? undefined)) {
-        return send(response, 403, 'Open the exact address printed by `npm run host`: it carries this run\'s access token.', 'text/plain; charset=utf-8');
+    const presented = url.searchParams.get('token');
+    if ((path === '/' || path === '/index.html') && presented !== null) {
+      const key = digest(presented);
+      if (spentTokens.has(key)) {
+        return send(response, 403, 'This address was already opened once; its access token works only once. Stop and start `npm run host` for a new address.', 'text/plain; charset=utf-8');
       }
-      return send(response, 200, pageHtml, MIME['.html']!);
+      if (!unusedTokens.has(key)) {
+        return send(response, 403, 'This address does not carry a valid access token for this run. Open the exact address printed by `npm run host`.', 'text/plain; charset=utf-8');
+      }
+      if (sessions.size >= MAX_SESSIONS) {
+        return send(response, 403, `This console already serves ${MAX_SESSIONS} browser sessions. Stop and start \`npm run host\` to begin again.`, 'text/plain; charset=utf-8');
+      }
+      unusedTokens.delete(key);
+      spentTokens.add(key);
+      const session = randomBytes(32).toString('base64url');
+      sessions.add(digest(session));
+      // No Domain attribute: the cookie stays on this loopback host. No Secure: plain http on loopback.
+      return send(response, 200, pageHtml, MIME['.html']!, { 'Set-Cookie': `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/` });
     }
+    if (!hasSession(request)) {
+      return send(response, 403, 'Open the exact address printed by `npm run host`: it carries this run\'s one-time access token.', 'text/plain; charset=utf-8');
+    }
+    if (path === '/' || path === '/index.html') return send(response, 200, pageHtml, MIME['.html']!);
     if (path === BRIDGE_PATH) return send(response, 200, bridge, MIME['.js']!);
     const relative = normalize(decodeURIComponent(path)).replace(/^([/\\])+/, '');
     const file = join(options.rendererDir, relative);
@@ -166,7 +205,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       if (request.method === 'POST' && url.pathname.startsWith(IPC_PATH_PREFIX)) {
         return handleIpc(request, response, decodeURIComponent(url.pathname.slice(IPC_PATH_PREFIX.length)));
       }
-      if (request.method === 'GET') return handleStatic(url, response);
+      if (request.method === 'GET') return handleStatic(url, request, response);
       send(response, 405, 'Method not allowed', 'text/plain');
     })().catch(() => {
       if (!response.headersSent) send(response, 500, 'Internal error', 'text/plain');
@@ -185,9 +224,9 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   allowedHosts = new Set([`${hostPart}:${address.port}`]);
 
   return {
-    url: `${origin}/?token=${token}`,
+    url: `${origin}/?token=${mintToken()}`,
     origin,
-    token,
+    newAccessUrl: () => `${origin}/?token=${mintToken()}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -31,8 +31,6 @@ export type Handlers = { [C in Channel]: Handler<C> };
 export type HandlersFor<Prefix extends string> = { [C in Channel as C extends `${Prefix}${string}` ? C : never]: Handler<C> };
 
 export interface RouterHooks {
-  /** Called before a handler runs for a channel that counts as operator activity. */
-  onActivity?: () => void;
   /** Told the code of every internal error (never its text: it may quote input). */
   onInternalError?: (channel: string, error: unknown) => void;
 }
@@ -85,7 +83,6 @@ export class IpcRouter {
       const { message, field } = describeIssues(parsed.error);
       return failure({ code: 'VALIDATION_FAILED', message, details: { field } });
     }
-    if (channels[channel].activity) this.hooks.onActivity?.();
     try {
       const handler = this.handlers[channel] as Handler<Channel>;
       const value = await handler(parsed.data as never, context);

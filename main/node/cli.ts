@@ -9,12 +9,14 @@
  * The node writes its public card to DIR/node-card.json; --peers names a JSON file of
  * [{ card, fingerprint }] whose fingerprints an operator confirmed, read (and waited for) at start.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NodeCard } from '../cluster/identity';
 import { DEFAULT_POLICY } from '../cluster/cluster-service';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
+import { isAppFailure } from '../errors';
+import { readBoundedDescriptor, readRegularTextFile } from '../platform/safe-file';
 import { createServices } from '../services';
 
 const USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
@@ -59,9 +61,28 @@ const die = (line: string): never => {
   process.exit(2);
 };
 
+/** Inputs are small; the bounds keep a wrong path (a device, a FIFO, a huge file) from hanging the node. */
+const MAX_PASSPHRASE_BYTES = 4096;
+const MAX_PEERS_FILE_BYTES = 1024 * 1024;
+const MAX_PRIMES_FILE_BYTES = 1024 * 1024;
+
+function readInput<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    return die(isAppFailure(error) ? `${error.code}: ${error.message}` : 'cannot read an input file.');
+  }
+}
+
 function readPassphrase(): string {
   const fd = values['passphrase-fd'];
-  const text = fd !== undefined ? readFileSync(Number(fd), 'utf8') : process.env.VAULTKEEPER_NODE_PASSPHRASE;
+  if (fd !== undefined && !/^\d{1,4}$/.test(fd)) die(`--passphrase-fd must be a file descriptor number, not "${fd}".`);
+  let text = process.env.VAULTKEEPER_NODE_PASSPHRASE;
+  if (fd !== undefined) {
+    const bytes = readInput(() => readBoundedDescriptor(Number(fd), MAX_PASSPHRASE_BYTES, 'passphrase'));
+    text = bytes.toString('utf8');
+    bytes.fill(0);
+  }
   if (!text || !text.trim()) die('no vault passphrase: pass --passphrase-fd N (e.g. 0 for stdin) or set VAULTKEEPER_NODE_PASSPHRASE.');
   return text!.replace(/\r?\n$/, '');
 }
@@ -72,7 +93,7 @@ async function main(): Promise<void> {
   const protocols = values.protocols ? (values.protocols.split(',') as ClusterProtocol[]) : DEFAULT_POLICY.protocols;
   for (const p of protocols) if (!(MPC_PROTOCOLS as readonly string[]).includes(p)) die(`unknown protocol ${p} in --protocols.`);
   const primesFile = values['insecure-test-primes'];
-  const primes = primesFile ? Buffer.from(readFileSync(primesFile, 'utf8').trim(), 'hex') : undefined;
+  const primes = primesFile ? Buffer.from(readInput(() => readRegularTextFile(primesFile, { maxBytes: MAX_PRIMES_FILE_BYTES, what: 'primes file' })).trim(), 'hex') : undefined;
   const services = createServices({
     dataDir,
     idleCheckIntervalMs: 0,
@@ -108,7 +129,8 @@ async function main(): Promise<void> {
       if (Date.now() > deadline) die(`peers file ${values.peers} did not appear within 60 s.`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const peers = JSON.parse(readFileSync(values.peers, 'utf8')) as Array<{ card: NodeCard; fingerprint: string }>;
+    const peersText = readInput(() => readRegularTextFile(values.peers!, { maxBytes: MAX_PEERS_FILE_BYTES, what: 'peers file' }));
+    const peers = JSON.parse(peersText) as Array<{ card: NodeCard; fingerprint: string }>;
     for (const p of peers) {
       if (p.card.nodeId === me.nodeId || services.cluster.node(p.card.nodeId)) continue;
       services.cluster.enrolPeer(p.card, p.fingerprint);

@@ -6,7 +6,7 @@
 import { associatedData, EnvelopeOpenError, open, seal } from '../crypto/envelope';
 import { fail } from '../errors';
 import type { Clock } from '../platform/clock';
-import type { Db } from '../store/database';
+import { deleteSecretRows, type Db, type ScrubResult } from '../store/database';
 import type { KeyRing } from './key-ring';
 
 export interface SealedRecord {
@@ -65,5 +65,15 @@ export class SealedRecords {
       }
       throw error;
     }
+  }
+
+  /**
+   * Deletes a record and scrubs it from the database file and its WAL (secure_delete zeroes the
+   * row; the checkpoint removes the older page images). Returns false when there was no record.
+   */
+  delete(recordType: string, recordId: string): { deleted: boolean } & ScrubResult {
+    if (!RECORD_TYPE.test(recordType)) throw new TypeError(`bad record type ${recordType}`);
+    const { deleted, ...scrub } = deleteSecretRows(this.db, 'DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?', recordType, recordId);
+    return { deleted: deleted > 0, ...scrub };
   }
 }

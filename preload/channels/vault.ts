@@ -36,6 +36,7 @@ export const vaultChannels = {
   'vault.create': { request: z.strictObject({ passphrase, confirmation: passphrase }), activity: true },
   'vault.unlock': { request: z.strictObject({ passphrase }), activity: true },
   'vault.lock': { request: noArguments, activity: true },
+  /** Sent by the renderer on keyboard and pointer input only: the one request that postpones the idle lock. */
   'vault.heartbeat': { request: noArguments, activity: true },
 } as const;
 

@@ -13,26 +13,30 @@ import { UnlockScreen } from './screens/UnlockScreen';
 import { useConsole, type Screen } from './store';
 
 const STATUS_POLL_MS = 5_000;
-const HEARTBEAT_MIN_INTERVAL_MS = 30_000;
+const HEARTBEAT_MAX_INTERVAL_MS = 30_000;
 
-/** Tells main the operator is active (so the idle lock waits), at most every 30 s. */
-function useActivityHeartbeat(active: boolean) {
+/**
+ * Tells main the operator is here (so the idle lock waits), on keyboard, pointer and wheel input
+ * only — never on a timer or a poll. Throttled to one beat per quarter of the idle timeout (at
+ * most every 30 s), so steady input always lands well inside the timeout.
+ */
+function useActivityHeartbeat(active: boolean, idleTimeoutSeconds: number) {
   useEffect(() => {
     if (!active) return;
+    const minInterval = Math.min(HEARTBEAT_MAX_INTERVAL_MS, (idleTimeoutSeconds * 1000) / 4);
     let last = 0;
     const beat = () => {
       const now = Date.now();
-      if (now - last < HEARTBEAT_MIN_INTERVAL_MS) return;
+      if (now - last < minInterval) return;
       last = now;
       void api.vault.heartbeat({});
     };
-    window.addEventListener('pointerdown', beat);
-    window.addEventListener('keydown', beat);
+    const inputs = ['pointerdown', 'keydown', 'wheel'] as const;
+    for (const name of inputs) window.addEventListener(name, beat, { passive: true });
     return () => {
-      window.removeEventListener('pointerdown', beat);
-      window.removeEventListener('keydown', beat);
+      for (const name of inputs) window.removeEventListener(name, beat);
     };
-  }, [active]);
+  }, [active, idleTimeoutSeconds]);
 }
 
 const NAV: Array<{ screen: Screen; label: string }> = [
@@ -56,7 +60,7 @@ export function App() {
     }, STATUS_POLL_MS);
     return () => clearInterval(timer);
   }, [refreshStatus, refreshCluster]);
-  useActivityHeartbeat(status?.state === 'unlocked');
+  useActivityHeartbeat(status?.state === 'unlocked', status?.idleTimeoutSeconds ?? 300);
 
   const state = status?.state;
   return (

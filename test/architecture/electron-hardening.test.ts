@@ -17,7 +17,8 @@ import { parse as parseYaml } from 'yaml';
 import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, WebContents, WebPreferences } from 'electron';
 import { API_GLOBAL, CHANNEL_NAMES, type Result } from '../../preload/contract';
 import { APP_ENTRY_URL, isAppUrl, isPermittedRequest, isTrustedSender } from '../../main/app/app-origin';
-import { assertHardened, createHardenedWindow, findWeaknesses, guardSession, guardWebContents, hardenedWebPreferences, WeakWebPreferencesError } from '../../main/app/hardening';
+import { assertHardened, createHardenedWindow, findWeaknesses, guardSession, guardWebContents, hardenedWebPreferences, SPELLCHECK_DICTIONARY_URL, WeakWebPreferencesError } from '../../main/app/hardening';
+import { QUIET_CHROMIUM_SWITCHES } from '../../main/platform/quiet-browser';
 import { bindIpc, type IpcRegistrar } from '../../main/app/ipc';
 import { mimeTypeFor, resolveRendererFile, serveRendererRequest } from '../../main/app/renderer-files';
 import { CONTENT_SECURITY_POLICY, RENDERER_SECURITY_HEADERS } from '../../main/platform/content-security-policy';
@@ -329,7 +330,9 @@ describe('app origin, navigation and requests', () => {
     const recorded: Record<string, (...args: unknown[]) => unknown> = {};
     const events = new Map<string, (...args: unknown[]) => void>();
     let spellcheck: boolean | null = null;
+    let dictionaryUrl: string | null = null;
     const session = {
+      setSpellCheckerDictionaryDownloadURL: (url: string) => { dictionaryUrl = url; },
       setPermissionRequestHandler: (h: never) => { recorded.request = h; },
       setPermissionCheckHandler: (h: never) => { recorded.check = h; },
       setDevicePermissionHandler: (h: never) => { recorded.device = h; },
@@ -347,6 +350,8 @@ describe('app origin, navigation and requests', () => {
     assert.deepEqual(answers, [false, false, false, false, false, false]);
     assert.equal(recorded.device?.({ deviceType: 'hid' }), false);
     assert.equal(spellcheck, false);
+    assert.equal(dictionaryUrl, SPELLCHECK_DICTIONARY_URL);
+    assert.ok(isAppUrl(dictionaryUrl!), 'spellcheck dictionaries would come from the app itself, never a remote host');
     for (const name of ['select-hid-device', 'select-usb-device', 'select-serial-port']) assert.ok(events.has(name), name);
     const cancel = (url: string) => {
       let response: unknown;
@@ -599,6 +604,14 @@ describe('preload bridge and bundles', () => {
       assert.equal(report.permissionCheck, false);
       assert.equal(report.remoteRequestCancelled, true);
       assert.equal(report.quitAfterClose, true);
+      // Network silence: Chromium's own traffic is off.
+      assert.deepEqual(report.hostResolver, [{ config: { enableBuiltInResolver: false, secureDnsMode: 'off' }, afterReady: true }], 'built-in DNS client and secure DNS off');
+      assert.equal(report.dictionaryUrl, SPELLCHECK_DICTIONARY_URL);
+      const switches = new Map(report.switches.map((s) => [s.name, s]));
+      for (const name of ['disable-component-update', 'disable-background-networking', 'disable-domain-reliability', 'disable-sync', 'no-pings', 'dns-prefetch-disable']) {
+        assert.equal(switches.get(name)?.beforeReady, true, `--${name} appended before ready`);
+      }
+      for (const [name, value] of QUIET_CHROMIUM_SWITCHES) assert.equal(switches.get(name)?.value ?? undefined, value, `--${name}`);
     } finally {
       data.cleanup();
     }
@@ -624,6 +637,9 @@ interface BootReport {
   permissionCheck: boolean;
   remoteRequestCancelled: boolean;
   quitAfterClose: boolean;
+  hostResolver: Array<{ config: unknown; afterReady: boolean }>;
+  dictionaryUrl: string;
+  switches: Array<{ name: string; value?: string; beforeReady: boolean }>;
 }
 
 /**
@@ -638,7 +654,7 @@ const { EventEmitter } = require('node:events');
 let ready = false;
 let resolveReady;
 const readyPromise = new Promise((resolve) => { resolveReady = resolve; });
-const report = { windows: [], loadedUrls: [], privilegedSchemes: [], handledSchemes: [], ipcChannels: [] };
+const report = { windows: [], loadedUrls: [], privilegedSchemes: [], handledSchemes: [], ipcChannels: [], hostResolver: [], switches: [] };
 const protocolHandlers = new Map();
 const ipcHandlers = new Map();
 const windows = [];
@@ -649,6 +665,7 @@ function makeSession() {
   s.setPermissionCheckHandler = (h) => { s.permissionCheck = h; };
   s.setDevicePermissionHandler = (h) => { s.devicePermission = h; };
   s.setSpellCheckerEnabled = (on) => { s.spellcheck = on; };
+  s.setSpellCheckerDictionaryDownloadURL = (url) => { report.dictionaryUrl = url; };
   s.webRequest = { onBeforeRequest: (h) => { s.beforeRequest = h; } };
   return s;
 }
@@ -657,6 +674,8 @@ const defaultSession = makeSession();
 const app = new EventEmitter();
 Object.assign(app, {
   isPackaged: true,
+  commandLine: { appendSwitch(name, value) { report.switches.push({ name, ...(value === undefined ? {} : { value }), beforeReady: !ready }); } },
+  configureHostResolver(config) { report.hostResolver.push({ config, afterReady: ready }); },
   setName(name) { report.name = name; },
   requestSingleInstanceLock() { report.singleInstanceLock = true; return true; },
   enableSandbox() { report.sandboxEnabledBeforeReady = !ready; },

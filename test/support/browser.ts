@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { quietBrowserFlags } from '../../main/platform/quiet-browser';
 
 export const CHROMIUM_PATH = process.env.VAULTKEEPER_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'e2e');
@@ -20,10 +21,8 @@ export async function launchChromium(): Promise<Browser> {
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      // The same flags the headless host prints for an operator's browser.
+      ...quietBrowserFlags(),
     ],
   });
 }

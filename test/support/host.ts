@@ -1,4 +1,8 @@
-/** The headless host on a throwaway data folder, as the end-to-end tests use it. */
+/**
+ * The headless host on a throwaway data folder, as the end-to-end tests use it. `host.url` opens
+ * once (its token becomes the page's session cookie); a test that needs a second browser profile
+ * asks `host.newAccessUrl()` for another one-time address.
+ */
 import { existsSync } from 'node:fs';
 import { BRIDGE_FILE, RENDERER_DIR } from '../../main/host/paths';
 import { startHeadlessHost, type HeadlessHost } from '../../main/host/headless-host';

@@ -7,6 +7,10 @@ export function vaultHandlers({ vault }: Services): HandlersFor<'vault.'> {
     'vault.create': (request) => vault.create(request.passphrase, request.confirmation),
     'vault.unlock': (request) => vault.unlock(request.passphrase),
     'vault.lock': () => vault.lock('operator'),
-    'vault.heartbeat': () => vault.status(),
+    // The one request that counts as operator presence: the renderer sends it on input only.
+    'vault.heartbeat': () => {
+      vault.touch();
+      return vault.status();
+    },
   };
 }
