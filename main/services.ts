@@ -12,6 +12,9 @@ import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/
 import { systemClock, type Clock } from './platform/clock';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
+import { createSigningAuthorization } from './permits/signing-authorization';
+import type { PermitService } from './permits/permit-service';
+import type { PolicyService } from './policy/policy-service';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -37,6 +40,9 @@ export interface Services {
   audit: AuditLog;
   vault: VaultService;
   guardians: GuardianService;
+  /** SigningPermits: `permits.authorizer` is the SignAuthorizer the cluster consults. */
+  permits: PermitService;
+  policy: PolicyService;
   cluster: ClusterService;
   lab: LabCluster;
   router: IpcRouter;
@@ -59,9 +65,10 @@ export function createServices(options: ServiceOptions): Services {
   });
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
+  const { permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, cluster, lab } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {
