@@ -66,7 +66,7 @@ describe('PermitAuthorizer: happy paths', () => {
     const decision = accepted(f.authorizer.authorize(factsFor(f, signed)));
     assert.equal(decision.kind, 'permit');
     assert.equal(decision.permitId, signed.permit.permitId);
-    assert.equal(f.db.prepare('SELECT count(*) AS n FROM permits_spent').get().n, 0, 'authorize writes nothing');
+    assert.equal((f.db.prepare('SELECT count(*) AS n FROM permits_spent').get() as { n: number }).n, 0, 'authorize writes nothing');
     decision.commit();
     const spent = f.db.prepare('SELECT * FROM permits_spent').all() as Array<{ permit_id: string; tx_hash: string }>;
     assert.deepEqual(spent.map((r) => [r.permit_id, r.tx_hash]), [[signed.permit.permitId, signed.permit.txHash]]);
@@ -253,7 +253,7 @@ describe('PermitAuthorizer: single use', () => {
     const decision = accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f))));
     f.policy.engageKillSwitch('suspicious activity');
     assert.throws(() => decision.commit(), (e: unknown) => e instanceof AppFailure && e.code === 'SIGNING_FROZEN');
-    assert.equal(f.db.prepare('SELECT count(*) AS n FROM permits_spent').get().n, 0);
+    assert.equal((f.db.prepare('SELECT count(*) AS n FROM permits_spent').get() as { n: number }).n, 0);
   });
 });
 
