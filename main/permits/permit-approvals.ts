@@ -16,14 +16,20 @@ export interface GuardianPermitApproval {
 }
 
 export class PermitApprovals {
+  private readonly approvedStatement;
+  private readonly guardianStatement;
+
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.approvedStatement = db.prepare('SELECT 1 FROM permit_local_approvals WHERE permit_id = ?');
+    this.guardianStatement = db.prepare('SELECT 1 FROM permit_guardian_approvals WHERE permit_id = ? AND tx_hash = ?');
+  }
 
   approvedHere(permitId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM permit_local_approvals WHERE permit_id = ?').get(permitId) !== undefined;
+    return this.approvedStatement.get(permitId) !== undefined;
   }
 
   /** The person at this console approves permit `permitId`; idempotent. */
@@ -44,7 +50,7 @@ export class PermitApprovals {
   }
 
   guardianApproved(permitId: string, txHash: string): boolean {
-    return this.db.prepare('SELECT 1 FROM permit_guardian_approvals WHERE permit_id = ? AND tx_hash = ?').get(permitId, txHash) !== undefined;
+    return this.guardianStatement.get(permitId, txHash) !== undefined;
   }
 
   /** Parameters the guard binds a large-withdrawal approval to: the permit and the exact transaction. */

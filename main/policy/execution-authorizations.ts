@@ -56,10 +56,23 @@ export function destinationInScope(scope: ExecutionAuthorizationScope, destinati
 }
 
 export class ExecutionAuthorizations {
+  /** Keyset → its authorizations, parsed once; dropped on every write (PolicyService.write). */
+  private readonly cache = new Map<string, ExecutionAuthorization[]>();
+
   constructor(private readonly db: Db) {}
 
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** The keyset's authorizations that could still matter: the most recent 20 (each lasts 24 h at most). */
   forKeyset(keysetId: string): ExecutionAuthorization[] {
-    return (this.db.prepare('SELECT * FROM execution_authorizations WHERE keyset_id = ? ORDER BY enabled_at DESC').all(keysetId) as Row[]).map(fromRow);
+    let list = this.cache.get(keysetId);
+    if (!list) {
+      list = (this.db.prepare('SELECT * FROM execution_authorizations WHERE keyset_id = ? ORDER BY enabled_at DESC LIMIT 20').all(keysetId) as Row[]).map(fromRow);
+      this.cache.set(keysetId, list);
+    }
+    return list;
   }
 
   all(): ExecutionAuthorization[] {
@@ -75,9 +88,11 @@ export class ExecutionAuthorizations {
     this.db
       .prepare('INSERT INTO execution_authorizations (id, keyset_id, scope, enabled_at, expires_at, enabled_by) VALUES (?, ?, ?, ?, ?, ?)')
       .run(auth.id, auth.keysetId, canonicalize(auth.scope), auth.enabledAt, auth.expiresAt, auth.enabledBy);
+    this.cache.clear();
   }
 
   revoke(id: string, at: number, by: string, reason: string): boolean {
+    this.cache.clear();
     return this.db.prepare('UPDATE execution_authorizations SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL').run(at, by, reason, id).changes === 1;
   }
 }

@@ -47,6 +47,7 @@ export class PolicyService {
       return this.db.transaction(work)();
     } finally {
       this.options.store.invalidate();
+      this.options.authorizations.invalidate();
     }
   }
 
