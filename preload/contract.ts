@@ -11,8 +11,8 @@ import type { z } from 'zod';
 import { AUDIT_ERROR_CODES, AUDIT_LOG_EVENT_TYPES, auditChannels, type AuditResponses } from './channels/audit';
 import { CLUSTER_ERROR_CODES, CLUSTER_EVENT_TYPES, clusterChannels, type ClusterResponses } from './channels/cluster';
 import { COMMON_ERROR_CODES } from './channels/common';
-import { PERMIT_ERROR_CODES, PERMIT_EVENT_TYPES } from './channels/permits';
-import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES } from './channels/policy';
+import { PERMIT_ERROR_CODES, PERMIT_EVENT_TYPES, permitChannels, type PermitResponses } from './channels/permits';
+import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES, policyChannels, type PolicyResponses } from './channels/policy';
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
@@ -32,9 +32,11 @@ export const channels = {
   ...auditChannels,
   ...guardianChannels,
   ...clusterChannels,
+  ...permitChannels,
+  ...policyChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, PermitResponses, PolicyResponses {}
 
 export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES] as const;
 

@@ -1,6 +1,7 @@
 /** Channels of SigningPermits: trusted issuers, this node's approvals of permits, decoding. */
 import { z } from 'zod';
 import { noArguments } from './common';
+import type { ApprovalRequestView } from './guardians';
 
 /** Every refusal code of the signing authorization, one per check (see main/permits/authorizer.ts). */
 export const PERMIT_ERROR_CODES = [
@@ -58,20 +59,25 @@ export interface PermitApprovalView {
 }
 
 const hexKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a 32-byte Ed25519 public key in hex');
-const fingerprint = z.string().min(11).max(120).regex(/^[a-z]+(-[a-z]+){5}$/, 'must be six words joined by hyphens');
+const fingerprint = z.string().trim().toLowerCase().pipe(z.string().regex(/^[a-z]+(-[a-z]+){5}$/, 'must be the six fingerprint words joined by hyphens'));
 const requestId = z.string().uuid();
+const issuerName = z.string().trim().min(1, 'Name the issuer.').max(80);
+const reason = z.string().trim().min(1, 'Say why.').max(300);
+/** Same shapes as the guardian channels: who asks (a guardian id or null for the operator), how long the request lives. */
+export const guardedRequester = z.string().regex(/^[0-9a-f-]{8,64}$/).nullable().default(null);
+export const guardedTtlMinutes = z.number().int().min(5, 'A request lives at least 5 minutes.').max(7 * 24 * 60, 'A request lives at most 7 days.').default(60);
 export const permitId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+const issuerEnrolment = { publicKey: hexKey, fingerprint, name: issuerName, lab: z.boolean().default(false) };
 
 export const permitChannels = {
   'permits.issuers': { request: noArguments, activity: true },
-  'permits.issuerEnrolParameters': {
-    request: z.strictObject({ publicKey: hexKey, fingerprint, name: z.string().min(1).max(80), lab: z.boolean().default(false) }),
+  'permits.requestIssuerEnrolment': {
+    request: z.strictObject({ ...issuerEnrolment, reason, requesterGuardianId: guardedRequester, ttlMinutes: guardedTtlMinutes }),
     activity: true,
   },
-  'permits.enrolIssuer': {
-    request: z.strictObject({ publicKey: hexKey, fingerprint, name: z.string().min(1).max(80), lab: z.boolean().default(false), requestId }),
-    activity: true,
-  },
+  'permits.enrolIssuer': { request: z.strictObject({ ...issuerEnrolment, requestId }), activity: true },
+  'permits.requestIssuerRemoval': { request: z.strictObject({ fingerprint, reason, requesterGuardianId: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   'permits.removeIssuer': { request: z.strictObject({ fingerprint, requestId }), activity: true },
   'permits.approve': { request: z.strictObject({ permitId }), activity: true },
   'permits.approvals': { request: noArguments, activity: true },
@@ -79,8 +85,9 @@ export const permitChannels = {
 
 export interface PermitResponses {
   'permits.issuers': TrustedIssuerView[];
-  'permits.issuerEnrolParameters': Record<string, string | boolean>;
+  'permits.requestIssuerEnrolment': ApprovalRequestView;
   'permits.enrolIssuer': TrustedIssuerView[];
+  'permits.requestIssuerRemoval': ApprovalRequestView;
   'permits.removeIssuer': TrustedIssuerView[];
   'permits.approve': PermitApprovalView;
   'permits.approvals': PermitApprovalView[];

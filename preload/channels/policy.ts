@@ -1,6 +1,8 @@
 /** Channels of the vault policy: per-keyset limits, the kill switch, execution authorizations. */
 import { z } from 'zod';
 import { noArguments } from './common';
+import type { ApprovalRequestView } from './guardians';
+import { guardedRequester, guardedTtlMinutes } from './permits';
 
 export const POLICY_ERROR_CODES = [
   'POLICY_NOT_SET',
@@ -112,20 +114,27 @@ export type ExecutionAuthorizationScope = z.output<typeof executionAuthorization
 
 export const policyChannels = {
   'policy.overview': { request: noArguments, activity: true },
-  'policy.changeParameters': { request: z.strictObject({ policy: keysetPolicy }), activity: true },
+  'policy.requestChange': { request: z.strictObject({ policy: keysetPolicy, reason, requesterGuardianId: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   'policy.change': { request: z.strictObject({ policy: keysetPolicy, requestId }), activity: true },
   'policy.engageKillSwitch': { request: z.strictObject({ reason }), activity: true },
+  'policy.requestKillSwitchRelease': { request: z.strictObject({ reason, requesterGuardianId: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   'policy.releaseKillSwitch': { request: z.strictObject({ requestId }), activity: true },
+  'policy.requestExecutionAuthorization': {
+    request: z.strictObject({ scope: executionAuthorizationScope, reason, requesterGuardianId: guardedRequester, ttlMinutes: guardedTtlMinutes }),
+    activity: true,
+  },
   'policy.enableExecutionAuthorization': { request: z.strictObject({ scope: executionAuthorizationScope, requestId }), activity: true },
   'policy.revokeExecutionAuthorization': { request: z.strictObject({ id: z.string().uuid(), reason }), activity: true },
 } as const;
 
 export interface PolicyResponses {
   'policy.overview': PolicyOverview;
-  'policy.changeParameters': Record<string, unknown>;
+  'policy.requestChange': ApprovalRequestView;
   'policy.change': PolicyOverview;
   'policy.engageKillSwitch': PolicyOverview;
+  'policy.requestKillSwitchRelease': ApprovalRequestView;
   'policy.releaseKillSwitch': PolicyOverview;
+  'policy.requestExecutionAuthorization': ApprovalRequestView;
   'policy.enableExecutionAuthorization': PolicyOverview;
   'policy.revokeExecutionAuthorization': PolicyOverview;
 }
