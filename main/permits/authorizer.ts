@@ -242,10 +242,7 @@ export class PermitAuthorizer implements SignAuthorizer {
       // State may have changed since authorize(): another session, the kill switch, a revocation.
       this.checkTime(v.signed, now, store.policyFor(v.facts.keysetId));
       const verdict = this.checkStateful(v, now);
-      spent.record(
-        { permitId: permit.permitId, txHash: permit.txHash, keysetId: v.facts.keysetId, sessionId: v.facts.sessionId, issuerFingerprint: v.issuer.fingerprint, spentAt: now },
-        (at) => `${describeDuration(now - at)} ago`,
-      );
+      spent.record({ permitId: permit.permitId, txHash: permit.txHash, keysetId: v.facts.keysetId, sessionId: v.facts.sessionId, issuerFingerprint: v.issuer.fingerprint, spentAt: now });
       store.recordCosigned(v.facts.keysetId, permit.permitId, verdict.perAsset, verdict.authorizationId, now);
       audit.append({
         type: 'SIGN_PERMIT_ACCEPTED',

@@ -34,9 +34,18 @@ export class SpentPermits {
     if (tx) fail('PERMIT_TX_ALREADY_SIGNED', `This node already co-signed transaction ${txHash} ${describeAgo(tx.spent_at)} under permit ${tx.permit_id}; a transaction is signed once only.`, { txHash });
   }
 
-  /** Call inside the committing transaction; a concurrent spend makes the insert fail and rolls it back. */
-  record(entry: SpentRecord, describeAgo: (at: number) => string): void {
-    this.checkUnused(entry.permitId, entry.txHash, describeAgo);
-    this.insert.run(entry.permitId, entry.txHash, entry.keysetId, entry.sessionId, entry.issuerFingerprint, entry.spentAt);
+  /**
+   * Call inside the committing transaction, after checkUnused. The keys are the last line of
+   * defence: a second insert of either value fails and rolls the whole commit back.
+   */
+  record(entry: SpentRecord): void {
+    try {
+      this.insert.run(entry.permitId, entry.txHash, entry.keysetId, entry.sessionId, entry.issuerFingerprint, entry.spentAt);
+    } catch (error) {
+      if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+        fail('PERMIT_ALREADY_USED', `Permit ${entry.permitId} or its transaction was spent by another session a moment ago; nothing was signed for session ${entry.sessionId}.`, { permitId: entry.permitId });
+      }
+      throw error;
+    }
   }
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Keypair } from '@solana/web3.js';
-import { buildSolanaTransfer } from '../../main/chains/build';
+import { associatedTokenAccount, buildSolanaTransfer } from '../../main/chains/build';
 import { KEY_CHECK_PREFIX, type SignDecision, type SignRequestFacts } from '../../main/cluster/sign-authorization';
 import { AppFailure } from '../../main/errors';
 import { generateIssuerKey, signPermit } from '../../main/permits/issuer-keys';
@@ -120,6 +120,13 @@ describe('PermitAuthorizer: the permit itself', () => {
     refused(f, factsFor(f, signed, { permit: { ...signed, permit: { ...signed.permit, version: 2 } } }), 'PERMIT_MALFORMED', /version/);
     refused(f, factsFor(f, signed, { permit: { ...signed, extra: 'x'.repeat(30_000) } }), 'PERMIT_MALFORMED', /bytes/);
     refused(f, factsFor(f, signed, { permit: 'a string' }), 'PERMIT_MALFORMED');
+  });
+
+  it('a permit that expires before it is issued is malformed', () => {
+    const f = fixture();
+    const good = approvedEvm(f);
+    const backwards = signPermit({ ...good.permit, expiresAt: good.permit.issuedAt - 1 }, f.issuer.secretKey);
+    refused(f, factsFor(f, backwards), 'PERMIT_MALFORMED', /expires before it is issued/);
   });
 
   it('unknown issuer and forged signature have different codes', () => {
@@ -280,6 +287,21 @@ describe('PermitAuthorizer: vault policy', () => {
     const f = fixture();
     const other = '0x2222222222222222222222222222222222222222';
     refused(f, factsFor(f, approvedEvm(f, { type: 'erc20', token: other, amount: 1n })), 'POLICY_ASSET_UNKNOWN');
+  });
+
+  it('an SPL transfer whose stated decimals differ from the policy is refused', () => {
+    const f = fixture();
+    const mintKey = `spl:${f.solana.mint}`;
+    const policy = { keysetId: SOL_KEYSET, allowlist: [associatedTokenAccount(f.solana.mint, f.solana.recipient)], assets: { [mintKey]: { symbol: 'USDC', decimals: 6, perTxMax: null, dailyCap: null, guardianApprovalAbove: null } }, dailyCountLimit: null, signingHours: null, permitTtlSeconds: 60 };
+    f.policy.applyNodeSetup({ policies: [policy], authorizations: [] }, false, 'test');
+    const spl = (decimals: number, nonce: bigint) => buildSolanaTransfer({ type: 'spl', from: f.solana.address, to: f.solana.recipient, amount: 1_000_000n + nonce, recentBlockhash: BLOCKHASH, mint: f.solana.mint, decimals });
+    const wrong = permitFor(f, spl(9, 0n));
+    f.permits.approvePermit(wrong.permit.permitId);
+    refused(f, factsFor(f, wrong), 'POLICY_ASSET_UNKNOWN', /states 9 decimals for USDC/);
+    const right = permitFor(f, spl(6, 1n));
+    f.permits.approvePermit(right.permit.permitId);
+    accepted(f.authorizer.authorize(factsFor(f, right))).commit();
+    assert.match(String(f.audit.list({ type: 'SIGN_PERMIT_ACCEPTED', limit: 1 }).entries[0]!.details.transaction), /send 1\.000001 USDC to /);
   });
 
   it('over the per-transaction maximum', () => {
