@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { getBytes, keccak256, Transaction, Wallet } from 'ethers';
+import { encodeRlp, getBytes, keccak256, Transaction, Wallet } from 'ethers';
 import { Keypair, VersionedMessage } from '@solana/web3.js';
 import { associatedTokenAccount, buildEvmTransfer, buildSolanaTransfer } from '../../main/chains/build';
 import { decodeEvmPayload } from '../../main/chains/evm';
@@ -71,6 +71,13 @@ describe('EVM payloads', () => {
     refusedWith(() => decodeEvmPayload(withTail.unsignedSerialized), 'PERMIT_PAYLOAD_INVALID', /malformed/);
   });
 
+  it('refuses a second encoding of the same transaction (a non-minimal RLP integer)', () => {
+    // Nonce 7 written as two bytes: ethers parses it, but it is not the canonical serialization.
+    const raw = `0x02${encodeRlp(['0x01', '0x0007', '0x01', '0x02', '0x5208', TO, '0x01', '0x', []]).slice(2)}`;
+    assert.equal(Transaction.from(raw).nonce, 7);
+    refusedWith(() => decodeEvmPayload(raw), 'PERMIT_PAYLOAD_INVALID', /canonical/);
+  });
+
   it('refuses an already signed transaction', async () => {
     const wallet = Wallet.createRandom();
     const signed = await wallet.signTransaction(Transaction.from(buildEvmTransfer({ type: 'eip1559', chainId: 1, nonce: 0, to: TO, amount: 1n })));
@@ -110,5 +117,17 @@ describe('Solana payloads', () => {
     refusedWith(() => decodeSolanaPayload(Buffer.concat([Buffer.from(b64, 'base64'), Buffer.from([0])]).toString('base64')), 'PERMIT_PAYLOAD_INVALID');
     refusedWith(() => decodeSolanaPayload('not base64!'), 'PERMIT_PAYLOAD_INVALID');
     refusedWith(() => decodeSolanaPayload(Buffer.from([0xff, 1, 2, 3]).toString('base64')), 'PERMIT_PAYLOAD_INVALID');
+  });
+
+  it('refuses base64 without its padding: one message, one text', () => {
+    const candidates = [
+      buildSolanaTransfer({ type: 'sol', from: payer, to: recipient, amount: 1n, recentBlockhash: BLOCKHASH }),
+      buildSolanaTransfer({ type: 'spl', from: payer, to: recipient, amount: 1n, recentBlockhash: BLOCKHASH, mint, decimals: 6 }),
+    ];
+    const padded = candidates.find((b64) => b64.endsWith('='));
+    assert.ok(padded, 'one of the messages has base64 padding');
+    const unpadded = padded.replace(/=+$/, '');
+    assert.deepEqual(Buffer.from(unpadded, 'base64'), Buffer.from(padded, 'base64'), 'Node decodes both to the same bytes');
+    refusedWith(() => decodeSolanaPayload(unpadded), 'PERMIT_PAYLOAD_INVALID', /canonical base64/);
   });
 });
