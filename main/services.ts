@@ -13,6 +13,9 @@ import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/
 import { systemClock, type Clock } from './platform/clock';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
+import { createSigningAuthorization } from './permits/signing-authorization';
+import type { PermitService } from './permits/permit-service';
+import type { PolicyService } from './policy/policy-service';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -38,6 +41,9 @@ export interface Services {
   audit: AuditLog;
   vault: VaultService;
   guardians: GuardianService;
+  /** SigningPermits: `permits.authorizer` is the SignAuthorizer the cluster consults. */
+  permits: PermitService;
+  policy: PolicyService;
   cluster: ClusterService;
   lab: LabCluster;
   ceremony: CeremonyDomain;
@@ -63,6 +69,7 @@ export function createServices(options: ServiceOptions): Services {
   const ledger = new LedgerDevice(options.ledgerTransport ?? nodeHidTransport);
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger, keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
+  const { permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
@@ -74,7 +81,7 @@ export function createServices(options: ServiceOptions): Services {
       process.stderr.write(`[vaultkeeper] ceremony wipe on lock: ${error instanceof Error ? error.name : typeof error}\n`);
     }
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab, ceremony } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, cluster, lab, ceremony } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

@@ -7,6 +7,8 @@ import { auditHandlers } from './handlers/audit';
 import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
+import { permitHandlers } from './handlers/permits';
+import { policyHandlers } from './handlers/policy';
 import { vaultHandlers } from './handlers/vault';
 import type { Handlers } from './router';
 
@@ -17,5 +19,7 @@ export function createHandlers(services: Services): Handlers {
     ...guardianHandlers(services),
     ...clusterHandlers(services),
     ...ceremonyHandlers(services),
+    ...permitHandlers(services),
+    ...policyHandlers(services),
   };
 }

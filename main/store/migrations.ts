@@ -8,6 +8,7 @@ import { vaultAndAudit } from './migrations/001-vault-and-audit';
 import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
 import { presignatures } from './migrations/004-presignatures';
+import { permitsPolicy } from './migrations/005-permits-policy';
 import { guardianRegistryHead } from './migrations/007-guardian-registry-head';
 import { ceremony } from './migrations/008-ceremony';
 
@@ -17,4 +18,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, guardianRegistryHead, ceremony];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, guardianRegistryHead, ceremony];

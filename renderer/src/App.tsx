@@ -8,6 +8,7 @@ import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
 import { LabBanner } from './components/LabBanner';
 import { OverviewScreen } from './screens/OverviewScreen';
+import { PolicyScreen } from './screens/PolicyScreen';
 import { SetupScreen } from './screens/SetupScreen';
 import { UnlockScreen } from './screens/UnlockScreen';
 import { useConsole, type Screen } from './store';
@@ -46,6 +47,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'approvals', label: 'Approvals' },
   { screen: 'keysets', label: 'Keysets' },
   { screen: 'ceremony', label: 'Ceremony' },
+  { screen: 'policy', label: 'Policy' },
 ];
 
 export function App() {
@@ -98,6 +100,7 @@ export function App() {
       {state === 'unlocked' && screen === 'approvals' ? <ApprovalsScreen /> : null}
       {state === 'unlocked' && screen === 'keysets' ? <KeysetsScreen /> : null}
       {state === 'unlocked' && screen === 'ceremony' ? <CeremonyScreen /> : null}
+      {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
     </div>
   );
 }

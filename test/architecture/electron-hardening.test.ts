@@ -517,9 +517,10 @@ describe('preload bridge and bundles', () => {
     assert.deepEqual([...preloadRequires], ['electron']);
     assert.doesNotMatch(readFileSync(built.preload, 'utf8'), /\brequire\(\s*[^"'`\s]/, 'no dynamic require in the preload');
     const mainRequires = new Set([...readFileSync(built.main, 'utf8').matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((match) => match[1] ?? ''));
-    // Node built-ins (bundled libraries name them without the node: prefix), native modules, and
-    // ws's optional speed-ups, which it loads inside try/catch.
-    const optionalNative = ['bufferutil', 'utf-8-validate'];
+    // Node built-ins (bundled libraries name them without the node: prefix), native modules,
+    // ws's optional speed-ups and node-fetch's optional charset converter (reached through
+    // @solana/web3.js), each loaded inside try/catch.
+    const optionalNative = ['bufferutil', 'utf-8-validate', 'encoding'];
     const allowed = (name: string) =>
       name.startsWith('node:') || builtinModules.includes(name) || optionalNative.includes(name) ||
       ['electron', 'better-sqlite3', 'node-hid', 'usb', '@ledgerhq/hw-transport-node-hid'].includes(name) || name.endsWith('.node');
