@@ -25,7 +25,7 @@ export interface ServiceOptions {
   /** scrypt cost of guardian key files the console creates; tests lower it. */
   keyFileScryptN?: number;
   /** Signer-node settings: display name, participation policy, pregenerated primes. */
-  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer'>;
+  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer' | 'stateDir' | 'limits'>;
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
 }
@@ -60,7 +60,7 @@ export function createServices(options: ServiceOptions): Services {
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
-  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
+  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
   const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
