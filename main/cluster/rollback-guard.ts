@@ -35,8 +35,13 @@ export interface RollbackVerdict {
   mirrorCounter: number | null;
 }
 
-/** Where the mirror lives by default: the OS's per-user state folder, outside the data folder. */
+/**
+ * Where the mirror lives by default: the OS's per-user state folder, outside the data folder.
+ * VAULTKEEPER_STATE_DIR overrides (tests, several consoles on one machine).
+ */
 export function defaultStateDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.VAULTKEEPER_STATE_DIR?.trim();
+  if (override) return override;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'Vaultkeeper', 'State');
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Vaultkeeper State');
   return join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'vaultkeeper');
