@@ -47,7 +47,7 @@ describe('presignature rollback', { timeout: 400_000 }, () => {
     nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1], undefined, { signer: new CountingSigner() }), await startNode('node-c', primes[2])];
     await enrolAll(nodes);
     for (const n of nodes) await n.services.cluster.connect(coordinator.url);
-    keyset = await nodes[0]!.services.cluster.createKeyset('ecdsa');
+    keyset = await nodes[0]!.services.cluster.createKeyset('ecdsa', { timeoutMs: 540_000 });
     await until(() => nodes.every((n) => n.services.cluster.keyset(keyset.keysetId)?.status === 'active'));
   });
   after(async () => {
