@@ -140,6 +140,8 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
       fc.record({ t: fc.constant('envelope'), sessionId: fc.constantFrom(...sessionIds), from: nodeIdArb, envelope: fc.anything() }),
       fc.record({ t: fc.constant('session-end'), session: info, state: fc.constantFrom('completed', 'failed'), result: fc.option(fc.record({ address: fc.string({ maxLength: 10 }) }), { nil: undefined }) }),
       info.map((session) => ({ t: 'invite', session: { ...session, message: 'ab'.repeat(300_000) } })),
+      // Right tag, wrong body: what a handler that trusted the tag would trip over.
+      fc.record({ t: fc.constantFrom('invite', 'start', 'envelope', 'session-end'), session: fc.anything(), sessionId: fc.anything(), state: fc.anything() }),
       fc.anything(),
     );
     const before = snapshot(a);
