@@ -30,8 +30,12 @@ export interface StartNodeOptions {
   limits?: NonNullable<Parameters<typeof createServices>[0]['cluster']>['limits'];
 }
 
+/** A node restarted on the same data folder is the same machine: it keeps its state folder. */
+const stateDirs = new Map<string, { path: string; cleanup: () => void }>();
+
 export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`), options: StartNodeOptions = {}): Promise<TestNode> {
-  const stateDir = options.stateDir ?? tempDir(`vk-state-${name}-`);
+  const stateDir = options.stateDir ?? stateDirs.get(dir.path) ?? tempDir(`vk-state-${name}-`);
+  stateDirs.set(dir.path, stateDir);
   const services = createServices({
     dataDir: dir.path,
     kdfCost: TEST_KDF_COST,
