@@ -187,6 +187,16 @@ export class ClusterService {
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
     o.vault.onUnlock(() => void this.pool.verifyAfterUnlock());
     o.vault.onLock(() => this.stop());
+    // Expired presignatures leave the pool (and their secrets the database) without waiting for a use.
+    const sweeper = setInterval(() => {
+      if (!o.vault.unlocked) return;
+      try {
+        this.pool.sweep();
+      } catch {
+        // The database is closing.
+      }
+    }, 60_000);
+    sweeper.unref();
     this.recoverInterrupted();
   }
 
