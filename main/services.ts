@@ -29,7 +29,7 @@ export interface ServiceOptions {
   /** scrypt cost of guardian key files the console creates; tests lower it. */
   keyFileScryptN?: number;
   /** Signer-node settings: display name, participation policy, pregenerated primes. */
-  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer'>;
+  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer' | 'stateDir' | 'limits'>;
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
 }
@@ -71,7 +71,7 @@ export function createServices(options: ServiceOptions): Services {
   vault.useGuard(guardians);
   const { permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
   const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
-  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
+  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
   // A seed or share in memory does not outlive the unlocked vault.
   vault.onLock((reason) => {

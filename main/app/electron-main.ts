@@ -68,7 +68,7 @@ function start(): void {
       installNetworkGuardsWhenReady(app);
       guardSession(session.defaultSession, { allowDevtools });
       protocol.handle(APP_SCHEME, (request) => serveRendererRequest({ url: request.url, method: request.method }, RENDERER_ROOT));
-      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')) });
+      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged } });
       // Idle lock needs no push: the renderer polls vault.status and shows the lock screen.
       unbindIpc = bindIpc(ipcMain, services.router, isAppWindow);
       openWindow();

@@ -20,30 +20,17 @@ import { peerFromCard, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
 import { cardFingerprint, LocalIdentity, verifyCard, type NodeCard } from './identity';
 import { ed25519PublicKey } from './keys';
-import { PresignedSignRunner, type ConsumedPresignature, type ParticipationRunner } from './presigned-runner';
+import { parseInbound } from './inbound-messages';
+import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
+import { PresignaturePool, type PresignatureRecord } from './presignatures';
+import { defaultStateDir, RollbackGuard } from './rollback-guard';
+import { admissionRefusal, DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, sessionDeadline, type SessionLimitSettings } from './session-limits';
 import { SessionRunner, type RunnerTransport } from './session-runner';
+
+export { PRESIGNATURE_RECORD, type PresignatureRecord } from './presignatures';
 
 export type Scheme = 'ecdsa' | 'eddsa';
 export const SHARE_RECORD = { type: 'mpc-share', schemaVersion: 1 } as const;
-/**
- * This party's secret presignature, one record per presignature id. Single use, so it must
- * never be backed up or restored: a restored copy could sign a second message with the same
- * nonce and reveal the key. Any backup of sealed records has to leave this type out.
- */
-export const PRESIGNATURE_RECORD = { type: 'mpc-presignature', schemaVersion: 1, backup: false } as const;
-
-/** A presignature in this node's pool (public facts only). */
-export interface PresignatureRecord {
-  presignatureId: string;
-  keysetId: string;
-  /** Node ids of the quorum, in party-index order. */
-  quorum: string[];
-  /** False when this node requested it without being in its quorum. */
-  holdsSecret: boolean;
-  state: 'ready' | 'used';
-  createdAt: string;
-  usedAt: string | null;
-}
 
 export interface SignOutcome {
   signature: string;
@@ -80,6 +67,8 @@ export interface KeysetRecord {
   address: string | null;
   status: 'active' | 'failed';
   createdAt: string;
+  /** Made while this console served the embedded lab cluster: never for real funds, permanently. */
+  lab: boolean;
 }
 
 /** A session as this node records it: the view the UI shows, plus who asked and who took part. */
@@ -105,11 +94,21 @@ export interface ClusterServiceOptions {
   /** Pregenerated Paillier primes for ECDSA key generation (tests pass the test-only fixture). */
   primes?: () => Buffer | undefined;
   signer?: MpcSigner;
+  /** Folder of the rollback counter's mirror, outside the data folder (default: the OS state folder). */
+  stateDir?: string;
+  /** Bounds on concurrent sessions and the refusal audit window. */
+  limits?: Partial<SessionLimitSettings>;
 }
 
 interface Participation {
   info: SessionInfo;
   runner: ParticipationRunner;
+  /** Set once the coordinator's start reached the runner; a repeated start is ignored. */
+  started?: boolean;
+  /** This node's own deadline for the run (the invite's, capped). */
+  deadline?: NodeJS.Timeout;
+  /** The key share taken from the vault for this session, cleared when it ends. */
+  share?: Buffer;
   /**
    * Keygen or presign result held until the coordinator confirms every party finished: no
    * partial keysets, no presignature its partner lacks.
@@ -171,14 +170,33 @@ export class ClusterService {
   private readonly waiters = new Map<string, Waiter>();
   private readonly ended = new Map<string, Extract<ServerMessage, { t: 'session-end' }>>();
   private readonly airgap = new Map<string, AirgapParticipation>();
-  /** Presignatures this node has picked for a signing in progress, so two signings cannot pick the same. */
-  private readonly reserved = new Set<string>();
   readonly policy: ParticipationPolicy;
+  readonly pool: PresignaturePool;
+  readonly keygenWindow: KeygenWindow;
+  readonly refusals: RefusalAudit;
+  private readonly limits: SessionLimitSettings;
 
   constructor(private readonly o: ClusterServiceOptions) {
     this.policy = o.policy ?? DEFAULT_POLICY;
     this.signerValue = o.signer ?? null;
+    this.limits = { ...DEFAULT_SESSION_LIMITS, ...o.limits };
+    const guard = new RollbackGuard({ db: o.db, vault: o.vault, clock: o.clock, stateDir: o.stateDir ?? defaultStateDir() });
+    this.pool = new PresignaturePool({ db: o.db, vault: o.vault, audit: o.audit, clock: o.clock, guard });
+    this.keygenWindow = new KeygenWindow(o.clock);
+    this.refusals = new RefusalAudit(o.audit, o.clock, this.limits.refusalAuditWindowMs);
+    // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
+    o.vault.onUnlock(() => void this.pool.verifyAfterUnlock());
     o.vault.onLock(() => this.stop());
+    // Expired presignatures leave the pool (and their secrets the database) without waiting for a use.
+    const sweeper = setInterval(() => {
+      if (!o.vault.unlocked) return;
+      try {
+        this.pool.sweep();
+      } catch {
+        // The database is closing.
+      }
+    }, 60_000);
+    sweeper.unref();
     this.recoverInterrupted();
   }
 
@@ -303,7 +321,7 @@ export class ClusterService {
   async connect(url: string): Promise<void> {
     const me = await this.identity();
     this.client?.close();
-    const client = new CoordinatorClient(url, me, { onMessage: (m) => void this.onMessage(m), onClose: () => this.onDisconnected() });
+    const client = new CoordinatorClient(url, me, { onMessage: (m) => void this.handleNetworkMessage(m), onClose: () => this.onDisconnected() });
     this.clusterIdValue = await client.connect();
     this.client = client;
   }
@@ -329,7 +347,41 @@ export class ClusterService {
     this.client = null;
     for (const p of this.participations.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
     for (const p of this.airgap.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
+    for (const p of this.participations.values()) this.releaseParticipation(p);
+    this.participations.clear();
+    this.refusals.flush();
     this.me = null;
+  }
+
+  /** Clears what a participation holds: its deadline timer and the key share from the vault. */
+  private releaseParticipation(p: Participation): void {
+    if (p.deadline) clearTimeout(p.deadline);
+    p.share?.fill(0);
+  }
+
+  /**
+   * Entry point for everything the coordinator sends. The coordinator is untrusted: a message
+   * that does not parse, repeats, or makes a handler fail is refused (declined and counted),
+   * never an exception that escapes — no unhandled rejection can take the node down.
+   */
+  async handleNetworkMessage(raw: unknown): Promise<void> {
+    const m = parseInbound(raw);
+    if (!m) {
+      this.refusals.record('malformed coordinator message');
+      return;
+    }
+    try {
+      await this.onMessage(m);
+    } catch (error) {
+      this.refusals.record(`${m.t} handler failed: ${error instanceof AppFailure || error instanceof ClusterError ? error.code : 'internal error'}`);
+      if (m.t === 'invite' && !this.participations.has(m.session.sessionId)) {
+        try {
+          this.client?.send({ t: 'decline', sessionId: m.session.sessionId, reason: 'this node could not take part in the session' });
+        } catch {
+          // The connection is gone; the coordinator will time the session out.
+        }
+      }
+    }
   }
 
   private onDisconnected(): void {
@@ -342,7 +394,10 @@ export class ClusterService {
         return this.onInvite(m.session);
       case 'start': {
         const p = this.participations.get(m.sessionId);
-        if (p) void this.run(p);
+        if (p && !p.started) {
+          p.started = true;
+          void this.run(p);
+        }
         return;
       }
       case 'envelope':
@@ -356,11 +411,31 @@ export class ClusterService {
   }
 
   private decline(info: SessionInfo, reason: string): void {
+    this.refusals.record(reason, info.requester);
     this.client?.send({ t: 'decline', sessionId: info.sessionId, reason });
   }
 
+  /** Invites being prepared (between their first check and their participation), by session id. */
+  private readonly inviting = new Map<string, SessionInfo>();
+
   /** Policy gate: only sessions this node's policy and enrolment allow run without an operator. */
   private async onInvite(info: SessionInfo): Promise<void> {
+    // A repeated invite is not a new session: ignored (and counted), never a second row.
+    if (this.inviting.has(info.sessionId) || this.participations.has(info.sessionId) || this.airgap.has(info.sessionId) || this.sessionRow(info.sessionId)) {
+      this.refusals.record('repeated invite (session id already known here)', info.requester);
+      return;
+    }
+    const bound = admissionRefusal(this.limits, [...this.inviting.values(), ...[...this.participations.values()].map((p) => p.info)], info);
+    if (bound) return this.decline(info, bound);
+    this.inviting.set(info.sessionId, info);
+    try {
+      await this.prepareInvited(info);
+    } finally {
+      this.inviting.delete(info.sessionId);
+    }
+  }
+
+  private async prepareInvited(info: SessionInfo): Promise<void> {
     let me: LocalIdentity;
     try {
       me = await this.identity();
@@ -376,6 +451,7 @@ export class ClusterService {
     const keyset = this.keyset(info.keysetId);
     if (keygen) {
       if (keyset) return this.decline(info, 'keyset id already exists');
+      if (!this.keygenWindow.permits(info, me.nodeId)) return this.decline(info, "key generation is not open on this node (its operator has not started one or opened a key-generation window)");
     } else {
       const mine = info.parties.find((p) => p.nodeId === me.nodeId);
       if (!keyset || keyset.status !== 'active' || !mine || mine.partyIndex !== keyset.myPartyIndex) return this.decline(info, 'unknown keyset or wrong party index');
@@ -383,40 +459,72 @@ export class ClusterService {
       share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
       if (!share) return this.decline(info, 'share missing');
       if (info.protocol === 'ecdsa-sign-presigned') {
-        const refusal = this.presignatureRefusal(info, share);
-        if (refusal) return this.decline(info, refusal);
+        const refusal = this.pool.refusal(info, this.shareEpoch(share));
+        if (refusal) {
+          share.fill(0);
+          return this.decline(info, refusal);
+        }
       }
     }
+    let participation: Participation;
     try {
       const peers = await this.peersFor(info, me);
       const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => this.client?.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
-      const mine = info.parties.find((p) => p.nodeId === me.nodeId)!;
       const primes = keygen && info.protocol === 'ecdsa-keygen' ? this.o.primes?.() : undefined;
-      void mine;
       let runner: ParticipationRunner;
       if (info.protocol === 'ecdsa-sign-presigned') {
         const presignatureId = info.presignatureId!;
-        runner = new PresignedSignRunner({ me, info, peers, signer: this.signer, transport, share: share!, consume: () => this.consumePresignature(presignatureId) });
+        runner = new PresignedSignRunner({ me, info, peers, signer: this.signer, transport, share: share!, consume: () => this.pool.consume(presignatureId, info.keysetId, info.parties) });
       } else {
         runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}) });
       }
-      this.participations.set(info.sessionId, { info, runner, ...(info.protocol === 'ecdsa-presign' && share ? { shareEpoch: this.shareEpoch(share) } : {}) });
+      participation = { info, runner, ...(share ? { share } : {}), ...(info.protocol === 'ecdsa-presign' && share ? { shareEpoch: this.shareEpoch(share) } : {}) };
+      this.o.db.transaction(() => {
+        this.o.db
+          .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
+          .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
+        this.o.audit.append({ type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), ...((keygen ? this.mode === 'lab' : keyset?.lab) ? { lab: true } : {}) } });
+      })();
     } catch (error) {
+      share?.fill(0);
       return this.decline(info, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
     }
-    this.o.db.transaction(() => {
-      this.o.db
-        .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
-        .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
-      this.o.audit.append({ type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId) } });
-    })();
+    this.participations.set(info.sessionId, participation);
+    // This node's own deadline, whatever the coordinator does: a run never outlives it.
+    const at = sessionDeadline(info, Date.now());
+    participation.deadline = setTimeout(() => this.onDeadline(info.sessionId), Math.max(0, at - Date.now()));
+    participation.deadline.unref();
     this.client?.send({ t: 'accept', sessionId: info.sessionId });
+  }
+
+  /** The session passed this node's deadline: abort the run and record it failed here. */
+  private onDeadline(sessionId: string): void {
+    const p = this.participations.get(sessionId);
+    if (!p) return;
+    this.participations.delete(sessionId);
+    const failure = new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The session passed its deadline on this node before it finished.' });
+    p.runner.abort(failure);
+    this.releaseParticipation(p);
+    p.pendingShare?.share?.fill(0);
+    p.pendingShare?.presignature?.fill(0);
+    try {
+      this.finish(p.info, 'failed', undefined, failure.toFailure(), undefined);
+    } catch {
+      // The database is closing; the running row is closed as NODE_RESTARTED on next start.
+    }
+    this.client?.send({ t: 'failed', sessionId, failure: failure.toFailure() });
   }
 
   private async run(p: Participation): Promise<void> {
     const { info, runner } = p;
     try {
       const result = await runner.start();
+      if (this.participations.get(info.sessionId) !== p) {
+        // Ended meanwhile (deadline, session end, lock): the secret result is not kept.
+        result.share?.fill(0);
+        result.presignature?.fill(0);
+        return;
+      }
       if (info.protocol.endsWith('-keygen') || info.protocol === 'ecdsa-presign') p.pendingShare = result;
       const pub: PublicResult = {
         ...(result.presignatureId ? { presignatureId: result.presignatureId.toString('hex') } : {}),
@@ -428,10 +536,14 @@ export class ClusterService {
       this.client?.send({ t: 'done', sessionId: info.sessionId, result: pub });
     } catch (error) {
       const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
-      if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== this.me?.nodeId) {
-        this.quarantine(failure.blamedNode, failure.reason, info.sessionId);
+      try {
+        if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== this.me?.nodeId) {
+          this.quarantine(failure.blamedNode, failure.reason, info.sessionId);
+        }
+        this.client?.send({ t: 'failed', sessionId: info.sessionId, failure: failure.toFailure() });
+      } catch {
+        // Shutting down: the session is closed as NODE_RESTARTED on next start.
       }
-      this.client?.send({ t: 'failed', sessionId: info.sessionId, failure: failure.toFailure() });
     }
   }
 
@@ -440,17 +552,25 @@ export class ClusterService {
     const p = this.participations.get(sid);
     if (p) {
       this.participations.delete(sid);
-      if (m.state === 'failed') p.runner.abort(new ClusterError(m.failure ?? { errorClass: 'transient', code: 'FAILED', reason: 'The session failed.' }));
-      if (m.state === 'completed' && m.session.protocol === 'ecdsa-presign' && p.pendingShare) this.storePresignature(m.session, p.pendingShare, p.shareEpoch ?? null);
-      this.finish(m.session, m.state, p.pendingShare, m.failure, m.result);
-      p.pendingShare?.share?.fill(0);
-      p.pendingShare?.presignature?.fill(0);
+      // What this node accepted, not what the relay claims now, decides what is stored.
+      const info = p.info;
+      try {
+        if (!p.runner.finished) p.runner.abort(new ClusterError(m.state === 'failed' && m.failure ? m.failure : { errorClass: 'transient', code: 'FAILED', reason: 'The coordinator ended the session before this node finished it.' }));
+        if (m.state === 'completed' && info.protocol === 'ecdsa-presign' && p.pendingShare) this.pool.store(info, p.pendingShare, p.shareEpoch ?? null);
+        this.finish(info, m.state, p.pendingShare, m.failure, m.result);
+      } finally {
+        this.releaseParticipation(p);
+        p.pendingShare?.share?.fill(0);
+        p.pendingShare?.presignature?.fill(0);
+      }
     }
     const waiter = this.waiters.get(sid);
     if (waiter) {
       this.waiters.delete(sid);
       waiter.resolve(m);
     } else {
+      // Kept for a request of this node whose answer is still on its way; bounded.
+      if (this.ended.size >= 256) this.ended.delete(this.ended.keys().next().value!);
       this.ended.set(sid, m);
     }
   }
@@ -459,6 +579,8 @@ export class ClusterService {
   private finish(info: SessionInfo, state: 'completed' | 'failed', pending: SessionResult | undefined, failure: SessionFailure | undefined, result: PublicResult | undefined): void {
     const keygen = info.protocol.endsWith('-keygen');
     const me = this.me;
+    const lab = keygen ? this.mode === 'lab' : this.keyset(info.keysetId)?.lab === true;
+    if (keygen) this.keygenWindow.finishedHere(info.keysetId);
     this.o.db.transaction(() => {
       const ok = state === 'completed' && (!keygen || (pending?.share && me));
       if (ok && keygen && pending?.share && me) {
@@ -466,8 +588,8 @@ export class ClusterService {
         const mine = info.parties.find((p) => p.nodeId === me.nodeId)!;
         this.o.vault.records.put(SHARE_RECORD.type, info.keysetId, SHARE_RECORD.schemaVersion, pending.share);
         this.o.db
-          .prepare(`INSERT INTO mpc_keysets (keyset_id, cluster_id, scheme, key_ref, threshold, participants, my_party_index, public_key, address, status, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`)
-          .run(info.keysetId, info.clusterId, scheme, keyRef(scheme, info.clusterId, info.keysetId), info.threshold, JSON.stringify(info.parties), mine.partyIndex, pending.publicKey?.toString('hex') ?? null, pending.address ?? null, info.sessionId, this.now());
+          .prepare(`INSERT INTO mpc_keysets (keyset_id, cluster_id, scheme, key_ref, threshold, participants, my_party_index, public_key, address, status, session_id, created_at, lab) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)`)
+          .run(info.keysetId, info.clusterId, scheme, keyRef(scheme, info.clusterId, info.keysetId), info.threshold, JSON.stringify(info.parties), mine.partyIndex, pending.publicKey?.toString('hex') ?? null, pending.address ?? null, info.sessionId, this.now(), lab ? 1 : 0);
       }
       this.o.db
         .prepare(`UPDATE mpc_sessions SET state = ?, error_class = ?, error_code = ?, error_reason = ?, blamed_node = ?, result = ?, finished_at = ? WHERE session_id = ?`)
@@ -477,9 +599,12 @@ export class ClusterService {
         type,
         actor: 'system',
         subject: info.sessionId,
-        details: ok
-          ? { keysetId: info.keysetId, parties: info.parties.map((p) => p.nodeId), ...(result?.address ? { address: result.address } : {}) }
-          : { keysetId: info.keysetId, errorClass: failure?.errorClass ?? 'transient', code: failure?.code ?? 'FAILED', reason: failure?.reason ?? '', ...(failure?.blamedNode ? { blamedNode: failure.blamedNode } : {}) },
+        details: {
+          ...(ok
+            ? { keysetId: info.keysetId, parties: info.parties.map((p) => p.nodeId), ...(result?.address ? { address: result.address } : {}) }
+            : { keysetId: info.keysetId, errorClass: failure?.errorClass ?? 'transient', code: failure?.code ?? 'FAILED', reason: failure?.reason ?? '', ...(failure?.blamedNode ? { blamedNode: failure.blamedNode } : {}) }),
+          ...(lab ? { lab: true } : {}),
+        },
       });
     })();
   }
@@ -527,12 +652,38 @@ export class ClusterService {
     });
   }
 
+  /**
+   * The operator accepts key generation requested by peers for `minutes` (1 minute to 24 h).
+   * Outside such a window only a key generation started on this node runs here.
+   */
+  openKeygenWindow(minutes: number, actor: 'operator' = 'operator'): { openUntil: string } {
+    this.o.vault.keyRing();
+    let until: number;
+    try {
+      until = this.keygenWindow.openFor(minutes);
+    } catch {
+      fail('KEYGEN_WINDOW_INVALID', 'A key-generation window lasts 1 minute to 24 hours. Choose a number of minutes in that range.', { minutes });
+    }
+    const openUntil = new Date(until).toISOString();
+    this.o.audit.append({ type: 'KEYGEN_WINDOW_OPENED', actor, subject: this.me?.nodeId ?? this.o.vault.nodeId(), details: { minutes, openUntil } });
+    return { openUntil };
+  }
+
+  closeKeygenWindow(): void {
+    this.o.vault.keyRing();
+    if (this.keygenWindow.openUntil() === null) return;
+    this.keygenWindow.close();
+    this.o.audit.append({ type: 'KEYGEN_WINDOW_CLOSED', actor: 'operator', subject: this.me?.nodeId ?? this.o.vault.nodeId(), details: {} });
+  }
+
   /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
   async createKeyset(scheme: Scheme, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<KeysetRecord> {
     const me = await this.identity();
     const members = this.members();
     if (members.length !== 3) fail('CLUSTER_NOT_READY', `A 2-of-3 keyset needs this node and two enrolled, non-quarantined peers; ${members.length - 1} peer(s) are available.`);
     const keysetId = `ks-${randomUUID()}`;
+    // The operator started this key generation here: this node accepts its own invite for it.
+    this.keygenWindow.startedHere(keysetId);
     const end = await this.runSession({
       idempotencyKey: options.idempotencyKey ?? `keygen-${keysetId}`,
       protocol: `${scheme}-keygen`,
@@ -593,59 +744,6 @@ export class ClusterService {
     return createHash('sha256').update(this.signer.shareInfo(share).publicShare).digest('hex').slice(0, 32);
   }
 
-  /** Why this node will not take part in a presigned signing; null when it can. */
-  private presignatureRefusal(info: SessionInfo, share: Buffer): string | null {
-    const id = info.presignatureId;
-    if (!id || !info.message) return 'presignature id or preimage missing';
-    const row = this.o.db.prepare('SELECT * FROM mpc_presignatures WHERE presignature_id = ?').get(id) as Row | undefined;
-    if (!row || row.keyset_id !== info.keysetId || row.holds_secret !== 1) return 'presignature unknown on this node';
-    if (row.state !== 'ready') return 'presignature already used';
-    if (String(row.quorum) !== JSON.stringify(info.parties.map((p) => p.nodeId))) return 'presignature belongs to another quorum';
-    if (row.share_epoch !== this.shareEpoch(share)) {
-      // Made with a share this node no longer holds (refreshed): useless and must not linger.
-      this.discardPresignatures(info.keysetId, 'share changed');
-      return 'presignature predates the current key share';
-    }
-    return null;
-  }
-
-  /**
-   * Marks the presignature used and removes its secret in one transaction, then hands the secret
-   * over for the single partial signature. Durable before the partial exists: a crash from here
-   * on loses the presignature, never reuses it.
-   */
-  private consumePresignature(presignatureId: string): ConsumedPresignature {
-    return this.o.db.transaction(() => {
-      const changed = this.o.db.prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND state = 'ready' AND holds_secret = 1`).run(this.now(), presignatureId).changes;
-      const row = this.o.db.prepare('SELECT public_data FROM mpc_presignatures WHERE presignature_id = ?').get(presignatureId) as { public_data: Buffer | null } | undefined;
-      const secret = changed === 1 ? this.o.vault.records.get(PRESIGNATURE_RECORD.type, presignatureId)?.plaintext : undefined;
-      this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId);
-      if (!secret || !row?.public_data) {
-        throw new ClusterError({ errorClass: 'permanent', code: 'PRESIGNATURE_UNAVAILABLE', reason: 'The presignature is not ready on this node (already used or discarded); it is never used twice.' });
-      }
-      return { presignature: secret, publicData: Buffer.from(row.public_data) };
-    })();
-  }
-
-  /** Spends a presignature on this node without signing (after an attempt that did not complete). */
-  private dropPresignature(presignatureId: string): void {
-    this.o.db.transaction(() => {
-      this.o.db.prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND state = 'ready'`).run(this.now(), presignatureId);
-      this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId);
-    })();
-  }
-
-  private storePresignature(info: SessionInfo, result: SessionResult, shareEpoch: string | null): void {
-    if (!result.presignature || !result.presignaturePublic || !result.presignatureId) return;
-    const id = result.presignatureId.toString('hex');
-    this.o.db.transaction(() => {
-      this.o.vault.records.put(PRESIGNATURE_RECORD.type, id, PRESIGNATURE_RECORD.schemaVersion, result.presignature!);
-      this.o.db
-        .prepare(`INSERT INTO mpc_presignatures (presignature_id, keyset_id, quorum, holds_secret, share_epoch, public_data, state, created_at) VALUES (?, ?, ?, 1, ?, ?, 'ready', ?)`)
-        .run(id, info.keysetId, JSON.stringify(info.parties.map((p) => p.nodeId)), shareEpoch, result.presignaturePublic, this.now());
-    })();
-  }
-
   /**
    * Runs one presign session for the keyset with a quorum (the preferred members when online).
    * Each quorum party keeps its secret presignature sealed; the requester records the id.
@@ -668,48 +766,24 @@ export class ClusterService {
     });
     const id = end.result?.presignatureId;
     if (end.state !== 'completed' || !id) this.sessionFailure(end);
-    this.o.db
-      .prepare(`INSERT OR IGNORE INTO mpc_presignatures (presignature_id, keyset_id, quorum, holds_secret, state, created_at) VALUES (?, ?, ?, 0, 'ready', ?)`)
-      .run(id, keysetId, JSON.stringify(end.session.parties.map((p) => p.nodeId)), this.now());
+    this.pool.recordRequested(id, keysetId, end.session.parties);
     return this.presignatures(keysetId).find((p) => p.presignatureId === id)!;
   }
 
   presignatures(keysetId: string): PresignatureRecord[] {
-    const rows = this.o.db.prepare('SELECT * FROM mpc_presignatures WHERE keyset_id = ? ORDER BY created_at').all(keysetId) as Row[];
-    return rows.map((r) => ({
-      presignatureId: String(r.presignature_id),
-      keysetId: String(r.keyset_id),
-      quorum: JSON.parse(String(r.quorum)) as string[],
-      holdsSecret: r.holds_secret === 1,
-      state: r.state as PresignatureRecord['state'],
-      createdAt: String(r.created_at),
-      usedAt: (r.used_at as string | null) ?? null,
-    }));
+    return this.pool.list(keysetId);
   }
 
   /** Drops every presignature of the keyset (its shares were refreshed, or the operator asked). */
   discardPresignatures(keysetId: string, reason: string): number {
-    return this.o.db.transaction(() => {
-      const ids = (this.o.db.prepare('SELECT presignature_id FROM mpc_presignatures WHERE keyset_id = ?').all(keysetId) as Array<{ presignature_id: string }>).map((r) => r.presignature_id);
-      for (const id of ids) this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, id);
-      this.o.db.prepare('DELETE FROM mpc_presignatures WHERE keyset_id = ?').run(keysetId);
-      if (ids.length > 0) this.o.audit.append({ type: 'MPC_PRESIGNATURES_DISCARDED', actor: 'system', subject: keysetId, details: { count: ids.length, reason } });
-      return ids.length;
-    })();
+    return this.pool.discard(keysetId, reason);
   }
 
-  /** A ready presignature whose quorum avoids the excluded nodes (and is the preferred one, if any). */
-  private pickPresignature(keyset: KeysetRecord, prefer: readonly string[], exclude: ReadonlySet<string>): { id: string; quorum: Participant[] } | null {
-    const wanted = prefer.length >= keyset.threshold ? new Set(prefer.slice(0, keyset.threshold)) : null;
-    for (const p of this.presignatures(keyset.keysetId)) {
-      if (p.state !== 'ready' || this.reserved.has(p.presignatureId)) continue;
-      if (p.quorum.some((n) => exclude.has(n))) continue;
-      if (wanted && (p.quorum.length !== wanted.size || p.quorum.some((n) => !wanted.has(n)))) continue;
-      const quorum = keyset.participants.filter((x) => p.quorum.includes(x.nodeId));
-      if (quorum.length !== p.quorum.length) continue;
-      return { id: p.presignatureId, quorum };
-    }
-    return null;
+  /** Sets how long the keyset's new presignatures stay usable (default one hour). */
+  setPresignatureTtl(keysetId: string, ttlMs: number): void {
+    this.o.vault.keyRing();
+    if (!this.keyset(keysetId)) fail('KEYSET_NOT_FOUND', `No keyset ${keysetId} on this node.`, { keysetId });
+    this.pool.setTtl(keysetId, ttlMs);
   }
 
   /**
@@ -731,9 +805,8 @@ export class ClusterService {
     this.requireClient();
     const operationId = options.operationId ?? randomBytes(16).toString('hex');
     const exclude = new Set(this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId));
-    const pick = options.presigned === 'never' ? null : this.pickPresignature(keyset, options.prefer ?? [], exclude);
+    const pick = options.presigned === 'never' ? null : this.pool.pick(keyset, options.prefer ?? [], exclude);
     if (pick) {
-      this.reserved.add(pick.id);
       let end: Extract<ServerMessage, { t: 'session-end' }> | null = null;
       try {
         end = await this.runSession({
@@ -752,8 +825,8 @@ export class ClusterService {
         // No quorum online for this presignature: the full protocol may still find one.
         if (!(error instanceof AppFailure) || error.code !== 'QUORUM_UNAVAILABLE') throw error;
       } finally {
-        this.dropPresignature(pick.id);
-        this.reserved.delete(pick.id);
+        this.pool.drop(pick.id);
+        this.pool.release(pick.id);
       }
       if (end?.state === 'completed' && end.result?.signature) {
         return { signature: end.result.signature, recoveryId: end.result.recoveryId ?? null, parties: end.session.parties.map((p) => p.nodeId), sessionId: end.session.sessionId, attempts: 1, mode: 'presigned', presignatureId: pick.id, digest: digest.toString('hex') };
@@ -850,8 +923,9 @@ export class ClusterService {
           report.skipped += 1;
         }
       } catch (error) {
-        if (!(error instanceof AppFailure)) throw error;
-        report.refused.push({ file, code: error.code, message: error.message });
+        // Whatever a file on the medium does to the import, it is a refusal, never a crash.
+        if (error instanceof AppFailure) report.refused.push({ file, code: error.code, message: error.message });
+        else report.refused.push({ file, code: 'BUNDLE_MALFORMED', message: 'This bundle could not be read or taken in; it was left untouched. Ask the sender for a fresh copy.' });
       }
     }
     return report;
@@ -938,8 +1012,19 @@ export class ClusterService {
     }
     const share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
     if (!share) fail('KEYSET_NOT_FOUND', `The share of keyset ${info.keysetId} is missing on this node.`);
-    const peers = await this.peersFor(info, me);
-    return new SessionRunner({ me, info, peers, signer: this.signer, transport, share });
+    try {
+      const peers = await this.peersFor(info, me);
+      const runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, share });
+      // The share stays in memory only while the session runs.
+      void runner.result.then(
+        () => share.fill(0),
+        () => share.fill(0),
+      );
+      return runner;
+    } catch (error) {
+      share.fill(0);
+      throw error;
+    }
   }
 }
 
@@ -966,6 +1051,7 @@ function toKeyset(r: Row): KeysetRecord {
     address: (r.address as string | null) ?? null,
     status: r.status as KeysetRecord['status'],
     createdAt: String(r.created_at),
+    lab: r.lab === 1,
   };
 }
 

@@ -15,6 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditLog } from '../audit/audit-log';
@@ -33,10 +34,32 @@ export interface LabOptions {
   kdfTestCost?: boolean;
   /** File of test-only Paillier primes for the lab nodes (tests only). */
   testPrimesFile?: (node: string) => string | undefined;
+  /** A packaged build (Electron's app.isPackaged): the lab children cannot be launched from it. */
+  packaged?: boolean;
+}
+
+/**
+ * Whether the lab children can start here, and if not, the sentence the console shows instead of
+ * the button. They run this code base's sources through tsx, which a packaged build lacks.
+ */
+export function labAvailability(options: { packaged?: boolean; root?: string } = {}): { available: boolean; reason: string | null } {
+  const root = options.root ?? PROJECT_ROOT;
+  const unavailable = 'The lab cluster is not available in this build: it runs the signer nodes from the source code, which an installed application does not ship. Connect to a configured cluster instead.';
+  if (options.packaged) return { available: false, reason: unavailable };
+  if (!existsSync(join(root, 'main', 'node', 'cli.ts')) || !existsSync(join(root, 'main', 'coordinator', 'cli.ts'))) return { available: false, reason: unavailable };
+  try {
+    createRequire(join(root, 'package.json')).resolve('tsx');
+  } catch {
+    return { available: false, reason: unavailable };
+  }
+  return { available: true, reason: null };
 }
 
 export interface LabStatus {
   running: boolean;
+  /** False when the lab children cannot start in this build; `unavailableReason` says why. */
+  available: boolean;
+  unavailableReason: string | null;
   coordinatorUrl: string | null;
   /** Process ids of the children, for the operator (and tests) to see what runs. */
   pids: number[];
@@ -64,17 +87,26 @@ export class LabCluster {
   private readonly exitHook = () => this.killNow();
 
   constructor(
-    private readonly o: { dataDir: string; vault: VaultService; audit: AuditLog; cluster: ClusterService; options?: LabOptions },
+    private readonly o: { dataDir: string; vault: VaultService; audit: AuditLog; cluster: ClusterService; options?: LabOptions; stateDir?: string },
   ) {
     o.vault.onLock(() => void this.stop());
   }
 
+  private availabilityValue: ReturnType<typeof labAvailability> | null = null;
+
+  availability(): { available: boolean; reason: string | null } {
+    return (this.availabilityValue ??= labAvailability({ ...(this.o.options?.packaged !== undefined ? { packaged: this.o.options.packaged } : {}) }));
+  }
+
   status(): LabStatus {
-    return { running: this.children.length > 0 && this.url !== null, coordinatorUrl: this.url, pids: this.children.map((c) => c.proc.pid ?? 0).filter((p) => p > 0) };
+    const { available, reason } = this.availability();
+    return { running: this.children.length > 0 && this.url !== null, available, unavailableReason: reason, coordinatorUrl: this.url, pids: this.children.map((c) => c.proc.pid ?? 0).filter((p) => p > 0) };
   }
 
   start(): Promise<LabStatus> {
     this.o.vault.keyRing();
+    const { available, reason } = this.availability();
+    if (!available) fail('LAB_UNAVAILABLE', reason ?? 'The lab cluster is not available in this build.');
     if (this.o.cluster.mode === 'configured') fail('LAB_START_FAILED', 'A real cluster is configured on this console; the lab cluster is only offered when none is.');
     if (this.status().running) return Promise.resolve(this.status());
     this.starting ??= this.doStart().finally(() => (this.starting = null));
@@ -140,7 +172,7 @@ export class LabCluster {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         const init = !existsSync(join(dir, 'vaultkeeper.sqlite3'));
         const primes = this.o.options?.testPrimesFile?.(name);
-        const args = ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : [])];
+        const args = ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
         return { name, dir, child: this.spawnChild(name, 'node', args, this.passphraseFor(name)) };
       });
       const cards: Array<{ card: NodeCard; fingerprint: string }> = [];

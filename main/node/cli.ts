@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NodeCard } from '../cluster/identity';
 import { DEFAULT_POLICY } from '../cluster/cluster-service';
+import { MAX_KEYGEN_WINDOW_MINUTES } from '../cluster/session-limits';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
 import { isAppFailure } from '../errors';
 import { readBoundedDescriptor, readRegularTextFile } from '../platform/safe-file';
@@ -22,7 +23,8 @@ import { createServices } from '../services';
 
 const USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
          [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
-         [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]`;
+         [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]
+         [--accept-keygen-minutes N] [--state-dir DIR] [--lab]`;
 
 function parseOptions() {
   try {
@@ -38,6 +40,12 @@ function parseOptions() {
         'trusted-issuers': { type: 'string' },
         policy: { type: 'string' },
         'execution-authorizations': { type: 'string' },
+        // This node's operator accepts key generation requested by peers for N minutes from start.
+        'accept-keygen-minutes': { type: 'string' },
+        // Folder of the rollback counter's mirror (default: the OS per-user state folder).
+        'state-dir': { type: 'string' },
+        // A node of the embedded lab cluster: its keysets carry the permanent lab mark.
+        lab: { type: 'boolean', default: false },
         // Test speed-ups, named so nobody mistakes them for settings: published Paillier primes
         // and a cheap KDF would void the node's security.
         'insecure-test-primes': { type: 'string' },
@@ -104,8 +112,11 @@ async function main(): Promise<void> {
     idleCheckIntervalMs: 0,
     idleTimeoutSeconds: 365 * 24 * 3600,
     ...(values['kdf-test-cost'] ? { kdfCost: { N: 2 ** 14, r: 8, p: 1 } } : {}),
-    cluster: { name: values.name!, policy: { protocols }, ...(primes ? { primes: () => primes } : {}) },
+    cluster: { name: values.name!, policy: { protocols }, ...(primes ? { primes: () => primes } : {}), ...(values['state-dir'] ? { stateDir: values['state-dir'] } : {}) },
   });
+  if (values.lab) services.cluster.mode = 'lab';
+  const keygenMinutes = values['accept-keygen-minutes'] !== undefined ? Number(values['accept-keygen-minutes']) : 0;
+  if (values['accept-keygen-minutes'] !== undefined && !(keygenMinutes > 0 && keygenMinutes <= MAX_KEYGEN_WINDOW_MINUTES)) die(`--accept-keygen-minutes takes 1 to ${MAX_KEYGEN_WINDOW_MINUTES}.`);
   const shutdown = async (code: number) => {
     await services.close().catch(() => undefined);
     process.exit(code);
@@ -132,6 +143,7 @@ async function main(): Promise<void> {
     die(error instanceof Error ? error.message : 'the setup files could not be applied');
   }
   const me = await services.cluster.identity();
+  if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
   writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));
   say(`NODE ${me.nodeId} ${me.fingerprint}`);
 

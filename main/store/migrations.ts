@@ -9,6 +9,7 @@ import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
 import { presignatures } from './migrations/004-presignatures';
 import { permitsPolicy } from './migrations/005-permits-policy';
+import { presignatureHardening } from './migrations/006-presignature-hardening';
 import { guardianRegistryHead } from './migrations/007-guardian-registry-head';
 import { ceremony } from './migrations/008-ceremony';
 
@@ -18,4 +19,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, guardianRegistryHead, ceremony];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony];

@@ -63,6 +63,7 @@ export class VaultService implements KeyAccess {
   private queue: Promise<unknown> = Promise.resolve();
   readonly records: SealedRecords;
   private readonly lockListeners = new Set<(reason: LockReason) => void>();
+  private readonly unlockListeners = new Set<() => void>();
   private guard: OperationGuard | null = null;
 
   constructor(private readonly options: VaultServiceOptions) {
@@ -157,6 +158,7 @@ export class VaultService implements KeyAccess {
         identity.secretKey.fill(0);
       }
       this.lastActivity = this.options.clock.now();
+      this.notifyUnlocked();
       return this.status();
     });
   }
@@ -183,6 +185,7 @@ export class VaultService implements KeyAccess {
       })();
       this.ring = new KeyRing(masterKey!);
       this.lastActivity = this.options.clock.now();
+      this.notifyUnlocked();
       return this.status();
     });
   }
@@ -372,6 +375,26 @@ export class VaultService implements KeyAccess {
     if (this.options.clock.now() - this.lastActivity < this.options.idleTimeoutSeconds * 1000) return false;
     await this.lock('idle');
     return true;
+  }
+
+  /**
+   * Runs right after the vault opens, before the unlock returns (rollback checks of single-use
+   * state). A listener that fails leaves its own domain to fail closed on its next use; it does
+   * not keep the vault locked.
+   */
+  onUnlock(listener: () => void): () => void {
+    this.unlockListeners.add(listener);
+    return () => this.unlockListeners.delete(listener);
+  }
+
+  private notifyUnlocked(): void {
+    for (const listener of this.unlockListeners) {
+      try {
+        listener();
+      } catch {
+        // See onUnlock.
+      }
+    }
   }
 
   onLock(listener: (reason: LockReason) => void): () => void {

@@ -26,6 +26,8 @@ export const CLUSTER_ERROR_CODES = [
   'BUNDLE_BAD_SIGNATURE',
   'BUNDLE_TAMPERED',
   'AIRGAP_SESSION_NOT_FOUND',
+  'KEYGEN_WINDOW_INVALID',
+  'LAB_UNAVAILABLE',
 ] as const;
 
 export const CLUSTER_EVENT_TYPES = [
@@ -40,6 +42,15 @@ export const CLUSTER_EVENT_TYPES = [
   'PEER_RELEASED',
   'LAB_CLUSTER_STARTED',
   'LAB_CLUSTER_STOPPED',
+  'MPC_PRESIGN_STARTED',
+  'MPC_PRESIGN_COMPLETED',
+  'MPC_PRESIGN_FAILED',
+  'MPC_PRESIGNATURES_DISCARDED',
+  'MPC_PRESIGNATURES_EXPIRED',
+  'ROLLBACK_DETECTED',
+  'MPC_INVITES_REFUSED',
+  'KEYGEN_WINDOW_OPENED',
+  'KEYGEN_WINDOW_CLOSED',
 ] as const;
 
 export interface ClusterNodeView {
@@ -58,8 +69,13 @@ export interface ClusterStatus {
   clusterId: string | null;
   coordinatorUrl: string | null;
   nodes: ClusterNodeView[];
-  /** The embedded lab cluster's child processes (empty unless it runs). */
-  lab: { running: boolean; pids: number[] };
+  /**
+   * The embedded lab cluster's child processes (empty unless it runs); `available` is false in a
+   * build that cannot start it, with the sentence to show instead of the button.
+   */
+  lab: { running: boolean; pids: number[]; available: boolean; unavailableReason: string | null };
+  /** End of the window in which this node accepts key generation requested by peers (ms), or null. */
+  keygenWindowUntil: number | null;
 }
 
 /** What an air-gap export or import did, for the operator. */
@@ -87,6 +103,10 @@ export interface KeysetView {
   createdAt: string;
   /** PNG data URL of a QR code of the address. */
   addressQr: string | null;
+  /** Made in the lab cluster: never for real funds. Permanent, shown wherever the keyset appears. */
+  lab: boolean;
+  /** The caption printed with the QR code (carries the lab mark). */
+  qrCaption: string;
 }
 
 export interface ClusterSessionView {
@@ -113,6 +133,8 @@ export const clusterChannels = {
   'cluster.releasePeer': { request: z.strictObject({ nodeId }), activity: true },
   'cluster.startLab': { request: noArguments, activity: true },
   'cluster.stopLab': { request: noArguments, activity: true },
+  /** Accept key generation requested by peers for N minutes (0 closes the window). */
+  'cluster.keygenWindow': { request: z.strictObject({ minutes: z.number().int().min(0).max(24 * 60) }), activity: true },
   /** Starts an air-gap signing with one partner: writes the request and first round into `folder`. */
   'cluster.airgapSign': {
     request: z.strictObject({
@@ -136,6 +158,7 @@ export interface ClusterResponses {
   'cluster.releasePeer': ClusterStatus;
   'cluster.startLab': ClusterStatus;
   'cluster.stopLab': ClusterStatus;
+  'cluster.keygenWindow': ClusterStatus;
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
 }

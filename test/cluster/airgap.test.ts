@@ -85,14 +85,22 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
         () => (settled = true),
         () => (settled = true),
       );
-      while (!settled && Date.now() < deadline) {
+      let theirsSettled = false;
+      // Both sides must finish: the requester can finish one carry before its partner does.
+      while ((!settled || !theirsSettled) && Date.now() < deadline) {
         // offline → stick → online
         for (const n of readdirSync(offlineDir)) if (n.endsWith(BUNDLE_SUFFIX)) seen.add(n);
         carry(offlineDir, usb);
         carry(usb, onlineDir);
         const there = await online.airgapImport(onlineDir);
         assert.deepEqual(there.refused, []);
-        joined ??= there.joined[0];
+        if (!joined && there.joined[0]) {
+          joined = there.joined[0];
+          void joined.result.then(
+            () => (theirsSettled = true),
+            () => (theirsSettled = true),
+          );
+        }
         await new Promise((r) => setTimeout(r, 30));
         // online → stick → offline
         for (const n of readdirSync(onlineDir)) if (n.endsWith(BUNDLE_SUFFIX)) seen.add(n);

@@ -20,7 +20,7 @@ describe('headless signer node as a child process: kill -9 mid-session, restart'
   let held = 0;
 
   const spawnNode = (init: boolean): ChildProcess => {
-    const args = ['--import', 'tsx', 'main/node/cli.ts', '--data', join(dir.path, 'data'), '--coordinator', coordinator.url, '--name', 'node-c', '--peers', peersFile, '--kdf-test-cost', ...(init ? ['--init'] : [])];
+    const args = ['--import', 'tsx', 'main/node/cli.ts', '--data', join(dir.path, 'data'), '--coordinator', coordinator.url, '--name', 'node-c', '--peers', peersFile, '--kdf-test-cost', '--accept-keygen-minutes', '10', '--state-dir', join(dir.path, 'state'), ...(init ? ['--init'] : [])];
     const proc = spawn(process.execPath, args, { env: { ...process.env, VAULTKEEPER_NODE_PASSPHRASE: GOOD_PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.resume();
     proc.stderr!.resume();

@@ -18,14 +18,36 @@ export interface TestNode {
   name: string;
   services: Services;
   dir: { path: string; cleanup: () => void };
+  /** Folder of the rollback counter's mirror: outside the data folder, kept across restarts. */
+  stateDir: { path: string; cleanup: () => void };
 }
 
-export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`)): Promise<TestNode> {
-  const services = createServices({ dataDir: dir.path, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 3600, cluster: { name, ...(primes ? { primes: () => primes } : {}) } });
+export interface StartNodeOptions {
+  /** Opens this node's key-generation window for peers' invites (default true: most tests make keysets). */
+  acceptKeygen?: boolean;
+  stateDir?: { path: string; cleanup: () => void };
+  signer?: NonNullable<Parameters<typeof createServices>[0]['cluster']>['signer'];
+  limits?: NonNullable<Parameters<typeof createServices>[0]['cluster']>['limits'];
+}
+
+/** A node restarted on the same data folder is the same machine: it keeps its state folder. */
+const stateDirs = new Map<string, { path: string; cleanup: () => void }>();
+
+export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`), options: StartNodeOptions = {}): Promise<TestNode> {
+  const stateDir = options.stateDir ?? stateDirs.get(dir.path) ?? tempDir(`vk-state-${name}-`);
+  stateDirs.set(dir.path, stateDir);
+  const services = createServices({
+    dataDir: dir.path,
+    kdfCost: TEST_KDF_COST,
+    idleCheckIntervalMs: 0,
+    idleTimeoutSeconds: 3600,
+    cluster: { name, stateDir: stateDir.path, ...(primes ? { primes: () => primes } : {}), ...(options.signer ? { signer: options.signer } : {}), ...(options.limits ? { limits: options.limits } : {}) },
+  });
   if (services.vault.status().state === 'uninitialized') await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
   else await services.vault.unlock(GOOD_PASSPHRASE);
   await services.cluster.identity();
-  return { name, services, dir };
+  if (options.acceptKeygen !== false) services.cluster.openKeygenWindow(60);
+  return { name, services, dir, stateDir };
 }
 
 /** Every node enrols every other, confirming the fingerprint the other shows. */
@@ -47,7 +69,10 @@ export async function startCoordinator(options: Partial<CoordinatorOptions> = {}
 
 export async function stopNode(node: TestNode, removeData = true): Promise<void> {
   await node.services.close();
-  if (removeData) node.dir.cleanup();
+  if (removeData) {
+    node.dir.cleanup();
+    node.stateDir.cleanup();
+  }
 }
 
 /** Waits until `check` holds, polling; gives up after `ms`. */

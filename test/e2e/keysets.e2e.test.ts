@@ -81,6 +81,10 @@ describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
     assert.match((await qr.getAttribute('src')) ?? '', /^data:image\/png;base64,/);
     assert.ok(await qr.evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0), 'the QR image rendered under the CSP');
     assert.match((await page.getByTestId('keyset').first().textContent()) ?? '', /mpc-teddsa:\/\/lab\/ks-/);
+    // A lab keyset is marked on its card and under its QR code, and the lab nodes marked theirs too.
+    assert.equal(await page.getByTestId('keyset').first().getAttribute('data-lab'), 'true');
+    assert.equal(await page.getByTestId('keyset-lab-mark').first().textContent(), 'LAB KEYSET — NOT FOR REAL FUNDS');
+    assert.match((await page.getByTestId('keyset-qr-caption').first().textContent()) ?? '', /^LAB KEYSET — NOT FOR REAL FUNDS/);
     await page.getByTestId('cluster-session').first().waitFor();
     assert.equal(await page.getByTestId('cluster-session').first().getAttribute('data-state'), 'completed');
     // The banner stays on other screens too.

@@ -1,5 +1,6 @@
 import { ManualClock } from '../../main/platform/clock';
 import { createServices, type Services } from '../../main/services';
+import { join } from 'node:path';
 import { tempDir } from './temp-dir';
 
 /** scrypt cost low enough for unit tests; production vaults use INTERACTIVE_SCRYPT. */
@@ -9,7 +10,8 @@ export const GOOD_PASSPHRASE = 'correct horse battery staple orbit';
 export function testServices(): Services & { clock: ManualClock; cleanup: () => Promise<void> } {
   const dir = tempDir();
   const clock = new ManualClock();
-  const services = createServices({ dataDir: dir.path, clock, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 300 });
+  // The rollback counter's mirror lives outside the data folder; here, beside it in the temp dir.
+  const services = createServices({ dataDir: join(dir.path, 'data'), clock, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 300, cluster: { stateDir: join(dir.path, 'state') } });
   return Object.assign(services, {
     clock,
     cleanup: async () => {

@@ -26,7 +26,8 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       clusterId: cluster.clusterId,
       coordinatorUrl: cluster.coordinatorUrl,
       nodes: unlocked ? cluster.nodes() : [],
-      lab: { running: lab.status().running, pids: lab.status().pids },
+      lab: { running: lab.status().running, pids: lab.status().pids, available: lab.status().available, unavailableReason: lab.status().unavailableReason },
+      keygenWindowUntil: unlocked ? cluster.keygenWindow.openUntil() : null,
     };
   };
   const view = async (k: KeysetRecord): Promise<KeysetView> => {
@@ -43,6 +44,8 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       status: k.status,
       createdAt: k.createdAt,
       addressQr: k.address ? await QRCode.toDataURL(k.address, { errorCorrectionLevel: 'M', margin: 1, width: 192 }) : null,
+      lab: k.lab,
+      qrCaption: k.lab ? `LAB KEYSET — NOT FOR REAL FUNDS · ${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} address` : `${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} address`,
     };
   };
   return {
@@ -63,6 +66,11 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
     },
     'cluster.startLab': async () => {
       await lab.start();
+      return status();
+    },
+    'cluster.keygenWindow': (request) => {
+      if (request.minutes === 0) cluster.closeKeygenWindow();
+      else cluster.openKeygenWindow(request.minutes);
       return status();
     },
     'cluster.stopLab': async () => {

@@ -50,11 +50,16 @@ function ClusterPanel({ onError }: { onError(e: AppError | null): void }) {
             No cluster is configured. A lab cluster starts a coordinator and two signer nodes on this computer (127.0.0.1) so you can try key generation and signing. All
             three shares are then on one machine: never use it for real funds.
           </p>
-          <button type="button" className="primary" disabled={busy !== null} onClick={() => void run('start')}>
-            {busy === 'start' ? `Starting lab cluster… ${elapsed} s` : 'Start lab cluster'}
-          </button>
+          {cluster.lab.available ? (
+            <button type="button" className="primary" disabled={busy !== null} onClick={() => void run('start')}>
+              {busy === 'start' ? `Starting lab cluster… ${elapsed} s` : 'Start lab cluster'}
+            </button>
+          ) : (
+            <p className="hint" data-testid="lab-unavailable">{cluster.lab.unavailableReason}</p>
+          )}
         </>
       ) : null}
+      <KeygenWindowControl onError={onError} />
       {cluster.mode === 'lab' ? (
         <button type="button" className="secondary" disabled={busy !== null} onClick={() => void run('stop')}>
           {busy === 'stop' ? 'Stopping…' : 'Stop lab cluster'}
@@ -98,10 +103,49 @@ function ClusterPanel({ onError }: { onError(e: AppError | null): void }) {
   );
 }
 
+/** "Accept key generation from peers for N minutes": without it, peers' keygen invites are refused. */
+function KeygenWindowControl({ onError }: { onError(e: AppError | null): void }) {
+  const { cluster, applyCluster } = useConsole();
+  const [minutes, setMinutes] = useState(10);
+  if (!cluster) return null;
+  const set = async (m: number) => {
+    onError(null);
+    const r = await api.cluster.keygenWindow({ minutes: m });
+    if (r.ok) applyCluster(r.value);
+    else onError(r.error);
+  };
+  const until = cluster.keygenWindowUntil;
+  return (
+    <div className="keygen-window" data-testid="keygen-window">
+      {until ? (
+        <>
+          <p>This node accepts key generation requested by its peers until {new Date(until).toLocaleTimeString()}.</p>
+          <button type="button" className="secondary" onClick={() => void set(0)}>Stop accepting key generation</button>
+        </>
+      ) : (
+        <>
+          <p className="hint">Key generation requested by a peer is refused unless you accept it here (a key generation you start on this console always runs).</p>
+          <label>
+            Accept key generation from peers for{' '}
+            <input type="number" min={1} max={1440} value={minutes} onChange={(e) => setMinutes(Math.max(1, Math.min(1440, Number(e.target.value) || 1)))} style={{ width: 80 }} /> minutes
+          </label>{' '}
+          <button type="button" onClick={() => void set(minutes)}>Accept</button>
+        </>
+      )}
+    </div>
+  );
+}
+
 function KeysetCard({ k }: { k: KeysetView }) {
   return (
-    <article className="keyset" data-testid="keyset" data-scheme={k.scheme}>
-      {k.addressQr ? <img src={k.addressQr} alt={`QR code of the ${k.chain} address`} width={160} height={160} data-testid="keyset-qr" /> : null}
+    <article className={k.lab ? 'keyset keyset-lab' : 'keyset'} data-testid="keyset" data-scheme={k.scheme} data-lab={k.lab ? 'true' : 'false'}>
+      {k.lab ? <div className="lab-mark" data-testid="keyset-lab-mark">LAB KEYSET — NOT FOR REAL FUNDS</div> : null}
+      {k.addressQr ? (
+        <figure className="keyset-qr">
+          <img src={k.addressQr} alt={`QR code of the ${k.chain} address${k.lab ? ' (lab keyset, not for real funds)' : ''}`} width={160} height={160} data-testid="keyset-qr" />
+          <figcaption className={k.lab ? 'lab-caption' : 'small'} data-testid="keyset-qr-caption">{k.qrCaption}</figcaption>
+        </figure>
+      ) : null}
       <dl className="facts">
         <dt>Chain</dt>
         <dd>{k.chain} ({k.scheme.toUpperCase()}, {k.threshold}-of-{k.participants.length})</dd>
@@ -146,7 +190,7 @@ function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: A
           Keyset
           <select value={keysetId} onChange={(e) => setKeysetId(e.target.value)}>
             <option value="">—</option>
-            {keysets.map((x) => <option key={x.keysetId} value={x.keysetId}>{x.chain} {x.address?.slice(0, 12)}…</option>)}
+            {keysets.map((x) => <option key={x.keysetId} value={x.keysetId}>{x.lab ? 'LAB · ' : ''}{x.chain} {x.address?.slice(0, 12)}…</option>)}
           </select>
         </label>
         <label>

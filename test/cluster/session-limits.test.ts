@@ -1,0 +1,105 @@
+/**
+ * What invites from the network can make a node do: no key generation unless this node's operator
+ * opened it, bounded concurrent sessions per node and per requester, deadlines enforced while a
+ * session runs, and one audit summary per window for refusals instead of a row each.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { SessionInfo } from '../../main/coordinator/protocol';
+import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
+
+describe('session limits', { timeout: 120_000 }, () => {
+  let nodes: TestNode[] = [];
+  let ids: string[] = [];
+  let a: TestNode;
+
+  before(async () => {
+    a = await startNode('console', undefined, undefined, { acceptKeygen: false, limits: { maxConcurrent: 3, maxPerRequester: 2 } });
+    nodes = [a, await startNode('node-b'), await startNode('node-c')];
+    await enrolAll(nodes);
+    ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId);
+  });
+  after(async () => {
+    for (const n of nodes) await stopNode(n).catch(() => undefined);
+  });
+
+  const invite = (over: Partial<SessionInfo> = {}): SessionInfo => ({
+    sessionId: randomBytes(32).toString('hex'),
+    protocol: 'eddsa-keygen',
+    clusterId: 'test',
+    keysetId: `ks-${randomBytes(8).toString('hex')}`,
+    parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })),
+    threshold: 2,
+    requester: ids[1]!,
+    deadlineAt: Date.now() + 60_000,
+    ...over,
+  });
+  const send = (info: SessionInfo) => a.services.cluster.handleNetworkMessage({ t: 'invite', session: info });
+  const row = (info: SessionInfo) => a.services.cluster.sessions().find((s) => s.sessionId === info.sessionId);
+  const auditRows = () => (a.services.db.prepare('SELECT COUNT(*) AS c FROM audit_log').get() as { c: number }).c;
+
+  it("refuses a key-generation invite unless this node's operator opened a key-generation window", async () => {
+    const ecdsa = invite({ protocol: 'ecdsa-keygen' });
+    await send(ecdsa);
+    await send(invite());
+    assert.equal(row(ecdsa), undefined, 'no session, no prime search, on a peer invite outside a window');
+    assert.equal(a.services.cluster.sessions().length, 0);
+    assert.equal(a.services.cluster.refusals.pending()["key generation is not open on this node (its operator has not started one or opened a key-generation window)"], 2);
+    a.services.cluster.openKeygenWindow(1);
+    const later = invite();
+    await send(later);
+    assert.equal(row(later)?.state, 'running');
+    // The window closes by the clock too: past it, invites are refused again.
+    a.services.cluster.closeKeygenWindow();
+    const closed = invite();
+    await send(closed);
+    assert.equal(row(closed), undefined);
+  });
+
+  it('enforces the deadline during the run: a session past it is aborted and recorded failed, its slot freed', async () => {
+    a.services.cluster.openKeygenWindow(5);
+    const info = invite({ requester: ids[2]!, deadlineAt: Date.now() + 300 });
+    await send(info);
+    assert.equal(row(info)?.state, 'running');
+    await until(() => row(info)?.state === 'failed', 5_000);
+    assert.equal(row(info)?.errorCode, 'TIMEOUT');
+  });
+
+  it('bounds concurrent sessions per requester and per node', async () => {
+    a.services.cluster.openKeygenWindow(5);
+    // The first test left one running session from node-b (60 s deadline).
+    const fromB = [invite({ deadlineAt: Date.now() + 1_500 }), invite({ deadlineAt: Date.now() + 1_500 })];
+    for (const i of fromB) await send(i);
+    assert.equal(row(fromB[0]!)?.state, 'running');
+    assert.equal(row(fromB[1]!), undefined, 'node-b already has 2 sessions here (its limit)');
+    const fromC = [invite({ requester: ids[2]!, deadlineAt: Date.now() + 1_500 }), invite({ requester: ids[2]!, deadlineAt: Date.now() + 1_500 })];
+    for (const i of fromC) await send(i);
+    assert.equal(row(fromC[0]!)?.state, 'running');
+    assert.equal(row(fromC[1]!), undefined, 'the node runs 3 sessions (its limit)');
+    const pending = a.services.cluster.refusals.pending();
+    assert.ok(Object.keys(pending).some((k) => k.startsWith('this requester already has 2 sessions')));
+    assert.ok(Object.keys(pending).some((k) => k.startsWith('this node already runs 3 sessions')));
+    // Once the short sessions pass their deadline, their slots are free again.
+    await until(() => row(fromC[0]!)?.state === 'failed', 5_000);
+    const again = invite({ requester: ids[2]!, deadlineAt: Date.now() + 1_000 });
+    await send(again);
+    assert.equal(row(again)?.state, 'running');
+  });
+
+  it('a flood of refused invites writes one audit summary per window, with counts by reason', async () => {
+    a.services.cluster.refusals.flush();
+    a.services.cluster.closeKeygenWindow();
+    const before = auditRows();
+    for (let i = 0; i < 40; i += 1) await send(invite());
+    for (let i = 0; i < 5; i += 1) await a.services.cluster.handleNetworkMessage({ t: 'invite', session: { junk: i } });
+    assert.equal(auditRows(), before, 'no row per refusal');
+    a.services.cluster.refusals.flush();
+    assert.equal(auditRows(), before + 1);
+    const entry = a.services.audit.list({ limit: 1 }).entries[0]!;
+    assert.equal(entry.type, 'MPC_INVITES_REFUSED');
+    const details = entry.details as { total: number; byReason: Record<string, number> };
+    assert.equal(details.total, 45);
+    assert.equal(details.byReason['malformed coordinator message'], 5);
+  });
+});
