@@ -8,12 +8,16 @@
  *          → 65 ‖ pubkey(65) ‖ 40 ‖ address ASCII(40) [‖ chain code(32)] ‖ 9000
  *   E0 0C  SIGN_EIP712 hashed v0 (P1=00, P2=00; data: path, domain separator(32), message hash(32))
  *          → v ‖ r(32) ‖ s(32) ‖ 9000, over keccak256(0x1901 ‖ ds ‖ hs)
+ *   E0 04  SIGN transaction (P1=00 first chunk: path ‖ tx bytes; P1=80 following chunks) → 9000
+ *          until the RLP-encoded transaction is complete, then v ‖ r(32) ‖ s(32) ‖ 9000 over
+ *          keccak256(tx bytes); v is the y-parity for typed transactions, and for legacy ones the
+ *          low byte of chainId·2 + 35 + parity as the app reports it
  * and the states a person meets: locked (5515), another app open (6D00 / 6E00 / 6511),
  * rejected on the device (6985), unplugged in the middle of an exchange (DisconnectedDevice).
  */
 import Transport from '@ledgerhq/hw-transport';
 import { DisconnectedDevice, TransportError } from '@ledgerhq/errors';
-import { concat, getBytes, HDNodeWallet, keccak256, Mnemonic, SigningKey } from 'ethers';
+import { concat, getBytes, HDNodeWallet, keccak256, Mnemonic, SigningKey, Transaction } from 'ethers';
 
 /** The test seed. Never use it for anything but tests. */
 export const EMULATOR_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -51,6 +55,27 @@ function parsePath(data: Buffer): { path: string; rest: Buffer } | null {
   return { path: `m/${parts.join('/')}`, rest: data.subarray(1 + count * 4) };
 }
 
+/** Length of the RLP item at the start of `bytes` (header included), or null if the header is cut. */
+function rlpItemLength(bytes: Buffer): number | null {
+  const first = bytes[0];
+  if (first === undefined) return null;
+  if (first < 0x80) return 1;
+  if (first < 0xb8) return 1 + first - 0x80;
+  if (first < 0xc0 || first >= 0xf8) {
+    const lengthOfLength = first - (first < 0xc0 ? 0xb7 : 0xf7);
+    if (bytes.length < 1 + lengthOfLength) return null;
+    return 1 + lengthOfLength + bytes.readUIntBE(1, lengthOfLength);
+  }
+  return 1 + first - 0xc0;
+}
+
+/** Length of a whole serialized transaction: a type byte (EIP-2718) or none, then one RLP list. */
+function transactionLength(bytes: Buffer): number | null {
+  const typed = bytes[0] !== undefined && bytes[0] < 0x80;
+  const list = rlpItemLength(typed ? bytes.subarray(1) : bytes);
+  return list === null ? null : list + (typed ? 1 : 0);
+}
+
 export class LedgerEthEmulator extends Transport {
   state: EmulatorState = 'ready';
   /** False: no device on the USB bus, opening a transport fails as node-hid's does. */
@@ -62,6 +87,8 @@ export class LedgerEthEmulator extends Transport {
   /** Everything the host sent, as hex, for assertions. */
   readonly log: string[] = [];
   readonly version = [1, 12, 0] as const;
+  /** A transaction being received in chunks (E0 04). */
+  private pendingTransaction: { path: string; bytes: Buffer } | null = null;
   private readonly root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), 'm');
 
   /** The address the emulated device holds at a path, as the tests expect it. */
@@ -89,6 +116,8 @@ export class LedgerEthEmulator extends Transport {
         return this.getAddress(p1 ?? 0, p2 ?? 0, data);
       case 0x0c:
         return this.signEip712Hashed(p1 ?? 0, p2 ?? 0, data);
+      case 0x04:
+        return this.signTransaction(p1 ?? 0, data);
       default:
         return status(SW_INS_NOT_SUPPORTED);
     }
@@ -120,6 +149,35 @@ export class LedgerEthEmulator extends Transport {
     const digest = keccak256(concat([Uint8Array.from([0x19, 0x01]), parsed.rest.subarray(0, 32), parsed.rest.subarray(32, 64)]));
     const signature = this.root.derivePath(parsed.path).signingKey.sign(digest);
     return status(SW_OK, getBytes(concat([Uint8Array.from([signature.v]), signature.r, signature.s])));
+  }
+
+  private signTransaction(p1: number, data: Buffer): Buffer {
+    if (p1 === 0x00) {
+      const parsed = parsePath(data);
+      if (!parsed) return status(SW_WRONG_DATA);
+      this.pendingTransaction = { path: parsed.path, bytes: Buffer.from(parsed.rest) };
+    } else if (p1 === 0x80 && this.pendingTransaction) {
+      this.pendingTransaction.bytes = Buffer.concat([this.pendingTransaction.bytes, data]);
+    } else {
+      return status(SW_WRONG_DATA);
+    }
+    const { path, bytes } = this.pendingTransaction;
+    const expected = transactionLength(bytes);
+    if (expected === null || bytes.length < expected) return status(SW_OK);
+    this.pendingTransaction = null;
+    if (bytes.length > expected) return status(SW_WRONG_DATA);
+    if (!this.confirmedOnDevice()) return status(SW_DENIED);
+    const signature = this.root.derivePath(path).signingKey.sign(keccak256(bytes));
+    const parity = signature.yParity;
+    let v = parity;
+    if (bytes[0]! >= 0xc0) {
+      const chainId = Transaction.from(`0x${bytes.toString('hex')}`).chainId;
+      // The app keeps the top 4 bytes of the chain id and reports one byte of the EIP-155 v.
+      const hex = chainId.toString(16);
+      const chainIdUint32 = parseInt((hex.length % 2 ? `0${hex}` : hex).slice(0, 8), 16);
+      v = chainId === 0n ? 27 + parity : (chainIdUint32 * 2 + 35 + parity) % 256;
+    }
+    return status(SW_OK, getBytes(concat([Uint8Array.from([v]), signature.r, signature.s])));
   }
 
   override async close(): Promise<void> {
