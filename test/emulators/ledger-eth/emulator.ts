@@ -169,7 +169,7 @@ export class LedgerEthEmulator extends Transport {
     if (!this.confirmedOnDevice()) return status(SW_DENIED);
     const signature = this.root.derivePath(path).signingKey.sign(keccak256(bytes));
     const parity = signature.yParity;
-    let v = parity;
+    let v: number = parity;
     if (bytes[0]! >= 0xc0) {
       const chainId = Transaction.from(`0x${bytes.toString('hex')}`).chainId;
       // The app keeps the top 4 bytes of the chain id and reports one byte of the EIP-155 v.
