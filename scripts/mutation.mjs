@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { groups } from '../stryker.config.mjs';
+import { excludedMutations, groups } from '../stryker.config.mjs';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const requested = process.argv.slice(2);
@@ -55,6 +55,8 @@ for (const name of names) {
   const count = { detected: 0, undetected: 0, errors: 0, total: 0 };
   for (const [file, { mutants }] of Object.entries(report.files)) {
     for (const m of mutants) {
+      // A report written before a mutator was excluded still lists its mutants: do not count them.
+      if (excludedMutations.includes(m.mutatorName)) continue;
       count.total += 1;
       if (DETECTED.has(m.status)) count.detected += 1;
       else if (UNDETECTED.has(m.status)) {
