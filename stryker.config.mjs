@@ -25,7 +25,7 @@ function testFiles(...prefixes) {
 export const groups = {
   crypto: {
     mutate: ['main/crypto/**/*.ts'],
-    tests: ['test/unit/envelope.test.ts', 'test/unit/sealed-records.test.ts', 'test/unit/kdf-defaults.test.ts'],
+    tests: ['test/unit/crypto-primitives.test.ts', 'test/unit/envelope.test.ts', 'test/unit/sealed-records.test.ts', 'test/unit/kdf-defaults.test.ts'],
   },
   vault: {
     mutate: ['main/vault/**/*.ts'],
@@ -33,7 +33,7 @@ export const groups = {
   },
   audit: {
     mutate: ['main/audit/**/*.ts'],
-    tests: ['test/unit/audit-chain-link.test.ts', 'test/unit/audit-log.test.ts', 'test/unit/audit-verify-cli.test.ts'],
+    tests: ['test/unit/audit-chain-link.test.ts', 'test/unit/audit-log.test.ts', 'test/unit/audit-export.test.ts', 'test/unit/audit-verify-cli.test.ts'],
   },
   'cluster/envelope.ts': {
     mutate: ['main/cluster/envelope.ts'],
