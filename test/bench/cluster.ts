@@ -63,7 +63,8 @@ async function timed(count: number, warmup: number, run: (i: number) => Promise<
 
 async function eddsaInProcess(): Promise<number[]> {
   const nodes = [new MpcSigner(), new MpcSigner(), new MpcSigner()];
-  const kg = await runLocal(nodes.map((n, i) => n.start({ protocol: 'eddsa-keygen', sessionId: randomBytes(32), partyIndex: i, parties: [0, 1, 2], threshold: 2 })));
+  const keygenSid = randomBytes(32);
+  const kg = await runLocal(nodes.map((n, i) => n.start({ protocol: 'eddsa-keygen', sessionId: keygenSid, partyIndex: i, parties: [0, 1, 2], threshold: 2 })));
   const shares = [0, 1, 2].map((p) => kg.results.get(p)!.share!);
   const publicKey = kg.results.get(0)!.publicKey!;
   return timed(N, WARMUP, async (i) => {
@@ -102,7 +103,8 @@ const preimageOf = (tx: Transaction) => Buffer.from(tx.unsignedSerialized.slice(
 async function ecdsaInProcess(): Promise<{ presign: number[]; online: number[] }> {
   const nodes = [new MpcSigner(), new MpcSigner(), new MpcSigner()];
   const primes = testPrimes();
-  const kg = await runLocal(nodes.map((n, i) => n.start({ protocol: 'ecdsa-keygen', sessionId: randomBytes(32), partyIndex: i, parties: [0, 1, 2], threshold: 2, primes: primes[i]! })));
+  const keygenSid = randomBytes(32);
+  const kg = await runLocal(nodes.map((n, i) => n.start({ protocol: 'ecdsa-keygen', sessionId: keygenSid, partyIndex: i, parties: [0, 1, 2], threshold: 2, primes: primes[i]! })));
   const shares = [0, 1, 2].map((p) => kg.results.get(p)!.share!);
   const made: Array<{ q: readonly number[]; presignatures: Map<number, Buffer>; publicData: Buffer }> = [];
   const presign = await timed(NP, 1, async (i) => {
