@@ -110,6 +110,16 @@ describe('audit log listing and export edges', () => {
     done();
   });
 
+  it('names an altered first row without mentioning a row before it', () => {
+    const { log, done } = logWith(2);
+    const db = (log as unknown as { db: ReturnType<typeof openDatabase> }).db;
+    db.exec("DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET entry = json_set(entry, '$.actor', 'mallory') WHERE seq = 1;");
+    const result = log.verify();
+    assert.equal(!result.intact && result.reason, 'row 1 was altered after it was written');
+    assert.equal(!result.intact && result.firstBrokenSeq, 1);
+    done();
+  });
+
   it('a chain that starts at row 2 names row 1 as missing', () => {
     const { log, done } = logWith(3);
     const db = (log as unknown as { db: ReturnType<typeof openDatabase> }).db;

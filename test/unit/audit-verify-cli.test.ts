@@ -41,14 +41,19 @@ describe('audit:verify command line', () => {
     assert.doesNotMatch(run.out, /^intact: /m);
   });
 
-  it('exits non-zero naming the row when the file is broken, and 2 without a file', () => {
+  it('exits non-zero naming the row when the file is broken, and 2 with a sentence without a readable file', () => {
     const broken = join(dir.path, 'broken.jsonl');
     const text = `${JSON.stringify({ seq: 1, at: 'x', type: 'T', actor: 'a', subject: '', details: {}, hash: '00'.repeat(32) })}\n`;
     writeFileSync(broken, text);
     const run = verifyCli(broken, earlier.headHash);
     assert.equal(run.code, 1, run.out);
     assert.match(run.out, /BROKEN at row 1: row 1 was altered/);
-    assert.equal(verifyCli().code, 2);
+    const usage = verifyCli();
+    assert.equal(usage.code, 2);
+    assert.match(usage.out, /^usage: npm run audit:verify -- FILE\.jsonl \[EXPECTED_HEAD_HASH\]/);
+    const missing = verifyCli(join(dir.path, 'absent.jsonl'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.out, /^cannot read .*absent\.jsonl: ENOENT$/m);
     dir.cleanup();
   });
 });
