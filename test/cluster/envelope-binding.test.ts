@@ -115,6 +115,30 @@ describe('HPKE context binding of node-to-node envelopes', () => {
     await assert.rejects(opener().open({ ...env, from: 7 }), refusedAs('MALFORMED_ENVELOPE', false, ''));
   });
 
+  it('refuses session ids and protocols with anything around the allowed characters as malformed', async () => {
+    const env = await sealed();
+    for (const raw of [{ ...env, sid: `x${env.sid}` }, { ...env, sid: `${env.sid}x` }, { ...env, protocol: 'eddsa-sign!' }, { ...env, protocol: '!eddsa-sign' }]) {
+      await assert.rejects(opener().open(raw), refusedAs('MALFORMED_ENVELOPE', false, alice.nodeId), JSON.stringify(raw).slice(0, 80));
+    }
+  });
+
+  it('parses a ciphertext of the largest allowed size (4 MiB) and checks its signature', async () => {
+    const env = await sealed();
+    const largest = Buffer.alloc(MAX_ENVELOPE_CIPHERTEXT).toString('base64');
+    await assert.rejects(opener().open({ ...env, ct: largest }), refusedAs('BAD_SIGNATURE', true, alice.nodeId));
+  });
+
+  it('names another session by the first 16 characters of its id only', async () => {
+    const env = await sealed();
+    const otherSid = randomBytes(32).toString('hex');
+    await assert.rejects(new EnvelopeOpener(bob, otherSid, 'eddsa-sign', peersOfBob).open(env), (e: unknown) => {
+      assert.ok(e instanceof EnvelopeError);
+      assert.match(e.message, new RegExp(`it belongs to session ${sid.slice(0, 16)}…, not this one`));
+      assert.ok(!e.message.includes(sid.slice(0, 17)));
+      return true;
+    });
+  });
+
   it('refuses another protocol of the same session id, an altered enc and a truncated signature', async () => {
     const env = await sealed();
     await assert.rejects(new EnvelopeOpener(bob, sid, 'eddsa-keygen', peersOfBob).open(env), refusedAs('WRONG_SESSION', false, alice.nodeId));

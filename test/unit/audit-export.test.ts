@@ -36,9 +36,10 @@ function exportedLines(rows: number): Array<Record<string, unknown>> {
 const jsonl = (lines: Array<Record<string, unknown>>) => lines.map((l) => JSON.stringify(l)).join('\n');
 
 describe('exported audit file verifier', () => {
-  it('accepts an intact file, ignores blank lines, and reports rows and head hash', () => {
+  it('accepts an intact file, ignores blank and whitespace-only lines, and reports rows and head hash', () => {
     const lines = exportedLines(3);
-    const result = verifyExportedChain(`\n${jsonl(lines)}\n\n`, 'when');
+    // Blank and whitespace-only lines (an editor's trailing spaces, CRLF endings) are not rows.
+    const result = verifyExportedChain(`\n${jsonl(lines).replaceAll('\n', '\r\n   \n')}\n \t\n`, 'when');
     assert.deepEqual(result, { intact: true, rows: 3, headHash: lines[2]!.hash, checkedAt: 'when' });
   });
 
