@@ -82,6 +82,14 @@ describe('key derivation known answers', () => {
   it('accepts stored parameters at the edges of the allowed range', () => {
     const edge = { algorithm: 'scrypt', N: 2 ** 14, r: 1, p: 1, saltHex: '0'.repeat(32) };
     for (const ok of [edge, { ...edge, r: 32 }, { ...edge, p: 16 }, { ...edge, saltHex: 'a'.repeat(128) }]) assert.equal(isUsableScryptParams(ok), true, JSON.stringify(ok));
-    for (const bad of [{ ...edge, saltHex: 'a'.repeat(130) }, { ...edge, r: '8' }, { ...edge, p: '1' }, { ...edge, saltHex: 7 }]) assert.equal(isUsableScryptParams(bad), false, JSON.stringify(bad));
+    for (const bad of [{ ...edge, saltHex: 'a'.repeat(130) }, { ...edge, r: '8' }, { ...edge, p: '1' }, { ...edge, saltHex: 7 }, { ...edge, saltHex: ['0'.repeat(32)] }, undefined, 42]) {
+      assert.equal(isUsableScryptParams(bad), false, JSON.stringify(bad));
+    }
+  });
+
+  it('allows scrypt the memory the largest r needs at the floor N (128·N·r bytes plus its buffers)', async () => {
+    const params = { algorithm: 'scrypt' as const, N: 2 ** 14, r: 16, p: 1, saltHex: '00'.repeat(16) };
+    const expected = Buffer.from(scrypt('orbit', Buffer.alloc(16), { N: 2 ** 14, r: 16, p: 1, dkLen: 32, maxmem: 2 ** 30 }));
+    assert.deepEqual(await deriveKeyEncryptionKey('orbit', params), expected);
   });
 });
