@@ -32,7 +32,9 @@ export function verifyExportedChain(jsonLines: string, checkedAt = new Date().to
       return broken(seq, `row ${seq} has details that are not JSON`);
     }
     const recomputed = chainHash(expectedPrev, seq, entryText);
-    if (recomputed.toString('hex') !== hash) return broken(seq, `row ${seq} was altered after it was written, or no longer follows row ${seq - 1}`);
+    if (recomputed.toString('hex') !== hash) {
+      return broken(seq, seq === 1 ? 'row 1 was altered after it was written' : `row ${seq} was altered after it was written, or no longer follows row ${seq - 1}`);
+    }
     expectedPrev = recomputed;
   }
   return { intact: true, rows, headHash: expectedPrev.toString('hex'), checkedAt };

@@ -8,9 +8,10 @@
  *          → 65 ‖ pubkey(65) ‖ 40 ‖ address ASCII(40) [‖ chain code(32)] ‖ 9000
  *   E0 0C  SIGN_EIP712 hashed v0 (P1=00, P2=00; data: path, domain separator(32), message hash(32))
  *          → v ‖ r(32) ‖ s(32) ‖ 9000, over keccak256(0x1901 ‖ ds ‖ hs)
- *   E0 04  SIGN_TRANSACTION (P1=00 first chunk: path ‖ start of the unsigned tx; P1=80 the rest)
- *          → 9000 until the tx is complete, then v ‖ r(32) ‖ s(32) ‖ 9000 over keccak256(tx);
- *          v is the y parity for typed (EIP-2718) transactions
+ *   E0 04  SIGN transaction (P1=00 first chunk: path ‖ tx bytes; P1=80 following chunks) → 9000
+ *          until the RLP-encoded transaction is complete, then v ‖ r(32) ‖ s(32) ‖ 9000 over
+ *          keccak256(tx bytes); v is the y-parity for typed transactions, and for legacy ones the
+ *          low byte of chainId·2 + 35 + parity as the app reports it
  * and the states a person meets: locked (5515), another app open (6D00 / 6E00 / 6511),
  * rejected on the device (6985), unplugged in the middle of an exchange (DisconnectedDevice),
  * blind signing disabled (6A80 for a transaction with contract data). `useMnemonic` loads other
@@ -56,19 +57,25 @@ function parsePath(data: Buffer): { path: string; rest: Buffer } | null {
   return { path: `m/${parts.join('/')}`, rest: data.subarray(1 + count * 4) };
 }
 
-/** Length of an unsigned typed transaction (type byte ‖ RLP list) from its header, or null. */
-function typedTxLength(bytes: Buffer): number | null {
-  if (bytes.length < 2) return Number.MAX_SAFE_INTEGER;
-  const type = bytes[0]!;
-  if (type > 0x7f) return null; // legacy transactions are not emulated
-  const head = bytes[1]!;
-  if (head >= 0xc0 && head <= 0xf7) return 2 + (head - 0xc0);
-  if (head > 0xf7) {
-    const lengthBytes = head - 0xf7;
-    if (bytes.length < 2 + lengthBytes) return Number.MAX_SAFE_INTEGER;
-    return 2 + lengthBytes + bytes.readUIntBE(2, lengthBytes);
+/** Length of the RLP item at the start of `bytes` (header included), or null if the header is cut. */
+function rlpItemLength(bytes: Buffer): number | null {
+  const first = bytes[0];
+  if (first === undefined) return null;
+  if (first < 0x80) return 1;
+  if (first < 0xb8) return 1 + first - 0x80;
+  if (first < 0xc0 || first >= 0xf8) {
+    const lengthOfLength = first - (first < 0xc0 ? 0xb7 : 0xf7);
+    if (bytes.length < 1 + lengthOfLength) return null;
+    return 1 + lengthOfLength + bytes.readUIntBE(1, lengthOfLength);
   }
-  return null;
+  return 1 + first - 0xc0;
+}
+
+/** Length of a whole serialized transaction: a type byte (EIP-2718) or none, then one RLP list. */
+function transactionLength(bytes: Buffer): number | null {
+  const typed = bytes[0] !== undefined && bytes[0] < 0x80;
+  const list = rlpItemLength(typed ? bytes.subarray(1) : bytes);
+  return list === null ? null : list + (typed ? 1 : 0);
 }
 
 export class LedgerEthEmulator extends Transport {
@@ -166,11 +173,11 @@ export class LedgerEthEmulator extends Transport {
     } else {
       return status(SW_WRONG_DATA);
     }
-    const expected = typedTxLength(this.pendingTx.bytes);
-    if (expected === null) return status(SW_WRONG_DATA);
-    if (this.pendingTx.bytes.length < expected) return status(SW_OK);
     const { path, bytes } = this.pendingTx;
+    const expected = transactionLength(bytes);
+    if (expected === null || bytes.length < expected) return status(SW_OK);
     this.pendingTx = null;
+    if (bytes.length > expected) return status(SW_WRONG_DATA);
     let tx: Transaction;
     try {
       tx = Transaction.from(`0x${bytes.toString('hex')}`);
@@ -182,7 +189,15 @@ export class LedgerEthEmulator extends Transport {
     if (!this.confirmedOnDevice()) return status(SW_DENIED);
     const signer = this.signTransactionsWith ? HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(this.signTransactionsWith), 'm') : this.root;
     const signature = signer.derivePath(path).signingKey.sign(keccak256(bytes));
-    return status(SW_OK, getBytes(concat([Uint8Array.from([signature.yParity]), signature.r, signature.s])));
+    const parity = signature.yParity;
+    let v: number = parity;
+    if (bytes[0]! >= 0xc0) {
+      // Legacy: the app keeps the top 4 bytes of the chain id and reports one byte of the EIP-155 v.
+      const hex = tx.chainId.toString(16);
+      const chainIdUint32 = parseInt((hex.length % 2 ? `0${hex}` : hex).slice(0, 8), 16);
+      v = tx.chainId === 0n ? 27 + parity : (chainIdUint32 * 2 + 35 + parity) % 256;
+    }
+    return status(SW_OK, getBytes(concat([Uint8Array.from([v]), signature.r, signature.s])));
   }
 
   override async close(): Promise<void> {

@@ -1,0 +1,93 @@
+// Mutation testing of the security core (`npm run test:mutation`, not part of `npm test`).
+//
+// StrykerJS with its command runner: every mutant re-runs a fast unit subset in one Node process
+// (test/mutation/run.ts) that stops at the first failing test. The core is split into groups so a
+// mutant only re-runs the tests of its own folder; scripts/mutation.mjs runs the groups one after
+// the other (STRYKER_GROUP selects one) and prints a score per folder. A group whose folder does
+// not exist yet is skipped by that script.
+import { existsSync, readdirSync } from 'node:fs';
+
+/** Test files whose name (under test/unit or test/cluster) starts with one of the prefixes. */
+function testFiles(...prefixes) {
+  return ['test/unit', 'test/cluster'].flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.test.ts') && prefixes.some((p) => `${dir}/${f}`.startsWith(p)))
+          .sort()
+          .map((f) => `${dir}/${f}`)
+      : [],
+  );
+}
+
+// Each group's tests, fastest and most discriminating first (a mutant stops at its first failing
+// test). Suites too slow to re-run per mutant on this machine are left out and named here:
+// test/unit/guardian-passphrase-change.test.ts (the guarded passphrase change in main/vault).
+export const groups = {
+  crypto: {
+    mutate: ['main/crypto/**/*.ts'],
+    tests: ['test/unit/crypto-primitives.test.ts', 'test/unit/envelope.test.ts', 'test/unit/sealed-records.test.ts', 'test/unit/kdf-defaults.test.ts'],
+  },
+  vault: {
+    mutate: ['main/vault/**/*.ts'],
+    tests: ['test/unit/sealed-records.test.ts', 'test/unit/vault.test.ts', 'test/unit/kdf-defaults.test.ts'],
+  },
+  audit: {
+    mutate: ['main/audit/**/*.ts'],
+    tests: ['test/unit/audit-chain-link.test.ts', 'test/unit/audit-log.test.ts', 'test/unit/audit-export.test.ts', 'test/unit/audit-verify-cli.test.ts'],
+  },
+  'cluster/envelope.ts': {
+    mutate: ['main/cluster/envelope.ts'],
+    tests: ['test/cluster/envelope-binding.test.ts', 'test/cluster/envelope.test.ts'],
+  },
+  guardians: {
+    mutate: ['main/guardians/**/*.ts'],
+    tests: testFiles('test/unit/guardian', 'test/unit/ledger-'),
+  },
+  permits: {
+    mutate: ['main/permits/**/*.ts'],
+    tests: testFiles('test/unit/permit'),
+  },
+  policy: {
+    mutate: ['main/policy/**/*.ts'],
+    tests: testFiles('test/unit/policy'),
+  },
+};
+
+/**
+ * Not generated: string literals. In this code they are either sentences for people (error and
+ * log text, which tests match loosely on purpose) or single-sourced domain-separation labels and
+ * SQL, where a mutant changes both sides at once (equivalent within one process) or breaks every
+ * test (SQL). Leaving them out roughly halves the run on a shared two-core machine.
+ */
+export const excludedMutations = ['StringLiteral'];
+
+const selected = process.env.STRYKER_GROUP ? [groups[process.env.STRYKER_GROUP]] : Object.values(groups);
+if (selected.includes(undefined)) throw new Error(`unknown STRYKER_GROUP ${process.env.STRYKER_GROUP}; known: ${Object.keys(groups).join(', ')}`);
+const tests = [...new Set(selected.flatMap((g) => g.tests))];
+const slug = (process.env.STRYKER_GROUP ?? 'all').replace(/[^a-z0-9]+/gi, '-');
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'command',
+  commandRunner: {
+    command: `node --import tsx --test-reporter=./test/mutation/bail-reporter.mjs --test-reporter-destination=stderr test/mutation/run.ts ${tests.join(' ')}`,
+  },
+  // STRYKER_MUTATE (comma-separated globs, `file.ts:from-to` line ranges allowed) narrows a run.
+  mutate: process.env.STRYKER_MUTATE ? process.env.STRYKER_MUTATE.split(',') : selected.flatMap((g) => g.mutate),
+  mutator: { excludedMutations },
+  // The machine is shared: one mutant at a time.
+  concurrency: 1,
+  // Generous: a loaded machine must not turn slow-but-correct runs into timeouts.
+  timeoutMS: 30_000,
+  timeoutFactor: 2,
+  dryRunTimeoutMinutes: 10,
+  reporters: ['clear-text', 'progress-append-only', 'json', 'html'],
+  jsonReporter: { fileName: `reports/mutation/${slug}.json` },
+  htmlReporter: { fileName: `reports/mutation/${slug}.html` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  // One sandbox folder per group, so groups can run side by side.
+  tempDirName: `.stryker-tmp/${slug}`,
+  cleanTempDir: 'always',
+  // The test subset needs only sources, tests and the prebuilt addon.
+  ignorePatterns: ['.stryker-tmp', 'renderer', 'dist', 'release', 'reports', 'test/e2e', 'test/native', 'native/target', 'native/src', '.vaultkeeper-data'],
+};
