@@ -4,7 +4,9 @@
  */
 import { AuditLog } from './audit/audit-log';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
+import { KeyCheckOnlyAuthorizer } from './cluster/key-check';
 import { LabCluster, type LabOptions } from './cluster/lab';
+import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
@@ -24,8 +26,11 @@ export interface ServiceOptions {
   ledgerTransport?: TransportFactory;
   /** scrypt cost of guardian key files the console creates; tests lower it. */
   keyFileScryptN?: number;
-  /** Signer-node settings: display name, participation policy, pregenerated primes. */
-  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer'>;
+  /**
+   * Signer-node settings: display name, participation policy, pregenerated primes, and the
+   * authorizer that decides at this node what it co-signs (tests pass their own).
+   */
+  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer'> & { authorizer?: (deps: AuthorizerDeps) => SignAuthorizer };
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
 }
@@ -41,6 +46,14 @@ export interface Services {
   lab: LabCluster;
   router: IpcRouter;
   close(): Promise<void>;
+}
+
+/** What an authorizer is built from: this node's own store, audit log, clock and vault. */
+export interface AuthorizerDeps {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  vault: VaultService;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 5 * 60;
@@ -59,7 +72,9 @@ export function createServices(options: ServiceOptions): Services {
   });
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
-  const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
+  const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
+  const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : new KeyCheckOnlyAuthorizer(audit);
+  const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
   const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
   services.router = new IpcRouter(createHandlers(services), {

@@ -26,6 +26,19 @@ export const CLUSTER_ERROR_CODES = [
   'BUNDLE_BAD_SIGNATURE',
   'BUNDLE_TAMPERED',
   'AIRGAP_SESSION_NOT_FOUND',
+  'SESSION_REQUEST_MALFORMED',
+  'SESSION_REQUEST_NOT_MINE',
+  'SESSION_REQUESTER_UNKNOWN',
+  'SESSION_REQUEST_BAD_SIGNATURE',
+  'SESSION_REQUEST_WRONG_CLUSTER',
+  'SESSION_REQUEST_EXPIRED',
+  'SESSION_REQUEST_WRONG_PARTIES',
+  'SESSION_REQUEST_REPLAYED',
+  'SESSION_NOT_ALLOWED',
+  /** A node's authorizer said no (details.code holds its reason code, e.g. PERMIT_EXPIRED). */
+  'SIGN_REFUSED',
+  /** The combined signature relayed to the requester does not verify under the keyset key. */
+  'MPC_RESULT_INVALID',
 ] as const;
 
 export const CLUSTER_EVENT_TYPES = [
@@ -40,7 +53,28 @@ export const CLUSTER_EVENT_TYPES = [
   'PEER_RELEASED',
   'LAB_CLUSTER_STARTED',
   'LAB_CLUSTER_STOPPED',
+  'MPC_SESSION_REFUSED',
+  'MPC_RESULT_REFUSED',
+  'MPC_ENVELOPES_DROPPED',
+  'SIGN_KEY_CHECK_ACCEPTED',
 ] as const;
+
+/** What a test signature proves: a routine key check, a restore proof, or part of a drill. */
+export const KEY_CHECK_PURPOSES = ['key-check', 'restore-proof', 'drill'] as const;
+export type KeyCheckPurpose = (typeof KEY_CHECK_PURPOSES)[number];
+
+/** A key check the cluster signed, verified by this node under the keyset's public key. */
+export interface KeyCheckView {
+  keysetId: string;
+  purpose: KeyCheckPurpose;
+  sessionId: string;
+  parties: string[];
+  /** The domain-separated message that was signed, hex (never a transaction). */
+  message: string;
+  signature: string;
+  /** Always true: a signature that does not verify is refused with MPC_RESULT_INVALID instead. */
+  verified: true;
+}
 
 export interface ClusterNodeView {
   nodeId: string;
@@ -113,13 +147,17 @@ export const clusterChannels = {
   'cluster.releasePeer': { request: z.strictObject({ nodeId }), activity: true },
   'cluster.startLab': { request: noArguments, activity: true },
   'cluster.stopLab': { request: noArguments, activity: true },
-  /** Starts an air-gap signing with one partner: writes the request and first round into `folder`. */
+  /** Test signature: the quorum signs a key-check message each node can read (never a transaction). */
+  'cluster.keyCheck': { request: z.strictObject({ keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/), purpose: z.enum(KEY_CHECK_PURPOSES) }), activity: true },
+  /**
+   * Starts an air-gap key check with one partner: writes the signed request and first round into
+   * `folder`. Transactions cross the gap only under a permit, from the permit queue.
+   */
   'cluster.airgapSign': {
     request: z.strictObject({
       keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
       partner: nodeId,
-      /** Hex message (EdDSA) or 32-byte digest (ECDSA). */
-      message: z.string().regex(/^[0-9a-f]{2,8192}$/),
+      purpose: z.enum(KEY_CHECK_PURPOSES),
       folder: folder,
     }),
     activity: true,
@@ -136,6 +174,7 @@ export interface ClusterResponses {
   'cluster.releasePeer': ClusterStatus;
   'cluster.startLab': ClusterStatus;
   'cluster.stopLab': ClusterStatus;
+  'cluster.keyCheck': KeyCheckView;
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
 }
