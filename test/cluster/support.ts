@@ -6,6 +6,9 @@ import { Coordinator, type CoordinatorOptions } from '../../main/coordinator/ser
 import { createServices, type Services } from '../../main/services';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
+import { AllowlistAuthorizer, type TestPermit } from '../support/authorizer';
+import type { SignAuthorizer } from '../../main/cluster/sign-authorization';
+import type { MpcSigner } from '../../main/mpc/index';
 
 const PRIMES = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'fixtures', 'paillier-primes.test-only.json');
 
@@ -18,14 +21,23 @@ export interface TestNode {
   name: string;
   services: Services;
   dir: { path: string; cleanup: () => void };
+  /** The node's authorizer: key checks and the test permits it was told to allow. */
+  authorizer: SignAuthorizer;
 }
 
-export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`)): Promise<TestNode> {
-  const services = createServices({ dataDir: dir.path, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 3600, cluster: { name, ...(primes ? { primes: () => primes } : {}) } });
+export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`), options: { authorizer?: SignAuthorizer; signer?: MpcSigner } = {}): Promise<TestNode> {
+  const authorizer = options.authorizer ?? new AllowlistAuthorizer();
+  const services = createServices({
+    dataDir: dir.path,
+    kdfCost: TEST_KDF_COST,
+    idleCheckIntervalMs: 0,
+    idleTimeoutSeconds: 3600,
+    cluster: { name, authorizer: () => authorizer, ...(primes ? { primes: () => primes } : {}), ...(options.signer ? { signer: options.signer } : {}) },
+  });
   if (services.vault.status().state === 'uninitialized') await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
   else await services.vault.unlock(GOOD_PASSPHRASE);
   await services.cluster.identity();
-  return { name, services, dir };
+  return { name, services, dir, authorizer };
 }
 
 /** Every node enrols every other, confirming the fingerprint the other shows. */
@@ -57,4 +69,10 @@ export async function until(check: () => boolean, ms = 5_000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Puts a test permit on the allowlist of every node given (each node decides for itself). */
+export function allowEverywhere(nodes: TestNode[], permit: TestPermit): TestPermit {
+  for (const n of nodes) if (n.authorizer instanceof AllowlistAuthorizer) n.authorizer.allow(permit);
+  return permit;
 }
