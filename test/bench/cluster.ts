@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { MpcSigner, runLocal } from '../../main/mpc/index';
 import { Transaction } from 'ethers';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes } from '../cluster/support';
+import { testPermit } from '../support/authorizer';
+import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, testPrimes } from '../cluster/support';
 
 const N = Number(process.env.BENCH_SIGNATURES ?? 200);
 const NP = Number(process.env.BENCH_PRESIGNED ?? 20);
@@ -45,7 +46,9 @@ async function throughCoordinator(): Promise<number[]> {
     for (let i = 0; i < N; i += 1) {
       const prefer = [[ids[0]!, ids[1]!], [ids[0]!, ids[2]!], [ids[1]!, ids[2]!]][i % 3]!;
       const t0 = performance.now();
-      await nodes[0]!.services.cluster.sign(keyset.keysetId, Buffer.from(`m${i}`), { prefer });
+      const message = Buffer.from(`m${i}`);
+      const permit = allowEverywhere(nodes, testPermit(keyset.keysetId, message));
+      await nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, message, { prefer });
       times.push(performance.now() - t0);
     }
     return times;
@@ -55,7 +58,7 @@ async function throughCoordinator(): Promise<number[]> {
   }
 }
 
-/** ECDSA: presign session and one-round online step (signPreimage) through the coordinator. */
+/** ECDSA: presign session and one-round online step (signWithPermit) through the coordinator. */
 async function presignedThroughCoordinator(): Promise<{ presign: number[]; online: number[] }> {
   const coordinator = await startCoordinator();
   const primes = testPrimes();
@@ -78,7 +81,9 @@ async function presignedThroughCoordinator(): Promise<{ presign: number[]; onlin
     for (let i = 0; i < NP; i += 1) {
       const tx = Transaction.from({ type: 2, chainId: 1, nonce: i, maxPriorityFeePerGas: 1n, maxFeePerGas: 2n, gasLimit: 21_000n, to: '0x000000000000000000000000000000000000dEaD', value: 1n });
       const t0 = performance.now();
-      const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, Buffer.from(tx.unsignedSerialized.slice(2), 'hex'), { prefer: quorum(i) });
+      const preimage = Buffer.from(tx.unsignedSerialized.slice(2), 'hex');
+      const permit = allowEverywhere(nodes, testPermit(keyset.keysetId, preimage));
+      const out = await nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, preimage, { prefer: quorum(i) });
       online.push(performance.now() - t0);
       if (out.mode !== 'presigned') throw new Error(`signature ${i} did not use the pool`);
     }
@@ -104,5 +109,5 @@ console.log('2-of-3 ECDSA (CGGMP24) with a presignature pool, through coordinato
 console.log('| step | signatures | median | p95 |');
 console.log('| --- | --- | --- | --- |');
 console.log(row('presign session (3 rounds, before the message is known)', ecdsa.presign));
-console.log(row('online step: signPreimage, one round (partials sealed, relayed, combined, verified)', ecdsa.online));
+console.log(row('online step: signWithPermit, one round (partials sealed, relayed, combined, verified)', ecdsa.online));
 console.log('ECDSA full signing: not measured here (see npm run bench:mpc).');

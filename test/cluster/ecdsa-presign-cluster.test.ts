@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Signature, Transaction } from 'ethers';
 import type { Coordinator } from '../../main/coordinator/server';
-import type { KeysetRecord, PreimageSignOutcome, PresignatureRecord } from '../../main/cluster/cluster-service';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
+import type { KeysetRecord, PresignatureRecord, SignOutcome } from '../../main/cluster/cluster-service';
+import { AppFailure } from '../../main/errors';
+import { testPermit } from '../support/authorizer';
+import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
 function unsignedTx(nonce: number): Transaction {
   return Transaction.from({
@@ -20,7 +22,7 @@ function unsignedTx(nonce: number): Transaction {
 }
 
 /** Attaches the cluster's signature and returns the sender ethers recovers from the signed transaction. */
-function signedSender(tx: Transaction, out: PreimageSignOutcome): string {
+function signedSender(tx: Transaction, out: SignOutcome): string {
   const sig = Buffer.from(out.signature, 'hex');
   const signed = tx.clone();
   signed.signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32).toString('hex')}`, yParity: (out.recoveryId ?? 0) as 0 | 1 });
@@ -38,6 +40,11 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
   let quorums: string[][] = [];
   const primes = testPrimes();
   const secretsLeft = (n: TestNode) => (n.services.db.prepare(`SELECT COUNT(*) AS c FROM sealed_records WHERE record_type = 'mpc-presignature'`).get() as { c: number }).c;
+  /** Every node allows a permit for exactly this transaction; the console requests it. */
+  const signTx = (tx: Transaction, prefer: string[]) => {
+    const permit = allowEverywhere(nodes, testPermit(keyset.keysetId, preimage(tx)));
+    return nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, preimage(tx), { prefer });
+  };
   const ready = (n: TestNode) => n.services.cluster.presignatures(keyset.keysetId).filter((p) => p.state === 'ready');
 
   before(async () => {
@@ -77,7 +84,7 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
 
     for (const [i, q] of quorums.entries()) {
       const tx = unsignedTx(i);
-      const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(tx), { prefer: q });
+      const out = await signTx(tx, q);
       assert.equal(out.mode, 'presigned');
       assert.equal(out.presignatureId, made[i]!.presignatureId);
       assert.deepEqual([...out.parties].sort(), [...q].sort());
@@ -89,21 +96,29 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
     assert.deepEqual(nodes.map(secretsLeft), [0, 0, 0]);
   });
 
-  it('never signs twice with one presignature: the spent pool falls back to the full protocol, and parties refuse a spent id', async () => {
+  it('never signs twice with one presignature: the spent pool falls back to the full protocol; parties refuse a spent id and the permit is not retried', async () => {
     const tx = unsignedTx(10);
-    const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(tx), { prefer: quorums[2] });
+    const out = await signTx(tx, quorums[2]!);
     assert.equal(out.mode, 'full');
     assert.equal(out.presignatureId, null);
     assert.equal(signedSender(tx, out), keyset.address);
 
     // A requester whose record says "ready" (e.g. a stale copy of its database) asks for a spent
-    // presignature: the quorum refuses it and the signature comes from the full protocol.
+    // presignature: the quorum refuses it. The permit may be spent where a node accepted it, so
+    // the requester does not retry it on another quorum; a new permit signs with the full protocol.
     const spent = nodes[0]!.services.cluster.presignatures(keyset.keysetId).find((p) => !p.holdsSecret)!;
     nodes[0]!.services.db.prepare(`UPDATE mpc_presignatures SET state = 'ready', used_at = NULL WHERE presignature_id = ?`).run(spent.presignatureId);
     const again = unsignedTx(11);
-    const out2 = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(again), { prefer: quorums[2] });
+    const refused = await signTx(again, quorums[2]!).then(
+      () => assert.fail('a refused presignature must not fall back with the same permit'),
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof AppFailure && refused.code === 'MPC_SESSION_FAILED', String(refused));
+    assert.equal(refused.details?.permitSpent, true);
+    assert.match(refused.message, /not retried on another quorum/);
+    const out2 = await signTx(again, quorums[2]!);
     assert.equal(out2.mode, 'full');
-    assert.equal(out2.attempts, 2);
+    assert.equal(out2.attempts, 1);
     assert.equal(signedSender(again, out2), keyset.address);
     for (const n of [nodes[1]!, nodes[2]!]) assert.equal(n.services.cluster.presignatures(keyset.keysetId).find((p) => p.presignatureId === spent.presignatureId)?.state, 'used');
     assert.equal(ready(nodes[0]!).length, 0);
@@ -121,7 +136,7 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
     assert.deepEqual(ready(nodes[1]).map((p) => p.presignatureId), [fresh.presignatureId]);
 
     const tx = unsignedTx(20);
-    const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(tx), { prefer: quorums[0] });
+    const out = await signTx(tx, quorums[0]!);
     assert.equal(out.mode, 'presigned');
     assert.equal(signedSender(tx, out), keyset.address);
     assert.equal(ready(nodes[1]).length, 0);
