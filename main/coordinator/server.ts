@@ -24,7 +24,7 @@ export interface CoordinatorOptions {
   log?: (line: string) => void;
 }
 
-type Failure = NonNullable<Extract<ServerMessage, { t: 'session-end' }>['failure']>;
+export type SessionEndFailure = NonNullable<Extract<ServerMessage, { t: 'session-end' }>['failure']>;
 
 interface LiveSession {
   info: SessionInfo;
@@ -209,7 +209,7 @@ export class Coordinator {
           state: existing.state,
           ...(existing.result ? { result: JSON.parse(existing.result) as PublicResult } : {}),
           ...(existing.state === 'failed'
-            ? { failure: { errorClass: existing.error_class as Failure['errorClass'], code: existing.error_code ?? 'FAILED', reason: existing.error_reason ?? '', ...(existing.blamed_node ? { blamedNode: existing.blamed_node } : {}) } }
+            ? { failure: { errorClass: existing.error_class as SessionEndFailure['errorClass'], code: existing.error_code ?? 'FAILED', reason: existing.error_reason ?? '', ...(existing.blamed_node ? { blamedNode: existing.blamed_node } : {}) } }
             : {}),
         });
       }
@@ -243,7 +243,7 @@ export class Coordinator {
   }
 
   /** Ends a live session once: records it and tells every participant and the requester. */
-  private end(sessionId: string, failure: Failure | null, reporter?: string, result?: PublicResult): void {
+  protected end(sessionId: string, failure: SessionEndFailure | null, reporter?: string, result?: PublicResult): void {
     const s = this.live.get(sessionId);
     if (!s) return;
     const info = s.info;
