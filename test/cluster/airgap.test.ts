@@ -15,7 +15,7 @@ import type { AirgapHandle } from '../../main/cluster/cluster-service';
 import type { Coordinator } from '../../main/coordinator/server';
 import { AppFailure } from '../../main/errors';
 import { tempDir } from '../support/temp-dir';
-import { testPermit } from '../support/authorizer';
+import { AllowlistAuthorizer, testPermit } from '../support/authorizer';
 import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
 
 const throwsCode = (fn: () => unknown, code: string) =>
@@ -141,6 +141,20 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
     const offline = nodes[0]!.services.cluster;
     const online = nodes[1]!.services.cluster;
     const b = await online.identity();
+    // A request whose permit the partner never allowed is refused at import, with the reason.
+    const unapproved = Buffer.from('not allowed at the partner');
+    const onlyHere = testPermit(keysetId, unapproved);
+    (nodes[0]!.authorizer as AllowlistAuthorizer).allow(onlyHere);
+    const refusedRequest = await offline.airgapRequest(keysetId, { permit: onlyHere, message: unapproved }, ids[1]!, offlineDir);
+    carry(offlineDir, onlineDir);
+    const refusal = await online.airgapImport(onlineDir);
+    assert.deepEqual(refusal.refused.map((r) => r.code), ['SIGN_REFUSED']);
+    assert.match(refusal.refused[0]!.message, /not on this node/);
+    assert.ok(!online.sessions().some((s) => s.sessionId === refusedRequest.sessionId), 'nothing recorded at the partner but the audit row');
+    for (const n of readdirSync(onlineDir)) renameSync(join(onlineDir, n), join(media.path, `refused-${n}`));
+    for (const n of readdirSync(offlineDir)) renameSync(join(offlineDir, n), join(media.path, `refused-out-${n}`));
+    refusedRequest.result.catch(() => undefined);
+
     const first = await offline.airgapRequest(keysetId, { permit: allowEverywhere(nodes, testPermit(keysetId, Buffer.from('first'))), message: Buffer.from('first') }, ids[1]!, offlineDir);
     const second = await offline.airgapRequest(keysetId, { purpose: 'restore-proof' }, ids[1]!, offlineDir);
     await until(() => readdirSync(offlineDir).filter((n) => n.includes('-r001-')).length === 2);

@@ -18,7 +18,8 @@ import { Coordinator, type SessionEndFailure } from '../../main/coordinator/serv
 import type { PublicResult } from '../../main/coordinator/protocol';
 import { AppFailure } from '../../main/errors';
 import { nodeIdFromPublicKey } from '../../main/identity/node-identity';
-import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
+import { testPermit } from '../support/authorizer';
+import { allowEverywhere, enrolAll, startNode, stopNode, until, type TestNode } from './support';
 
 type End = Extract<ServerMessage, { t: 'session-end' }>;
 
@@ -192,6 +193,19 @@ describe('signing authorization: the attack table on a loopback cluster of three
     assert.match(end.failure?.code ?? '', /PERMIT/);
     assert.match(end.failure?.reason ?? '', /refused: /);
     assertNothingSigned(request.body.sessionId, end, before);
+  });
+
+  it('a compromised peer replays a permit the honest nodes already signed with: refused, the permit is single use', async () => {
+    const message = Buffer.from('pay 1 SOL to alice, once');
+    const permit = allowEverywhere(honest, testPermit(keysetId, message));
+    const out = await nodes[0]!.services.cluster.signWithPermit(keysetId, permit, message, { prefer: [ids[0], ids[1]] });
+    assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), message, Buffer.from(publicKey, 'hex')));
+    await until(() => honest.every((n) => n.services.cluster.sessions().every((x) => x.state !== 'running')));
+    const before = honest.map(snapshot);
+    const replay = craft({ message: message.toString('hex'), permit, permitId: permit.testPermitId });
+    const end = await attack(replay);
+    assert.equal(end.failure?.code, 'PERMIT_SPENT', end.failure?.reason);
+    assertNothingSigned(replay.body.sessionId, end, before);
   });
 
   it('a compromised peer names its quorum with wrong party indices or threshold, or an over-long deadline: refused before any authorizer', async () => {
