@@ -146,6 +146,7 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
     const onlyHere = testPermit(keysetId, unapproved);
     (nodes[0]!.authorizer as AllowlistAuthorizer).allow(onlyHere);
     const refusedRequest = await offline.airgapRequest(keysetId, { permit: onlyHere, message: unapproved }, ids[1]!, offlineDir);
+    await until(() => readdirSync(offlineDir).some((n) => n.includes(refusedRequest.sessionId.slice(0, 16)) && n.includes('-r001-')));
     carry(offlineDir, onlineDir);
     const refusal = await online.airgapImport(onlineDir);
     assert.deepEqual(refusal.refused.map((r) => r.code), ['SIGN_REFUSED']);
