@@ -89,6 +89,9 @@ describe('signed session requests', () => {
     refusedWith(() => verifySessionRequest(request(stranger), ctxOfB()), 'SESSION_REQUESTER_UNKNOWN');
     refusedWith(() => verifySessionRequest(request(c), ctxOfB({ requesterKey: (id) => (id === a.nodeId ? ed25519PublicKey(a.publicKey) : null) })), 'SESSION_REQUESTER_UNKNOWN');
     refusedWith(() => verifySessionRequest(request(a, { clusterId: 'other' }), ctxOfB()), 'SESSION_REQUEST_WRONG_CLUSTER');
+    // A key generation has no keyset record yet: only the node's own cluster id stands guard.
+    refusedWith(() => verifySessionRequest(request(a, { clusterId: 'other', protocol: 'eddsa-keygen', keysetId: 'ks-new', parties: keyset.participants, message: undefined }), ctxOfB()), 'SESSION_REQUEST_WRONG_CLUSTER');
+    assert.doesNotThrow(() => verifySessionRequest(request(a, { protocol: 'eddsa-keygen', keysetId: 'ks-new', parties: keyset.participants, message: undefined }), ctxOfB()));
     refusedWith(() => verifySessionRequest(request(a, { deadlineAt: Date.now() - 240_000 }), ctxOfB()), 'SESSION_REQUEST_EXPIRED');
     assert.throws(() => verifySessionRequest(request(a, { deadlineAt: Date.now() - 240_000 }), ctxOfB()), /expired 4 min ago/);
     refusedWith(() => verifySessionRequest(request(a, { deadlineAt: Date.now() + 3_600_000 }), ctxOfB()), 'SESSION_REQUEST_EXPIRED');
@@ -98,6 +101,8 @@ describe('signed session requests', () => {
     const [pa, pb, pc] = keyset.participants as [{ nodeId: string; partyIndex: number }, { nodeId: string; partyIndex: number }, { nodeId: string; partyIndex: number }];
     refusedWith(() => verifySessionRequest(request(a, { parties: [{ nodeId: pb.nodeId, partyIndex: 0 }, { nodeId: pa.nodeId, partyIndex: 1 }] }), ctxOfB()), 'SESSION_REQUEST_WRONG_PARTIES');
     refusedWith(() => verifySessionRequest(request(a, { threshold: 3 }), ctxOfB()), 'SESSION_REQUEST_WRONG_PARTIES');
+    // Enough parties for the threshold it claims, but not the keyset's threshold.
+    refusedWith(() => verifySessionRequest(request(a, { threshold: 3, parties: [pa, pb, pc] }), ctxOfB()), 'SESSION_REQUEST_WRONG_PARTIES');
     refusedWith(() => verifySessionRequest(request(a, { parties: [pa, pc] }), ctxOfB()), 'SESSION_REQUEST_WRONG_PARTIES');
     refusedWith(() => verifySessionRequest(request(a, { parties: [pa, { nodeId: identity().nodeId, partyIndex: 1 }] }), ctxOfB()), 'SESSION_REQUEST_WRONG_PARTIES');
     refusedWith(() => verifySessionRequest(request(a, { parties: [pb, pa] }), ctxOfB()), 'SESSION_REQUEST_WRONG_PARTIES');
