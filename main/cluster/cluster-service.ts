@@ -14,7 +14,8 @@ import { MpcSigner, type SessionResult } from '../mpc/index';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
-import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
+import type { Bundle } from './airgap';
+import { AirgapSessions, type AirgapHandle, type AirgapImportReport } from './airgap-sessions';
 import { CoordinatorClient } from './coordinator-client';
 import { peerFromCard, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
@@ -30,6 +31,7 @@ import { signatureMatchesKeyset } from './signature-check';
 import type { SignAuthorizer } from './sign-authorization';
 
 export { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
+export { AIRGAP_DEFAULT_TTL_MS, type AirgapHandle, type AirgapImportReport, type AirgapOutcome } from './airgap-sessions';
 
 export type Scheme = 'ecdsa' | 'eddsa';
 export const SHARE_RECORD = { type: 'mpc-share', schemaVersion: 1 } as const;
@@ -143,45 +145,8 @@ interface Waiter {
 
 type Row = Record<string, unknown>;
 
-export interface AirgapOutcome {
-  sessionId: string;
-  signature: string;
-  recoveryId: number | null;
-  parties: string[];
-}
-
-/** A signing session carried by file bundles; `result` settles when the last bundle is imported. */
-export interface AirgapHandle {
-  sessionId: string;
-  info: SessionInfo;
-  result: Promise<AirgapOutcome>;
-}
-
-interface AirgapParticipation {
-  me: string;
-  info: SessionInfo;
-  runner: SessionRunner;
-  peers: Map<string, Peer>;
-  inbox: BundleInbox;
-  outDir: string;
-  handle: AirgapHandle;
-  timer: NodeJS.Timeout;
-}
-
-export interface AirgapImportReport {
-  /** Bundles handed to a session (or session requests joined). */
-  imported: number;
-  /** Bundles already taken in, or of sessions this node does not run. */
-  skipped: number;
-  refused: Array<{ file: string; code: string; message: string }>;
-  joined: AirgapHandle[];
-}
-
-/** Air-gap sessions wait for people carrying media: hours, not seconds. */
-export const AIRGAP_DEFAULT_TTL_MS = 24 * 3600_000;
-/** Longest deadline a node accepts in a request: online sessions, and air-gap ones. */
+/** Longest deadline a node accepts in a request relayed by the coordinator. */
 const ONLINE_MAX_TTL_MS = 30 * 60_000;
-const AIRGAP_MAX_TTL_MS = 25 * 3600_000;
 
 /** What a signing asks for: a transaction under a permit, or a key check the nodes can read. */
 type SignWhat = { permit: unknown; message: Buffer } | { permit?: undefined; message: Buffer; purpose: KeyCheckPurpose };
@@ -194,7 +159,7 @@ export class ClusterService {
   private readonly participations = new Map<string, Participation>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly ended = new Map<string, Extract<ServerMessage, { t: 'session-end' }>>();
-  private readonly airgap = new Map<string, AirgapParticipation>();
+  private readonly airgap: AirgapSessions;
   /** Presignatures this node has picked for a signing in progress, so two signings cannot pick the same. */
   private readonly reserved = new Set<string>();
   /**
@@ -207,6 +172,24 @@ export class ClusterService {
   constructor(private readonly o: ClusterServiceOptions) {
     this.policy = o.policy ?? DEFAULT_POLICY;
     this.signerValue = o.signer ?? null;
+    this.airgap = new AirgapSessions({
+      identity: () => this.identity(),
+      keyset: (id) => this.keyset(id),
+      activeKeyset: (id) => this.activeKeyset(id),
+      peerSigningKey: (id) => (this.node(id)?.isSelf ? null : this.nodeKey(id)),
+      preAuthorize: (keyset, body, me) => this.preAuthorize(keyset as KeysetRecord, body, me),
+      inviteContext: (me, clusterId, maxTtlMs) => this.inviteContext(me, clusterId, maxTtlMs),
+      ownRequests: this.ownRequests,
+      refuseRequest: (sid, refusal, transport) => this.refuseRequest(sid, refusal, transport),
+      sessionKnown: (sid) => this.sessionRow(sid),
+      peersFor: (info, me) => this.peersFor(info, me),
+      share: (keysetId) => this.o.vault.records.get(SHARE_RECORD.type, keysetId)?.plaintext,
+      signer: () => this.signer,
+      recordStart: (info, decision, transport) => this.recordStart(info, decision, transport),
+      finish: (info, state, failure, result) => this.finish(info, state, undefined, failure, result),
+      quarantine: (nodeId, reason, sid) => this.quarantine(nodeId, reason, sid),
+      sessionFailure: (info, failure, permitSpent) => this.sessionFailure({ t: 'session-end', session: info, state: 'failed', failure }, permitSpent),
+    });
     o.vault.onLock(() => this.stop());
     this.recoverInterrupted();
   }
@@ -357,7 +340,7 @@ export class ClusterService {
     this.client?.close();
     this.client = null;
     for (const p of this.participations.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
-    for (const p of this.airgap.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
+    this.airgap.stopAll();
     this.me = null;
   }
 
@@ -477,17 +460,7 @@ export class ClusterService {
       this.refuseRequest(info.sessionId, new RequestRefusal(code, message, true), 'coordinator');
       return this.decline(info.sessionId, message, code);
     }
-    this.o.db.transaction(() => {
-      this.o.db
-        .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
-        .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
-      this.o.audit.append({
-        type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED',
-        actor: info.requester,
-        subject: info.sessionId,
-        details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), ...(decision ? { authorization: decision.kind, permitId: decision.permitId } : {}) },
-      });
-    })();
+    this.recordStart(info, decision, 'coordinator');
     const deadline = setTimeout(() => this.deadlinePassed(info.sessionId), Math.max(0, info.deadlineAt - Date.now()));
     deadline.unref();
     this.participations.set(info.sessionId, { info, runner, deadline, ...(info.protocol === 'ecdsa-presign' && share ? { shareEpoch: this.shareEpoch(share) } : {}) });
@@ -973,203 +946,46 @@ export class ClusterService {
 
   // --- air gap ---------------------------------------------------------------------------------
 
-  /** Signing key of an enrolled, non-quarantined peer; null otherwise. */
-  private peerSigningKey(nodeId: string): Peer['signingKey'] | null {
-    const node = this.node(nodeId);
-    return node && !node.isSelf ? this.nodeKey(nodeId) : null;
-  }
-
   /**
    * Starts a signing session with one partner over the air gap: writes the signed session request
-   * and this node's first round into `outDir`. Nothing here opens a socket. What is signed is a
-   * transaction under a permit, or a key check built here.
+   * and this node's first round into `outDir`. What is signed is a transaction under a permit, or
+   * a key check built here.
    */
-  async airgapRequest(keysetId: string, what: { permit: unknown; message: Buffer } | { purpose: KeyCheckPurpose }, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapHandle> {
-    const me = await this.identity();
-    const keyset = this.activeKeyset(keysetId);
-    const sign: SignWhat = 'purpose' in what ? { message: buildKeyCheck(keysetId, what.purpose), purpose: what.purpose } : { permit: what.permit, message: what.message };
-    if (sign.message.length === 0 || sign.message.length > 64 * 1024) fail('MPC_SESSION_REJECTED', 'The payload to sign must be 1 byte to 64 KiB (an unsigned transaction or message).');
-    const mine = keyset.participants.find((p) => p.nodeId === me.nodeId);
-    const theirs = keyset.participants.find((p) => p.nodeId === partner && p.nodeId !== me.nodeId);
-    if (!mine || !theirs) fail('MPC_SESSION_REJECTED', `Node ${partner} is not another member of keyset ${keysetId}.`, { keysetId });
-    if (!this.peerSigningKey(partner)) fail('MPC_SESSION_REJECTED', `Node ${partner} is not an enrolled, non-quarantined peer of this node.`, { nodeId: partner });
-    const body = {
-      clusterId: keyset.clusterId,
-      sessionId: newSessionId(),
-      protocol: `${keyset.scheme}-sign` as const,
-      keysetId,
-      parties: [mine, theirs].sort((a, b) => a.partyIndex - b.partyIndex),
-      threshold: keyset.threshold,
-      message: sign.message.toString('hex'),
-      ...(sign.permit !== undefined ? { permit: sign.permit } : {}),
-      deadlineAt: Date.now() + Math.min(options.ttlMs ?? AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS - 60_000),
-    };
-    const permitId = this.preAuthorize(keyset, { ...body, permitId: null }, me);
-    const request = signSessionRequest(me, { ...body, permitId });
-    // This node contributes too: its own authorizer's yes is committed like any participant's.
-    this.ownRequests.add(body.sessionId);
-    let admitted: AdmittedInvite;
-    try {
-      admitted = admitInvite(request, this.inviteContext(me, keyset.clusterId, AIRGAP_MAX_TTL_MS));
-    } catch (error) {
-      if (error instanceof RequestRefusal) fail('SIGN_REFUSED', error.message, { code: error.code });
-      throw error;
-    } finally {
-      this.ownRequests.delete(body.sessionId);
-    }
-    const handle = await this.airgapStart(admitted, outDir, () =>
-      writeBundle(outDir, sealBundle(me, { kind: 'request', clusterId: body.clusterId, sid: body.sessionId, protocol: body.protocol, round: 0, to: [partner] }, { request, envelopes: [] })),
-    );
-    return handle;
+  airgapRequest(keysetId: string, what: { permit: unknown; message: Buffer } | { purpose: KeyCheckPurpose }, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapHandle> {
+    return this.airgap.request(keysetId, what, partner, outDir, options);
   }
 
-  /**
-   * Reads every complete bundle in `inDir`: joins session requests addressed to this node (its
-   * policy permitting) and hands round bundles to their running sessions. Refused bundles are
-   * reported with their typed error and never reach a session.
-   */
-  async airgapImport(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
-    const me = await this.identity();
-    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [] };
-    let files: string[];
-    try {
-      files = listBundles(inDir);
-    } catch {
-      fail('BUNDLE_MALFORMED', `Cannot read the folder ${inDir}. Check that the medium is mounted and readable.`);
-    }
-    for (const file of files) {
-      try {
-        const bundle = readBundle(file);
-        if (!bundle.header.to.includes(me.nodeId)) {
-          report.skipped += 1;
-          continue;
-        }
-        if (bundle.header.kind === 'request') {
-          if (this.airgap.has(bundle.header.sid) || this.sessionRow(bundle.header.sid)) {
-            report.skipped += 1;
-            continue;
-          }
-          report.joined.push(await this.airgapJoin(bundle, outDir));
-          report.imported += 1;
-        } else if (this.airgap.has(bundle.header.sid)) {
-          if (this.airgapDeliver(bundle.header.sid, bundle)) report.imported += 1;
-          else report.skipped += 1;
-        } else {
-          report.skipped += 1;
-        }
-      } catch (error) {
-        if (!(error instanceof AppFailure)) throw error;
-        report.refused.push({ file, code: error.code, message: error.message });
-      }
-    }
-    return report;
+  /** Reads every complete bundle in `inDir`: joins requests addressed to this node, feeds rounds. */
+  airgapImport(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
+    return this.airgap.import(inDir, outDir);
   }
 
-  /** Hands one bundle to a running air-gap session; false when it was already taken in. */
   airgapDeliver(sessionId: string, bundle: Bundle): boolean {
-    const p = this.airgap.get(sessionId);
-    if (!p) fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${sessionId.slice(0, 16)}… is running on this node (finished, expired, or never started here).`);
-    verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
-    if (bundle.header.kind !== 'round') fail('BUNDLE_WRONG_ROUND', 'A session request cannot be imported into a running session.');
-    if (!p.inbox.admit(bundle)) return false;
-    for (const env of bundle.body.envelopes) p.runner.deliver(env);
-    return true;
+    return this.airgap.deliver(sessionId, bundle);
   }
 
   airgapSessions(): AirgapHandle[] {
-    return [...this.airgap.values()].map((p) => p.handle);
+    return this.airgap.handles();
   }
 
   private sessionRow(sessionId: string): boolean {
     return this.o.db.prepare('SELECT 1 FROM mpc_sessions WHERE session_id = ?').get(sessionId) !== undefined;
   }
 
-  private async airgapJoin(bundle: Bundle, outDir: string): Promise<AirgapHandle> {
-    const me = await this.identity();
-    const body = bundle.body.request?.body;
-    const keyset = body ? this.keyset(body.keysetId) : null;
-    if (!body || !keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${body?.keysetId ?? '(none)'}, which this node does not hold.`, { keysetId: body?.keysetId ?? null });
-    verifyBundle(bundle, { me: me.nodeId, clusterId: keyset.clusterId, senderKey: (id) => this.peerSigningKey(id) });
-    let admitted: AdmittedInvite;
-    try {
-      admitted = admitInvite(bundle.body.request, this.inviteContext(me, keyset.clusterId, AIRGAP_MAX_TTL_MS));
-      if (admitted.info.protocol !== `${keyset.scheme}-sign`) throw new RequestRefusal('SESSION_NOT_ALLOWED', 'Only signing sessions run over the air gap.');
-    } catch (error) {
-      if (!(error instanceof RequestRefusal)) throw error;
-      this.refuseRequest(body.sessionId, error, 'airgap');
-      if (error.byAuthorizer) fail('SIGN_REFUSED', error.message, { code: error.code, sessionId: body.sessionId });
-      fail(error.code as ErrorCode, error.message, { sessionId: body.sessionId });
-    }
-    return this.airgapStart(admitted, outDir);
-  }
-
-  /**
-   * Starts an air-gap participation of an admitted request: the authorizer's commit is durable
-   * before the first bundle (the request itself, for the requester) is written.
-   */
-  private async airgapStart(admitted: AdmittedInvite, outDir: string, writeRequest?: () => void): Promise<AirgapHandle> {
-    const { info, decision } = admitted;
-    const me = await this.identity();
-    const transport = new BundleTransport(me, info, outDir);
-    const runner = await this.prepareOffline(info, transport);
-    const peers = await this.peersFor(info, me);
-    decision?.commit();
-    writeRequest?.();
+  /** Records that this node joined a session (row and audit event in one transaction). */
+  private recordStart(info: SessionInfo, decision: AdmittedInvite['decision'], transport: 'coordinator' | 'airgap'): void {
+    const keygen = info.protocol.endsWith('-keygen');
     this.o.db.transaction(() => {
       this.o.db
         .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
         .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
-      this.o.audit.append({ type: 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), transport: 'airgap', ...(decision ? { authorization: decision.kind, permitId: decision.permitId } : {}) } });
+      this.o.audit.append({
+        type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED',
+        actor: info.requester,
+        subject: info.sessionId,
+        details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), ...(transport === 'airgap' ? { transport } : {}), ...(decision ? { authorization: decision.kind, permitId: decision.permitId } : {}) },
+      });
     })();
-    const timer = setTimeout(() => runner.abort(new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The air-gap session passed its deadline before every bundle came back.' })), Math.max(0, info.deadlineAt - Date.now()));
-    timer.unref();
-    const keyset = this.keyset(info.keysetId)!;
-    const message = Buffer.from(info.message ?? '', 'hex');
-    const result = runner.start().then(
-      (r) => {
-        const pub: PublicResult = { ...(r.signature ? { signature: r.signature.toString('hex') } : {}), ...(r.recoveryId !== undefined && r.recoveryId !== null ? { recoveryId: r.recoveryId } : {}) };
-        this.airgapEnd(info.sessionId);
-        if (!signatureMatchesKeyset(keyset, message, { signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null })) {
-          const failure: SessionFailure = { errorClass: 'permanent', code: 'MPC_RESULT_INVALID', reason: `The combined signature does not verify under keyset ${info.keysetId}'s public key; it was refused.` };
-          this.finish(info, 'failed', undefined, failure, undefined);
-          fail('MPC_RESULT_INVALID', failure.reason, { sessionId: info.sessionId });
-        }
-        this.finish(info, 'completed', undefined, undefined, pub);
-        return { sessionId: info.sessionId, signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null, parties: info.parties.map((p) => p.nodeId) };
-      },
-      (error: unknown) => {
-        const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
-        this.airgapEnd(info.sessionId);
-        if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== me.nodeId) this.quarantine(failure.blamedNode, failure.reason, info.sessionId);
-        this.finish(info, 'failed', undefined, failure.toFailure(), undefined);
-        this.sessionFailure({ t: 'session-end', session: info, state: 'failed', failure: failure.toFailure() }, decision?.kind === 'permit');
-      },
-    );
-    result.catch(() => undefined);
-    const handle: AirgapHandle = { sessionId: info.sessionId, info, result };
-    this.airgap.set(info.sessionId, { me: me.nodeId, info, runner, peers, inbox: new BundleInbox(), outDir, handle, timer });
-    return handle;
-  }
-
-  private airgapEnd(sessionId: string): void {
-    const p = this.airgap.get(sessionId);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.airgap.delete(sessionId);
-  }
-
-  /** Prepares a participation in a session carried by another transport (air-gap bundles). */
-  async prepareOffline(info: SessionInfo, transport: RunnerTransport): Promise<SessionRunner> {
-    const me = await this.identity();
-    const keyset = this.keyset(info.keysetId);
-    const mine = info.parties.find((p) => p.nodeId === me.nodeId);
-    if (!keyset || !mine || mine.partyIndex !== keyset.myPartyIndex || `${keyset.scheme}-sign` !== info.protocol) {
-      fail('MPC_SESSION_REJECTED', 'This node cannot take part in that session (unknown keyset, wrong party or protocol).');
-    }
-    const share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
-    if (!share) fail('KEYSET_NOT_FOUND', `The share of keyset ${info.keysetId} is missing on this node.`);
-    const peers = await this.peersFor(info, me);
-    return new SessionRunner({ me, info, peers, signer: this.signer, transport, share });
   }
 }
 
