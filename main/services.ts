@@ -4,7 +4,6 @@
  */
 import { AuditLog } from './audit/audit-log';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
-import { KeyCheckOnlyAuthorizer } from './cluster/key-check';
 import { LabCluster, type LabOptions } from './cluster/lab';
 import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
@@ -14,6 +13,9 @@ import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/
 import { systemClock, type Clock } from './platform/clock';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
+import { createSigningAuthorization } from './permits/signing-authorization';
+import type { PermitService } from './permits/permit-service';
+import type { PolicyService } from './policy/policy-service';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -42,6 +44,9 @@ export interface Services {
   audit: AuditLog;
   vault: VaultService;
   guardians: GuardianService;
+  /** SigningPermits: `permits.authorizer` is the SignAuthorizer the cluster consults. */
+  permits: PermitService;
+  policy: PolicyService;
   cluster: ClusterService;
   lab: LabCluster;
   router: IpcRouter;
@@ -72,11 +77,13 @@ export function createServices(options: ServiceOptions): Services {
   });
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger: new LedgerDevice(options.ledgerTransport ?? nodeHidTransport), keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
+  const { authorizer: permitAuthorizer, permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
+  // Every node verifies permits itself; tests may put their own authorizer in its place.
   const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
-  const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : new KeyCheckOnlyAuthorizer(audit);
+  const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
   const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, cluster, lab } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, cluster, lab } as Services;
   services.router = new IpcRouter(createHandlers(services), {
     onActivity: () => vault.touch(),
     onInternalError: (channel, error) => {

@@ -11,12 +11,16 @@ import type { z } from 'zod';
 import { AUDIT_ERROR_CODES, AUDIT_LOG_EVENT_TYPES, auditChannels, type AuditResponses } from './channels/audit';
 import { CLUSTER_ERROR_CODES, CLUSTER_EVENT_TYPES, clusterChannels, type ClusterResponses } from './channels/cluster';
 import { COMMON_ERROR_CODES } from './channels/common';
+import { PERMIT_ERROR_CODES, PERMIT_EVENT_TYPES, permitChannels, type PermitResponses } from './channels/permits';
+import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES, policyChannels, type PolicyResponses } from './channels/policy';
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
 export type * from './channels/audit';
 export type * from './channels/cluster';
 export type * from './channels/guardians';
+export type * from './channels/permits';
+export type * from './channels/policy';
 export type * from './channels/vault';
 
 // ---------------------------------------------------------------------------------------------
@@ -28,14 +32,16 @@ export const channels = {
   ...auditChannels,
   ...guardianChannels,
   ...clusterChannels,
+  ...permitChannels,
+  ...policyChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, PermitResponses, PolicyResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
-export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES] as const;
+export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 // ---------------------------------------------------------------------------------------------

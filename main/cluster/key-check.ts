@@ -11,9 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Transaction } from 'ethers';
-import type { AuditLog } from '../audit/audit-log';
 import { KEY_CHECK_PURPOSES, type KeyCheckPurpose } from '../../preload/channels/cluster';
-import { KEY_CHECK_PREFIX, type SignAuthorizer, type SignDecision, type SignRequestFacts } from './sign-authorization';
+import { KEY_CHECK_PREFIX } from './sign-authorization';
 
 export { KEY_CHECK_PURPOSES, type KeyCheckPurpose } from '../../preload/channels/cluster';
 
@@ -67,25 +66,3 @@ function decodesAsEvmTransaction(b: Buffer): boolean {
   }
 }
 
-/**
- * The authorizer of a node that cannot verify SigningPermits: it co-signs key checks of the
- * keyset it is asked about and refuses everything else. Never an allow-all.
- */
-export class KeyCheckOnlyAuthorizer implements SignAuthorizer {
-  constructor(private readonly audit: AuditLog) {}
-
-  authorize(facts: SignRequestFacts): SignDecision {
-    const check = parseKeyCheck(facts.message);
-    if (check && check.keysetId === facts.keysetId && facts.permit === undefined) {
-      return {
-        ok: true,
-        kind: 'key-check',
-        permitId: null,
-        commit: () => void this.audit.append({ type: 'SIGN_KEY_CHECK_ACCEPTED', actor: facts.requester, subject: facts.sessionId, details: { keysetId: facts.keysetId, purpose: check.purpose } }),
-      };
-    }
-    const refusal = { ok: false as const, code: 'PERMIT_REQUIRED', message: `This node signs for keyset ${facts.keysetId} only key checks it can read; a transaction needs a SigningPermit, and this node has no permit verification set up.` };
-    this.audit.append({ type: 'SIGN_PERMIT_REJECTED', actor: facts.requester, subject: facts.sessionId, details: { keysetId: facts.keysetId, code: refusal.code, reason: refusal.message } });
-    return refusal;
-  }
-}

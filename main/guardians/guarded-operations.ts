@@ -16,11 +16,15 @@ export const GUARDED_OPERATIONS = {
   'vault.passphrase.change': { label: 'Change the vault passphrase', wired: true },
   'wallet.rotate': { label: 'Rotate a wallet to a new key', wired: false },
   'share.restore': { label: "Restore this node's MPC key share from backup", wired: false },
-  'withdrawal.large': { label: 'Send a large withdrawal', wired: false },
+  'withdrawal.large': { label: 'Co-sign a large withdrawal (a permit above the keyset\'s guardian threshold)', wired: true },
   'account.recovery': { label: 'Recover an account', wired: false },
   'override.manual': { label: 'Override the automated controls (manual execution)', wired: false },
   'ceremony.run': { label: 'Run a master-seed ceremony', wired: false },
-  'policy.change': { label: 'Change the vault policy (limits, allowlists, kill switch)', wired: false },
+  'policy.change': { label: 'Change the vault policy of a keyset (limits, allowlist, signing hours, permit TTL)', wired: true },
+  'signing.unfreeze': { label: 'Turn the signing kill switch off (resume all signing)', wired: true },
+  'permit-issuer.enrol': { label: 'Trust a new permit issuer key', wired: true },
+  'permit-issuer.remove': { label: 'Stop trusting a permit issuer key', wired: true },
+  'execution-authorization.enable': { label: 'Let this node co-sign unattended within a scope (execution authorization)', wired: true },
 } as const satisfies Record<string, GuardedOperation>;
 
 export type GuardedOperationKind = keyof typeof GUARDED_OPERATIONS;

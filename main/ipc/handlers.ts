@@ -6,6 +6,8 @@ import type { Services } from '../services';
 import { auditHandlers } from './handlers/audit';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
+import { permitHandlers } from './handlers/permits';
+import { policyHandlers } from './handlers/policy';
 import { vaultHandlers } from './handlers/vault';
 import type { Handlers } from './router';
 
@@ -15,5 +17,7 @@ export function createHandlers(services: Services): Handlers {
     ...auditHandlers(services),
     ...guardianHandlers(services),
     ...clusterHandlers(services),
+    ...permitHandlers(services),
+    ...policyHandlers(services),
   };
 }

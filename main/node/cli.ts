@@ -15,10 +15,12 @@ import { parseArgs } from 'node:util';
 import type { NodeCard } from '../cluster/identity';
 import { DEFAULT_POLICY } from '../cluster/cluster-service';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
+import { applyNodeSetupFiles, NODE_SETUP_HELP } from '../policy/node-setup';
 import { createServices } from '../services';
 
 const USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
-         [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]`;
+         [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
+         [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]`;
 
 function parseOptions() {
   try {
@@ -31,6 +33,9 @@ function parseOptions() {
         peers: { type: 'string' },
         protocols: { type: 'string' },
         'passphrase-fd': { type: 'string' },
+        'trusted-issuers': { type: 'string' },
+        policy: { type: 'string' },
+        'execution-authorizations': { type: 'string' },
         // Test speed-ups, named so nobody mistakes them for settings: published Paillier primes
         // and a cheap KDF would void the node's security.
         'insecure-test-primes': { type: 'string' },
@@ -46,7 +51,7 @@ function parseOptions() {
 
 const values = parseOptions();
 if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
+  process.stdout.write(`${USAGE}\n\n${NODE_SETUP_HELP}\n`);
   process.exit(0);
 }
 if (values['insecure-test-primes'] || values['kdf-test-cost']) {
@@ -97,6 +102,13 @@ async function main(): Promise<void> {
     }
   } catch (error) {
     die(error instanceof Error ? error.message : 'cannot open the vault');
+  }
+  try {
+    const setup = { trustedIssuers: values['trusted-issuers'], policy: values.policy, executionAuthorizations: values['execution-authorizations'] };
+    const applied = applyNodeSetupFiles(setup, services, services.guardians.registry().guardians.length > 0);
+    if (applied.length > 0) say(`SETUP ${applied.join(', ')}`);
+  } catch (error) {
+    die(error instanceof Error ? error.message : 'the setup files could not be applied');
   }
   const me = await services.cluster.identity();
   writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));

@@ -8,6 +8,7 @@ import { vaultAndAudit } from './migrations/001-vault-and-audit';
 import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
 import { presignatures } from './migrations/004-presignatures';
+import { permitsPolicy } from './migrations/005-permits-policy';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy];

@@ -7,6 +7,7 @@ import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
 import { LabBanner } from './components/LabBanner';
 import { OverviewScreen } from './screens/OverviewScreen';
+import { PolicyScreen } from './screens/PolicyScreen';
 import { SetupScreen } from './screens/SetupScreen';
 import { UnlockScreen } from './screens/UnlockScreen';
 import { useConsole, type Screen } from './store';
@@ -40,6 +41,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'guardians', label: 'Guardians' },
   { screen: 'approvals', label: 'Approvals' },
   { screen: 'keysets', label: 'Keysets' },
+  { screen: 'policy', label: 'Policy' },
 ];
 
 export function App() {
@@ -91,6 +93,7 @@ export function App() {
       {state === 'unlocked' && screen === 'guardians' ? <GuardiansScreen /> : null}
       {state === 'unlocked' && screen === 'approvals' ? <ApprovalsScreen /> : null}
       {state === 'unlocked' && screen === 'keysets' ? <KeysetsScreen /> : null}
+      {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
     </div>
   );
 }

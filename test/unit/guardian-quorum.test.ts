@@ -219,7 +219,9 @@ describe('guarded operations', () => {
     for (const kind of ['wallet.rotate', 'share.restore', 'withdrawal.large', 'account.recovery', 'override.manual', 'ceremony.run', 'policy.change', 'guardian.replace', 'vault.passphrase.change']) {
       assert.ok(kind in GUARDED_OPERATIONS, kind);
     }
-    assert.deepEqual(Object.entries(GUARDED_OPERATIONS).filter(([, op]) => op.wired).map(([kind]) => kind).sort(), ['guardian.replace', 'vault.passphrase.change']);
+    assert.deepEqual(Object.entries(GUARDED_OPERATIONS).filter(([, op]) => op.wired).map(([kind]) => kind).sort(), [
+      'execution-authorization.enable', 'guardian.replace', 'permit-issuer.enrol', 'permit-issuer.remove', 'policy.change', 'signing.unfreeze', 'vault.passphrase.change', 'withdrawal.large',
+    ]);
   });
 
   it('vault passphrase change: refused without quorum, runs with it, once', async () => {

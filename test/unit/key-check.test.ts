@@ -3,13 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Keypair, MessageV0, SystemProgram, Transaction as SolanaTransaction, TransactionMessage, VersionedMessage, Message } from '@solana/web3.js';
 import { Transaction, TypedDataEncoder, Wallet } from 'ethers';
-import { buildKeyCheck, KeyCheckOnlyAuthorizer, parseKeyCheck } from '../../main/cluster/key-check';
+import { buildKeyCheck, parseKeyCheck } from '../../main/cluster/key-check';
+import { parseKeyCheckMessage } from '../../main/permits/key-check-message';
 import { KEY_CHECK_PREFIX } from '../../main/cluster/sign-authorization';
-import type { SignRequestFacts } from '../../main/cluster/sign-authorization';
-import { AuditLog } from '../../main/audit/audit-log';
-import { openDatabase } from '../../main/store/database';
-import { systemClock } from '../../main/platform/clock';
-import { tempDir } from '../support/temp-dir';
 
 const KEYSET = 'ks-0b1c2d3e';
 
@@ -63,6 +59,11 @@ describe('key-check messages', () => {
     assert.notDeepEqual(buildKeyCheck(KEYSET, 'key-check'), buildKeyCheck(KEYSET, 'key-check'), 'a fresh nonce each time');
   });
 
+  it('the permit authorizer reads exactly what the cluster builds', () => {
+    const nonce = randomBytes(16);
+    assert.deepEqual(parseKeyCheckMessage(buildKeyCheck(KEYSET, 'restore-proof', nonce)), { keysetId: KEYSET, purpose: 'restore-proof', nonce });
+  });
+
   it('the parser is strict: one byte out of place is not a key check', () => {
     const good = buildKeyCheck(KEYSET, 'key-check', Buffer.alloc(16, 1));
     const variants: Buffer[] = [
@@ -91,35 +92,5 @@ describe('key-check messages', () => {
     assert.throws(() => Message.from(bytes));
     assert.throws(() => MessageV0.deserialize(bytes));
     assert.notEqual(bytes[0], 0x19);
-  });
-
-  it('the key-check-only authorizer allows a key check of the keyset asked about, refuses anything else and audits it', () => {
-    const dir = tempDir('vk-keycheck-');
-    const db = openDatabase({ dataDir: dir.path });
-    try {
-      const audit = new AuditLog(db, systemClock);
-      const authorizer = new KeyCheckOnlyAuthorizer(audit);
-      const facts = (message: Buffer, extra: Partial<SignRequestFacts> = {}): SignRequestFacts => ({
-        sessionId: 'a'.repeat(64), keysetId: KEYSET, scheme: 'eddsa', keysetPublicKey: null, keysetAddress: null, keysetLab: false, protocol: 'eddsa-sign', message, requester: 'b'.repeat(32), requestedHere: false, parties: [], ...extra,
-      });
-      const yes = authorizer.authorize(facts(buildKeyCheck(KEYSET, 'drill')));
-      assert.ok(yes.ok && yes.kind === 'key-check');
-      yes.commit();
-      for (const refused of [
-        authorizer.authorize(facts(buildKeyCheck('ks-other', 'drill'))),
-        authorizer.authorize(facts(evmTransactions()[0]!)),
-        authorizer.authorize(facts(buildKeyCheck(KEYSET, 'drill'), { permit: { anything: true } })),
-      ]) {
-        assert.ok(!refused.ok);
-        assert.equal(refused.code, 'PERMIT_REQUIRED');
-        assert.match(refused.message, /needs a SigningPermit/);
-      }
-      const types = audit.list().entries.map((e) => e.type);
-      assert.equal(types.filter((t) => t === 'SIGN_PERMIT_REJECTED').length, 3);
-      assert.equal(types.filter((t) => t === 'SIGN_KEY_CHECK_ACCEPTED').length, 1);
-    } finally {
-      db.close();
-      dir.cleanup();
-    }
   });
 });

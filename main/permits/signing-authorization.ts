@@ -1,0 +1,42 @@
+/**
+ * The one place the signing authorization is put together, used by main/services.ts (console,
+ * headless host, signer-node CLI and tests alike).
+ */
+import type { AuditLog } from '../audit/audit-log';
+import type { OperationGuard } from '../guardians/guard';
+import type { Clock } from '../platform/clock';
+import { ExecutionAuthorizations } from '../policy/execution-authorizations';
+import { PolicyService } from '../policy/policy-service';
+import { PolicyStore } from '../policy/policy-store';
+import type { Db } from '../store/database';
+import { PermitAuthorizer } from './authorizer';
+import { PermitApprovals } from './permit-approvals';
+import { PermitService } from './permit-service';
+import { SpentPermits } from './spent-permits';
+import { TrustedIssuers } from './trusted-issuers';
+
+export interface SigningAuthorizationOptions {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  /** The guardian guard (GuardianService) that approves every widening change. */
+  guard: OperationGuard;
+}
+
+export interface SigningAuthorization {
+  authorizer: PermitAuthorizer;
+  permits: PermitService;
+  policy: PolicyService;
+}
+
+export function createSigningAuthorization({ db, audit, clock, guard }: SigningAuthorizationOptions): SigningAuthorization {
+  const issuers = new TrustedIssuers(db, audit, clock);
+  const store = new PolicyStore(db);
+  const authorizations = new ExecutionAuthorizations(db);
+  const approvals = new PermitApprovals(db, audit, clock);
+  const spent = new SpentPermits(db);
+  const authorizer = new PermitAuthorizer({ db, audit, clock, issuers, policy: store, authorizations, spent, approvals });
+  const permits = new PermitService({ db, audit, guard, issuers, approvals, authorizer });
+  const policy = new PolicyService({ db, audit, clock, guard, store, authorizations });
+  return { authorizer, permits, policy };
+}

@@ -1,0 +1,75 @@
+/**
+ * Setup files of a headless signer node (`npm run node`), which has no guardians: its operator
+ * names the trusted permit issuers, the vault policy per keyset and any execution authorizations
+ * in JSON files, read at start. The formats are printed by `npm run node -- --help`.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { executionAuthorizationScope, keysetPolicy } from '../../preload/channels/policy';
+import { fail } from '../errors';
+import type { PermitService } from '../permits/permit-service';
+import type { PolicyService } from './policy-service';
+
+export const NODE_SETUP_HELP = `Setup files (JSON), applied at start on a node without guardians:
+  --trusted-issuers FILE   [{ "publicKey": "<64 hex>", "fingerprint": "<six-words-from-the-issuer>",
+                              "name": "online issuer", "lab": false }]
+                           The fingerprint must be the one the issuer's owner read to you
+                           (npm run permit -- keygen prints it); a mismatch stops the node.
+  --policy FILE            [{ "keysetId": "...", "allowlist": ["0x…" | "<base58>"],
+                              "assets": { "native": { "symbol": "ETH", "decimals": 18, "perTxMax": "10",
+                                                      "dailyCap": "50", "guardianApprovalAbove": null },
+                                          "erc20:0x<contract lower case>": { ... }, "spl:<mint>": { ... } },
+                              "dailyCountLimit": 100 | null, "signingHours": { "start": "08:00", "end": "18:00" } | null,
+                              "permitTtlSeconds": 60 }]
+                           Amounts are decimal strings in the asset's units. For SPL tokens the
+                           allowlist names the recipient's token account. A keyset without a
+                           policy co-signs nothing.
+  --execution-authorizations FILE
+                           [{ "id": "<uuid, optional>", "scope": { "keysetId": "...", "destinations": ["…"],
+                              "assets": { "native": { "perTxMax": "1", "dailyCap": "5" } },
+                              "validForMinutes": 60 } }]
+                           Lets this node co-sign unattended within the scope, for validForMinutes
+                           (default 60, at most 1440) from the first start that applies it; with an
+                           id, a restart does not renew it. Without one, this node co-signs only
+                           permits a person approved at it.`;
+
+const issuersFile = z.array(z.strictObject({ publicKey: z.string(), fingerprint: z.string(), name: z.string().min(1).max(80), lab: z.boolean().default(false) })).max(100);
+const policiesFile = z.array(keysetPolicy).max(1000);
+const authorizationsFile = z.array(z.strictObject({ id: z.string().uuid().optional(), scope: executionAuthorizationScope })).max(1000);
+
+function readJson<T extends z.ZodType>(path: string, schema: T, what: string): z.output<T> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    fail('POLICY_INVALID', `The ${what} file ${path} cannot be read as JSON.`);
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    fail('POLICY_INVALID', `The ${what} file ${path} is not valid: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown shape'}.`);
+  }
+  return parsed.data;
+}
+
+export interface NodeSetupFiles {
+  trustedIssuers?: string;
+  policy?: string;
+  executionAuthorizations?: string;
+}
+
+export function applyNodeSetupFiles(files: NodeSetupFiles, services: { permits: PermitService; policy: PolicyService }, guardiansEnrolled: boolean): string[] {
+  const applied: string[] = [];
+  if (files.trustedIssuers) {
+    const issuers = readJson(files.trustedIssuers, issuersFile, 'trusted issuers');
+    services.permits.enrolIssuersAtSetup(issuers, guardiansEnrolled, files.trustedIssuers);
+    applied.push(`${issuers.length} trusted issuer(s)`);
+  }
+  const policies = files.policy ? readJson(files.policy, policiesFile, 'policy') : [];
+  const authorizations = files.executionAuthorizations ? readJson(files.executionAuthorizations, authorizationsFile, 'execution authorizations') : [];
+  if (policies.length > 0 || authorizations.length > 0) {
+    services.policy.applyNodeSetup({ policies, authorizations }, guardiansEnrolled, [files.policy, files.executionAuthorizations].filter(Boolean).join(', '));
+    applied.push(`${policies.length} keyset polic${policies.length === 1 ? 'y' : 'ies'}`, `${authorizations.length} execution authorization(s)`);
+  }
+  return applied;
+}

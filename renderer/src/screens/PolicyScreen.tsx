@@ -1,0 +1,376 @@
+/**
+ * Vault policy of this node: the kill switch first (freeze at once; resume needs two guardians),
+ * then each keyset's limits, trusted permit issuers and execution authorizations. Every change
+ * that widens what this node signs is a guardian request first, applied once approved.
+ */
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import type { AppError, ApprovalRequestView, PolicyOverview, Result, TrustedIssuerView } from '../../../preload/contract';
+import { api } from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
+
+/** Two steps of a guarded change: ask the guardians, then apply with the approved request. */
+function GuardedChange(props: {
+  title: string;
+  requestLabel: string;
+  applyLabel: string;
+  disabled?: boolean;
+  children?: ReactNode;
+  request(reason: string): Promise<Result<ApprovalRequestView>>;
+  apply(requestId: string): Promise<Result<unknown>>;
+  onApplied(): void;
+}) {
+  const [reason, setReason] = useState('');
+  const [requestId, setRequestId] = useState('');
+  const [error, setError] = useState<AppError | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    setNote(null);
+    await work();
+    setBusy(false);
+  };
+  return (
+    <fieldset className="guarded-change">
+      <legend>{props.title}</legend>
+      {props.children}
+      <div className="field">
+        <label>Reason (shown to the guardians)</label>
+        <input value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
+      </div>
+      <button
+        type="button"
+        className="secondary"
+        disabled={busy || props.disabled || !reason.trim()}
+        onClick={() =>
+          void run(async () => {
+            const result = await props.request(reason.trim());
+            if (!result.ok) return setError(result.error);
+            setRequestId(result.value.id);
+            setNote(`Guardian request ${result.value.id.slice(0, 8)} created. Two guardians approve it on the Approvals screen; then apply it here.`);
+          })
+        }
+      >
+        {props.requestLabel}
+      </button>
+      <div className="field">
+        <label>Approved request id</label>
+        <input className="mono" value={requestId} onChange={(e) => setRequestId(e.target.value.trim())} />
+      </div>
+      <button
+        type="button"
+        className="primary"
+        disabled={busy || props.disabled || !requestId}
+        onClick={() =>
+          void run(async () => {
+            const result = await props.apply(requestId);
+            if (!result.ok) return setError(result.error);
+            setNote('Applied.');
+            setRequestId('');
+            setReason('');
+            props.onApplied();
+          })
+        }
+      >
+        {props.applyLabel}
+      </button>
+      {note ? <p className="notice notice-ok">{note}</p> : null}
+      <ErrorNotice error={error} />
+    </fieldset>
+  );
+}
+
+function KillSwitchPanel({ overview, onChange }: { overview: PolicyOverview; onChange(o: PolicyOverview): void }) {
+  const ks = overview.killSwitch;
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<AppError | null>(null);
+  return (
+    <section className={`card kill-switch ${ks.engaged ? 'kill-switch-on' : 'kill-switch-off'}`} aria-labelledby="kill-title" data-testid="kill-switch" data-engaged={ks.engaged}>
+      <h1 id="kill-title">{ks.engaged ? 'SIGNING IS FROZEN' : 'Signing is allowed'}</h1>
+      {ks.engaged ? (
+        <p>
+          Frozen at {ks.changedAt} by {ks.changedBy}: “{ks.reason}”. This node co-signs nothing (key checks still run). Resuming needs two guardians.
+        </p>
+      ) : (
+        <>
+          <p>The kill switch freezes all signing on this node at once. You need no one's approval to freeze; resuming needs two guardians.</p>
+          <div className="field">
+            <label htmlFor="freeze-reason">Why freeze?</label>
+            <input id="freeze-reason" value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
+          </div>
+          <button
+            type="button"
+            className="danger big"
+            disabled={!reason.trim()}
+            onClick={async () => {
+              const result = await api.policy.engageKillSwitch({ reason: reason.trim() });
+              if (!result.ok) return setError(result.error);
+              setReason('');
+              setError(null);
+              onChange(result.value);
+            }}
+          >
+            FREEZE ALL SIGNING NOW
+          </button>
+        </>
+      )}
+      <ErrorNotice error={error} />
+      {ks.engaged ? (
+        <GuardedChange
+          title="Resume signing"
+          requestLabel="Ask the guardians to resume signing"
+          applyLabel="Resume signing"
+          request={(r) => api.policy.requestKillSwitchRelease({ reason: r })}
+          apply={async (requestId) => {
+            const result = await api.policy.releaseKillSwitch({ requestId });
+            if (result.ok) onChange(result.value);
+            return result;
+          }}
+          onApplied={() => undefined}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function PoliciesPanel({ overview, reload }: { overview: PolicyOverview; reload(): void }) {
+  const [text, setText] = useState('');
+  const [parseError, setParseError] = useState<AppError | null>(null);
+  const parsed = (): unknown => {
+    try {
+      setParseError(null);
+      return JSON.parse(text);
+    } catch {
+      setParseError({ code: 'VALIDATION_FAILED', message: 'The policy is not valid JSON.' });
+      return null;
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="policies-title">
+      <h1 id="policies-title">Keyset policies</h1>
+      {overview.policies.length === 0 ? <p className="hint">No keyset has a policy: this node co-signs nothing.</p> : null}
+      {overview.policies.map((p) => (
+        <div key={p.keysetId} className="policy" data-testid="keyset-policy">
+          <h2 className="mono">{p.keysetId}</h2>
+          <dl className="facts">
+            <dt>Allowlist</dt>
+            <dd className="mono small">{p.allowlist.join(', ') || '(empty: nothing can be sent)'}</dd>
+            <dt>Daily signatures</dt>
+            <dd>{p.dailyCountLimit === null ? 'no limit' : `at most ${p.dailyCountLimit}`} ({p.signaturesLast24h} in the last 24 h)</dd>
+            <dt>Signing hours</dt>
+            <dd>{p.signingHours ? `${p.signingHours.start}–${p.signingHours.end} UTC` : 'any time'}</dd>
+            <dt>Permit lifetime</dt>
+            <dd>at most {p.permitTtlSeconds} s</dd>
+          </dl>
+          <table className="audit-table">
+            <thead>
+              <tr><th>Asset</th><th>Per transaction</th><th>Daily cap</th><th>Guardians above</th><th>Co-signed, 24 h</th></tr>
+            </thead>
+            <tbody>
+              {Object.entries(p.assets).map(([key, a]) => (
+                <tr key={key}>
+                  <td>{a.symbol} <span className="mono small">{key}</span></td>
+                  <td>{a.perTxMax ?? 'no limit'}</td>
+                  <td>{a.dailyCap ?? 'no cap'}</td>
+                  <td>{a.guardianApprovalAbove ?? '—'}</td>
+                  <td>{p.cosignedLast24h[key] ?? '0'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <button type="button" className="link" onClick={() => setText(JSON.stringify({ keysetId: p.keysetId, allowlist: p.allowlist, assets: p.assets, dailyCountLimit: p.dailyCountLimit, signingHours: p.signingHours, permitTtlSeconds: p.permitTtlSeconds }, null, 2))}>
+            Edit this policy below
+          </button>
+        </div>
+      ))}
+      <GuardedChange
+        title="Set a keyset policy"
+        requestLabel="Ask the guardians to approve this policy"
+        applyLabel="Apply the approved policy"
+        request={async (reason) => {
+          const policy = parsed();
+          return policy ? api.policy.requestChange({ policy: policy as never, reason }) : { ok: false, error: { code: 'VALIDATION_FAILED', message: 'Fix the policy JSON first.' } };
+        }}
+        apply={async (requestId) => {
+          const policy = parsed();
+          return policy ? api.policy.change({ policy: policy as never, requestId }) : { ok: false, error: { code: 'VALIDATION_FAILED', message: 'Fix the policy JSON first.' } };
+        }}
+        onApplied={reload}
+      >
+        <div className="field">
+          <label>Policy (JSON; amounts are decimal strings in the asset's units)</label>
+          <textarea className="mono" rows={12} value={text} onChange={(e) => setText(e.target.value)} />
+        </div>
+        <ErrorNotice error={parseError} />
+      </GuardedChange>
+    </section>
+  );
+}
+
+function IssuersPanel({ reload }: { reload(): void }) {
+  const [issuers, setIssuers] = useState<TrustedIssuerView[]>([]);
+  const [error, setError] = useState<AppError | null>(null);
+  const [form, setForm] = useState({ publicKey: '', fingerprint: '', name: '', lab: false });
+  const [removing, setRemoving] = useState('');
+  const load = useCallback(async () => {
+    const result = await api.permits.issuers({});
+    if (result.ok) setIssuers(result.value);
+    else setError(result.error);
+  }, []);
+  useEffect(() => void load(), [load]);
+  const done = () => {
+    void load();
+    reload();
+  };
+  return (
+    <section className="card" aria-labelledby="issuers-title">
+      <h1 id="issuers-title">Trusted permit issuers</h1>
+      <ErrorNotice error={error} />
+      <table className="audit-table">
+        <thead>
+          <tr><th>Name</th><th>Fingerprint</th><th>Kind</th><th>Enrolled</th><th /></tr>
+        </thead>
+        <tbody>
+          {issuers.map((i) => (
+            <tr key={i.fingerprint} data-testid="trusted-issuer">
+              <td>{i.name}</td>
+              <td className="mono small">{i.fingerprint}</td>
+              <td>{i.lab ? <span className="badge">LAB ONLY</span> : 'production'}</td>
+              <td className="small">{i.enrolledAt}</td>
+              <td><button type="button" className="link" onClick={() => setRemoving(i.fingerprint)}>Remove…</button></td>
+            </tr>
+          ))}
+          {issuers.length === 0 ? <tr><td colSpan={5} className="hint">No trusted issuer: this node accepts no permit.</td></tr> : null}
+        </tbody>
+      </table>
+      <GuardedChange
+        title="Trust a new issuer"
+        requestLabel="Ask the guardians to trust this issuer"
+        applyLabel="Trust the issuer"
+        request={(reason) => api.permits.requestIssuerEnrolment({ ...form, reason })}
+        apply={(requestId) => api.permits.enrolIssuer({ ...form, requestId })}
+        onApplied={done}
+      >
+        <div className="field"><label>Public key (64 hex)</label><input className="mono" value={form.publicKey} onChange={(e) => setForm({ ...form, publicKey: e.target.value.trim() })} /></div>
+        <div className="field"><label>Fingerprint words, as the issuer's owner reads them to you</label><input className="mono" value={form.fingerprint} onChange={(e) => setForm({ ...form, fingerprint: e.target.value })} /></div>
+        <div className="field"><label>Name</label><input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} /></div>
+        <label><input type="checkbox" checked={form.lab} onChange={(e) => setForm({ ...form, lab: e.target.checked })} /> Lab issuer (signs for lab keysets only)</label>
+      </GuardedChange>
+      {removing ? (
+        <GuardedChange
+          title={`Stop trusting ${removing}`}
+          requestLabel="Ask the guardians to remove this issuer"
+          applyLabel="Remove the issuer"
+          request={(reason) => api.permits.requestIssuerRemoval({ fingerprint: removing, reason })}
+          apply={(requestId) => api.permits.removeIssuer({ fingerprint: removing, requestId })}
+          onApplied={() => {
+            setRemoving('');
+            done();
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyOverview; onChange(o: PolicyOverview): void; reload(): void }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<AppError | null>(null);
+  const [revokeReason, setRevokeReason] = useState('');
+  const scope = (): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
+  };
+  const invalid = { ok: false as const, error: { code: 'VALIDATION_FAILED' as const, message: 'The scope is not valid JSON.' } };
+  return (
+    <section className="card" aria-labelledby="auth-title">
+      <h1 id="auth-title">Execution authorizations</h1>
+      <p className="hint">While one is active, this node co-signs permits within its scope without anyone at this console approving each one.</p>
+      <ErrorNotice error={error} />
+      <table className="audit-table">
+        <thead>
+          <tr><th>Keyset</th><th>Destinations</th><th>Limits</th><th>Until</th><th>State</th><th /></tr>
+        </thead>
+        <tbody>
+          {overview.executionAuthorizations.map((a) => (
+            <tr key={a.id} data-testid="execution-authorization" data-state={a.state}>
+              <td className="mono small">{a.keysetId}</td>
+              <td className="mono small">{a.destinations.join(', ')}</td>
+              <td className="small">{Object.entries(a.assets).map(([k, l]) => `${k}: ${l.perTxMax}/tx, ${l.dailyCap}/24 h`).join('; ')}</td>
+              <td className="small">{a.expiresAt}</td>
+              <td>{a.state === 'active' ? <span className="badge badge-ok">ACTIVE</span> : <span className="badge">{a.state.toUpperCase()}</span>}</td>
+              <td>
+                {a.state === 'active' || a.state === 'stopped-by-kill-switch' ? (
+                  <button
+                    type="button"
+                    className="danger"
+                    disabled={!revokeReason.trim()}
+                    onClick={async () => {
+                      const result = await api.policy.revokeExecutionAuthorization({ id: a.id, reason: revokeReason.trim() });
+                      if (!result.ok) return setError(result.error);
+                      setError(null);
+                      onChange(result.value);
+                    }}
+                  >
+                    Revoke now
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="field">
+        <label>Reason for revoking (needed to enable the Revoke buttons)</label>
+        <input value={revokeReason} maxLength={300} onChange={(e) => setRevokeReason(e.target.value)} />
+      </div>
+      <GuardedChange
+        title="Authorize unattended signing"
+        requestLabel="Ask the guardians for this authorization"
+        applyLabel="Enable the approved authorization"
+        disabled={overview.killSwitch.engaged}
+        request={async (reason) => {
+          const s = scope();
+          return s ? api.policy.requestExecutionAuthorization({ scope: s as never, reason }) : invalid;
+        }}
+        apply={async (requestId) => {
+          const s = scope();
+          return s ? api.policy.enableExecutionAuthorization({ scope: s as never, requestId }) : invalid;
+        }}
+        onApplied={reload}
+      >
+        <div className="field">
+          <label>Scope (JSON: keysetId, destinations, assets with perTxMax and dailyCap, validForMinutes ≤ 1440)</label>
+          <textarea className="mono" rows={8} value={text} placeholder='{"keysetId": "…", "destinations": ["0x…"], "assets": {"native": {"perTxMax": "1", "dailyCap": "5"}}, "validForMinutes": 60}' onChange={(e) => setText(e.target.value)} />
+        </div>
+      </GuardedChange>
+    </section>
+  );
+}
+
+export function PolicyScreen() {
+  const [overview, setOverview] = useState<PolicyOverview | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const reload = useCallback(async () => {
+    const result = await api.policy.overview({});
+    if (result.ok) {
+      setOverview(result.value);
+      setError(null);
+    } else setError(result.error);
+  }, []);
+  useEffect(() => void reload(), [reload]);
+  if (!overview) return <ErrorNotice error={error} />;
+  return (
+    <>
+      <ErrorNotice error={error} />
+      <KillSwitchPanel overview={overview} onChange={setOverview} />
+      <PoliciesPanel overview={overview} reload={() => void reload()} />
+      <IssuersPanel reload={() => void reload()} />
+      <AuthorizationsPanel overview={overview} onChange={setOverview} reload={() => void reload()} />
+    </>
+  );
+}
