@@ -3,7 +3,8 @@
  * console) and node B are honest; node C is compromised (its identity key is in the attacker's
  * hands) and the coordinator may be hostile. Every row asserts that no signature exists anywhere
  * — no completed sign session, no result — and that the honest nodes' state is unchanged except
- * for audit rows.
+ * for audit rows. A and B run the real PermitAuthorizer, set up as a headless node's operator sets
+ * it: one trusted issuer, a Solana policy for the keyset and an execution authorization.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,8 +19,15 @@ import { Coordinator, type SessionEndFailure } from '../../main/coordinator/serv
 import type { PublicResult } from '../../main/coordinator/protocol';
 import { AppFailure } from '../../main/errors';
 import { nodeIdFromPublicKey } from '../../main/identity/node-identity';
-import { testPermit } from '../support/authorizer';
-import { allowEverywhere, enrolAll, startNode, stopNode, until, type TestNode } from './support';
+import { Keypair } from '@solana/web3.js';
+import { buildSolanaTransfer } from '../../main/chains/build';
+import { decodePayload } from '../../main/chains/payload';
+import { issuePermit, type IssueInput } from '../../main/permits/issue-permit';
+import { generateIssuerKey, issuerFingerprint, type IssuerKeyPair } from '../../main/permits/issuer-keys';
+import type { SignedPermit } from '../../main/permits/permit-format';
+import { ManualClock } from '../../main/platform/clock';
+import type { KeysetPolicy } from '../../preload/contract';
+import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
 
 type End = Extract<ServerMessage, { t: 'session-end' }>;
 
@@ -69,6 +77,33 @@ describe('signing authorization: the attack table on a loopback cluster of three
   let publicKey = '';
   let ids: [string, string, string];
   let tamper: ((relay: { sessionId: string; from: string; to: string; envelope: unknown }) => unknown | null) | null = null;
+  let keysetAddress = '';
+  /** The honest nodes' clock: permits, policy windows and authorizations run on it. */
+  const clock = new ManualClock(Date.now());
+  const dirs: Array<TestNode['dir']> = [];
+
+  const solana = { chain: { kind: 'solana', cluster: 'devnet' } as const, recipient: Keypair.generate().publicKey.toBase58() };
+  const issuer = generateIssuerKey();
+  const strangerIssuer = generateIssuerKey();
+  const AUTHORIZATION_ID = '6a1e0c1e-0000-4000-8000-00000000a11c';
+  const policyFor = (overrides: Partial<KeysetPolicy> = {}): KeysetPolicy => ({
+    keysetId,
+    allowlist: [solana.recipient],
+    assets: { native: { symbol: 'SOL', decimals: 9, perTxMax: '10', dailyCap: '10', guardianApprovalAbove: '5' } },
+    dailyCountLimit: null,
+    signingHours: null,
+    permitTtlSeconds: 60,
+    ...overrides,
+  });
+  const authorization = (id: string, validForMinutes = 60) => ({ id, scope: { keysetId, destinations: [solana.recipient], assets: { native: { perTxMax: '10', dailyCap: '10' } }, validForMinutes } });
+  /** What a headless node's operator applies from setup files: issuer, policy, execution authorization. */
+  const setUp = (n: TestNode) => {
+    n.services.permits.enrolIssuersAtSetup([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'online issuer', lab: false }], false, 'test');
+    n.services.policy.applyNodeSetup({ policies: [policyFor()], authorizations: [authorization(AUTHORIZATION_ID)] }, false, 'test');
+  };
+  const transfer = (sol: number) => buildSolanaTransfer({ type: 'sol', from: keysetAddress, to: solana.recipient, amount: BigInt(Math.round(sol * 1e9)), recentBlockhash: '11111111111111111111111111111111' });
+  const permitOf = (sol: number, overrides: Partial<IssueInput> = {}, key: IssuerKeyPair = issuer): SignedPermit => issuePermit({ keysetId, chain: solana.chain, payload: transfer(sol), issuedAt: clock.now(), ...overrides }, key.secretKey);
+  const messageOf = (p: SignedPermit) => decodePayload(p.permit.chain, p.permit.payload).signingPreimage;
 
   /** Everything an honest node holds except its audit log (which records every refusal). */
   const snapshot = (n: TestNode): string => {
@@ -130,14 +165,17 @@ describe('signing authorization: the attack table on a loopback cluster of three
   before(async () => {
     coordinator = new HostileCoordinator({ storeFile: ':memory:', clusterId: 'test', relayFilter: (r) => (tamper ? tamper(r) : r.envelope) });
     await coordinator.listen();
-    nodes = [await startNode('console'), await startNode('node-b'), await startNode('node-c')];
+    nodes = [await startNode('console', undefined, undefined, { authorizer: 'permits', clock }), await startNode('node-b', undefined, undefined, { authorizer: 'permits', clock }), await startNode('node-c')];
     honest = [nodes[0]!, nodes[1]!];
+    for (const n of nodes) dirs.push(n.dir);
     await enrolAll(nodes);
     for (const n of nodes) await n.services.cluster.connect(coordinator.url);
     const keyset = await nodes[0]!.services.cluster.createKeyset('eddsa');
     keysetId = keyset.keysetId;
     publicKey = keyset.publicKey!;
+    keysetAddress = keyset.address!;
     await until(() => nodes.every((n) => n.services.cluster.keyset(keysetId)?.status === 'active'));
+    for (const n of honest) setUp(n);
     ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId) as [string, string, string];
     // From here on node C is the attacker's: its key speaks through the attacker's own client.
     const identity = await nodes[2]!.services.cluster.identity();
@@ -151,6 +189,7 @@ describe('signing authorization: the attack table on a loopback cluster of three
   after(async () => {
     attacker?.client.close();
     for (const n of nodes) await stopNode(n).catch(() => undefined);
+    for (const d of dirs) d.cleanup();
     await coordinator.close();
   });
 
@@ -195,17 +234,100 @@ describe('signing authorization: the attack table on a loopback cluster of three
     assertNothingSigned(request.body.sessionId, end, before);
   });
 
-  it('a compromised peer replays a permit the honest nodes already signed with: refused, the permit is single use', async () => {
-    const message = Buffer.from('pay 1 SOL to alice, once');
-    const permit = allowEverywhere(honest, testPermit(keysetId, message));
-    const out = await nodes[0]!.services.cluster.signWithPermit(keysetId, permit, message, { prefer: [ids[0], ids[1]] });
-    assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), message, Buffer.from(publicKey, 'hex')));
-    await until(() => honest.every((n) => n.services.cluster.sessions().every((x) => x.state !== 'running')));
+  /** The compromised node asks A and B to sign `message` under `permit`; both must refuse with `code`. */
+  const permitAttack = async (permit: unknown, message: Buffer, code: string) => {
     const before = honest.map(snapshot);
-    const replay = craft({ message: message.toString('hex'), permit, permitId: permit.testPermitId });
-    const end = await attack(replay);
-    assert.equal(end.failure?.code, 'PERMIT_SPENT', end.failure?.reason);
-    assertNothingSigned(replay.body.sessionId, end, before);
+    const request = craft({ message: message.toString('hex'), permit, permitId: null });
+    const end = await attack(request);
+    assert.equal(end.failure?.code, code, end.failure?.reason);
+    assertNothingSigned(request.body.sessionId, end, before);
+    for (const n of honest) {
+      const rejected = n.services.audit.list().entries.find((e) => e.type === 'SIGN_PERMIT_REJECTED' && (e.details as { sessionId?: string }).sessionId === request.body.sessionId);
+      assert.equal((rejected?.details as { code?: string } | undefined)?.code, code, `${n.name} audited the refusal`);
+    }
+    return end;
+  };
+
+  it('a permitted transfer signs: the console requests, A and B each verify the permit and co-sign under their execution authorization', async () => {
+    const permit = permitOf(2);
+    const out = await nodes[0]!.services.cluster.signWithPermit(keysetId, permit, messageOf(permit), { prefer: [ids[0], ids[1]] });
+    assert.equal(out.permitId, permit.permit.permitId);
+    assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), messageOf(permit), Buffer.from(publicKey, 'hex')));
+    await until(() => honest.every((n) => n.services.cluster.sessions().every((x) => x.state !== 'running')));
+    for (const n of honest) assert.ok(n.services.audit.list().entries.some((e) => e.type === 'SIGN_PERMIT_ACCEPTED' && e.subject === permit.permit.permitId));
+    replayable = permit;
+  });
+  let replayable: SignedPermit | null = null;
+
+  it('permit rows: for another keyset, tampered payload, bytes other than the payload, expired, future-dated, forged and unknown issuer', async () => {
+    const other = permitOf(1, { keysetId: 'ks-another-keyset' });
+    await permitAttack(other, messageOf(other), 'PERMIT_KEYSET_MISMATCH');
+    const genuine = permitOf(1);
+    const tampered = { ...genuine, permit: { ...genuine.permit, payload: transfer(3) } };
+    await permitAttack(tampered, messageOf(tampered), 'PERMIT_SIGNATURE_INVALID');
+    await permitAttack(genuine, messageOf(permitOf(3)), 'PERMIT_MESSAGE_MISMATCH');
+    const expired = permitOf(1, { issuedAt: clock.now() - 4 * 60_000 });
+    const end = await permitAttack(expired, messageOf(expired), 'PERMIT_EXPIRED');
+    assert.match(end.failure?.reason ?? '', /expired 3 min ago/, 'the reason says how long ago');
+    const future = permitOf(1, { issuedAt: clock.now() + 5 * 60_000 });
+    await permitAttack(future, messageOf(future), 'PERMIT_NOT_YET_VALID');
+    const byStranger = permitOf(1, {}, strangerIssuer);
+    await permitAttack({ ...byStranger, issuerKey: issuer.publicKey.toString('hex') }, messageOf(byStranger), 'PERMIT_SIGNATURE_INVALID');
+    await permitAttack(byStranger, messageOf(byStranger), 'PERMIT_ISSUER_UNKNOWN');
+  });
+
+  it('permit rows: a replayed permit is refused, also after every node restarts', async () => {
+    assert.ok(replayable, 'the happy path ran first');
+    await permitAttack(replayable, messageOf(replayable), 'PERMIT_ALREADY_USED');
+    for (const [i, n] of honest.entries()) {
+      await stopNode(n, false);
+      nodes[i] = await startNode(n.name, undefined, n.dir, { authorizer: 'permits', clock });
+      await nodes[i]!.services.cluster.connect(coordinator.url);
+    }
+    honest = [nodes[0]!, nodes[1]!];
+    await until(() => coordinator.connectedNodes.includes(ids[0]) && coordinator.connectedNodes.includes(ids[1]));
+    await permitAttack(replayable, messageOf(replayable), 'PERMIT_ALREADY_USED');
+    // The same transaction under a fresh permit is refused too: a tx hash is signed once.
+    const again = permitOf(2, { permitId: 'permit-fresh-for-the-same-tx' });
+    await permitAttack(again, messageOf(again), 'PERMIT_TX_ALREADY_SIGNED');
+  });
+
+  it('policy rows: over the per-transaction maximum, over the daily cap, above the guardian threshold, outside signing hours', async () => {
+    const big = permitOf(11);
+    await permitAttack(big, messageOf(big), 'POLICY_PER_TX_MAX');
+    // 2 SOL already co-signed today; the cap is 10.
+    const capped = permitOf(9);
+    const end = await permitAttack(capped, messageOf(capped), 'POLICY_DAILY_CAP');
+    assert.match(end.failure?.reason ?? '', /2 already co-signed in the last 24 h/);
+    const large = permitOf(6);
+    await permitAttack(large, messageOf(large), 'PERMIT_GUARDIAN_APPROVAL_REQUIRED');
+    const hour = new Date(clock.now()).getUTCHours();
+    const closed = { start: `${String((hour + 2) % 24).padStart(2, '0')}:00`, end: `${String((hour + 3) % 24).padStart(2, '0')}:00` };
+    for (const n of honest) n.services.policy.applyNodeSetup({ policies: [policyFor({ signingHours: closed })], authorizations: [] }, false, 'test');
+    const night = permitOf(1);
+    await permitAttack(night, messageOf(night), 'POLICY_OUTSIDE_SIGNING_HOURS');
+    for (const n of honest) n.services.policy.applyNodeSetup({ policies: [policyFor()], authorizations: [] }, false, 'test');
+  });
+
+  it('who says yes: execution authorization revoked, then one expired — the nodes decline with the reason', async () => {
+    for (const n of honest) n.services.policy.revokeExecutionAuthorization(AUTHORIZATION_ID, 'test: revoked');
+    const p1 = permitOf(1);
+    await permitAttack(p1, messageOf(p1), 'SIGNING_NOT_APPROVED_HERE');
+    const shortLived = '6a1e0c1e-0000-4000-8000-0000000005a0';
+    for (const n of honest) n.services.policy.applyNodeSetup({ policies: [], authorizations: [authorization(shortLived, 1)] }, false, 'test');
+    clock.advance(2 * 60_000);
+    const p2 = permitOf(1);
+    await permitAttack(p2, messageOf(p2), 'SIGNING_NOT_APPROVED_HERE');
+  });
+
+  it('kill switch on: every permit is refused (key checks still sign, they move no funds)', async () => {
+    for (const n of honest) n.services.policy.applyNodeSetup({ policies: [], authorizations: [authorization('6a1e0c1e-0000-4000-8000-0000000000ff')] }, false, 'test');
+    for (const n of honest) n.services.policy.engageKillSwitch('test: freeze');
+    const p = permitOf(1);
+    await permitAttack(p, messageOf(p), 'SIGNING_FROZEN');
+    const check = await nodes[0]!.services.cluster.keyCheck(keysetId, 'drill', { prefer: [ids[0], ids[1]] });
+    assert.ok(ed25519.verify(Buffer.from(check.signature, 'hex'), Buffer.from(check.message, 'hex'), Buffer.from(publicKey, 'hex')));
+    await until(() => honest.every((n) => n.services.cluster.sessions().every((x) => x.state !== 'running')));
   });
 
   it('a compromised peer names its quorum with wrong party indices or threshold, or an over-long deadline: refused before any authorizer', async () => {

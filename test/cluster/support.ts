@@ -9,6 +9,7 @@ import { tempDir } from '../support/temp-dir';
 import { AllowlistAuthorizer, type TestPermit } from '../support/authorizer';
 import type { SignAuthorizer } from '../../main/cluster/sign-authorization';
 import type { MpcSigner } from '../../main/mpc/index';
+import type { Clock } from '../../main/platform/clock';
 
 const PRIMES = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'fixtures', 'paillier-primes.test-only.json');
 
@@ -21,18 +22,24 @@ export interface TestNode {
   name: string;
   services: Services;
   dir: { path: string; cleanup: () => void };
-  /** The node's authorizer: key checks and the test permits it was told to allow. */
-  authorizer: SignAuthorizer;
+  /** The node's test authorizer (key checks and the test permits it was told to allow); null when it runs the real PermitAuthorizer. */
+  authorizer: SignAuthorizer | null;
 }
 
-export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`), options: { authorizer?: SignAuthorizer; signer?: MpcSigner } = {}): Promise<TestNode> {
-  const authorizer = options.authorizer ?? new AllowlistAuthorizer();
+/**
+ * A signer node in this process. By default it decides with the test AllowlistAuthorizer; pass
+ * `authorizer: 'permits'` for the node's real PermitAuthorizer (set up like a headless node).
+ */
+export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`), options: { authorizer?: SignAuthorizer | 'permits'; signer?: MpcSigner; clock?: Clock } = {}): Promise<TestNode> {
+  const chosen = options.authorizer ?? new AllowlistAuthorizer();
+  const authorizer = chosen === 'permits' ? null : chosen;
   const services = createServices({
     dataDir: dir.path,
     kdfCost: TEST_KDF_COST,
     idleCheckIntervalMs: 0,
     idleTimeoutSeconds: 3600,
-    cluster: { name, authorizer: () => authorizer, ...(primes ? { primes: () => primes } : {}), ...(options.signer ? { signer: options.signer } : {}) },
+    ...(options.clock ? { clock: options.clock } : {}),
+    cluster: { name, ...(authorizer ? { authorizer: () => authorizer } : {}), ...(primes ? { primes: () => primes } : {}), ...(options.signer ? { signer: options.signer } : {}) },
   });
   if (services.vault.status().state === 'uninitialized') await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
   else await services.vault.unlock(GOOD_PASSPHRASE);
