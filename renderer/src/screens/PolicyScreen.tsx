@@ -3,7 +3,7 @@
  * then each keyset's limits, trusted permit issuers and execution authorizations. Every change
  * that widens what this node signs is a guardian request first, applied once approved.
  */
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useState, type ReactNode } from 'react';
 import type { AppError, ApprovalRequestView, PolicyOverview, Result, TrustedIssuerView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -24,6 +24,7 @@ function GuardedChange(props: {
   const [error, setError] = useState<AppError | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const id = useId();
   const run = async (work: () => Promise<void>) => {
     setBusy(true);
     setError(null);
@@ -36,8 +37,8 @@ function GuardedChange(props: {
       <legend>{props.title}</legend>
       {props.children}
       <div className="field">
-        <label>Reason (shown to the guardians)</label>
-        <input value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
+        <label htmlFor={`${id}-reason`}>Reason (shown to the guardians)</label>
+        <input id={`${id}-reason`} value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
       </div>
       <button
         type="button"
@@ -55,8 +56,8 @@ function GuardedChange(props: {
         {props.requestLabel}
       </button>
       <div className="field">
-        <label>Approved request id</label>
-        <input className="mono" value={requestId} onChange={(e) => setRequestId(e.target.value.trim())} />
+        <label htmlFor={`${id}-request`}>Approved request id</label>
+        <input id={`${id}-request`} className="mono" value={requestId} onChange={(e) => setRequestId(e.target.value.trim())} />
       </div>
       <button
         type="button"
@@ -199,8 +200,8 @@ function PoliciesPanel({ overview, reload }: { overview: PolicyOverview; reload(
         onApplied={reload}
       >
         <div className="field">
-          <label>Policy (JSON; amounts are decimal strings in the asset's units)</label>
-          <textarea className="mono" rows={12} value={text} onChange={(e) => setText(e.target.value)} />
+          <label htmlFor="policy-json">Policy (JSON; amounts are decimal strings in the asset's units)</label>
+          <textarea id="policy-json" className="mono" rows={12} value={text} onChange={(e) => setText(e.target.value)} />
         </div>
         <ErrorNotice error={parseError} />
       </GuardedChange>
@@ -252,9 +253,9 @@ function IssuersPanel({ reload }: { reload(): void }) {
         apply={(requestId) => api.permits.enrolIssuer({ ...form, requestId })}
         onApplied={done}
       >
-        <div className="field"><label>Public key (64 hex)</label><input className="mono" value={form.publicKey} onChange={(e) => setForm({ ...form, publicKey: e.target.value.trim() })} /></div>
-        <div className="field"><label>Fingerprint words, as the issuer's owner reads them to you</label><input className="mono" value={form.fingerprint} onChange={(e) => setForm({ ...form, fingerprint: e.target.value })} /></div>
-        <div className="field"><label>Name</label><input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} /></div>
+        <div className="field"><label htmlFor="issuer-key">Public key (64 hex)</label><input id="issuer-key" className="mono" value={form.publicKey} onChange={(e) => setForm({ ...form, publicKey: e.target.value.trim() })} /></div>
+        <div className="field"><label htmlFor="issuer-fingerprint">Fingerprint words, as the issuer's owner reads them to you</label><input id="issuer-fingerprint" className="mono" value={form.fingerprint} onChange={(e) => setForm({ ...form, fingerprint: e.target.value })} /></div>
+        <div className="field"><label htmlFor="issuer-name">Issuer name</label><input id="issuer-name" value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} /></div>
         <label><input type="checkbox" checked={form.lab} onChange={(e) => setForm({ ...form, lab: e.target.checked })} /> Lab issuer (signs for lab keysets only)</label>
       </GuardedChange>
       {removing ? (
@@ -325,8 +326,8 @@ function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyO
         </tbody>
       </table>
       <div className="field">
-        <label>Reason for revoking (needed to enable the Revoke buttons)</label>
-        <input value={revokeReason} maxLength={300} onChange={(e) => setRevokeReason(e.target.value)} />
+        <label htmlFor="revoke-reason">Reason for revoking (needed to enable the Revoke buttons)</label>
+        <input id="revoke-reason" value={revokeReason} maxLength={300} onChange={(e) => setRevokeReason(e.target.value)} />
       </div>
       <GuardedChange
         title="Authorize unattended signing"
@@ -344,8 +345,8 @@ function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyO
         onApplied={reload}
       >
         <div className="field">
-          <label>Scope (JSON: keysetId, destinations, assets with perTxMax and dailyCap, validForMinutes ≤ 1440)</label>
-          <textarea className="mono" rows={8} value={text} placeholder='{"keysetId": "…", "destinations": ["0x…"], "assets": {"native": {"perTxMax": "1", "dailyCap": "5"}}, "validForMinutes": 60}' onChange={(e) => setText(e.target.value)} />
+          <label htmlFor="scope-json">Scope (JSON: keysetId, destinations, assets with perTxMax and dailyCap, validForMinutes ≤ 1440)</label>
+          <textarea id="scope-json" className="mono" rows={8} value={text} placeholder='{"keysetId": "…", "destinations": ["0x…"], "assets": {"native": {"perTxMax": "1", "dailyCap": "5"}}, "validForMinutes": 60}' onChange={(e) => setText(e.target.value)} />
         </div>
       </GuardedChange>
     </section>

@@ -1,0 +1,55 @@
+/** Headless node setup files: trusted issuers, keyset policies and execution authorizations read at start. */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { AppFailure } from '../../main/errors';
+import { generateIssuerKey, issuerFingerprint } from '../../main/permits/issuer-keys';
+import { applyNodeSetupFiles } from '../../main/policy/node-setup';
+import { ALICE, evmPolicy, EVM_KEYSET, permitFixture } from '../support/permits';
+
+describe('headless node setup files', () => {
+  it('applies issuers, policies and a stable execution authorization; a restart does not renew it', () => {
+    const f = permitFixture();
+    const issuer = generateIssuerKey();
+    const dir = f.dataDir;
+    const files = { trustedIssuers: join(dir, 'issuers.json'), policy: join(dir, 'policy.json'), executionAuthorizations: join(dir, 'auth.json') };
+    writeFileSync(files.trustedIssuers, JSON.stringify([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'second issuer' }]));
+    writeFileSync(files.policy, JSON.stringify([evmPolicy({ dailyCountLimit: 3 })]));
+    const id = '6f1c2a7e-0b7d-4c53-9a51-1f7f9e3c2d10';
+    writeFileSync(files.executionAuthorizations, JSON.stringify([{ id, scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '1', dailyCap: '2' } } } }]));
+    assert.deepEqual(applyNodeSetupFiles(files, f, false), ['1 trusted issuer(s)', '1 keyset policy', '1 execution authorization(s)']);
+    const first = f.policy.overview().executionAuthorizations.find((a) => a.id === id)!;
+    assert.equal(Date.parse(first.expiresAt) - Date.parse(first.enabledAt), 60 * 60_000, 'default 1 h');
+    f.clock.advance(30 * 60_000);
+    applyNodeSetupFiles(files, f, false);
+    assert.equal(f.policy.overview().executionAuthorizations.find((a) => a.id === id)!.expiresAt, first.expiresAt);
+    assert.equal(f.permits.issuers().length, 3);
+    assert.equal(f.policy.overview().policies.find((p) => p.keysetId === EVM_KEYSET)!.dailyCountLimit, 3);
+    f.cleanup();
+  });
+
+  it('refuses a wrong fingerprint, a malformed file, an authorization beyond 24 h, and any file on a node with guardians', () => {
+    const f = permitFixture();
+    const issuer = generateIssuerKey();
+    const path = join(f.dataDir, 'x.json');
+    const code = (work: () => unknown): string => {
+      try {
+        work();
+      } catch (error) {
+        assert.ok(error instanceof AppFailure, String(error));
+        return error.code;
+      }
+      return 'accepted';
+    };
+    writeFileSync(path, JSON.stringify([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(generateIssuerKey().publicKey), name: 'x' }]));
+    assert.equal(code(() => applyNodeSetupFiles({ trustedIssuers: path }, f, false)), 'ISSUER_FINGERPRINT_MISMATCH');
+    writeFileSync(path, '{ not json');
+    assert.equal(code(() => applyNodeSetupFiles({ policy: path }, f, false)), 'POLICY_INVALID');
+    writeFileSync(path, JSON.stringify([{ scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '1', dailyCap: '2' } }, validForMinutes: 24 * 60 + 1 } }]));
+    assert.equal(code(() => applyNodeSetupFiles({ executionAuthorizations: path }, f, false)), 'POLICY_INVALID');
+    writeFileSync(path, JSON.stringify([evmPolicy()]));
+    assert.equal(code(() => applyNodeSetupFiles({ policy: path }, f, true)), 'NODE_SETUP_REFUSED');
+    f.cleanup();
+  });
+});
