@@ -4,8 +4,9 @@ import { Signature, Transaction } from 'ethers';
 import type { Coordinator } from '../../main/coordinator/server';
 import type { KeysetRecord, PresignatureRecord, SignOutcome } from '../../main/cluster/cluster-service';
 import { AppFailure } from '../../main/errors';
-import { testPermit } from '../support/authorizer';
-import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
+import { issuePermit } from '../../main/permits/issue-permit';
+import { generateIssuerKey, issuerFingerprint } from '../../main/permits/issuer-keys';
+import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
 function unsignedTx(nonce: number): Transaction {
   return Transaction.from({
@@ -40,20 +41,36 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
   let quorums: string[][] = [];
   const primes = testPrimes();
   const secretsLeft = (n: TestNode) => (n.services.db.prepare(`SELECT COUNT(*) AS c FROM sealed_records WHERE record_type = 'mpc-presignature'`).get() as { c: number }).c;
-  /** Every node allows a permit for exactly this transaction; the console requests it. */
+  // Every node runs the real PermitAuthorizer, set up as a headless node's operator would: one
+  // trusted issuer, an EVM policy for the keyset and an execution authorization.
+  const issuer = generateIssuerKey();
+  const DEAD = '0x000000000000000000000000000000000000dead';
+  const setUp = (n: TestNode) => {
+    n.services.permits.enrolIssuersAtSetup([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'online issuer', lab: false }], false, 'test');
+    n.services.policy.applyNodeSetup(
+      {
+        policies: [{ keysetId: keyset.keysetId, allowlist: [DEAD], assets: { native: { symbol: 'ETH', decimals: 18, perTxMax: '1', dailyCap: '10', guardianApprovalAbove: null } }, dailyCountLimit: null, signingHours: null, permitTtlSeconds: 60 }],
+        authorizations: [{ id: '6a1e0c1e-0000-4000-8000-0000000ec0a1', scope: { keysetId: keyset.keysetId, destinations: [DEAD], assets: { native: { perTxMax: '1', dailyCap: '10' } }, validForMinutes: 60 } }],
+      },
+      false,
+      'test',
+    );
+  };
+  /** The issuer permits exactly this transaction; the console requests it, every node verifies the permit. */
   const signTx = (tx: Transaction, prefer: string[]) => {
-    const permit = allowEverywhere(nodes, testPermit(keyset.keysetId, preimage(tx)));
+    const permit = issuePermit({ keysetId: keyset.keysetId, chain: { kind: 'evm', chainId: 1 }, payload: tx.unsignedSerialized, issuedAt: Date.now() }, issuer.secretKey);
     return nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, preimage(tx), { prefer });
   };
   const ready = (n: TestNode) => n.services.cluster.presignatures(keyset.keysetId).filter((p) => p.state === 'ready');
 
   before(async () => {
     coordinator = await startCoordinator();
-    nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
+    nodes = [await startNode('console', primes[0], undefined, { authorizer: 'permits' }), await startNode('node-b', primes[1], undefined, { authorizer: 'permits' }), await startNode('node-c', primes[2], undefined, { authorizer: 'permits' })];
     await enrolAll(nodes);
     for (const n of nodes) await n.services.cluster.connect(coordinator.url);
     keyset = await nodes[0]!.services.cluster.createKeyset('ecdsa');
     await until(() => nodes.every((n) => n.services.cluster.keyset(keyset.keysetId)?.status === 'active'));
+    for (const n of nodes) setUp(n);
     ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId);
     quorums = [[ids[0]!, ids[1]!], [ids[0]!, ids[2]!], [ids[1]!, ids[2]!]];
   });
@@ -129,7 +146,7 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
     await until(() => ready(nodes[1]!).length === 1);
     const beforeRestart = nodes[1]!.services.cluster.presignatures(keyset.keysetId);
     await stopNode(nodes[1]!, false);
-    nodes[1] = await startNode('node-b', primes[1], nodes[1]!.dir);
+    nodes[1] = await startNode('node-b', primes[1], nodes[1]!.dir, { authorizer: 'permits' });
     await nodes[1].services.cluster.connect(coordinator.url);
     await until(() => coordinator.connectedNodes.includes(ids[1]!));
     assert.deepEqual(nodes[1].services.cluster.presignatures(keyset.keysetId), beforeRestart);
