@@ -6,6 +6,7 @@ import { AuditLog } from './audit/audit-log';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { LabCluster, type LabOptions } from './cluster/lab';
+import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
@@ -28,8 +29,12 @@ export interface ServiceOptions {
   ledgerTransport?: TransportFactory;
   /** scrypt cost of guardian key files the console creates; tests lower it. */
   keyFileScryptN?: number;
-  /** Signer-node settings: display name, participation policy, pregenerated primes. */
-  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer' | 'stateDir' | 'limits'>;
+  /**
+   * Signer-node settings: display name, participation policy, pregenerated primes, the rollback
+   * mirror's folder, session bounds, and the authorizer that decides at this node what it
+   * co-signs (tests pass their own).
+   */
+  cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer' | 'stateDir' | 'limits'> & { authorizer?: (deps: AuthorizerDeps) => SignAuthorizer };
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
 }
@@ -51,6 +56,14 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/** What an authorizer is built from: this node's own store, audit log, clock and vault. */
+export interface AuthorizerDeps {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  vault: VaultService;
+}
+
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 5 * 60;
 
 export function createServices(options: ServiceOptions): Services {
@@ -69,8 +82,11 @@ export function createServices(options: ServiceOptions): Services {
   const ledger = new LedgerDevice(options.ledgerTransport ?? nodeHidTransport);
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger, keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
-  const { permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
-  const cluster = new ClusterService({ db, audit, clock, vault, ...options.cluster });
+  const { authorizer: permitAuthorizer, permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
+  // Every node verifies permits itself; tests may put their own authorizer in its place.
+  const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
+  const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
+  const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
   // A seed or share in memory does not outlive the unlocked vault.

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { sessionInfo, type SessionInfo } from '../coordinator/protocol';
+import { signedSessionRequest, type SessionInfo } from '../coordinator/protocol';
 import { fail, isAppFailure } from '../errors';
 import { listRegularFiles, readRegularTextFile } from '../platform/safe-file';
 import type { ErrorCode } from '../../preload/contract';
@@ -45,7 +45,8 @@ export const bundleHeader = z.strictObject({
 export type BundleHeader = z.infer<typeof bundleHeader>;
 
 const bundleBody = z.strictObject({
-  session: sessionInfo.optional(),
+  /** 'request' bundles: the session request its requester signed (checked by each participant). */
+  request: signedSessionRequest.optional(),
   envelopes: z.array(z.unknown()).max(256),
 });
 export type BundleBody = z.infer<typeof bundleBody>;
@@ -163,12 +164,12 @@ export function verifyBundle(bundle: Bundle, expect: BundleExpectation): void {
   }
   if (bodyHash(bundle.body) !== h.contentHash) refuse('BUNDLE_TAMPERED', `The content of the bundle from node ${h.from} does not match its signed hash: it was altered or damaged on the medium. Ask for it again.`, h);
   if (h.kind === 'request') {
-    const s = bundle.body.session;
+    const s = bundle.body.request?.body;
     if (h.round !== 0 || !s || s.sessionId !== h.sid || s.requester !== h.from || s.clusterId !== h.clusterId || s.protocol !== h.protocol || bundle.body.envelopes.length > 0) {
       refuse('BUNDLE_MALFORMED', 'This session request does not agree with its own header.', h);
     }
   } else {
-    if (h.round < 1 || bundle.body.session) refuse('BUNDLE_MALFORMED', 'This round bundle does not agree with its own header.', h);
+    if (h.round < 1 || bundle.body.request) refuse('BUNDLE_MALFORMED', 'This round bundle does not agree with its own header.', h);
     for (const raw of bundle.body.envelopes) {
       const env = wireEnvelope.safeParse(raw);
       if (!env.success) refuse('BUNDLE_MALFORMED', `The bundle from node ${h.from} holds a malformed envelope.`, h);

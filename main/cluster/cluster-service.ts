@@ -3,49 +3,70 @@
  * connection to the coordinator, the sessions it takes part in, keysets and their sealed shares,
  * quarantine, and the error taxonomy with retries on another quorum.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { keccak256 } from 'ethers';
-import type { ClusterNodeView, ClusterSessionView } from '../../preload/contract';
+import type { ClusterNodeView, ClusterSessionView, ErrorCode } from '../../preload/contract';
 import { AppFailure } from '../errors';
 import type { AuditLog } from '../audit/audit-log';
-import type { PublicResult, ServerMessage, SessionInfo, ClusterProtocol, Participant } from '../coordinator/protocol';
+import type { PublicResult, ServerMessage, SessionInfo, Participant, SessionRequestBody, SignedSessionRequest } from '../coordinator/protocol';
 import { fail } from '../errors';
 import { MpcSigner, type SessionResult } from '../mpc/index';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
-import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
+import type { Bundle } from './airgap';
+import { AirgapSessions, type AirgapHandle, type AirgapImportReport } from './airgap-sessions';
 import { CoordinatorClient } from './coordinator-client';
 import { peerFromCard, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
 import { cardFingerprint, LocalIdentity, verifyCard, type NodeCard } from './identity';
+import { admitInvite, DEFAULT_POLICY, signFacts, type AdmittedInvite, type InviteContext, type ParticipationPolicy } from './invites';
+import { buildKeyCheck, type KeyCheckPurpose } from './key-check';
 import { ed25519PublicKey } from './keys';
 import { parseInbound } from './inbound-messages';
 import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
 import { PresignaturePool, type PresignatureRecord } from './presignatures';
 import { defaultStateDir, RollbackGuard } from './rollback-guard';
 import { admissionRefusal, DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, sessionDeadline, type SessionLimitSettings } from './session-limits';
+import { rankQuorum } from './quorum';
 import { SessionRunner, type RunnerTransport } from './session-runner';
+import { newSessionId, RequestRefusal, sessionInfoOf, signSessionRequest } from './session-request';
+import { signatureMatchesKeyset } from './signature-check';
+import type { SignAuthorizer } from './sign-authorization';
 
+export { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
 export { PRESIGNATURE_RECORD, type PresignatureRecord } from './presignatures';
+export { AIRGAP_DEFAULT_TTL_MS, type AirgapHandle, type AirgapImportReport, type AirgapOutcome } from './airgap-sessions';
 
 export type Scheme = 'ecdsa' | 'eddsa';
 export const SHARE_RECORD = { type: 'mpc-share', schemaVersion: 1 } as const;
-
 export interface SignOutcome {
   signature: string;
   recoveryId: number | null;
   parties: string[];
   sessionId: string;
   attempts: number;
-}
-
-export interface PreimageSignOutcome extends SignOutcome {
-  /** 'presigned': the one-round online step; 'full': the full protocol over keccak256(preimage). */
+  /** 'presigned': the one-round online step; 'full': the full protocol. */
   mode: 'presigned' | 'full';
   presignatureId: string | null;
-  /** keccak256(preimage), hex. */
-  digest: string;
+  /** What was signed, hex: the EdDSA message or the ECDSA preimage. */
+  message: string;
+  /** ECDSA: keccak256(preimage), hex, the digest the signature is over; EdDSA: null. */
+  digest: string | null;
+  permitId: string | null;
+}
+
+export interface KeyCheckOutcome extends SignOutcome {
+  purpose: KeyCheckPurpose;
+}
+
+export interface SignOptions {
+  /** Members the requester wants in the quorum, most preferred first. */
+  prefer?: string[];
+  timeoutMs?: number;
+  operationId?: string;
+  /** ECDSA: use a ready presignature when one fits (default), or never. */
+  presigned?: 'prefer' | 'never';
 }
 
 export function keyRef(scheme: Scheme, clusterId: string, keysetId: string): string {
@@ -77,13 +98,6 @@ export interface SessionRecord extends ClusterSessionView {
   parties: Participant[];
 }
 
-/** What this node agrees to take part in without an operator. */
-export interface ParticipationPolicy {
-  protocols: readonly ClusterProtocol[];
-}
-
-export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned'] };
-
 export interface ClusterServiceOptions {
   db: Db;
   vault: VaultService;
@@ -94,6 +108,8 @@ export interface ClusterServiceOptions {
   /** Pregenerated Paillier primes for ECDSA key generation (tests pass the test-only fixture). */
   primes?: () => Buffer | undefined;
   signer?: MpcSigner;
+  /** Decides, at this node, whether it contributes to a signature (permits, policy, key checks). */
+  authorizer: SignAuthorizer;
   /** Folder of the rollback counter's mirror, outside the data folder (default: the OS state folder). */
   stateDir?: string;
   /** Bounds on concurrent sessions and the refusal audit window. */
@@ -103,12 +119,6 @@ export interface ClusterServiceOptions {
 interface Participation {
   info: SessionInfo;
   runner: ParticipationRunner;
-  /** Set once the coordinator's start reached the runner; a repeated start is ignored. */
-  started?: boolean;
-  /** This node's own deadline for the run (the invite's, capped). */
-  deadline?: NodeJS.Timeout;
-  /** The key share taken from the vault for this session, cleared when it ends. */
-  share?: Buffer;
   /**
    * Keygen or presign result held until the coordinator confirms every party finished: no
    * partial keysets, no presignature its partner lacks.
@@ -116,6 +126,12 @@ interface Participation {
   pendingShare?: SessionResult;
   /** ecdsa-presign: epoch of the share the presignature was made with. */
   shareEpoch?: string;
+  /** Fires at this node's deadline (the request's, capped): the run is aborted and recorded failed whatever the relay says. */
+  deadline: NodeJS.Timeout;
+  /** Set once the coordinator's start reached the runner; a repeated start is ignored. */
+  started?: boolean;
+  /** The key share taken from the vault for this session, cleared when it ends. */
+  share?: Buffer;
 }
 
 interface Waiter {
@@ -124,42 +140,14 @@ interface Waiter {
 
 type Row = Record<string, unknown>;
 
-export interface AirgapOutcome {
-  sessionId: string;
-  signature: string;
-  recoveryId: number | null;
-  parties: string[];
-}
+/** Refused requests audited one row each per window; more are only counted in the summary. */
+const MAX_REFUSAL_ROWS_PER_WINDOW = 20;
 
-/** A signing session carried by file bundles; `result` settles when the last bundle is imported. */
-export interface AirgapHandle {
-  sessionId: string;
-  info: SessionInfo;
-  result: Promise<AirgapOutcome>;
-}
+/** Longest deadline a node accepts in a request relayed by the coordinator. */
+const ONLINE_MAX_TTL_MS = 30 * 60_000;
 
-interface AirgapParticipation {
-  me: string;
-  info: SessionInfo;
-  runner: SessionRunner;
-  peers: Map<string, Peer>;
-  inbox: BundleInbox;
-  outDir: string;
-  handle: AirgapHandle;
-  timer: NodeJS.Timeout;
-}
-
-export interface AirgapImportReport {
-  /** Bundles handed to a session (or session requests joined). */
-  imported: number;
-  /** Bundles already taken in, or of sessions this node does not run. */
-  skipped: number;
-  refused: Array<{ file: string; code: string; message: string }>;
-  joined: AirgapHandle[];
-}
-
-/** Air-gap sessions wait for people carrying media: hours, not seconds. */
-export const AIRGAP_DEFAULT_TTL_MS = 24 * 3600_000;
+/** What a signing asks for: a transaction under a permit, or a key check the nodes can read. */
+type SignWhat = { permit: unknown; message: Buffer } | { permit?: undefined; message: Buffer; purpose: KeyCheckPurpose };
 
 export class ClusterService {
   private me: LocalIdentity | null = null;
@@ -169,7 +157,12 @@ export class ClusterService {
   private readonly participations = new Map<string, Participation>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly ended = new Map<string, Extract<ServerMessage, { t: 'session-end' }>>();
-  private readonly airgap = new Map<string, AirgapParticipation>();
+  private readonly airgap: AirgapSessions;
+  /**
+   * Session ids of requests this node signed in this process and still waits on: a request naming
+   * this node as requester is honoured only when it is one of these.
+   */
+  private readonly ownRequests = new Set<string>();
   readonly policy: ParticipationPolicy;
   readonly pool: PresignaturePool;
   readonly keygenWindow: KeygenWindow;
@@ -184,6 +177,24 @@ export class ClusterService {
     this.pool = new PresignaturePool({ db: o.db, vault: o.vault, audit: o.audit, clock: o.clock, guard });
     this.keygenWindow = new KeygenWindow(o.clock);
     this.refusals = new RefusalAudit(o.audit, o.clock, this.limits.refusalAuditWindowMs);
+    this.airgap = new AirgapSessions({
+      identity: () => this.identity(),
+      keyset: (id) => this.keyset(id),
+      activeKeyset: (id) => this.activeKeyset(id),
+      peerSigningKey: (id) => (this.node(id)?.isSelf ? null : this.nodeKey(id)),
+      preAuthorize: (keyset, body, me) => this.preAuthorize(keyset as KeysetRecord, body, me),
+      inviteContext: (me, clusterId, maxTtlMs) => this.inviteContext(me, clusterId, maxTtlMs),
+      ownRequests: this.ownRequests,
+      refuseRequest: (sid, refusal, transport) => this.refuseRequest(sid, refusal, transport),
+      sessionKnown: (sid) => this.sessionRow(sid),
+      peersFor: (info, me) => this.peersFor(info, me),
+      share: (keysetId) => this.o.vault.records.get(SHARE_RECORD.type, keysetId)?.plaintext,
+      signer: () => this.signer,
+      recordStart: (info, decision, transport) => this.recordStart(info, decision, transport),
+      finish: (info, state, failure, result) => this.finish(info, state, undefined, failure, result),
+      quarantine: (nodeId, reason, sid) => this.quarantine(nodeId, reason, sid),
+      sessionFailure: (info, failure, permitSpent) => this.sessionFailure({ t: 'session-end', session: info, state: 'failed', failure }, permitSpent),
+    });
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
     o.vault.onUnlock(() => void this.pool.verifyAfterUnlock());
     o.vault.onLock(() => this.stop());
@@ -346,7 +357,7 @@ export class ClusterService {
     this.client?.close();
     this.client = null;
     for (const p of this.participations.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
-    for (const p of this.airgap.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
+    this.airgap.stopAll();
     for (const p of this.participations.values()) this.releaseParticipation(p);
     this.participations.clear();
     this.refusals.flush();
@@ -355,7 +366,7 @@ export class ClusterService {
 
   /** Clears what a participation holds: its deadline timer and the key share from the vault. */
   private releaseParticipation(p: Participation): void {
-    if (p.deadline) clearTimeout(p.deadline);
+    clearTimeout(p.deadline);
     p.share?.fill(0);
   }
 
@@ -391,7 +402,7 @@ export class ClusterService {
   private async onMessage(m: ServerMessage): Promise<void> {
     switch (m.t) {
       case 'invite':
-        return this.onInvite(m.session);
+        return this.onInvite(m);
       case 'start': {
         const p = this.participations.get(m.sessionId);
         if (p && !p.started) {
@@ -410,100 +421,169 @@ export class ClusterService {
     }
   }
 
-  private decline(info: SessionInfo, reason: string): void {
-    this.refusals.record(reason, info.requester);
-    this.client?.send({ t: 'decline', sessionId: info.sessionId, reason });
+  private decline(sessionId: string, reason: string, code?: string, requester?: string): void {
+    this.refusals.record(code ?? reason, requester);
+    this.client?.send({ t: 'decline', sessionId, reason: reason.slice(0, 500), ...(code ? { code } : {}) });
+  }
+
+  /** Ed25519 key of this node or of an enrolled, non-quarantined peer. */
+  private nodeKey(nodeId: string): KeyObject | null {
+    const node = this.node(nodeId);
+    const card = this.card(nodeId);
+    if (!node || !card || node.status !== 'enrolled') return null;
+    return ed25519PublicKey(Buffer.from(card.signingPublicKey, 'hex'));
+  }
+
+  /** Keysets made while this console served the embedded lab cluster carry the permanent lab mark. */
+  private isLabKeyset(keyset: { keysetId: string }): boolean {
+    return this.keyset(keyset.keysetId)?.lab === true;
+  }
+
+  private inviteContext(me: LocalIdentity, clusterId: string | null, maxTtlMs: number): InviteContext {
+    return {
+      me: me.nodeId,
+      clusterId,
+      policy: this.policy,
+      authorizer: this.o.authorizer,
+      requesterKey: (id) => this.nodeKey(id),
+      ownRequest: (sid) => this.ownRequests.has(sid),
+      keyset: (id) => this.keyset(id),
+      sessionKnown: (sid) => this.sessionRow(sid) || this.participations.has(sid) || this.airgap.has(sid),
+      isLab: (k) => this.isLabKeyset(k),
+      now: Date.now(),
+      maxTtlMs,
+    };
+  }
+
+  /** Individual MPC_SESSION_REFUSED rows written in the current window (the rest are summarized). */
+  private refusalRows = { windowStart: 0, count: 0 };
+
+  /**
+   * A refused request: audited here, told to the requester through the relay. Anyone on the
+   * relay's link can fabricate requests, so individual rows are bounded per window; beyond that
+   * they are counted into the periodic MPC_INVITES_REFUSED summary.
+   */
+  private refuseRequest(sessionId: string, refusal: RequestRefusal, transport: 'coordinator' | 'airgap'): void {
+    const now = this.o.clock.now();
+    if (now - this.refusalRows.windowStart >= this.limits.refusalAuditWindowMs) this.refusalRows = { windowStart: now, count: 0 };
+    if (this.refusalRows.count >= MAX_REFUSAL_ROWS_PER_WINDOW) return this.refusals.record(`${refusal.code} (${transport})`);
+    this.refusalRows.count += 1;
+    this.o.audit.append({ type: 'MPC_SESSION_REFUSED', actor: 'system', subject: sessionId, details: { code: refusal.code, reason: refusal.message, transport } });
   }
 
   /** Invites being prepared (between their first check and their participation), by session id. */
   private readonly inviting = new Map<string, SessionInfo>();
 
-  /** Policy gate: only sessions this node's policy and enrolment allow run without an operator. */
-  private async onInvite(info: SessionInfo): Promise<void> {
+  /**
+   * An invite relayed by the coordinator. Joins only a request its requester signed, whose terms
+   * match this node's records and policy, and — for a signing — that this node's authorizer
+   * allows; the authorizer's commit is durable before this node sends anything.
+   */
+  private async onInvite(m: Extract<ServerMessage, { t: 'invite' }>): Promise<void> {
+    const relayedId = m.session.sessionId;
     // A repeated invite is not a new session: ignored (and counted), never a second row.
-    if (this.inviting.has(info.sessionId) || this.participations.has(info.sessionId) || this.airgap.has(info.sessionId) || this.sessionRow(info.sessionId)) {
-      this.refusals.record('repeated invite (session id already known here)', info.requester);
+    if (this.inviting.has(relayedId) || this.participations.has(relayedId)) {
+      this.refusals.record('repeated invite (session id already known here)', m.session.requester);
       return;
     }
-    const bound = admissionRefusal(this.limits, [...this.inviting.values(), ...[...this.participations.values()].map((p) => p.info)], info);
-    if (bound) return this.decline(info, bound);
-    this.inviting.set(info.sessionId, info);
+    this.inviting.set(relayedId, m.session);
     try {
-      await this.prepareInvited(info);
+      await this.prepareInvited(m);
     } finally {
-      this.inviting.delete(info.sessionId);
+      this.inviting.delete(relayedId);
     }
   }
 
-  private async prepareInvited(info: SessionInfo): Promise<void> {
+  private async prepareInvited(m: Extract<ServerMessage, { t: 'invite' }>): Promise<void> {
+    const relayedId = m.session.sessionId;
     let me: LocalIdentity;
     try {
       me = await this.identity();
     } catch {
-      return this.decline(info, 'vault locked');
+      return this.decline(relayedId, 'vault locked');
     }
-    if (!this.policy.protocols.includes(info.protocol)) return this.decline(info, `policy does not allow ${info.protocol}`);
-    const requester = this.node(info.requester);
-    if (!requester || requester.status !== 'enrolled') return this.decline(info, 'requester is not an enrolled peer');
-    if (Date.now() > info.deadlineAt) return this.decline(info, 'deadline passed');
+    let admitted: AdmittedInvite;
+    try {
+      admitted = admitInvite(m.request, this.inviteContext(me, this.clusterIdValue, ONLINE_MAX_TTL_MS));
+      if (admitted.info.sessionId !== relayedId) throw new RequestRefusal('SESSION_REQUEST_MALFORMED', 'The relay announced another session id than the signed request carries.');
+    } catch (error) {
+      if (!(error instanceof RequestRefusal)) return this.decline(relayedId, 'cannot check the session request');
+      this.refuseRequest(relayedId, error, 'coordinator');
+      return this.decline(relayedId, error.message, error.code);
+    }
+    const { info, decision } = admitted;
+    const running = [...[...this.inviting.values()].filter((i) => i.sessionId !== info.sessionId), ...[...this.participations.values()].map((p) => p.info)];
+    const bound = admissionRefusal(this.limits, running, info);
+    if (bound) return this.decline(info.sessionId, bound, undefined, info.requester);
     let share: Buffer | undefined;
     const keygen = info.protocol.endsWith('-keygen');
-    const keyset = this.keyset(info.keysetId);
     if (keygen) {
-      if (keyset) return this.decline(info, 'keyset id already exists');
-      if (!this.keygenWindow.permits(info, me.nodeId)) return this.decline(info, "key generation is not open on this node (its operator has not started one or opened a key-generation window)");
+      if (!this.keygenWindow.permits(info, me.nodeId)) return this.decline(info.sessionId, 'key generation is not open on this node (its operator has not started one or opened a key-generation window)', undefined, info.requester);
     } else {
-      const mine = info.parties.find((p) => p.nodeId === me.nodeId);
-      if (!keyset || keyset.status !== 'active' || !mine || mine.partyIndex !== keyset.myPartyIndex) return this.decline(info, 'unknown keyset or wrong party index');
-      if (!protocolFits(keyset.scheme, info.protocol)) return this.decline(info, 'protocol does not match the keyset');
       share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
-      if (!share) return this.decline(info, 'share missing');
+      if (!share) return this.decline(info.sessionId, 'share missing');
       if (info.protocol === 'ecdsa-sign-presigned') {
         const refusal = this.pool.refusal(info, this.shareEpoch(share));
         if (refusal) {
           share.fill(0);
-          return this.decline(info, refusal);
+          return this.decline(info.sessionId, refusal);
         }
       }
     }
-    let participation: Participation;
+    let runner: ParticipationRunner;
     try {
       const peers = await this.peersFor(info, me);
       const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => this.client?.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
-      const primes = keygen && info.protocol === 'ecdsa-keygen' ? this.o.primes?.() : undefined;
-      let runner: ParticipationRunner;
+      const primes = info.protocol === 'ecdsa-keygen' ? this.o.primes?.() : undefined;
       if (info.protocol === 'ecdsa-sign-presigned') {
         const presignatureId = info.presignatureId!;
         runner = new PresignedSignRunner({ me, info, peers, signer: this.signer, transport, share: share!, consume: () => this.pool.consume(presignatureId, info.keysetId, info.parties) });
       } else {
         runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}) });
       }
-      participation = { info, runner, ...(share ? { share } : {}), ...(info.protocol === 'ecdsa-presign' && share ? { shareEpoch: this.shareEpoch(share) } : {}) };
-      this.o.db.transaction(() => {
-        this.o.db
-          .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
-          .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
-        this.o.audit.append({ type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), ...((keygen ? this.mode === 'lab' : keyset?.lab) ? { lab: true } : {}) } });
-      })();
     } catch (error) {
       share?.fill(0);
-      return this.decline(info, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
+      return this.decline(info.sessionId, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
     }
-    this.participations.set(info.sessionId, participation);
-    // This node's own deadline, whatever the coordinator does: a run never outlives it.
-    const at = sessionDeadline(info, Date.now());
-    participation.deadline = setTimeout(() => this.onDeadline(info.sessionId), Math.max(0, at - Date.now()));
-    participation.deadline.unref();
+    try {
+      decision?.commit();
+    } catch (error) {
+      share?.fill(0);
+      const code = error instanceof AppFailure ? error.code : 'PERMIT_NOT_RECORDED';
+      const message = error instanceof AppFailure ? error.message : 'This node could not record the permit as used, so it does not sign.';
+      this.refuseRequest(info.sessionId, new RequestRefusal(code, message, true), 'coordinator');
+      return this.decline(info.sessionId, message, code);
+    }
+    const shareEpoch = info.protocol === 'ecdsa-presign' && share ? this.shareEpoch(share) : undefined;
+    this.recordStart(info, decision, 'coordinator');
+    // This node's own deadline (the request's, capped), whatever the coordinator does: a run never outlives it.
+    const deadline = setTimeout(() => this.deadlinePassed(info.sessionId), Math.max(0, sessionDeadline(info, Date.now()) - Date.now()));
+    deadline.unref();
+    this.participations.set(info.sessionId, { info, runner, deadline, ...(share ? { share } : {}), ...(shareEpoch ? { shareEpoch } : {}) });
     this.client?.send({ t: 'accept', sessionId: info.sessionId });
   }
 
-  /** The session passed this node's deadline: abort the run and record it failed here. */
-  private onDeadline(sessionId: string): void {
+  /** Records envelopes the session dropped unread (forged or replayed): counted, nobody blamed. */
+  private recordDropped(p: Participation): number {
+    const dropped = p.runner.rejected;
+    if (dropped.length > 0) {
+      this.o.audit.append({ type: 'MPC_ENVELOPES_DROPPED', actor: 'system', subject: p.info.sessionId, details: { count: dropped.length, codes: [...new Set(dropped.map((e) => e.code))], claimedSenders: [...new Set(dropped.map((e) => e.sender))] } });
+    }
+    return dropped.length;
+  }
+
+  /** The request's deadline passed with the session still open here: abort it and record it failed. */
+  private deadlinePassed(sessionId: string): void {
     const p = this.participations.get(sessionId);
     if (!p) return;
-    this.participations.delete(sessionId);
-    const failure = new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The session passed its deadline on this node before it finished.' });
+    const dropped = this.recordDropped(p);
+    const failure = new ClusterError({
+      errorClass: 'transient',
+      code: 'DEADLINE_PASSED',
+      reason: `The session passed the deadline its requester set before it finished${dropped > 0 ? ` (${dropped} message(s) failed verification and were dropped)` : ''}.`,
+    });
     p.runner.abort(failure);
+    this.participations.delete(sessionId);
     this.releaseParticipation(p);
     p.pendingShare?.share?.fill(0);
     p.pendingShare?.presignature?.fill(0);
@@ -551,13 +631,13 @@ export class ClusterService {
     const sid = m.session.sessionId;
     const p = this.participations.get(sid);
     if (p) {
+      // This node's own copy of the session (from the signed request), never the relay's.
       this.participations.delete(sid);
-      // What this node accepted, not what the relay claims now, decides what is stored.
-      const info = p.info;
       try {
+        this.recordDropped(p);
         if (!p.runner.finished) p.runner.abort(new ClusterError(m.state === 'failed' && m.failure ? m.failure : { errorClass: 'transient', code: 'FAILED', reason: 'The coordinator ended the session before this node finished it.' }));
-        if (m.state === 'completed' && info.protocol === 'ecdsa-presign' && p.pendingShare) this.pool.store(info, p.pendingShare, p.shareEpoch ?? null);
-        this.finish(info, m.state, p.pendingShare, m.failure, m.result);
+        if (m.state === 'completed' && p.info.protocol === 'ecdsa-presign' && p.pendingShare) this.pool.store(p.info, p.pendingShare, p.shareEpoch ?? null);
+        this.finish(p.info, m.state, p.pendingShare, m.failure, m.result);
       } finally {
         this.releaseParticipation(p);
         p.pendingShare?.share?.fill(0);
@@ -609,13 +689,30 @@ export class ClusterService {
     })();
   }
 
-  private waitForEnd(sessionId: string): Promise<Extract<ServerMessage, { t: 'session-end' }>> {
+  /**
+   * Waits for the coordinator to report the end of a session this node requested; a relay that
+   * stays silent past the deadline gets a local timeout instead.
+   */
+  private waitForEnd(info: SessionInfo): Promise<Extract<ServerMessage, { t: 'session-end' }>> {
+    const sessionId = info.sessionId;
     const done = this.ended.get(sessionId);
     if (done) {
       this.ended.delete(sessionId);
       return Promise.resolve(done);
     }
-    return new Promise((resolve) => this.waiters.set(sessionId, { resolve }));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(sessionId);
+        resolve({ t: 'session-end', session: info, state: 'failed', failure: { errorClass: 'transient', code: 'TIMEOUT', reason: 'The coordinator did not report the end of the session by its deadline.' } });
+      }, Math.max(0, info.deadlineAt - Date.now()) + 2_000);
+      timer.unref();
+      this.waiters.set(sessionId, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
   }
 
   private requireClient(): CoordinatorClient {
@@ -623,17 +720,41 @@ export class ClusterService {
     return this.client;
   }
 
-  /** Sends one request and waits for the session's end; QUORUM_UNAVAILABLE comes back as an error. */
-  private async runSession(request: Omit<Extract<Parameters<CoordinatorClient['request']>[0], { t: 'create' }>, 't'>): Promise<Extract<ServerMessage, { t: 'session-end' }>> {
+  /**
+   * Signs a session request with this node's identity, has the coordinator relay it and waits for
+   * the session's end; QUORUM_UNAVAILABLE comes back as an error.
+   */
+  private async runRequest(idempotencyKey: string, body: Omit<SessionRequestBody, 'v' | 'requester'>): Promise<Extract<ServerMessage, { t: 'session-end' }>> {
     const client = this.requireClient();
-    const answer = await client.request({ t: 'create', ...request });
-    if (answer.t === 'error') {
-      const details = { code: answer.code };
-      if (answer.code === 'QUORUM_UNAVAILABLE') fail('QUORUM_UNAVAILABLE', answer.message, details);
-      fail('CLUSTER_REQUEST_REFUSED', answer.message, details);
+    const request = signSessionRequest(await this.identity(), body);
+    this.ownRequests.add(body.sessionId);
+    try {
+      const answer = await client.request({ t: 'create', idempotencyKey, request });
+      if (answer.t === 'error') {
+        const details = { code: answer.code };
+        if (answer.code === 'QUORUM_UNAVAILABLE') fail('QUORUM_UNAVAILABLE', answer.message, details);
+        fail('CLUSTER_REQUEST_REFUSED', answer.message, details);
+      }
+      if (answer.t !== 'created') fail('CLUSTER_REQUEST_REFUSED', 'The coordinator gave an unexpected answer.');
+      return await this.waitForEnd(sessionInfoOf(request.body));
+    } finally {
+      this.ownRequests.delete(body.sessionId);
     }
-    if (answer.t !== 'created') fail('CLUSTER_REQUEST_REFUSED', 'The coordinator gave an unexpected answer.');
-    return this.waitForEnd(answer.session.sessionId);
+  }
+
+  /**
+   * The quorum for a session of this keyset: connected (as the coordinator reports), enrolled and
+   * not excluded; the preferred members first, then this node, then by party index.
+   */
+  private async chooseQuorum(keyset: KeysetRecord, prefer: readonly string[], exclude: ReadonlySet<string>): Promise<Participant[]> {
+    const me = await this.identity();
+    const candidates = keyset.participants.filter((p) => !exclude.has(p.nodeId) && (p.nodeId === me.nodeId || this.node(p.nodeId)?.status === 'enrolled'));
+    const connected = new Set(await this.requireClient().presence(candidates.map((p) => p.nodeId)));
+    const usable = candidates.filter((p) => connected.has(p.nodeId));
+    if (usable.length < keyset.threshold) {
+      fail('QUORUM_UNAVAILABLE', `Quorum unavailable: ${usable.length} of the ${keyset.participants.length} members can take part, ${keyset.threshold} are needed.`, { keysetId: keyset.keysetId });
+    }
+    return rankQuorum(usable, prefer, me.nodeId, keyset.threshold);
   }
 
   private members(): Participant[] {
@@ -642,16 +763,20 @@ export class ClusterService {
     return [me.nodeId, ...peers.map((p) => p.nodeId)].map((nodeId, partyIndex) => ({ nodeId, partyIndex }));
   }
 
-  private sessionFailure(end: Extract<ServerMessage, { t: 'session-end' }>): never {
+  private sessionFailure(end: Extract<ServerMessage, { t: 'session-end' }>, permitSpent = false): never {
     const f = end.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The session failed.' };
-    fail(f.errorClass === 'protocol-violation' ? 'MPC_PROTOCOL_VIOLATION' : f.errorClass === 'permanent' ? 'MPC_SESSION_REJECTED' : 'MPC_SESSION_FAILED', f.reason, {
+    const code: ErrorCode = f.errorClass === 'protocol-violation' ? 'MPC_PROTOCOL_VIOLATION' : f.errorClass === 'permanent' ? 'MPC_SESSION_REJECTED' : 'MPC_SESSION_FAILED';
+    const spent = permitSpent ? ' The permit counts as used at every node that accepted it: it is not retried on another quorum. Ask the issuer for a new permit.' : '';
+    fail(code, `${f.reason}${spent}`, {
       errorClass: f.errorClass,
       code: f.code,
       blamedNode: f.blamedNode ?? null,
       sessionId: end.session.sessionId,
+      ...(permitSpent ? { permitSpent: true } : {}),
     });
   }
 
+  /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
   /**
    * The operator accepts key generation requested by peers for `minutes` (1 minute to 24 h).
    * Outside such a window only a key generation started on this node runs here.
@@ -676,65 +801,155 @@ export class ClusterService {
     this.o.audit.append({ type: 'KEYGEN_WINDOW_CLOSED', actor: 'operator', subject: this.me?.nodeId ?? this.o.vault.nodeId(), details: {} });
   }
 
-  /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
   async createKeyset(scheme: Scheme, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<KeysetRecord> {
-    const me = await this.identity();
+    await this.identity();
     const members = this.members();
     if (members.length !== 3) fail('CLUSTER_NOT_READY', `A 2-of-3 keyset needs this node and two enrolled, non-quarantined peers; ${members.length - 1} peer(s) are available.`);
+    const clusterId = this.requireClusterId();
+    const connected = new Set(await this.requireClient().presence(members.map((m) => m.nodeId)));
+    const online = members.filter((m) => connected.has(m.nodeId)).length;
+    if (online < members.length) fail('QUORUM_UNAVAILABLE', `Quorum unavailable: ${online} of the ${members.length} members can take part, ${members.length} are needed for key generation.`);
     const keysetId = `ks-${randomUUID()}`;
     // The operator started this key generation here: this node accepts its own invite for it.
     this.keygenWindow.startedHere(keysetId);
-    const end = await this.runSession({
-      idempotencyKey: options.idempotencyKey ?? `keygen-${keysetId}`,
+    const end = await this.runRequest(options.idempotencyKey ?? `keygen-${keysetId}`, {
+      clusterId,
+      sessionId: newSessionId(),
       protocol: `${scheme}-keygen`,
       keysetId,
-      members,
+      parties: members,
       threshold: 2,
-      prefer: [],
-      exclude: [],
-      timeoutMs: options.timeoutMs ?? (scheme === 'ecdsa' ? 240_000 : 30_000),
+      permitId: null,
+      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? 240_000 : 30_000)),
     });
     if (end.state !== 'completed') this.sessionFailure(end);
-    const keyset = this.keyset(end.session.keysetId);
+    const keyset = this.keyset(keysetId);
     if (!keyset) fail('MPC_SESSION_FAILED', 'The key generation finished but this node did not store its share.');
-    void me;
+    return keyset;
+  }
+
+  private requireClusterId(): string {
+    this.requireClient();
+    if (!this.clusterIdValue) fail('COORDINATOR_UNAVAILABLE', 'This node is not connected to a coordinator. Start the cluster (or the lab cluster) and try again.');
+    return this.clusterIdValue;
+  }
+
+  private activeKeyset(keysetId: string): KeysetRecord {
+    const keyset = this.keyset(keysetId);
+    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
     return keyset;
   }
 
   /**
-   * Signs with any quorum of the keyset. A transient failure (a peer timed out, disconnected or
-   * declined) is retried once per remaining quorum without that peer; the others are terminal.
+   * Signs a transaction under a SigningPermit. `message` is exactly what the engine signs: the
+   * unsigned transaction (ECDSA: its keccak256 is signed, each node hashing it itself) or the
+   * Solana message (EdDSA). Every node of the quorum verifies the permit itself. A session that
+   * fails after it started is not retried: the permit is spent at the nodes that accepted it.
    */
-  async sign(keysetId: string, message: Buffer, options: { prefer?: string[]; timeoutMs?: number; operationId?: string } = {}): Promise<SignOutcome> {
+  async signWithPermit(keysetId: string, permit: unknown, message: Buffer, options: SignOptions = {}): Promise<SignOutcome> {
     await this.identity();
-    const keyset = this.keyset(keysetId);
-    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
-    if (keyset.scheme === 'ecdsa' && message.length !== 32) fail('MPC_SESSION_REJECTED', 'ECDSA signing takes a 32-byte digest.');
+    const keyset = this.activeKeyset(keysetId);
+    if (permit === undefined || permit === null) fail('MPC_SESSION_REJECTED', 'A transaction is signed only with a SigningPermit.', { keysetId });
+    if (message.length === 0 || message.length > 64 * 1024) fail('MPC_SESSION_REJECTED', 'The payload to sign must be 1 byte to 64 KiB (an unsigned transaction or message).');
+    return this.signMessage(keyset, { permit, message }, options);
+  }
+
+  /**
+   * Signs a key-check message built here (domain separated: never a transaction of any chain)
+   * to show the keyset still signs. No permit is involved, so a transient failure is retried on
+   * another quorum.
+   */
+  async keyCheck(keysetId: string, purpose: KeyCheckPurpose = 'key-check', options: Omit<SignOptions, 'presigned'> = {}): Promise<KeyCheckOutcome> {
+    await this.identity();
+    const keyset = this.activeKeyset(keysetId);
+    const out = await this.signMessage(keyset, { message: buildKeyCheck(keysetId, purpose), purpose }, { ...options, presigned: 'never' });
+    return { ...out, purpose };
+  }
+
+  /** This node's own yes before it asks anyone: the same authorizer that answers its invite. */
+  private preAuthorize(keyset: KeysetRecord, body: Omit<SessionRequestBody, 'v' | 'requester'>, me: LocalIdentity): string | null {
+    const request: SignedSessionRequest = { body: { v: 1, ...body, requester: me.nodeId }, signature: '' };
+    const decision = this.o.authorizer.authorize(signFacts(sessionInfoOf(request.body), request, keyset, me.nodeId, this.isLabKeyset(keyset)));
+    if (!decision.ok) fail('SIGN_REFUSED', `This node refuses to request that signature: ${decision.message}`, { code: decision.code, keysetId: keyset.keysetId });
+    return decision.permitId;
+  }
+
+  private outcome(keyset: KeysetRecord, what: SignWhat, end: Extract<ServerMessage, { t: 'session-end' }>, parties: Participant[], attempts: number, permitId: string | null, presignatureId: string | null): SignOutcome {
+    const result = { signature: end.result?.signature ?? '', recoveryId: end.result?.recoveryId ?? null };
+    if (!signatureMatchesKeyset(keyset, what.message, result)) {
+      this.o.audit.append({ type: 'MPC_RESULT_REFUSED', actor: 'system', subject: end.session.sessionId, details: { keysetId: keyset.keysetId, reason: 'signature does not verify under the keyset key' } });
+      fail('MPC_RESULT_INVALID', `The signature the coordinator relayed for session ${end.session.sessionId.slice(0, 16)}… does not verify under keyset ${keyset.keysetId}'s public key${keyset.scheme === 'ecdsa' ? ' (or does not recover to its address)' : ''}. It was refused; do not use it.`, {
+        keysetId: keyset.keysetId,
+        sessionId: end.session.sessionId,
+        ...(what.permit !== undefined ? { permitSpent: true } : {}),
+      });
+    }
+    return {
+      ...result,
+      parties: parties.map((p) => p.nodeId),
+      sessionId: end.session.sessionId,
+      attempts,
+      mode: presignatureId ? 'presigned' : 'full',
+      presignatureId,
+      message: what.message.toString('hex'),
+      digest: keyset.scheme === 'ecdsa' ? keccak256(what.message).slice(2) : null,
+      permitId,
+    };
+  }
+
+  private async signMessage(keyset: KeysetRecord, what: SignWhat, options: SignOptions): Promise<SignOutcome> {
+    const me = await this.identity();
+    const clusterId = this.requireClusterId();
     const operationId = options.operationId ?? randomBytes(16).toString('hex');
     const exclude = new Set(this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId));
-    const candidates = keyset.participants.filter((p) => !exclude.has(p.nodeId)).length;
-    for (let attempt = 1; attempt <= Math.max(1, candidates - keyset.threshold + 1); attempt += 1) {
-      const end = await this.runSession({
-        idempotencyKey: `sign-${operationId}-${attempt}`,
-        protocol: `${keyset.scheme}-sign`,
-        keysetId,
-        members: keyset.participants,
-        threshold: keyset.threshold,
-        message: message.toString('hex'),
-        prefer: options.prefer ?? [],
-        exclude: [...exclude],
-        timeoutMs: options.timeoutMs ?? (keyset.scheme === 'ecdsa' ? 60_000 : 15_000),
-      });
-      if (end.state === 'completed' && end.result?.signature) {
-        return { signature: end.result.signature, recoveryId: end.result.recoveryId ?? null, parties: end.session.parties.map((p) => p.nodeId), sessionId: end.session.sessionId, attempts: attempt };
+    const timeoutMs = options.timeoutMs ?? (keyset.scheme === 'ecdsa' ? 60_000 : 15_000);
+    const common = { clusterId, keysetId: keyset.keysetId, threshold: keyset.threshold, message: what.message.toString('hex'), ...(what.permit !== undefined ? { permit: what.permit } : {}) };
+    const withPermit = what.permit !== undefined;
+    let attempts = 0;
+
+    // ECDSA: one round with a ready presignature whose quorum is connected now.
+    if (keyset.scheme === 'ecdsa' && options.presigned !== 'never') {
+      const connected = new Set(await this.requireClient().presence(keyset.participants.map((p) => p.nodeId)));
+      const unavailable = new Set([...exclude, ...keyset.participants.filter((p) => !connected.has(p.nodeId)).map((p) => p.nodeId)]);
+      const pick = this.pool.pick(keyset, options.prefer ?? [], unavailable);
+      if (pick) {
+        const body = { ...common, sessionId: newSessionId(), protocol: 'ecdsa-sign-presigned' as const, parties: pick.quorum, presignatureId: pick.id, deadlineAt: Date.now() + Math.min(timeoutMs, 15_000) };
+        let end: Extract<ServerMessage, { t: 'session-end' }> | null = null;
+        try {
+          const permitId = this.preAuthorize(keyset, { ...body, permitId: null }, me);
+          attempts += 1;
+          end = await this.runRequest(`sign-${operationId}-presigned`, { ...body, permitId });
+          if (end.state === 'completed' && end.result?.signature) return this.outcome(keyset, what, end, pick.quorum, attempts, permitId, pick.id);
+        } catch (error) {
+          // No quorum at creation: nobody saw the request, so the full protocol may still run.
+          if (!(error instanceof AppFailure) || error.code !== 'QUORUM_UNAVAILABLE') throw error;
+          attempts -= 1;
+        } finally {
+          this.pool.drop(pick.id);
+          this.pool.release(pick.id);
+        }
+        if (end) {
+          if (end.failure?.errorClass === 'protocol-violation' || withPermit) this.sessionFailure(end, withPermit);
+        }
       }
-      if (end.failure?.errorClass !== 'transient') this.sessionFailure(end);
+    }
+
+    const candidates = keyset.participants.filter((p) => !exclude.has(p.nodeId)).length;
+    const maxAttempts = withPermit ? 1 : Math.max(1, candidates - keyset.threshold + 1);
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const parties = await this.chooseQuorum(keyset, options.prefer ?? [], exclude);
+      const body = { ...common, sessionId: newSessionId(), protocol: `${keyset.scheme}-sign` as const, parties, deadlineAt: Date.now() + timeoutMs };
+      const permitId = this.preAuthorize(keyset, { ...body, permitId: null }, me);
+      attempts += 1;
+      const end = await this.runRequest(`sign-${operationId}-${attempt}`, { ...body, permitId });
+      if (end.state === 'completed' && end.result?.signature) return this.outcome(keyset, what, end, parties, attempts, permitId, null);
+      if (withPermit || end.failure?.errorClass !== 'transient') this.sessionFailure(end, withPermit);
       // A timeout names nobody: the next attempt leaves out another member of the stalled quorum.
-      const suspect = end.failure.blamedNode ?? end.session.parties.find((p) => p.nodeId !== this.me?.nodeId)?.nodeId;
+      const suspect = end.failure.blamedNode ?? parties.find((p) => p.nodeId !== me.nodeId)?.nodeId;
       if (!suspect) this.sessionFailure(end);
       exclude.add(suspect);
     }
-    fail('QUORUM_UNAVAILABLE', 'Quorum unavailable: every quorum that could sign failed with a peer timeout or disconnect.', { keysetId });
+    fail('QUORUM_UNAVAILABLE', 'Quorum unavailable: every quorum that could sign failed with a peer timeout or disconnect.', { keysetId: keyset.keysetId });
   }
 
   // --- presignatures (ECDSA) -------------------------------------------------------------------
@@ -753,20 +968,21 @@ export class ClusterService {
     const keyset = this.keyset(keysetId);
     if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
     if (keyset.scheme !== 'ecdsa') fail('MPC_SESSION_REJECTED', 'Presignatures exist only for ECDSA keysets.', { keysetId });
-    const exclude = this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId);
-    const end = await this.runSession({
-      idempotencyKey: `presign-${randomBytes(16).toString('hex')}`,
+    const exclude = new Set(this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId));
+    const parties = await this.chooseQuorum(keyset, options.prefer ?? [], exclude);
+    const end = await this.runRequest(`presign-${randomBytes(16).toString('hex')}`, {
+      clusterId: this.requireClusterId(),
+      sessionId: newSessionId(),
       protocol: 'ecdsa-presign',
       keysetId,
-      members: keyset.participants,
+      parties,
       threshold: keyset.threshold,
-      prefer: options.prefer ?? [],
-      exclude,
-      timeoutMs: options.timeoutMs ?? 60_000,
+      permitId: null,
+      deadlineAt: Date.now() + (options.timeoutMs ?? 60_000),
     });
     const id = end.result?.presignatureId;
     if (end.state !== 'completed' || !id) this.sessionFailure(end);
-    this.pool.recordRequested(id, keysetId, end.session.parties);
+    this.pool.recordRequested(id, keysetId, parties);
     return this.presignatures(keysetId).find((p) => p.presignatureId === id)!;
   }
 
@@ -786,57 +1002,6 @@ export class ClusterService {
     this.pool.setTtl(keysetId, ttlMs);
   }
 
-  /**
-   * Signs keccak256(preimage) with the ECDSA keyset. The preimage is the message itself (for an
-   * Ethereum transaction, its unsigned serialization), never a digest: presignatures may only
-   * sign a message they hash themselves. With a ready presignature for an available quorum, this
-   * is one round (`mode: 'presigned'`); otherwise, or when that attempt fails for a reason other
-   * than a protocol violation, the full protocol signs the digest (`mode: 'full'`). A
-   * presignature is attempted at most once: whatever the outcome, it is spent.
-   */
-  async signPreimage(keysetId: string, preimage: Buffer, options: { prefer?: string[]; timeoutMs?: number; operationId?: string; presigned?: 'prefer' | 'never' } = {}): Promise<PreimageSignOutcome> {
-    await this.identity();
-    const keyset = this.keyset(keysetId);
-    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
-    if (keyset.scheme !== 'ecdsa') fail('MPC_SESSION_REJECTED', 'Preimage signing is for ECDSA keysets; sign EdDSA messages with sign().', { keysetId });
-    if (preimage.length === 0 || preimage.length > 64 * 1024) fail('MPC_SESSION_REJECTED', 'The preimage must be 1 byte to 64 KiB (an unsigned transaction payload).');
-    const digest = Buffer.from(keccak256(preimage).slice(2), 'hex');
-    // Checked before a presignature is picked: an attempt spends it even if nothing was sent.
-    this.requireClient();
-    const operationId = options.operationId ?? randomBytes(16).toString('hex');
-    const exclude = new Set(this.nodes().filter((n) => n.status === 'quarantined').map((n) => n.nodeId));
-    const pick = options.presigned === 'never' ? null : this.pool.pick(keyset, options.prefer ?? [], exclude);
-    if (pick) {
-      let end: Extract<ServerMessage, { t: 'session-end' }> | null = null;
-      try {
-        end = await this.runSession({
-          idempotencyKey: `sign-${operationId}-presigned`,
-          protocol: 'ecdsa-sign-presigned',
-          keysetId,
-          members: pick.quorum,
-          threshold: keyset.threshold,
-          message: preimage.toString('hex'),
-          presignatureId: pick.id,
-          prefer: [],
-          exclude: [],
-          timeoutMs: options.timeoutMs ?? 15_000,
-        });
-      } catch (error) {
-        // No quorum online for this presignature: the full protocol may still find one.
-        if (!(error instanceof AppFailure) || error.code !== 'QUORUM_UNAVAILABLE') throw error;
-      } finally {
-        this.pool.drop(pick.id);
-        this.pool.release(pick.id);
-      }
-      if (end?.state === 'completed' && end.result?.signature) {
-        return { signature: end.result.signature, recoveryId: end.result.recoveryId ?? null, parties: end.session.parties.map((p) => p.nodeId), sessionId: end.session.sessionId, attempts: 1, mode: 'presigned', presignatureId: pick.id, digest: digest.toString('hex') };
-      }
-      if (end?.failure?.errorClass === 'protocol-violation') this.sessionFailure(end);
-    }
-    const full = await this.sign(keysetId, digest, { ...(options.prefer ? { prefer: options.prefer } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), operationId });
-    return { ...full, attempts: full.attempts + (pick ? 1 : 0), mode: 'full', presignatureId: null, digest: digest.toString('hex') };
-  }
-
   keyset(keysetId: string): KeysetRecord | null {
     const r = this.o.db.prepare('SELECT * FROM mpc_keysets WHERE keyset_id = ?').get(keysetId) as Row | undefined;
     return r ? toKeyset(r) : null;
@@ -852,186 +1017,47 @@ export class ClusterService {
 
   // --- air gap ---------------------------------------------------------------------------------
 
-  /** Signing key of an enrolled, non-quarantined peer; null otherwise. */
-  private peerSigningKey(nodeId: string): Peer['signingKey'] | null {
-    const node = this.node(nodeId);
-    const card = this.card(nodeId);
-    if (!node || !card || node.isSelf || node.status !== 'enrolled') return null;
-    return ed25519PublicKey(Buffer.from(card.signingPublicKey, 'hex'));
-  }
-
   /**
    * Starts a signing session with one partner over the air gap: writes the signed session request
-   * and this node's first round into `outDir`. Nothing here opens a socket.
+   * and this node's first round into `outDir`. What is signed is a transaction under a permit, or
+   * a key check built here.
    */
-  async airgapRequest(keysetId: string, message: Buffer, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapHandle> {
-    const me = await this.identity();
-    const keyset = this.keyset(keysetId);
-    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
-    if (keyset.scheme === 'ecdsa' && message.length !== 32) fail('MPC_SESSION_REJECTED', 'ECDSA signing takes a 32-byte digest.');
-    const mine = keyset.participants.find((p) => p.nodeId === me.nodeId);
-    const theirs = keyset.participants.find((p) => p.nodeId === partner && p.nodeId !== me.nodeId);
-    if (!mine || !theirs) fail('MPC_SESSION_REJECTED', `Node ${partner} is not another member of keyset ${keysetId}.`, { keysetId });
-    if (!this.peerSigningKey(partner)) fail('MPC_SESSION_REJECTED', `Node ${partner} is not an enrolled, non-quarantined peer of this node.`, { nodeId: partner });
-    const info: SessionInfo = {
-      sessionId: randomBytes(32).toString('hex'),
-      protocol: `${keyset.scheme}-sign`,
-      clusterId: keyset.clusterId,
-      keysetId,
-      parties: [mine, theirs].sort((a, b) => a.partyIndex - b.partyIndex),
-      threshold: keyset.threshold,
-      message: message.toString('hex'),
-      requester: me.nodeId,
-      deadlineAt: Date.now() + (options.ttlMs ?? AIRGAP_DEFAULT_TTL_MS),
-    };
-    writeBundle(outDir, sealBundle(me, { kind: 'request', clusterId: info.clusterId, sid: info.sessionId, protocol: info.protocol, round: 0, to: [partner] }, { session: info, envelopes: [] }));
-    return this.airgapStart(info, outDir);
+  airgapRequest(keysetId: string, what: { permit: unknown; message: Buffer } | { purpose: KeyCheckPurpose }, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapHandle> {
+    return this.airgap.request(keysetId, what, partner, outDir, options);
   }
 
-  /**
-   * Reads every complete bundle in `inDir`: joins session requests addressed to this node (its
-   * policy permitting) and hands round bundles to their running sessions. Refused bundles are
-   * reported with their typed error and never reach a session.
-   */
-  async airgapImport(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
-    const me = await this.identity();
-    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [] };
-    let files: string[];
-    try {
-      files = listBundles(inDir);
-    } catch {
-      fail('BUNDLE_MALFORMED', `Cannot read the folder ${inDir}. Check that the medium is mounted and readable.`);
-    }
-    for (const file of files) {
-      try {
-        const bundle = readBundle(file);
-        if (!bundle.header.to.includes(me.nodeId)) {
-          report.skipped += 1;
-          continue;
-        }
-        if (bundle.header.kind === 'request') {
-          if (this.airgap.has(bundle.header.sid) || this.sessionRow(bundle.header.sid)) {
-            report.skipped += 1;
-            continue;
-          }
-          report.joined.push(await this.airgapJoin(bundle, outDir));
-          report.imported += 1;
-        } else if (this.airgap.has(bundle.header.sid)) {
-          if (this.airgapDeliver(bundle.header.sid, bundle)) report.imported += 1;
-          else report.skipped += 1;
-        } else {
-          report.skipped += 1;
-        }
-      } catch (error) {
-        // Whatever a file on the medium does to the import, it is a refusal, never a crash.
-        if (error instanceof AppFailure) report.refused.push({ file, code: error.code, message: error.message });
-        else report.refused.push({ file, code: 'BUNDLE_MALFORMED', message: 'This bundle could not be read or taken in; it was left untouched. Ask the sender for a fresh copy.' });
-      }
-    }
-    return report;
+  /** Reads every complete bundle in `inDir`: joins requests addressed to this node, feeds rounds. */
+  airgapImport(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
+    return this.airgap.import(inDir, outDir);
   }
 
-  /** Hands one bundle to a running air-gap session; false when it was already taken in. */
   airgapDeliver(sessionId: string, bundle: Bundle): boolean {
-    const p = this.airgap.get(sessionId);
-    if (!p) fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${sessionId.slice(0, 16)}… is running on this node (finished, expired, or never started here).`);
-    verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
-    if (bundle.header.kind !== 'round') fail('BUNDLE_WRONG_ROUND', 'A session request cannot be imported into a running session.');
-    if (!p.inbox.admit(bundle)) return false;
-    for (const env of bundle.body.envelopes) p.runner.deliver(env);
-    return true;
+    return this.airgap.deliver(sessionId, bundle);
   }
 
   airgapSessions(): AirgapHandle[] {
-    return [...this.airgap.values()].map((p) => p.handle);
+    return this.airgap.handles();
   }
 
   private sessionRow(sessionId: string): boolean {
     return this.o.db.prepare('SELECT 1 FROM mpc_sessions WHERE session_id = ?').get(sessionId) !== undefined;
   }
 
-  private async airgapJoin(bundle: Bundle, outDir: string): Promise<AirgapHandle> {
-    const me = await this.identity();
-    const info = bundle.body.session!;
-    const keyset = this.keyset(info.keysetId);
-    if (!keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${info.keysetId}, which this node does not hold.`, { keysetId: info.keysetId });
-    verifyBundle(bundle, { me: me.nodeId, clusterId: keyset.clusterId, senderKey: (id) => this.peerSigningKey(id) });
-    if (!this.policy.protocols.includes(info.protocol)) fail('MPC_SESSION_REJECTED', `This node's policy does not allow ${info.protocol}.`);
-    if (Date.now() > info.deadlineAt) fail('MPC_SESSION_REJECTED', 'The session request has expired. Ask the requester for a new one.', { sessionId: info.sessionId });
-    return this.airgapStart(info, outDir);
-  }
-
-  private async airgapStart(info: SessionInfo, outDir: string): Promise<AirgapHandle> {
-    const me = await this.identity();
-    const transport = new BundleTransport(me, info, outDir);
-    const runner = await this.prepareOffline(info, transport);
-    const peers = await this.peersFor(info, me);
+  /** Records that this node joined a session (row and audit event in one transaction). */
+  private recordStart(info: SessionInfo, decision: AdmittedInvite['decision'], transport: 'coordinator' | 'airgap'): void {
+    const keygen = info.protocol.endsWith('-keygen');
     this.o.db.transaction(() => {
       this.o.db
         .prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`)
         .run(info.sessionId, info.protocol, info.keysetId, info.requester, JSON.stringify(info.parties), this.now());
-      this.o.audit.append({ type: 'MPC_SIGN_STARTED', actor: info.requester, subject: info.sessionId, details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), transport: 'airgap' } });
+      this.o.audit.append({
+        type: keygen ? 'MPC_KEYGEN_STARTED' : info.protocol === 'ecdsa-presign' ? 'MPC_PRESIGN_STARTED' : 'MPC_SIGN_STARTED',
+        actor: info.requester,
+        subject: info.sessionId,
+        details: { keysetId: info.keysetId, protocol: info.protocol, parties: info.parties.map((p) => p.nodeId), ...(transport === 'airgap' ? { transport } : {}), ...(decision ? { authorization: decision.kind, permitId: decision.permitId } : {}) },
+      });
     })();
-    const timer = setTimeout(() => runner.abort(new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The air-gap session passed its deadline before every bundle came back.' })), Math.max(0, info.deadlineAt - Date.now()));
-    // Kept referenced: the engine works on its own thread, and nothing else may keep the process alive meanwhile.
-    const result = runner.start().then(
-      (r) => {
-        const pub: PublicResult = { ...(r.signature ? { signature: r.signature.toString('hex') } : {}), ...(r.recoveryId !== undefined && r.recoveryId !== null ? { recoveryId: r.recoveryId } : {}) };
-        this.airgapEnd(info.sessionId);
-        this.finish(info, 'completed', undefined, undefined, pub);
-        return { sessionId: info.sessionId, signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null, parties: info.parties.map((p) => p.nodeId) };
-      },
-      (error: unknown) => {
-        const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
-        this.airgapEnd(info.sessionId);
-        if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== me.nodeId) this.quarantine(failure.blamedNode, failure.reason, info.sessionId);
-        this.finish(info, 'failed', undefined, failure.toFailure(), undefined);
-        this.sessionFailure({ t: 'session-end', session: info, state: 'failed', failure: failure.toFailure() });
-      },
-    );
-    result.catch(() => undefined);
-    const handle: AirgapHandle = { sessionId: info.sessionId, info, result };
-    this.airgap.set(info.sessionId, { me: me.nodeId, info, runner, peers, inbox: new BundleInbox(), outDir, handle, timer });
-    return handle;
   }
-
-  private airgapEnd(sessionId: string): void {
-    const p = this.airgap.get(sessionId);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.airgap.delete(sessionId);
-  }
-
-  /** Prepares a participation in a session carried by another transport (air-gap bundles). */
-  async prepareOffline(info: SessionInfo, transport: RunnerTransport): Promise<SessionRunner> {
-    const me = await this.identity();
-    const keyset = this.keyset(info.keysetId);
-    const mine = info.parties.find((p) => p.nodeId === me.nodeId);
-    if (!keyset || !mine || mine.partyIndex !== keyset.myPartyIndex || `${keyset.scheme}-sign` !== info.protocol) {
-      fail('MPC_SESSION_REJECTED', 'This node cannot take part in that session (unknown keyset, wrong party or protocol).');
-    }
-    const share = this.o.vault.records.get(SHARE_RECORD.type, info.keysetId)?.plaintext;
-    if (!share) fail('KEYSET_NOT_FOUND', `The share of keyset ${info.keysetId} is missing on this node.`);
-    try {
-      const peers = await this.peersFor(info, me);
-      const runner = new SessionRunner({ me, info, peers, signer: this.signer, transport, share });
-      // The share stays in memory only while the session runs.
-      void runner.result.then(
-        () => share.fill(0),
-        () => share.fill(0),
-      );
-      return runner;
-    } catch (error) {
-      share.fill(0);
-      throw error;
-    }
-  }
-}
-
-/** Which cluster protocols a keyset of this scheme takes part in. */
-function protocolFits(scheme: Scheme, protocol: ClusterProtocol): boolean {
-  if (scheme === 'ecdsa') return protocol === 'ecdsa-sign' || protocol === 'ecdsa-presign' || protocol === 'ecdsa-sign-presigned';
-  return protocol === 'eddsa-sign';
 }
 
 function toNode(r: Row): NodeRecord {

@@ -1,6 +1,6 @@
 /**
  * This node's connection to the coordinator: proves its identity on a fresh challenge, sends
- * requests and relays, and hands invites, envelopes and session ends to the cluster service.
+ * signed session requests, presence queries and relays, and hands invites, envelopes and session ends to the cluster service.
  */
 import WebSocket from 'ws';
 import { HELLO_LABEL, MAX_FRAME_BYTES, type ClientMessage, type ServerMessage } from '../coordinator/protocol';
@@ -54,7 +54,7 @@ export class CoordinatorClient {
           }
           return;
         }
-        if ((msg.t === 'created' || msg.t === 'error') && msg.reqId !== undefined) {
+        if ((msg.t === 'created' || msg.t === 'error' || msg.t === 'presence') && msg.reqId !== undefined) {
           const p = this.pending.get(msg.reqId);
           if (p) {
             this.pending.delete(msg.reqId);
@@ -86,7 +86,7 @@ export class CoordinatorClient {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  request(message: Omit<Extract<ClientMessage, { t: 'create' }>, 'reqId'>, timeoutMs = 10_000): Promise<ServerMessage> {
+  request(message: Omit<Extract<ClientMessage, { t: 'create' }>, 'reqId'> | Omit<Extract<ClientMessage, { t: 'presence' }>, 'reqId'>, timeoutMs = 10_000): Promise<ServerMessage> {
     const reqId = ++this.reqId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -103,8 +103,16 @@ export class CoordinatorClient {
           reject(e);
         },
       });
-      this.send({ ...message, reqId });
+      this.send({ ...message, reqId } as ClientMessage);
     });
+  }
+
+  /** Which of `nodes` the coordinator has connected now (it may lie: a quorum it hides just fails). */
+  async presence(nodes: string[]): Promise<string[]> {
+    const answer = await this.request({ t: 'presence', nodes });
+    if (answer.t !== 'presence') throw new Error('The coordinator gave an unexpected answer to a presence query.');
+    const asked = new Set(nodes);
+    return answer.connected.filter((n) => typeof n === 'string' && asked.has(n));
   }
 
   get connected(): boolean {

@@ -124,7 +124,8 @@ export class EnvelopeOpener {
     const peer = this.peers.get(env.from);
     if (!peer) throw new EnvelopeError('UNKNOWN_SENDER', env.from, false, 'the sender is not a participant of this session');
     if (!verifyBytes(peer.signingKey, signedBytes(env, env.enc, env.ct), Buffer.from(env.sig, 'base64'))) {
-      throw new EnvelopeError('BAD_SIGNATURE', env.from, true, 'its signature does not verify (altered in transit or forged)');
+      // Proves nothing about the claimed sender: anyone on the path can forge a "from".
+      throw new EnvelopeError('BAD_SIGNATURE', env.from, false, 'its signature does not verify (altered in transit or forged)');
     }
     const key = `${env.from}/${env.seq}`;
     if (this.seen.has(key)) throw new EnvelopeError('REPLAYED_ENVELOPE', env.from, false, `sequence ${env.seq} was already received`);

@@ -14,7 +14,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Participant, SessionInfo } from '../coordinator/protocol';
 import type { SessionResult } from '../mpc/index';
 import type { Clock } from '../platform/clock';
-import type { Db } from '../store/database';
+import { scrubAfterDelete, type Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import { ClusterError } from './errors';
 import type { ConsumedPresignature } from './presigned-runner';
@@ -189,7 +189,7 @@ export class PresignaturePool {
   consume(presignatureId: string, keysetId: string, parties: readonly Participant[]): ConsumedPresignature {
     this.ready();
     const now = this.now();
-    return this.o.db.transaction(() => {
+    const consumed = this.o.db.transaction(() => {
       const changed = this.o.db
         .prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND keyset_id = ? AND quorum = ? AND state = 'ready' AND holds_secret = 1 AND expires_at > ?`)
         .run(this.iso(now), presignatureId, keysetId, quorumKey(parties), now).changes;
@@ -206,6 +206,13 @@ export class PresignaturePool {
       this.o.guard.advance();
       return { presignature: secret, publicData: Buffer.from(row.public_data) };
     })();
+    this.scrub();
+    return consumed;
+  }
+
+  /** Folds the WAL into the database (secure_delete zeroes the freed pages) so no deleted secret lingers in it. */
+  private scrub(): void {
+    if (!this.o.db.inTransaction) scrubAfterDelete(this.o.db);
   }
 
   /** Spends a presignature on this node without signing (after an attempt that did not complete). */
@@ -214,17 +221,20 @@ export class PresignaturePool {
       this.o.db.prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND state = 'ready'`).run(this.iso(), presignatureId);
       this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId);
     })();
+    this.scrub();
   }
 
   /** Drops every presignature of the keyset (its shares were refreshed, or the operator asked). */
   discard(keysetId: string, reason: string): number {
-    return this.o.db.transaction(() => {
+    const count = this.o.db.transaction(() => {
       const ids = (this.o.db.prepare('SELECT presignature_id FROM mpc_presignatures WHERE keyset_id = ?').all(keysetId) as Array<{ presignature_id: string }>).map((r) => r.presignature_id);
       for (const id of ids) this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, id);
       this.o.db.prepare('DELETE FROM mpc_presignatures WHERE keyset_id = ?').run(keysetId);
       if (ids.length > 0) this.o.audit.append({ type: 'MPC_PRESIGNATURES_DISCARDED', actor: 'system', subject: keysetId, details: { count: ids.length, reason } });
       return ids.length;
     })();
+    if (count > 0) this.scrub();
+    return count;
   }
 
   /**
@@ -232,7 +242,9 @@ export class PresignaturePool {
    * else runs on the restored state.
    */
   discardAll(reason: string): number {
-    return this.o.db.transaction(() => this.discardAllInTransaction(reason))();
+    const count = this.o.db.transaction(() => this.discardAllInTransaction(reason))();
+    this.scrub();
+    return count;
   }
 
   private discardAllInTransaction(reason: string): number {
@@ -246,7 +258,7 @@ export class PresignaturePool {
   /** Removes expired presignatures (row and secret); returns how many. */
   sweep(): number {
     const now = this.now();
-    return this.o.db.transaction(() => {
+    const swept = this.o.db.transaction(() => {
       const expired = this.o.db.prepare(`SELECT presignature_id, keyset_id FROM mpc_presignatures WHERE state = 'ready' AND expires_at <= ?`).all(now) as Array<{ presignature_id: string; keyset_id: string }>;
       if (expired.length === 0) return 0;
       const byKeyset = new Map<string, number>();
@@ -258,6 +270,8 @@ export class PresignaturePool {
       for (const [keysetId, count] of byKeyset) this.o.audit.append({ type: 'MPC_PRESIGNATURES_EXPIRED', actor: 'system', subject: keysetId, details: { count } });
       return expired.length;
     })();
+    if (swept > 0) this.scrub();
+    return swept;
   }
 
   list(keysetId: string): PresignatureRecord[] {

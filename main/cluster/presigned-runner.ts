@@ -18,6 +18,8 @@ export interface ParticipationRunner {
   deliver(raw: unknown): void;
   abort(failure: ClusterError): void;
   readonly finished: boolean;
+  /** Envelopes dropped without blame: they prove nothing about their claimed sender. */
+  readonly rejected: readonly EnvelopeError[];
 }
 
 export interface ConsumedPresignature {

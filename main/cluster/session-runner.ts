@@ -4,6 +4,7 @@
  * are opened and checked (session, recipient, signature, sequence) before the engine sees them.
  * Failures come out as ClusterError with the class of the taxonomy and the peer to blame.
  */
+import { keccak256 } from 'ethers';
 import { MpcError, type MpcSessionHandle, type MpcSigner, type SessionResult } from '../mpc/index';
 import type { SessionInfo } from '../coordinator/protocol';
 import { EnvelopeError, EnvelopeOpener, sealEnvelope, type Peer, type WireEnvelope } from './envelope';
@@ -28,11 +29,23 @@ export interface RunnerOptions {
   primes?: Buffer;
 }
 
+/**
+ * What the engine takes for a session's message. A session carries what is signed, never a bare
+ * digest: for ECDSA each node hashes the preimage itself (keccak256), so no node signs a digest
+ * it could not read.
+ */
+export function engineMessage(protocol: SessionInfo['protocol'], message: Buffer): Buffer {
+  return protocol === 'ecdsa-sign' ? Buffer.from(keccak256(message).slice(2), 'hex') : message;
+}
+
 const VIOLATIONS = new Set(['MALFORMED_MESSAGE', 'TAMPERED_MESSAGE', 'WRONG_SESSION', 'WRONG_ROUND', 'WRONG_SENDER', 'WRONG_RECIPIENT', 'REPLAYED_MESSAGE', 'PROTOCOL_ABORT']);
 
 export class SessionRunner {
   readonly myParty: number;
-  /** Envelopes dropped without blame (replays, other sessions): the relay's doing, not a peer's. */
+  /**
+   * Envelopes dropped without blame (bad signatures, replays, other sessions): they prove nothing
+   * about their claimed sender, so the relay or a forger made them, not a peer.
+   */
   readonly rejected: EnvelopeError[] = [];
   private readonly nodeByParty: ReadonlyMap<number, string>;
   private readonly partyByNode: ReadonlyMap<string, number>;
@@ -71,7 +84,7 @@ export class SessionRunner {
         parties: info.parties.map((p) => p.partyIndex),
         threshold: info.threshold,
         ...(this.o.share ? { share: this.o.share } : {}),
-        ...(info.message !== undefined ? { message: Buffer.from(info.message, 'hex') } : {}),
+        ...(info.message !== undefined ? { message: engineMessage(protocol, Buffer.from(info.message, 'hex')) } : {}),
         ...(keygen && this.o.primes ? { primes: this.o.primes } : {}),
       });
     } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * Messages between signer nodes and the coordinator (JSON over WebSocket). The coordinator is an
  * untrusted relay: node-to-node protocol messages cross it only as sealed envelopes, and what it
- * learns here is public (node ids, quorum, the digest to sign, public results).
+ * learns here is public (node ids, quorum, the message to sign, the permit, public results).
  */
 import { z } from 'zod';
 
@@ -19,6 +19,7 @@ export type ClusterProtocol = (typeof MPC_PROTOCOLS)[number];
 export const participant = z.strictObject({ nodeId, partyIndex: z.number().int().min(0).max(15) });
 export type Participant = z.infer<typeof participant>;
 
+/** The session as the coordinator keeps its books; participants rebuild it from the signed request. */
 export const sessionInfo = z.strictObject({
   sessionId: hex(128).min(32),
   protocol: z.enum(MPC_PROTOCOLS),
@@ -27,8 +28,8 @@ export const sessionInfo = z.strictObject({
   parties: z.array(participant).min(2).max(16),
   threshold: z.number().int().min(2).max(16),
   /**
-   * Hex: the 32-byte digest (ecdsa-sign), the message (eddsa-sign) or the preimage whose
-   * keccak256 is signed (ecdsa-sign-presigned, e.g. an unsigned transaction with calldata).
+   * Hex: the message (eddsa-sign) or the preimage whose keccak256 is signed (ecdsa-sign and
+   * ecdsa-sign-presigned, e.g. an unsigned transaction with calldata); never a digest.
    */
   message: hex(MAX_MESSAGE_HEX).optional(),
   /** ecdsa-sign-presigned: the presignature (32-byte id) every party must consume. */
@@ -37,6 +38,40 @@ export const sessionInfo = z.strictObject({
   deadlineAt: z.number().int(),
 });
 export type SessionInfo = z.infer<typeof sessionInfo>;
+
+/**
+ * A session request as its requester made and signed it. The requester chooses everything (session
+ * id, parties and their indices, what is signed, the permit, the deadline); the coordinator only
+ * relays it, and every participant verifies the requester's Ed25519 signature over
+ * transcript('vaultkeeper/session-request/v1', JCS(body)) before it takes part.
+ */
+export const sessionRequestBody = z.strictObject({
+  v: z.literal(1),
+  clusterId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  /** 32 random bytes chosen by the requester. */
+  sessionId: z.string().regex(/^[0-9a-f]{64}$/),
+  protocol: z.enum(MPC_PROTOCOLS),
+  keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  /** The quorum in party-index order. */
+  parties: z.array(participant).min(2).max(16),
+  threshold: z.number().int().min(2).max(16),
+  /** Hex: the EdDSA message, or the ECDSA preimage whose keccak256 each node computes itself. */
+  message: hex(MAX_MESSAGE_HEX).optional(),
+  presignatureId: hex(64).length(64).optional(),
+  /** The signed permit, opaque to the cluster (the authorizer parses it). */
+  permit: z.unknown().optional(),
+  permitId: z.string().min(1).max(128).nullable(),
+  requester: nodeId,
+  deadlineAt: z.number().int().positive(),
+});
+export type SessionRequestBody = z.infer<typeof sessionRequestBody>;
+
+export const signedSessionRequest = z.strictObject({
+  body: sessionRequestBody,
+  /** Ed25519 by the requester's node identity, hex. */
+  signature: z.string().regex(/^[0-9a-f]{128}$/),
+});
+export type SignedSessionRequest = z.infer<typeof signedSessionRequest>;
 
 export const publicResult = z.strictObject({
   publicKey: hex(130).optional(),
@@ -61,21 +96,14 @@ export const clientMessage = z.discriminatedUnion('t', [
     t: z.literal('create'),
     reqId: z.number().int(),
     idempotencyKey: z.string().min(8).max(128),
-    protocol: z.enum(MPC_PROTOCOLS),
-    keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
-    /** Keyset members in party-index order. */
-    members: z.array(participant).min(2).max(16),
-    threshold: z.number().int().min(2).max(16),
-    message: hex(MAX_MESSAGE_HEX).optional(),
-    presignatureId: hex(64).length(64).optional(),
-    /** Members the requester wants in the quorum, most preferred first. */
-    prefer: z.array(nodeId).max(16).default([]),
-    /** Members the requester will not work with (quarantined, or failed in the last attempt). */
-    exclude: z.array(nodeId).max(16).default([]),
-    timeoutMs: z.number().int().min(1_000).max(30 * 60_000),
+    /** The signed request, relayed unchanged in every invite. */
+    request: signedSessionRequest,
   }),
+  /** Which of these nodes are connected now (the requester chooses its quorum from the answer). */
+  z.strictObject({ t: z.literal('presence'), reqId: z.number().int(), nodes: z.array(nodeId).max(16) }),
   z.strictObject({ t: z.literal('accept'), sessionId: z.string() }),
-  z.strictObject({ t: z.literal('decline'), sessionId: z.string(), reason: z.string().max(300) }),
+  /** `code` when the node refused on purpose (e.g. its authorizer said no): a permanent failure. */
+  z.strictObject({ t: z.literal('decline'), sessionId: z.string(), reason: z.string().max(500), code: z.string().regex(/^[A-Z0-9_]{1,64}$/).optional() }),
   z.strictObject({ t: z.literal('relay'), sessionId: z.string(), to: nodeId, envelope: z.unknown() }),
   z.strictObject({ t: z.literal('done'), sessionId: z.string(), result: publicResult }),
   z.strictObject({ t: z.literal('failed'), sessionId: z.string(), failure }),
@@ -87,7 +115,8 @@ export type ServerMessage =
   | { t: 'welcome'; nodeId: string; clusterId: string }
   | { t: 'created'; reqId: number; session: SessionInfo; state: string }
   | { t: 'error'; reqId?: number; code: string; message: string }
-  | { t: 'invite'; session: SessionInfo }
+  | { t: 'presence'; reqId: number; connected: string[] }
+  | { t: 'invite'; session: SessionInfo; request: SignedSessionRequest }
   | { t: 'start'; sessionId: string }
   | { t: 'envelope'; sessionId: string; from: string; envelope: unknown }
   | {

@@ -1,15 +1,16 @@
 /**
- * The coordinator: creates key-generation and signing sessions, chooses the participants,
- * relays sealed envelopes between them and keeps the books. It authenticates nodes (a signed
+ * The coordinator: opens the key-generation and signing sessions nodes request (signed by the
+ * requester, who chose the participants), relays sealed envelopes between them and keeps the books. It authenticates nodes (a signed
  * answer to a fresh challenge) but is not trusted by them: it never holds a share or sees a
  * plaintext protocol message, and nodes verify every envelope end to end.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ed25519PublicKey, transcript, verifyBytes } from '../cluster/keys';
+import { requestBytes, sessionInfoOf } from '../cluster/session-request';
 import { nodeIdFromPublicKey } from '../identity/node-identity';
-import { clientMessage, HELLO_LABEL, MAX_FRAME_BYTES, type Participant, type PublicResult, type ServerMessage, type SessionInfo } from './protocol';
+import { clientMessage, HELLO_LABEL, MAX_FRAME_BYTES, type PublicResult, type ServerMessage, type SessionInfo } from './protocol';
 import { CoordinatorStore } from './store';
 
 export interface CoordinatorOptions {
@@ -23,7 +24,7 @@ export interface CoordinatorOptions {
   log?: (line: string) => void;
 }
 
-type Failure = NonNullable<Extract<ServerMessage, { t: 'session-end' }>['failure']>;
+export type SessionEndFailure = NonNullable<Extract<ServerMessage, { t: 'session-end' }>['failure']>;
 
 interface LiveSession {
   info: SessionInfo;
@@ -37,6 +38,8 @@ export class Coordinator {
   private server!: WebSocketServer;
   private readonly connections = new Map<string, WebSocket>();
   private readonly live = new Map<string, LiveSession>();
+  /** Identity keys the connected nodes proved at hello. */
+  private readonly keys = new Map<string, KeyObject>();
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -72,7 +75,8 @@ export class Coordinator {
     this.store.close();
   }
 
-  private send(nodeId: string, message: ServerMessage): boolean {
+  /** Protected so a test can play a hostile coordinator that sends what it likes. */
+  protected send(nodeId: string, message: ServerMessage): boolean {
     const ws = this.connections.get(nodeId);
     if (!ws || ws.readyState !== ws.OPEN) return false;
     ws.send(JSON.stringify(message));
@@ -105,6 +109,7 @@ export class Coordinator {
         nodeId = msg.nodeId;
         this.connections.get(nodeId)?.terminate();
         this.connections.set(nodeId, ws);
+        this.keys.set(nodeId, ed25519PublicKey(key));
         this.store.seen(nodeId, msg.signingPublicKey, Date.now());
         ws.send(JSON.stringify({ t: 'welcome', nodeId, clusterId: this.options.clusterId } satisfies ServerMessage));
         this.log(`node ${nodeId} connected`);
@@ -133,6 +138,8 @@ export class Coordinator {
         return;
       case 'create':
         return this.create(from, msg);
+      case 'presence':
+        return void this.send(from, { t: 'presence', reqId: msg.reqId, connected: msg.nodes.filter((n) => this.connections.has(n)) });
       case 'accept': {
         const s = this.live.get(msg.sessionId);
         if (!s || !s.info.parties.some((p) => p.nodeId === from)) return;
@@ -144,7 +151,14 @@ export class Coordinator {
         return;
       }
       case 'decline':
-        return this.end(msg.sessionId, { errorClass: 'transient', code: 'PARTICIPANT_DECLINED', reason: `Node ${from} declined the session: ${msg.reason}`, blamedNode: from }, from);
+        // A decline with a code is a refusal on purpose (e.g. no valid permit): retrying cannot help.
+        return this.end(
+          msg.sessionId,
+          msg.code
+            ? { errorClass: 'permanent', code: msg.code, reason: `Node ${from} refused: ${msg.reason}`.slice(0, 500), blamedNode: from }
+            : { errorClass: 'transient', code: 'PARTICIPANT_DECLINED', reason: `Node ${from} declined the session: ${msg.reason}`.slice(0, 500), blamedNode: from },
+          from,
+        );
       case 'relay': {
         const s = this.live.get(msg.sessionId);
         if (!s || !s.info.parties.some((p) => p.nodeId === from) || !s.info.parties.some((p) => p.nodeId === msg.to)) return;
@@ -177,70 +191,59 @@ export class Coordinator {
     }
   }
 
-  private create(requester: string, msg: Extract<ReturnType<typeof clientMessage.parse>, { t: 'create' }>): void {
-    const existing = this.store.byIdempotencyKey(`${requester}/${msg.idempotencyKey}`);
+  /**
+   * Opens the session a node requested and signed. The coordinator chooses nothing: it checks
+   * that the request is the connected requester's own, for this cluster, with every party
+   * connected, and relays it unchanged in the invites.
+   */
+  private create(from: string, msg: Extract<ReturnType<typeof clientMessage.parse>, { t: 'create' }>): void {
+    const key = `${from}/${msg.idempotencyKey}`;
+    const existing = this.store.byIdempotencyKey(key);
     if (existing) {
       const info = JSON.parse(existing.info) as SessionInfo;
-      this.send(requester, { t: 'created', reqId: msg.reqId, session: info, state: existing.state });
+      this.send(from, { t: 'created', reqId: msg.reqId, session: info, state: existing.state });
       if (existing.state === 'completed' || existing.state === 'failed') {
-        this.send(requester, {
+        this.send(from, {
           t: 'session-end',
           session: info,
           state: existing.state,
           ...(existing.result ? { result: JSON.parse(existing.result) as PublicResult } : {}),
           ...(existing.state === 'failed'
-            ? { failure: { errorClass: existing.error_class as Failure['errorClass'], code: existing.error_code ?? 'FAILED', reason: existing.error_reason ?? '', ...(existing.blamed_node ? { blamedNode: existing.blamed_node } : {}) } }
+            ? { failure: { errorClass: existing.error_class as SessionEndFailure['errorClass'], code: existing.error_code ?? 'FAILED', reason: existing.error_reason ?? '', ...(existing.blamed_node ? { blamedNode: existing.blamed_node } : {}) } }
             : {}),
         });
       }
       return;
     }
-    const now = Date.now();
-    const keygen = msg.protocol.endsWith('-keygen');
-    const usable = (p: Participant) => this.connections.has(p.nodeId) && !msg.exclude.includes(p.nodeId);
-    let chosen: Participant[];
-    if (keygen) {
-      chosen = msg.members.every(usable) ? [...msg.members] : [];
-    } else {
-      const rank = (p: Participant) => {
-        const i = msg.prefer.indexOf(p.nodeId);
-        return i >= 0 ? i : p.nodeId === requester ? 100 : 200 + p.partyIndex;
-      };
-      chosen = msg.members.filter(usable).sort((a, b) => rank(a) - rank(b)).slice(0, msg.threshold);
-      if (chosen.length < msg.threshold) chosen = [];
+    const request = msg.request;
+    const body = request.body;
+    const refuse = (code: string, message: string) => void this.send(from, { t: 'error', reqId: msg.reqId, code, message });
+    const signer = this.keys.get(from);
+    if (body.requester !== from || !signer || !verifyBytes(signer, requestBytes(body), Buffer.from(request.signature, 'hex'))) {
+      return refuse('REQUEST_NOT_SIGNED', 'A session request must be signed by the node that sends it.');
     }
-    const info: SessionInfo = {
-      sessionId: randomBytes(32).toString('hex'),
-      protocol: msg.protocol,
-      clusterId: this.options.clusterId,
-      keysetId: msg.keysetId,
-      parties: chosen.sort((a, b) => a.partyIndex - b.partyIndex),
-      threshold: msg.threshold,
-      ...(msg.message !== undefined ? { message: msg.message } : {}),
-      ...(msg.presignatureId !== undefined ? { presignatureId: msg.presignatureId } : {}),
-      requester,
-      deadlineAt: now + msg.timeoutMs,
-    };
-    const key = `${requester}/${msg.idempotencyKey}`;
-    if (chosen.length === 0) {
-      const online = msg.members.filter(usable).length;
-      const needed = keygen ? msg.members.length : msg.threshold;
-      const reason = `Quorum unavailable: ${online} of the ${msg.members.length} members can take part, ${needed} are needed.`;
-      this.store.insertFailed(key, { ...info, parties: msg.members }, now, 'QUORUM_UNAVAILABLE', reason);
-      this.send(requester, { t: 'error', reqId: msg.reqId, code: 'QUORUM_UNAVAILABLE', message: reason });
-      return;
+    if (body.clusterId !== this.options.clusterId) return refuse('WRONG_CLUSTER', `This coordinator serves cluster "${this.options.clusterId}", not "${body.clusterId}".`);
+    const now = Date.now();
+    if (body.deadlineAt <= now + 500) return refuse('DEADLINE_PASSED', 'The session request is already past its deadline.');
+    if (this.store.get(body.sessionId)) return refuse('SESSION_EXISTS', 'A session with that id already exists.');
+    const info = sessionInfoOf(body);
+    const missing = body.parties.filter((p) => !this.connections.has(p.nodeId));
+    if (missing.length > 0) {
+      const reason = `Quorum unavailable: ${body.parties.length - missing.length} of the ${body.parties.length} chosen parties are connected (not connected: ${missing.map((p) => p.nodeId).join(', ')}).`;
+      this.store.insertFailed(key, info, now, 'QUORUM_UNAVAILABLE', reason);
+      return refuse('QUORUM_UNAVAILABLE', reason);
     }
     this.store.insert(key, info, now);
-    const timer = setTimeout(() => this.end(info.sessionId, { errorClass: 'transient', code: 'TIMEOUT', reason: 'The session passed its deadline.' }), msg.timeoutMs);
+    const timer = setTimeout(() => this.end(info.sessionId, { errorClass: 'transient', code: 'TIMEOUT', reason: 'The session passed its deadline.' }), body.deadlineAt - now);
     timer.unref();
     this.live.set(info.sessionId, { info, accepted: new Set(), results: new Map(), timer });
-    this.send(requester, { t: 'created', reqId: msg.reqId, session: info, state: 'inviting' });
-    for (const p of info.parties) this.send(p.nodeId, { t: 'invite', session: info });
+    this.send(from, { t: 'created', reqId: msg.reqId, session: info, state: 'inviting' });
+    for (const p of info.parties) this.send(p.nodeId, { t: 'invite', session: info, request });
     this.log(`session ${info.sessionId.slice(0, 12)} ${info.protocol} with ${info.parties.map((p) => p.partyIndex).join(',')}`);
   }
 
   /** Ends a live session once: records it and tells every participant and the requester. */
-  private end(sessionId: string, failure: Failure | null, reporter?: string, result?: PublicResult): void {
+  protected end(sessionId: string, failure: SessionEndFailure | null, reporter?: string, result?: PublicResult): void {
     const s = this.live.get(sessionId);
     if (!s) return;
     const info = s.info;

@@ -28,6 +28,19 @@ export const CLUSTER_ERROR_CODES = [
   'AIRGAP_SESSION_NOT_FOUND',
   'KEYGEN_WINDOW_INVALID',
   'LAB_UNAVAILABLE',
+  'SESSION_REQUEST_MALFORMED',
+  'SESSION_REQUEST_NOT_MINE',
+  'SESSION_REQUESTER_UNKNOWN',
+  'SESSION_REQUEST_BAD_SIGNATURE',
+  'SESSION_REQUEST_WRONG_CLUSTER',
+  'SESSION_REQUEST_EXPIRED',
+  'SESSION_REQUEST_WRONG_PARTIES',
+  'SESSION_REQUEST_REPLAYED',
+  'SESSION_NOT_ALLOWED',
+  /** A node's authorizer said no (details.code holds its reason code, e.g. PERMIT_EXPIRED). */
+  'SIGN_REFUSED',
+  /** The combined signature relayed to the requester does not verify under the keyset key. */
+  'MPC_RESULT_INVALID',
 ] as const;
 
 export const CLUSTER_EVENT_TYPES = [
@@ -51,7 +64,28 @@ export const CLUSTER_EVENT_TYPES = [
   'MPC_INVITES_REFUSED',
   'KEYGEN_WINDOW_OPENED',
   'KEYGEN_WINDOW_CLOSED',
+  'MPC_SESSION_REFUSED',
+  'MPC_RESULT_REFUSED',
+  'MPC_ENVELOPES_DROPPED',
+  'SIGN_KEY_CHECK_ACCEPTED',
 ] as const;
+
+/** What a test signature proves: a routine key check, a restore proof, or part of a drill. */
+export const KEY_CHECK_PURPOSES = ['key-check', 'restore-proof', 'drill'] as const;
+export type KeyCheckPurpose = (typeof KEY_CHECK_PURPOSES)[number];
+
+/** A key check the cluster signed, verified by this node under the keyset's public key. */
+export interface KeyCheckView {
+  keysetId: string;
+  purpose: KeyCheckPurpose;
+  sessionId: string;
+  parties: string[];
+  /** The domain-separated message that was signed, hex (never a transaction). */
+  message: string;
+  signature: string;
+  /** Always true: a signature that does not verify is refused with MPC_RESULT_INVALID instead. */
+  verified: true;
+}
 
 export interface ClusterNodeView {
   nodeId: string;
@@ -135,13 +169,17 @@ export const clusterChannels = {
   'cluster.stopLab': { request: noArguments, activity: true },
   /** Accept key generation requested by peers for N minutes (0 closes the window). */
   'cluster.keygenWindow': { request: z.strictObject({ minutes: z.number().int().min(0).max(24 * 60) }), activity: true },
-  /** Starts an air-gap signing with one partner: writes the request and first round into `folder`. */
+  /** Test signature: the quorum signs a key-check message each node can read (never a transaction). */
+  'cluster.keyCheck': { request: z.strictObject({ keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/), purpose: z.enum(KEY_CHECK_PURPOSES) }), activity: true },
+  /**
+   * Starts an air-gap key check with one partner: writes the signed request and first round into
+   * `folder`. Transactions cross the gap only under a permit, from the permit queue.
+   */
   'cluster.airgapSign': {
     request: z.strictObject({
       keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/),
       partner: nodeId,
-      /** Hex message (EdDSA) or 32-byte digest (ECDSA). */
-      message: z.string().regex(/^[0-9a-f]{2,8192}$/),
+      purpose: z.enum(KEY_CHECK_PURPOSES),
       folder: folder,
     }),
     activity: true,
@@ -159,6 +197,7 @@ export interface ClusterResponses {
   'cluster.startLab': ClusterStatus;
   'cluster.stopLab': ClusterStatus;
   'cluster.keygenWindow': ClusterStatus;
+  'cluster.keyCheck': KeyCheckView;
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
 }

@@ -15,7 +15,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Signature, Transaction } from 'ethers';
 import type { KeysetRecord, SignOutcome } from '../../main/cluster/cluster-service';
 import { MpcSigner, runLocal } from '../../main/mpc/index';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes } from '../cluster/support';
+import { testPermit } from '../support/authorizer';
+import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, testPrimes } from '../cluster/support';
 import { median, percentile } from './stats';
 
 const N = Number(process.env.BENCH_SIGNATURES ?? 200);
@@ -87,7 +88,8 @@ async function eddsaThroughCoordinator(): Promise<number[]> {
     return await timed(N, WARMUP, async (i) => {
       const asked = quorumOf(i).map((p) => ids[p]!);
       const message = Buffer.from(`m${i}`);
-      const out = await nodes[0]!.services.cluster.sign(keyset.keysetId, message, { prefer: asked });
+      const permit = allowEverywhere(nodes, testPermit(keyset.keysetId, message));
+      const out = await nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, message, { prefer: asked });
       assertEddsa(keyset, message, out, asked, `EdDSA signature ${i}`);
     });
   } finally {
@@ -123,7 +125,7 @@ async function ecdsaInProcess(): Promise<{ presign: number[]; online: number[] }
   return { presign, online };
 }
 
-/** ECDSA: presign session and one-round online step (signPreimage) through the coordinator. */
+/** ECDSA: presign session and one-round online step (signWithPermit) through the coordinator. */
 async function ecdsaThroughCoordinator(): Promise<{ presign: number[]; online: number[] }> {
   const coordinator = await startCoordinator();
   const primes = testPrimes();
@@ -143,7 +145,9 @@ async function ecdsaThroughCoordinator(): Promise<{ presign: number[]; online: n
     await new Promise((r) => setTimeout(r, 200));
     const online = await timed(NP, 1, async (i) => {
       const tx = unsignedTx(i + 1);
-      const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimageOf(tx), { prefer: quorum(i) });
+      const preimage = preimageOf(tx);
+      const permit = allowEverywhere(nodes, testPermit(keyset.keysetId, preimage));
+      const out = await nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, preimage, { prefer: quorum(i) });
       if (out.mode !== 'presigned') throw new Error(`signature ${i} did not use the pool`);
       assertEcdsa(keyset, tx, out, quorum(i), `ECDSA signature ${i}`);
     });
@@ -174,7 +178,7 @@ console.log(header.join('\n').replace('signatures', 'runs'));
 console.log(row('presign, addon in-process (runLocal, 3 rounds)', ecdsaLocal.presign));
 console.log(row('presign session through coordinator on loopback', ecdsa.presign));
 console.log(row('online step, addon in-process (2 partials issued with share check + combine)', ecdsaLocal.online));
-console.log(row('online step through coordinator: signPreimage, one round (partials sealed, relayed, combined, verified)', ecdsa.online));
+console.log(row('online step through coordinator: signWithPermit, one round (partials sealed, relayed, combined, verified)', ecdsa.online));
 console.log(`transport cost at the median: presign ${(median(ecdsa.presign) - median(ecdsaLocal.presign)).toFixed(2)} ms, online step ${(median(ecdsa.online) - median(ecdsaLocal.online)).toFixed(2)} ms`);
 console.log(`each of the ${ecdsa.online.length + 1} ECDSA signatures verified under the keyset public key and address, from the quorum asked for`);
 console.log('ECDSA full signing: not measured here (see npm run bench:mpc).');

@@ -15,7 +15,8 @@ import type { AirgapHandle } from '../../main/cluster/cluster-service';
 import type { Coordinator } from '../../main/coordinator/server';
 import { AppFailure } from '../../main/errors';
 import { tempDir } from '../support/temp-dir';
-import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
+import { AllowlistAuthorizer, testPermit } from '../support/authorizer';
+import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
 
 const throwsCode = (fn: () => unknown, code: string) =>
   assert.throws(fn, (e: unknown) => {
@@ -76,31 +77,33 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
     } as typeof Socket.prototype.connect;
     try {
       const message = Buffer.from('transfer 3 SOL to the cold wallet, signed across the gap');
-      const request = await offline.airgapRequest(keysetId, message, ids[1]!, offlineDir);
+      const permit = allowEverywhere(nodes, testPermit(keysetId, message));
+      const request = await offline.airgapRequest(keysetId, { permit, message }, ids[1]!, offlineDir);
       let joined: AirgapHandle | undefined;
       const seen = new Set<string>();
       const deadline = Date.now() + 30_000;
-      let settled = false;
+      let settled = 0;
+      let watching: AirgapHandle | undefined;
       void request.result.then(
-        () => (settled = true),
-        () => (settled = true),
+        () => (settled += 1),
+        () => (settled += 1),
       );
-      let theirsSettled = false;
-      // Both sides must finish: the requester can finish one carry before its partner does.
-      while ((!settled || !theirsSettled) && Date.now() < deadline) {
+      // Both sides finish: the last bundle may still be on its way to the node that joined.
+      while (settled < 2 && Date.now() < deadline) {
+        if (joined && !watching) {
+          watching = joined;
+          void joined.result.then(
+            () => (settled += 1),
+            () => (settled += 1),
+          );
+        }
         // offline → stick → online
         for (const n of readdirSync(offlineDir)) if (n.endsWith(BUNDLE_SUFFIX)) seen.add(n);
         carry(offlineDir, usb);
         carry(usb, onlineDir);
         const there = await online.airgapImport(onlineDir);
         assert.deepEqual(there.refused, []);
-        if (!joined && there.joined[0]) {
-          joined = there.joined[0];
-          void joined.result.then(
-            () => (theirsSettled = true),
-            () => (theirsSettled = true),
-          );
-        }
+        joined ??= there.joined[0];
         await new Promise((r) => setTimeout(r, 30));
         // online → stick → offline
         for (const n of readdirSync(onlineDir)) if (n.endsWith(BUNDLE_SUFFIX)) seen.add(n);
@@ -138,8 +141,23 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
     const offline = nodes[0]!.services.cluster;
     const online = nodes[1]!.services.cluster;
     const b = await online.identity();
-    const first = await offline.airgapRequest(keysetId, Buffer.from('first'), ids[1]!, offlineDir);
-    const second = await offline.airgapRequest(keysetId, Buffer.from('second'), ids[1]!, offlineDir);
+    // A request whose permit the partner never allowed is refused at import, with the reason.
+    const unapproved = Buffer.from('not allowed at the partner');
+    const onlyHere = testPermit(keysetId, unapproved);
+    (nodes[0]!.authorizer as AllowlistAuthorizer).allow(onlyHere);
+    const refusedRequest = await offline.airgapRequest(keysetId, { permit: onlyHere, message: unapproved }, ids[1]!, offlineDir);
+    await until(() => readdirSync(offlineDir).some((n) => n.includes(refusedRequest.sessionId.slice(0, 16)) && n.includes('-r001-')));
+    carry(offlineDir, onlineDir);
+    const refusal = await online.airgapImport(onlineDir);
+    assert.deepEqual(refusal.refused.map((r) => r.code), ['SIGN_REFUSED']);
+    assert.match(refusal.refused[0]!.message, /not on this node/);
+    assert.ok(!online.sessions().some((s) => s.sessionId === refusedRequest.sessionId), 'nothing recorded at the partner but the audit row');
+    for (const n of readdirSync(onlineDir)) renameSync(join(onlineDir, n), join(media.path, `refused-${n}`));
+    for (const n of readdirSync(offlineDir)) renameSync(join(offlineDir, n), join(media.path, `refused-out-${n}`));
+    refusedRequest.result.catch(() => undefined);
+
+    const first = await offline.airgapRequest(keysetId, { permit: allowEverywhere(nodes, testPermit(keysetId, Buffer.from('first'))), message: Buffer.from('first') }, ids[1]!, offlineDir);
+    const second = await offline.airgapRequest(keysetId, { purpose: 'restore-proof' }, ids[1]!, offlineDir);
     await until(() => readdirSync(offlineDir).filter((n) => n.includes('-r001-')).length === 2);
     carry(offlineDir, onlineDir);
     const report = await online.airgapImport(onlineDir);

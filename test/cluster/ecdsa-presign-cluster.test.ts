@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Signature, Transaction } from 'ethers';
 import type { Coordinator } from '../../main/coordinator/server';
-import type { KeysetRecord, PreimageSignOutcome, PresignatureRecord } from '../../main/cluster/cluster-service';
+import type { KeysetRecord, PresignatureRecord, SignOutcome } from '../../main/cluster/cluster-service';
+import { AppFailure } from '../../main/errors';
+import { issuePermit } from '../../main/permits/issue-permit';
+import { generateIssuerKey, issuerFingerprint } from '../../main/permits/issuer-keys';
 import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
 function unsignedTx(nonce: number): Transaction {
@@ -20,7 +23,7 @@ function unsignedTx(nonce: number): Transaction {
 }
 
 /** Attaches the cluster's signature and returns the sender ethers recovers from the signed transaction. */
-function signedSender(tx: Transaction, out: PreimageSignOutcome): string {
+function signedSender(tx: Transaction, out: SignOutcome): string {
   const sig = Buffer.from(out.signature, 'hex');
   const signed = tx.clone();
   signed.signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32).toString('hex')}`, yParity: (out.recoveryId ?? 0) as 0 | 1 });
@@ -38,15 +41,36 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
   let quorums: string[][] = [];
   const primes = testPrimes();
   const secretsLeft = (n: TestNode) => (n.services.db.prepare(`SELECT COUNT(*) AS c FROM sealed_records WHERE record_type = 'mpc-presignature'`).get() as { c: number }).c;
+  // Every node runs the real PermitAuthorizer, set up as a headless node's operator would: one
+  // trusted issuer, an EVM policy for the keyset and an execution authorization.
+  const issuer = generateIssuerKey();
+  const DEAD = '0x000000000000000000000000000000000000dead';
+  const setUp = (n: TestNode) => {
+    n.services.permits.enrolIssuersAtSetup([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'online issuer', lab: false }], false, 'test');
+    n.services.policy.applyNodeSetup(
+      {
+        policies: [{ keysetId: keyset.keysetId, allowlist: [DEAD], assets: { native: { symbol: 'ETH', decimals: 18, perTxMax: '1', dailyCap: '10', guardianApprovalAbove: null } }, dailyCountLimit: null, signingHours: null, permitTtlSeconds: 60 }],
+        authorizations: [{ id: '6a1e0c1e-0000-4000-8000-0000000ec0a1', scope: { keysetId: keyset.keysetId, destinations: [DEAD], assets: { native: { perTxMax: '1', dailyCap: '10' } }, validForMinutes: 60 } }],
+      },
+      false,
+      'test',
+    );
+  };
+  /** The issuer permits exactly this transaction; the console requests it, every node verifies the permit. */
+  const signTx = (tx: Transaction, prefer: string[]) => {
+    const permit = issuePermit({ keysetId: keyset.keysetId, chain: { kind: 'evm', chainId: 1 }, payload: tx.unsignedSerialized, issuedAt: Date.now() }, issuer.secretKey);
+    return nodes[0]!.services.cluster.signWithPermit(keyset.keysetId, permit, preimage(tx), { prefer });
+  };
   const ready = (n: TestNode) => n.services.cluster.presignatures(keyset.keysetId).filter((p) => p.state === 'ready');
 
   before(async () => {
     coordinator = await startCoordinator();
-    nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
+    nodes = [await startNode('console', primes[0], undefined, { authorizer: 'permits' }), await startNode('node-b', primes[1], undefined, { authorizer: 'permits' }), await startNode('node-c', primes[2], undefined, { authorizer: 'permits' })];
     await enrolAll(nodes);
     for (const n of nodes) await n.services.cluster.connect(coordinator.url);
     keyset = await nodes[0]!.services.cluster.createKeyset('ecdsa');
     await until(() => nodes.every((n) => n.services.cluster.keyset(keyset.keysetId)?.status === 'active'));
+    for (const n of nodes) setUp(n);
     ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId);
     quorums = [[ids[0]!, ids[1]!], [ids[0]!, ids[2]!], [ids[1]!, ids[2]!]];
   });
@@ -77,7 +101,7 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
 
     for (const [i, q] of quorums.entries()) {
       const tx = unsignedTx(i);
-      const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(tx), { prefer: q });
+      const out = await signTx(tx, q);
       assert.equal(out.mode, 'presigned');
       assert.equal(out.presignatureId, made[i]!.presignatureId);
       assert.deepEqual([...out.parties].sort(), [...q].sort());
@@ -89,21 +113,29 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
     assert.deepEqual(nodes.map(secretsLeft), [0, 0, 0]);
   });
 
-  it('never signs twice with one presignature: the spent pool falls back to the full protocol, and parties refuse a spent id', async () => {
+  it('never signs twice with one presignature: the spent pool falls back to the full protocol; parties refuse a spent id and the permit is not retried', async () => {
     const tx = unsignedTx(10);
-    const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(tx), { prefer: quorums[2] });
+    const out = await signTx(tx, quorums[2]!);
     assert.equal(out.mode, 'full');
     assert.equal(out.presignatureId, null);
     assert.equal(signedSender(tx, out), keyset.address);
 
     // A requester whose record says "ready" (e.g. a stale copy of its database) asks for a spent
-    // presignature: the quorum refuses it and the signature comes from the full protocol.
+    // presignature: the quorum refuses it. The permit may be spent where a node accepted it, so
+    // the requester does not retry it on another quorum; a new permit signs with the full protocol.
     const spent = nodes[0]!.services.cluster.presignatures(keyset.keysetId).find((p) => !p.holdsSecret)!;
     nodes[0]!.services.db.prepare(`UPDATE mpc_presignatures SET state = 'ready', used_at = NULL WHERE presignature_id = ?`).run(spent.presignatureId);
     const again = unsignedTx(11);
-    const out2 = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(again), { prefer: quorums[2] });
+    const refused = await signTx(again, quorums[2]!).then(
+      () => assert.fail('a refused presignature must not fall back with the same permit'),
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof AppFailure && refused.code === 'MPC_SESSION_FAILED', String(refused));
+    assert.equal(refused.details?.permitSpent, true);
+    assert.match(refused.message, /not retried on another quorum/);
+    const out2 = await signTx(again, quorums[2]!);
     assert.equal(out2.mode, 'full');
-    assert.equal(out2.attempts, 2);
+    assert.equal(out2.attempts, 1);
     assert.equal(signedSender(again, out2), keyset.address);
     for (const n of [nodes[1]!, nodes[2]!]) assert.equal(n.services.cluster.presignatures(keyset.keysetId).find((p) => p.presignatureId === spent.presignatureId)?.state, 'used');
     assert.equal(ready(nodes[0]!).length, 0);
@@ -114,14 +146,14 @@ describe('ECDSA presignature pool through the coordinator', { timeout: 400_000 }
     await until(() => ready(nodes[1]!).length === 1);
     const beforeRestart = nodes[1]!.services.cluster.presignatures(keyset.keysetId);
     await stopNode(nodes[1]!, false);
-    nodes[1] = await startNode('node-b', primes[1], nodes[1]!.dir);
+    nodes[1] = await startNode('node-b', primes[1], nodes[1]!.dir, { authorizer: 'permits' });
     await nodes[1].services.cluster.connect(coordinator.url);
     await until(() => coordinator.connectedNodes.includes(ids[1]!));
     assert.deepEqual(nodes[1].services.cluster.presignatures(keyset.keysetId), beforeRestart);
     assert.deepEqual(ready(nodes[1]).map((p) => p.presignatureId), [fresh.presignatureId]);
 
     const tx = unsignedTx(20);
-    const out = await nodes[0]!.services.cluster.signPreimage(keyset.keysetId, preimage(tx), { prefer: quorums[0] });
+    const out = await signTx(tx, quorums[0]!);
     assert.equal(out.mode, 'presigned');
     assert.equal(signedSender(tx, out), keyset.address);
     assert.equal(ready(nodes[1]).length, 0);

@@ -125,7 +125,7 @@ describe('HPKE context binding of node-to-node envelopes', () => {
   it('parses a ciphertext of the largest allowed size (4 MiB) and checks its signature', async () => {
     const env = await sealed();
     const largest = Buffer.alloc(MAX_ENVELOPE_CIPHERTEXT).toString('base64');
-    await assert.rejects(opener().open({ ...env, ct: largest }), refusedAs('BAD_SIGNATURE', true, alice.nodeId));
+    await assert.rejects(opener().open({ ...env, ct: largest }), refusedAs('BAD_SIGNATURE', false, alice.nodeId));
   });
 
   it('names another session by the first 16 characters of its id only', async () => {
@@ -144,8 +144,8 @@ describe('HPKE context binding of node-to-node envelopes', () => {
     await assert.rejects(new EnvelopeOpener(bob, sid, 'eddsa-keygen', peersOfBob).open(env), refusedAs('WRONG_SESSION', false, alice.nodeId));
     const enc = Buffer.from(env.enc, 'base64');
     enc[0]! ^= 1;
-    await assert.rejects(opener().open({ ...env, enc: enc.toString('base64') }), refusedAs('BAD_SIGNATURE', true, alice.nodeId));
-    await assert.rejects(opener().open({ ...env, sig: Buffer.from(env.sig, 'base64').subarray(0, 63).toString('base64') }), refusedAs('BAD_SIGNATURE', true, alice.nodeId));
+    await assert.rejects(opener().open({ ...env, enc: enc.toString('base64') }), refusedAs('BAD_SIGNATURE', false, alice.nodeId));
+    await assert.rejects(opener().open({ ...env, sig: Buffer.from(env.sig, 'base64').subarray(0, 63).toString('base64') }), refusedAs('BAD_SIGNATURE', false, alice.nodeId));
   });
 
   it('refuses a second envelope with a sequence number already used, even in another round', async () => {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { SessionInfo } from '../../main/coordinator/protocol';
+import { sessionInfoOf, signSessionRequest } from '../../main/cluster/session-request';
 import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
 
 let unhandled = 0;
@@ -83,11 +84,16 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
     const coordinator = await fakeCoordinator();
     try {
       await a.services.cluster.connect(coordinator.url);
-      const info = invite();
-      coordinator.send({ t: 'invite', session: info });
+      // A genuine request signed by node-b, relayed more than once.
+      const { requester: _requester, ...body } = invite();
+      void _requester;
+      const request = signSessionRequest(await nodes[1]!.services.cluster.identity(), { ...body, permitId: null });
+      const info = sessionInfoOf(request.body);
+      const relay = { t: 'invite', session: info, request };
+      coordinator.send(relay);
       await until(() => coordinator.received.some((m) => (m as { t: string }).t === 'accept'));
-      coordinator.send({ t: 'invite', session: info });
-      coordinator.send({ t: 'invite', session: info });
+      coordinator.send(relay);
+      coordinator.send(relay);
       await until(() => (a.services.cluster.refusals.pending()['repeated invite (session id already known here)'] ?? 0) === 2);
       // The connection and the process are still there; one session row, one accept.
       assert.equal(a.services.cluster.connected, true);
@@ -97,7 +103,7 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
       // The coordinator ends it; later hostile repeats of its messages change nothing.
       coordinator.send({ t: 'session-end', session: info, state: 'failed', failure: { errorClass: 'transient', code: 'TIMEOUT', reason: 'test' } });
       await until(() => a.services.cluster.sessions().find((s) => s.sessionId === info.sessionId)?.state === 'failed');
-      coordinator.send({ t: 'invite', session: info });
+      coordinator.send(relay);
       coordinator.send({ t: 'start', sessionId: info.sessionId });
       coordinator.send({ t: 'session-end', session: info, state: 'completed', result: {} });
       coordinator.send('{"t":"invite"');

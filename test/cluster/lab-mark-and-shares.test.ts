@@ -63,7 +63,7 @@ describe('lab marks and share buffers', { timeout: 180_000 }, () => {
       return r;
     };
     try {
-      await nodes[0]!.services.cluster.sign(keysetId, Buffer.from('lab message'), { prefer: [ids[0]!, ids[1]!] });
+      await nodes[0]!.services.cluster.keyCheck(keysetId, 'key-check', { prefer: [ids[0]!, ids[1]!] });
       await until(() => b.services.cluster.sessions().some((s) => s.protocol === 'eddsa-sign' && s.state === 'completed'));
     } finally {
       records.get = get;

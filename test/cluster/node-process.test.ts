@@ -64,7 +64,8 @@ describe('headless signer node as a child process: kill -9 mid-session, restart'
     const [a, c] = [keyset.participants[0]!.nodeId, keyset.participants.find((p) => p.nodeId !== keyset.participants[0]!.nodeId && p.nodeId !== nodes[1]!.services.cluster.nodes().find((n) => n.isSelf)!.nodeId)!.nodeId];
 
     holdTo = c;
-    const signing = nodes[0]!.services.cluster.sign(keyset.keysetId, Buffer.from('kill -9'), { prefer: [a, c] });
+    // Key checks: the headless node has no permit verifier, and a key check may be retried.
+    const signing = nodes[0]!.services.cluster.keyCheck(keyset.keysetId, 'key-check', { prefer: [a, c] });
     await until(() => held > 0, 10_000);
     child!.kill('SIGKILL');
     const out = await signing;
@@ -77,7 +78,7 @@ describe('headless signer node as a child process: kill -9 mid-session, restart'
 
     child = spawnNode(false);
     await until(() => coordinator.connectedNodes.includes(c), 30_000);
-    const again = await nodes[0]!.services.cluster.sign(keyset.keysetId, Buffer.from('after restart'), { prefer: [a, c] });
+    const again = await nodes[0]!.services.cluster.keyCheck(keyset.keysetId, 'key-check', { prefer: [a, c] });
     assert.deepEqual([...again.parties].sort(), [a, c].sort());
 
     child.kill('SIGTERM');

@@ -12,7 +12,8 @@ import type { Coordinator } from '../../main/coordinator/server';
 import type { KeysetRecord } from '../../main/cluster/cluster-service';
 import { MpcSigner } from '../../main/mpc/index';
 import { tempDir } from '../support/temp-dir';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
+import { testPermit } from '../support/authorizer';
+import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
 /** Counts the partial signatures a node's engine issues, across restarts of that node. */
 const issued = { partials: 0 };
@@ -87,7 +88,7 @@ describe('presignature rollback', { timeout: 400_000 }, () => {
     const aSecret = a!.services.db.prepare(`SELECT * FROM sealed_records WHERE record_type = 'mpc-presignature' AND record_id = ?`).get(made.presignatureId) as Row;
     assert.ok(aRow && aSecret);
 
-    const first = await a!.services.cluster.signPreimage(keyset.keysetId, preimage(0), { prefer: quorum });
+    const first = await a!.services.cluster.signWithPermit(keyset.keysetId, allowEverywhere(nodes, testPermit(keyset.keysetId, preimage(0))), preimage(0), { prefer: quorum });
     assert.equal(first.mode, 'presigned');
     assert.equal(first.presignatureId, made.presignatureId);
     assert.equal(issued.partials, 1, 'node-b issued one partial for the first signature');
@@ -105,9 +106,11 @@ describe('presignature rollback', { timeout: 400_000 }, () => {
     a!.services.db.prepare('DELETE FROM mpc_presignatures WHERE presignature_id = ?').run(made.presignatureId);
     insertRow(a!.services.db, 'mpc_presignatures', aRow);
     insertRow(a!.services.db, 'sealed_records', aSecret);
-    const second = await a!.services.cluster.signPreimage(keyset.keysetId, preimage(1), { prefer: quorum });
-    // node-b refused the presigned step: no second partial left its engine; the full protocol signed.
+    // node-b refuses the presigned step: no second partial leaves its engine. The permit is spent
+    // by the attempt, so the requester does not retry it; a fresh permit signs with the full protocol.
+    await assert.rejects(a!.services.cluster.signWithPermit(keyset.keysetId, allowEverywhere(nodes, testPermit(keyset.keysetId, preimage(1))), preimage(1), { prefer: quorum }));
     assert.equal(issued.partials, 1, 'node-b issued no second partial with the restored presignature');
+    const second = await a!.services.cluster.signWithPermit(keyset.keysetId, allowEverywhere(nodes, testPermit(keyset.keysetId, preimage(2))), preimage(2), { prefer: quorum, presigned: 'never' });
     assert.equal(second.mode, 'full');
     assert.notEqual(second.signature.slice(0, 64), first.signature.slice(0, 64), 'the two signatures do not share r');
   });

@@ -7,21 +7,28 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SessionInfo } from '../../main/coordinator/protocol';
-import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
+import { sessionInfoOf, signSessionRequest } from '../../main/cluster/session-request';
+import type { Coordinator } from '../../main/coordinator/server';
+import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
 
 describe('session limits', { timeout: 120_000 }, () => {
   let nodes: TestNode[] = [];
   let ids: string[] = [];
   let a: TestNode;
+  let coordinator: Coordinator | null = null;
 
   before(async () => {
     a = await startNode('console', undefined, undefined, { acceptKeygen: false, limits: { maxConcurrent: 3, maxPerRequester: 2 } });
     nodes = [a, await startNode('node-b'), await startNode('node-c')];
     await enrolAll(nodes);
     ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId);
+    // Only this node is connected: it learns the cluster id, and nobody else answers its invites.
+    coordinator = await startCoordinator();
+    await a.services.cluster.connect(coordinator.url);
   });
   after(async () => {
     for (const n of nodes) await stopNode(n).catch(() => undefined);
+    await coordinator?.close();
   });
 
   const invite = (over: Partial<SessionInfo> = {}): SessionInfo => ({
@@ -35,7 +42,14 @@ describe('session limits', { timeout: 120_000 }, () => {
     deadlineAt: Date.now() + 60_000,
     ...over,
   });
-  const send = (info: SessionInfo) => a.services.cluster.handleNetworkMessage({ t: 'invite', session: info });
+  /** Relays an invite carrying a request genuinely signed by the node it names as requester. */
+  const send = async (info: SessionInfo) => {
+    const requester = nodes[ids.indexOf(info.requester)]!;
+    const { requester: _requester, ...body } = info;
+    void _requester;
+    const request = signSessionRequest(await requester.services.cluster.identity(), { ...body, permitId: null });
+    return a.services.cluster.handleNetworkMessage({ t: 'invite', session: sessionInfoOf(request.body), request });
+  };
   const row = (info: SessionInfo) => a.services.cluster.sessions().find((s) => s.sessionId === info.sessionId);
   const auditRows = () => (a.services.db.prepare('SELECT COUNT(*) AS c FROM audit_log').get() as { c: number }).c;
 
@@ -63,7 +77,7 @@ describe('session limits', { timeout: 120_000 }, () => {
     await send(info);
     assert.equal(row(info)?.state, 'running');
     await until(() => row(info)?.state === 'failed', 5_000);
-    assert.equal(row(info)?.errorCode, 'TIMEOUT');
+    assert.equal(row(info)?.errorCode, 'DEADLINE_PASSED');
   });
 
   it('bounds concurrent sessions per requester and per node', async () => {

@@ -6,6 +6,10 @@ import { Coordinator, type CoordinatorOptions } from '../../main/coordinator/ser
 import { createServices, type Services } from '../../main/services';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
+import { AllowlistAuthorizer, type TestPermit } from '../support/authorizer';
+import type { SignAuthorizer } from '../../main/cluster/sign-authorization';
+import type { MpcSigner } from '../../main/mpc/index';
+import type { Clock } from '../../main/platform/clock';
 
 const PRIMES = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'fixtures', 'paillier-primes.test-only.json');
 
@@ -20,34 +24,43 @@ export interface TestNode {
   dir: { path: string; cleanup: () => void };
   /** Folder of the rollback counter's mirror: outside the data folder, kept across restarts. */
   stateDir: { path: string; cleanup: () => void };
+  /** The node's test authorizer (key checks and the test permits it was told to allow); null when it runs the real PermitAuthorizer. */
+  authorizer: SignAuthorizer | null;
 }
 
 export interface StartNodeOptions {
   /** Opens this node's key-generation window for peers' invites (default true: most tests make keysets). */
   acceptKeygen?: boolean;
   stateDir?: { path: string; cleanup: () => void };
-  signer?: NonNullable<Parameters<typeof createServices>[0]['cluster']>['signer'];
+  signer?: MpcSigner;
   limits?: NonNullable<Parameters<typeof createServices>[0]['cluster']>['limits'];
+  /** The test AllowlistAuthorizer by default; 'permits' for the node's real PermitAuthorizer (set up like a headless node). */
+  authorizer?: SignAuthorizer | 'permits';
+  clock?: Clock;
 }
 
 /** A node restarted on the same data folder is the same machine: it keeps its state folder. */
 const stateDirs = new Map<string, { path: string; cleanup: () => void }>();
 
+/** A signer node in this process. */
 export async function startNode(name: string, primes?: Buffer, dir = tempDir(`vk-node-${name}-`), options: StartNodeOptions = {}): Promise<TestNode> {
   const stateDir = options.stateDir ?? stateDirs.get(dir.path) ?? tempDir(`vk-state-${name}-`);
   stateDirs.set(dir.path, stateDir);
+  const chosen = options.authorizer ?? new AllowlistAuthorizer();
+  const authorizer = chosen === 'permits' ? null : chosen;
   const services = createServices({
     dataDir: dir.path,
     kdfCost: TEST_KDF_COST,
     idleCheckIntervalMs: 0,
     idleTimeoutSeconds: 3600,
-    cluster: { name, stateDir: stateDir.path, ...(primes ? { primes: () => primes } : {}), ...(options.signer ? { signer: options.signer } : {}), ...(options.limits ? { limits: options.limits } : {}) },
+    ...(options.clock ? { clock: options.clock } : {}),
+    cluster: { name, stateDir: stateDir.path, ...(authorizer ? { authorizer: () => authorizer } : {}), ...(primes ? { primes: () => primes } : {}), ...(options.signer ? { signer: options.signer } : {}), ...(options.limits ? { limits: options.limits } : {}) },
   });
   if (services.vault.status().state === 'uninitialized') await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
   else await services.vault.unlock(GOOD_PASSPHRASE);
   await services.cluster.identity();
   if (options.acceptKeygen !== false) services.cluster.openKeygenWindow(60);
-  return { name, services, dir, stateDir };
+  return { name, services, dir, stateDir, authorizer };
 }
 
 /** Every node enrols every other, confirming the fingerprint the other shows. */
@@ -82,4 +95,10 @@ export async function until(check: () => boolean, ms = 5_000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Puts a test permit on the allowlist of every node given (each node decides for itself). */
+export function allowEverywhere(nodes: TestNode[], permit: TestPermit): TestPermit {
+  for (const n of nodes) if (n.authorizer instanceof AllowlistAuthorizer) n.authorizer.allow(permit);
+  return permit;
 }

@@ -87,6 +87,11 @@ describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
     assert.match((await page.getByTestId('keyset-qr-caption').first().textContent()) ?? '', /^LAB KEYSET — NOT FOR REAL FUNDS/);
     await page.getByTestId('cluster-session').first().waitFor();
     assert.equal(await page.getByTestId('cluster-session').first().getAttribute('data-state'), 'completed');
+    // A test signature is a key check every node reads and co-signs (the lab nodes have no permit
+    // verifier); the console verifies it under the keyset key before showing it.
+    await page.getByRole('button', { name: 'Test signature (key check)' }).first().click();
+    await page.getByTestId('key-check-result').waitFor({ timeout: 30_000 });
+    assert.match((await page.getByTestId('key-check-result').textContent()) ?? '', /verified under this keyset's public key/);
     // The banner stays on other screens too.
     await page.getByRole('button', { name: 'Overview' }).click();
     await page.getByTestId('lab-banner').waitFor();

@@ -53,7 +53,7 @@ describe('audit:verify command line', () => {
     assert.match(usage.out, /^usage: npm run audit:verify -- FILE\.jsonl \[EXPECTED_HEAD_HASH\]/);
     const missing = verifyCli(join(dir.path, 'absent.jsonl'));
     assert.equal(missing.code, 2);
-    assert.match(missing.out, /^cannot read .*absent\.jsonl: ENOENT$/m);
+    assert.match(missing.out, /^FILE_NOT_FOUND: The audit export .*absent\.jsonl does not exist\./m);
     dir.cleanup();
   });
 });

@@ -1,6 +1,6 @@
 import QRCode from 'qrcode';
 import { statSync } from 'node:fs';
-import type { AirgapReport, ClusterStatus, KeysetView } from '../../../preload/contract';
+import type { AirgapReport, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
 import type { Services } from '../../services';
@@ -78,9 +78,13 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       await lab.stop();
       return status();
     },
+    'cluster.keyCheck': async (request): Promise<KeyCheckView> => {
+      const out = await cluster.keyCheck(request.keysetId, request.purpose);
+      return { keysetId: request.keysetId, purpose: out.purpose, sessionId: out.sessionId, parties: out.parties, message: out.message, signature: out.signature, verified: true };
+    },
     'cluster.airgapSign': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
-      const handle = await cluster.airgapRequest(request.keysetId, Buffer.from(request.message, 'hex'), request.partner, folder);
+      const handle = await cluster.airgapRequest(request.keysetId, { purpose: request.purpose }, request.partner, folder);
       return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId) };
     },
     'cluster.airgapImport': async (request): Promise<AirgapReport> => {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { AirgapReport, AppError, ClusterSessionView, KeysetView } from '../../../preload/contract';
+import type { AirgapReport, AppError, ClusterSessionView, KeyCheckPurpose, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useConsole } from '../store';
@@ -136,7 +136,36 @@ function KeygenWindowControl({ onError }: { onError(e: AppError | null): void })
   );
 }
 
-function KeysetCard({ k }: { k: KeysetView }) {
+/** "Test signature (key check)": the cluster signs a key-check message, never a transaction. */
+function KeyCheckButton({ k, ready }: { k: KeysetView; ready: boolean }) {
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<KeyCheckView | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    const r = await api.cluster.keyCheck({ keysetId: k.keysetId, purpose: 'key-check' });
+    setBusy(false);
+    if (r.ok) setResult(r.value);
+    else setError(r.error);
+  };
+  return (
+    <div className="key-check">
+      <button type="button" disabled={!ready || busy || k.status !== 'active'} onClick={() => void run()} data-testid="key-check">
+        {busy ? 'Signing key check…' : 'Test signature (key check)'}
+      </button>
+      <ErrorNotice error={error} onDismiss={() => setError(null)} />
+      {result ? (
+        <p className="notice small" role="status" data-testid="key-check-result">
+          Key check signed by {result.parties.length} nodes and verified under this keyset's public key (session {result.sessionId.slice(0, 12)}…).
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function KeysetCard({ k, ready }: { k: KeysetView; ready: boolean }) {
   return (
     <article className={k.lab ? 'keyset keyset-lab' : 'keyset'} data-testid="keyset" data-scheme={k.scheme} data-lab={k.lab ? 'true' : 'false'}>
       {k.lab ? <div className="lab-mark" data-testid="keyset-lab-mark">LAB KEYSET — NOT FOR REAL FUNDS</div> : null}
@@ -160,6 +189,7 @@ function KeysetCard({ k }: { k: KeysetView }) {
         <dt>Created</dt>
         <dd>{new Date(k.createdAt).toLocaleString()}</dd>
       </dl>
+      <KeyCheckButton k={k} ready={ready} />
     </article>
   );
 }
@@ -169,7 +199,7 @@ function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: A
   const [folder, setFolder] = useState('');
   const [keysetId, setKeysetId] = useState('');
   const [partner, setPartner] = useState('');
-  const [message, setMessage] = useState('');
+  const [purpose, setPurpose] = useState<KeyCheckPurpose>('key-check');
   const [report, setReport] = useState<AirgapReport | null>(null);
   const k = keysets.find((x) => x.keysetId === keysetId);
   const peers = nodes.filter((n) => !n.isSelf && k?.participants.some((p) => p.nodeId === n.nodeId));
@@ -201,13 +231,17 @@ function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: A
           </select>
         </label>
         <label>
-          Message (hex)
-          <input className="mono" value={message} onChange={(e) => setMessage(e.target.value.trim().toLowerCase())} />
+          Test signature
+          <select value={purpose} onChange={(e) => setPurpose(e.target.value as KeyCheckPurpose)}>
+            <option value="key-check">Key check</option>
+            <option value="restore-proof">Restore proof</option>
+            <option value="drill">Drill</option>
+          </select>
         </label>
       </div>
       <div className="row">
-        <button type="button" disabled={!folder || !keysetId || !partner || !message} onClick={async () => done(await api.cluster.airgapSign({ keysetId, partner, message, folder }))}>
-          Export signing request bundle
+        <button type="button" disabled={!folder || !keysetId || !partner} onClick={async () => done(await api.cluster.airgapSign({ keysetId, partner, purpose, folder }))}>
+          Export key-check request bundle
         </button>
         <button type="button" disabled={!folder} onClick={async () => done(await api.cluster.airgapImport({ folder }))}>
           Import bundles from folder
@@ -277,7 +311,7 @@ export function KeysetsScreen() {
         ) : null}
         {keysets.length === 0 ? <p className="hint">No keysets yet.</p> : null}
         <div className="keysets">
-          {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} />)}
+          {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} ready={ready} />)}
         </div>
       </section>
       <section className="card" aria-labelledby="sessions-title">

@@ -1,0 +1,287 @@
+/**
+ * Signing sessions carried by file bundles between nodes that share no network: the requester
+ * writes its signed session request and first round; the partner imports it, admits it exactly as
+ * it would an invite from the coordinator (signature, keyset record, policy, authorizer), and the
+ * two exchange one bundle per round until both hold the signature.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { PublicResult, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
+import { AppFailure, fail } from '../errors';
+import type { ErrorCode } from '../../preload/contract';
+import type { MpcSigner } from '../mpc/index';
+import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
+import type { Peer } from './envelope';
+import { ClusterError, type SessionFailure } from './errors';
+import type { LocalIdentity } from './identity';
+import { admitInvite, type AdmittedInvite, type InviteContext, type InviteKeyset } from './invites';
+import { buildKeyCheck, type KeyCheckPurpose } from './key-check';
+import { SessionRunner, type RunnerTransport } from './session-runner';
+import { newSessionId, RequestRefusal, signSessionRequest } from './session-request';
+import { signatureMatchesKeyset } from './signature-check';
+
+export interface AirgapOutcome {
+  sessionId: string;
+  signature: string;
+  recoveryId: number | null;
+  parties: string[];
+}
+
+/** A signing session carried by file bundles; `result` settles when the last bundle is imported. */
+export interface AirgapHandle {
+  sessionId: string;
+  info: SessionInfo;
+  result: Promise<AirgapOutcome>;
+}
+
+export interface AirgapImportReport {
+  /** Bundles handed to a session (or session requests joined). */
+  imported: number;
+  /** Bundles already taken in, or of sessions this node does not run. */
+  skipped: number;
+  refused: Array<{ file: string; code: string; message: string }>;
+  joined: AirgapHandle[];
+}
+
+/** Air-gap sessions wait for people carrying media: hours, not seconds. */
+export const AIRGAP_DEFAULT_TTL_MS = 24 * 3600_000;
+/** Longest deadline a node accepts in an air-gap request. */
+export const AIRGAP_MAX_TTL_MS = 25 * 3600_000;
+
+interface AirgapParticipation {
+  me: string;
+  info: SessionInfo;
+  runner: SessionRunner;
+  peers: Map<string, Peer>;
+  inbox: BundleInbox;
+  outDir: string;
+  handle: AirgapHandle;
+  timer: NodeJS.Timeout;
+}
+
+export interface AirgapKeyset extends InviteKeyset {
+  clusterId: string;
+}
+
+/** What the air-gap sessions need from the node's cluster service. */
+export interface AirgapHost {
+  identity(): Promise<LocalIdentity>;
+  keyset(keysetId: string): AirgapKeyset | null;
+  activeKeyset(keysetId: string): AirgapKeyset;
+  /** Signing key of an enrolled, non-quarantined peer (never this node); null otherwise. */
+  peerSigningKey(nodeId: string): KeyObject | null;
+  /** This node's own yes to requesting the signature; returns the permit id. */
+  preAuthorize(keyset: AirgapKeyset, body: Omit<SessionRequestBody, 'v' | 'requester'>, me: LocalIdentity): string | null;
+  inviteContext(me: LocalIdentity, clusterId: string | null, maxTtlMs: number): InviteContext;
+  ownRequests: Set<string>;
+  refuseRequest(sessionId: string, refusal: RequestRefusal, transport: 'airgap'): void;
+  sessionKnown(sessionId: string): boolean;
+  peersFor(info: SessionInfo, me: LocalIdentity): Promise<Map<string, Peer>>;
+  share(keysetId: string): Buffer | undefined;
+  signer(): MpcSigner;
+  recordStart(info: SessionInfo, decision: AdmittedInvite['decision'], transport: 'airgap'): void;
+  finish(info: SessionInfo, state: 'completed' | 'failed', failure: SessionFailure | undefined, result: PublicResult | undefined): void;
+  quarantine(nodeId: string, reason: string, sessionId: string): void;
+  sessionFailure(info: SessionInfo, failure: SessionFailure, permitSpent: boolean): never;
+}
+
+export class AirgapSessions {
+  private readonly running = new Map<string, AirgapParticipation>();
+
+  constructor(private readonly host: AirgapHost) {}
+
+  has(sessionId: string): boolean {
+    return this.running.has(sessionId);
+  }
+
+  handles(): AirgapHandle[] {
+    return [...this.running.values()].map((p) => p.handle);
+  }
+
+  stopAll(): void {
+    for (const p of this.running.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
+  }
+
+  /** Writes the signed request and this node's first round into `outDir`. Nothing opens a socket. */
+  async request(keysetId: string, what: { permit: unknown; message: Buffer } | { purpose: KeyCheckPurpose }, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapHandle> {
+    const me = await this.host.identity();
+    const keyset = this.host.activeKeyset(keysetId);
+    const sign = 'purpose' in what ? { message: buildKeyCheck(keysetId, what.purpose), permit: undefined } : { permit: what.permit, message: what.message };
+    if (sign.message.length === 0 || sign.message.length > 64 * 1024) fail('MPC_SESSION_REJECTED', 'The payload to sign must be 1 byte to 64 KiB (an unsigned transaction or message).');
+    const mine = keyset.participants.find((p) => p.nodeId === me.nodeId);
+    const theirs = keyset.participants.find((p) => p.nodeId === partner && p.nodeId !== me.nodeId);
+    if (!mine || !theirs) fail('MPC_SESSION_REJECTED', `Node ${partner} is not another member of keyset ${keysetId}.`, { keysetId });
+    if (!this.host.peerSigningKey(partner)) fail('MPC_SESSION_REJECTED', `Node ${partner} is not an enrolled, non-quarantined peer of this node.`, { nodeId: partner });
+    const body = {
+      clusterId: keyset.clusterId,
+      sessionId: newSessionId(),
+      protocol: `${keyset.scheme}-sign` as const,
+      keysetId,
+      parties: [mine, theirs].sort((a, b) => a.partyIndex - b.partyIndex),
+      threshold: keyset.threshold,
+      message: sign.message.toString('hex'),
+      ...(sign.permit !== undefined ? { permit: sign.permit } : {}),
+      deadlineAt: Date.now() + Math.min(options.ttlMs ?? AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS - 60_000),
+    };
+    const permitId = this.host.preAuthorize(keyset, { ...body, permitId: null }, me);
+    const request = signSessionRequest(me, { ...body, permitId });
+    // This node contributes too: its own authorizer's yes is committed like any participant's.
+    this.host.ownRequests.add(body.sessionId);
+    let admitted: AdmittedInvite;
+    try {
+      admitted = admitInvite(request, this.host.inviteContext(me, keyset.clusterId, AIRGAP_MAX_TTL_MS));
+    } catch (error) {
+      if (error instanceof RequestRefusal) fail('SIGN_REFUSED', error.message, { code: error.code });
+      throw error;
+    } finally {
+      this.host.ownRequests.delete(body.sessionId);
+    }
+    return this.start(admitted, outDir, () =>
+      writeBundle(outDir, sealBundle(me, { kind: 'request', clusterId: body.clusterId, sid: body.sessionId, protocol: body.protocol, round: 0, to: [partner] }, { request, envelopes: [] })),
+    );
+  }
+
+  /**
+   * Reads every complete bundle in `inDir`: joins session requests addressed to this node (its
+   * policy and authorizer permitting) and hands round bundles to their running sessions. Refused
+   * bundles are reported with their typed error and never reach a session.
+   */
+  async import(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
+    const me = await this.host.identity();
+    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [] };
+    let files: string[];
+    try {
+      files = listBundles(inDir);
+    } catch {
+      fail('BUNDLE_MALFORMED', `Cannot read the folder ${inDir}. Check that the medium is mounted and readable.`);
+    }
+    for (const file of files) {
+      try {
+        const bundle = readBundle(file);
+        if (!bundle.header.to.includes(me.nodeId)) {
+          report.skipped += 1;
+          continue;
+        }
+        if (bundle.header.kind === 'request') {
+          if (this.running.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid)) {
+            report.skipped += 1;
+            continue;
+          }
+          report.joined.push(await this.join(bundle, outDir));
+          report.imported += 1;
+        } else if (this.running.has(bundle.header.sid)) {
+          if (this.deliver(bundle.header.sid, bundle)) report.imported += 1;
+          else report.skipped += 1;
+        } else {
+          report.skipped += 1;
+        }
+      } catch (error) {
+        if (!(error instanceof AppFailure)) throw error;
+        report.refused.push({ file, code: error.code, message: error.message });
+      }
+    }
+    return report;
+  }
+
+  /** Hands one bundle to a running air-gap session; false when it was already taken in. */
+  deliver(sessionId: string, bundle: Bundle): boolean {
+    const p = this.running.get(sessionId);
+    if (!p) fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${sessionId.slice(0, 16)}… is running on this node (finished, expired, or never started here).`);
+    verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
+    if (bundle.header.kind !== 'round') fail('BUNDLE_WRONG_ROUND', 'A session request cannot be imported into a running session.');
+    if (!p.inbox.admit(bundle)) return false;
+    for (const env of bundle.body.envelopes) p.runner.deliver(env);
+    return true;
+  }
+
+  private async join(bundle: Bundle, outDir: string): Promise<AirgapHandle> {
+    const me = await this.host.identity();
+    const body = bundle.body.request?.body;
+    const keyset = body ? this.host.keyset(body.keysetId) : null;
+    if (!body || !keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${body?.keysetId ?? '(none)'}, which this node does not hold.`, { keysetId: body?.keysetId ?? null });
+    verifyBundle(bundle, { me: me.nodeId, clusterId: keyset.clusterId, senderKey: (id) => this.host.peerSigningKey(id) });
+    let admitted: AdmittedInvite;
+    try {
+      admitted = admitInvite(bundle.body.request, this.host.inviteContext(me, keyset.clusterId, AIRGAP_MAX_TTL_MS));
+      if (admitted.info.protocol !== `${keyset.scheme}-sign`) throw new RequestRefusal('SESSION_NOT_ALLOWED', 'Only signing sessions run over the air gap.');
+    } catch (error) {
+      if (!(error instanceof RequestRefusal)) throw error;
+      this.host.refuseRequest(body.sessionId, error, 'airgap');
+      if (error.byAuthorizer) fail('SIGN_REFUSED', error.message, { code: error.code, sessionId: body.sessionId });
+      fail(error.code as ErrorCode, error.message, { sessionId: body.sessionId });
+    }
+    return this.start(admitted, outDir);
+  }
+
+  /**
+   * Starts an air-gap participation of an admitted request: the authorizer's commit is durable
+   * before the first bundle (the request itself, for the requester) is written.
+   */
+  private async start(admitted: AdmittedInvite, outDir: string, writeRequest?: () => void): Promise<AirgapHandle> {
+    const { info, decision } = admitted;
+    const me = await this.host.identity();
+    const transport = new BundleTransport(me, info, outDir);
+    const runner = await this.prepare(info, transport);
+    const peers = await this.host.peersFor(info, me);
+    decision?.commit();
+    writeRequest?.();
+    this.host.recordStart(info, decision, 'airgap');
+    const timer = setTimeout(() => runner.abort(new ClusterError({ errorClass: 'transient', code: 'TIMEOUT', reason: 'The air-gap session passed its deadline before every bundle came back.' })), Math.max(0, info.deadlineAt - Date.now()));
+    timer.unref();
+    const keyset = this.host.keyset(info.keysetId)!;
+    const message = Buffer.from(info.message ?? '', 'hex');
+    const result = runner.start().then(
+      (r) => {
+        const pub: PublicResult = { ...(r.signature ? { signature: r.signature.toString('hex') } : {}), ...(r.recoveryId !== undefined && r.recoveryId !== null ? { recoveryId: r.recoveryId } : {}) };
+        this.end(info.sessionId);
+        if (!signatureMatchesKeyset(keyset, message, { signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null })) {
+          const failure: SessionFailure = { errorClass: 'permanent', code: 'MPC_RESULT_INVALID', reason: `The combined signature does not verify under keyset ${info.keysetId}'s public key; it was refused.` };
+          this.host.finish(info, 'failed', failure, undefined);
+          fail('MPC_RESULT_INVALID', failure.reason, { sessionId: info.sessionId });
+        }
+        this.host.finish(info, 'completed', undefined, pub);
+        return { sessionId: info.sessionId, signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null, parties: info.parties.map((p) => p.nodeId) };
+      },
+      (error: unknown) => {
+        const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
+        this.end(info.sessionId);
+        if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== me.nodeId) this.host.quarantine(failure.blamedNode, failure.reason, info.sessionId);
+        this.host.finish(info, 'failed', failure.toFailure(), undefined);
+        return this.host.sessionFailure(info, failure.toFailure(), decision?.kind === 'permit');
+      },
+    );
+    result.catch(() => undefined);
+    const handle: AirgapHandle = { sessionId: info.sessionId, info, result };
+    this.running.set(info.sessionId, { me: me.nodeId, info, runner, peers, inbox: new BundleInbox(), outDir, handle, timer });
+    return handle;
+  }
+
+  private end(sessionId: string): void {
+    const p = this.running.get(sessionId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.running.delete(sessionId);
+  }
+
+  /** The engine session of this node's part, over the bundle transport. */
+  private async prepare(info: SessionInfo, transport: RunnerTransport): Promise<SessionRunner> {
+    const me = await this.host.identity();
+    const keyset = this.host.keyset(info.keysetId);
+    const mine = info.parties.find((p) => p.nodeId === me.nodeId);
+    if (!keyset || !mine || `${keyset.scheme}-sign` !== info.protocol) fail('MPC_SESSION_REJECTED', 'This node cannot take part in that session (unknown keyset, wrong party or protocol).');
+    const share = this.host.share(info.keysetId);
+    if (!share) fail('KEYSET_NOT_FOUND', `The share of keyset ${info.keysetId} is missing on this node.`);
+    try {
+      const peers = await this.host.peersFor(info, me);
+      const runner = new SessionRunner({ me, info, peers, signer: this.host.signer(), transport, share });
+      // The share stays in memory only while the session runs.
+      void runner.result.then(
+        () => share.fill(0),
+        () => share.fill(0),
+      );
+      return runner;
+    } catch (error) {
+      share.fill(0);
+      throw error;
+    }
+  }
+}
