@@ -3,7 +3,8 @@
  * Reading one checks only its shape, size and duplicates; each permit is verified on its own by
  * the authorizer when a signature is requested.
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { readRegularTextFile } from '../platform/safe-file';
 import { z } from 'zod';
 import { fail } from '../errors';
 import { signedPermitSchema, type SignedPermit } from './permit-format';
@@ -48,9 +49,9 @@ export function parseBundle(text: string): PermitBundle {
   return parsed.data as PermitBundle;
 }
 
+/** Reads a bundle from a medium: a regular file only (no FIFO, device or link), at most the size limit. */
 export function readBundle(path: string): PermitBundle {
-  if (statSync(path).size > MAX_BUNDLE_BYTES) fail('PERMIT_BUNDLE_TOO_LARGE', `${path} is larger than ${MAX_BUNDLE_BYTES / 1024 / 1024} MiB.`);
-  return parseBundle(readFileSync(path, 'utf8'));
+  return parseBundle(readRegularTextFile(path, { maxBytes: MAX_BUNDLE_BYTES, what: 'permit bundle' }));
 }
 
 export function serializeBundle(permits: SignedPermit[]): string {

@@ -3,10 +3,10 @@
  * names the trusted permit issuers, the vault policy per keyset and any execution authorizations
  * in JSON files, read at start. The formats are printed by `npm run node -- --help`.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularTextFile } from '../platform/safe-file';
 import { z } from 'zod';
 import { executionAuthorizationScope, keysetPolicy } from '../../preload/channels/policy';
-import { fail } from '../errors';
+import { fail, isAppFailure } from '../errors';
 import type { PermitService } from '../permits/permit-service';
 import type { PolicyService } from './policy-service';
 
@@ -40,8 +40,10 @@ const authorizationsFile = z.array(z.strictObject({ id: z.string().uuid().option
 function readJson<T extends z.ZodType>(path: string, schema: T, what: string): z.output<T> {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
+    data = JSON.parse(readRegularTextFile(path, { maxBytes: 16 * 1024 * 1024, what: `${what} file` }));
+  } catch (error) {
+    // A FIFO, link or oversized file keeps its own code and sentence.
+    if (isAppFailure(error)) throw error;
     fail('POLICY_INVALID', `The ${what} file ${path} cannot be read as JSON.`);
   }
   const parsed = schema.safeParse(data);

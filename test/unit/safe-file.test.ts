@@ -51,12 +51,14 @@ describe('safe file reads', () => {
     const script = `
       import { readRegularFile, listRegularFiles } from './main/platform/safe-file.ts';
       import { readBundle, listBundles } from './main/cluster/airgap.ts';
+      import { readBundle as readPermitBundle } from './main/permits/permit-bundle.ts';
       const dir = process.argv[1];
       const code = (run) => { try { run(); return 'READ'; } catch (e) { return e.code ?? e.name; } };
       const out = {};
       for (const name of ['vk-fifo.vkb', 'vk-zero.vkb', 'vk-big.vkb', 'vk-huge.vkb', 'vk-dir.vkb', 'vk-link-to-good.vkb']) {
         out[name] = code(() => readRegularFile(dir + '/' + name, { maxBytes: 4096 }));
         out['bundle:' + name] = code(() => readBundle(dir + '/' + name));
+        if (name !== 'vk-big.vkb' && name !== 'vk-huge.vkb') out['permits:' + name] = code(() => readPermitBundle(dir + '/' + name));
       }
       out['/dev/zero'] = code(() => readRegularFile('/dev/zero', { maxBytes: 4096 }));
       out['/dev/stdin'] = code(() => readRegularFile('/dev/stdin', { maxBytes: 4096 }));
@@ -77,6 +79,10 @@ describe('safe file reads', () => {
     assert.deepEqual(out, {
       'vk-fifo.vkb': 'FILE_NOT_REGULAR',
       'bundle:vk-fifo.vkb': 'FILE_NOT_REGULAR',
+      'permits:vk-fifo.vkb': 'FILE_NOT_REGULAR',
+      'permits:vk-zero.vkb': 'FILE_IS_SYMLINK',
+      'permits:vk-dir.vkb': 'FILE_NOT_REGULAR',
+      'permits:vk-link-to-good.vkb': 'FILE_IS_SYMLINK',
       'vk-zero.vkb': 'FILE_IS_SYMLINK',
       'bundle:vk-zero.vkb': 'FILE_IS_SYMLINK',
       'vk-big.vkb': 'FILE_TOO_LARGE',
