@@ -98,7 +98,7 @@ export class GuardianService implements OperationGuard {
     const { requester, ...request } = input;
     if (requester.as === 'operator') {
       const draft = this.requests.draft(request, null);
-      await this.options.vault.confirmOperator(requester.vaultPassphrase);
+      await this.options.vault.confirmPassphrase(requester.vaultPassphrase);
       return this.requests.insert(draft, null);
     }
     const guardian = this.registryStore.active().find((g) => g.id === requester.guardianId);

@@ -254,10 +254,11 @@ export class VaultService implements KeyAccess {
 
   /**
    * Confirms that whoever is at the unlocked console knows the vault passphrase, for acts an
-   * unlocked screen alone must not authorize (requesting a guarded operation as the operator).
-   * A wrong passphrase counts against the unlock throttle, so this is no faster oracle than unlock.
+   * unlocked screen alone must not authorize (requesting a guarded operation as the operator,
+   * revealing seed words). A wrong passphrase counts against the unlock throttle, so this is no
+   * faster oracle than unlock; the right one clears the count.
    */
-  confirmOperator(passphrase: string): Promise<void> {
+  confirmPassphrase(passphrase: string): Promise<void> {
     return this.serialized(async () => {
       const meta = this.meta();
       if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
@@ -338,29 +339,6 @@ export class VaultService implements KeyAccess {
       })();
       this.lastActivity = this.options.clock.now();
       return { requestId, changedAt };
-    });
-  }
-
-  /**
-   * A fresh proof that the person at the console knows the vault passphrase, for operations that
-   * show secrets (seed 002's reveal rules). Changes nothing on success; a wrong passphrase counts
-   * against the unlock throttle like any other.
-   */
-  confirmPassphrase(passphrase: string): Promise<void> {
-    return this.serialized(async () => {
-      const meta = this.meta();
-      if (!meta) fail('VAULT_NOT_CREATED', 'No vault exists on this machine yet. Create one first.');
-      this.keyRing();
-      this.assertNotThrottled(meta);
-      const kek = await deriveKeyEncryptionKey(passphrase, this.kdfParams(meta));
-      try {
-        open(kek, unpack(meta.wrapped_master_key), associatedData('vault-master-key', meta.vault_id, meta.node_id)).fill(0);
-      } catch (error) {
-        if (!(error instanceof EnvelopeOpenError)) throw error;
-        this.recordWrongPassphrase(meta);
-      } finally {
-        kek.fill(0);
-      }
     });
   }
 
