@@ -132,6 +132,8 @@ interface Participation {
   started?: boolean;
   /** The key share taken from the vault for this session, cleared when it ends. */
   share?: Buffer;
+  /** What this node's own engine produced: the only result it records (the relay's copy is unverified). */
+  ownResult?: PublicResult;
 }
 
 interface Waiter {
@@ -613,6 +615,7 @@ export class ClusterService {
         ...(result.signature ? { signature: result.signature.toString('hex') } : {}),
         ...(result.recoveryId !== undefined && result.recoveryId !== null ? { recoveryId: result.recoveryId } : {}),
       };
+      p.ownResult = pub;
       this.client?.send({ t: 'done', sessionId: info.sessionId, result: pub });
     } catch (error) {
       const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
@@ -637,7 +640,10 @@ export class ClusterService {
         this.recordDropped(p);
         if (!p.runner.finished) p.runner.abort(new ClusterError(m.state === 'failed' && m.failure ? m.failure : { errorClass: 'transient', code: 'FAILED', reason: 'The coordinator ended the session before this node finished it.' }));
         if (m.state === 'completed' && p.info.protocol === 'ecdsa-presign' && p.pendingShare) this.pool.store(p.info, p.pendingShare, p.shareEpoch ?? null);
-        this.finish(p.info, m.state, p.pendingShare, m.failure, m.result);
+        // A completed session is recorded with this node's own result; one it never finished itself is not completed here.
+        const state = m.state === 'completed' && p.ownResult ? 'completed' : 'failed';
+        const failure = state === 'failed' ? (m.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The coordinator reported the session completed before this node finished it.' }) : undefined;
+        this.finish(p.info, state, p.pendingShare, failure, p.ownResult);
       } finally {
         this.releaseParticipation(p);
         p.pendingShare?.share?.fill(0);

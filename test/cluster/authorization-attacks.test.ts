@@ -35,7 +35,7 @@ type End = Extract<ServerMessage, { t: 'session-end' }>;
 class HostileCoordinator extends Coordinator {
   /** When set, it never reports the end of a session (only the nodes' own deadlines end them). */
   silent = false;
-  /** Rewrites the result it reports to the requester. */
+  /** Rewrites the result it reports to every node (the requester and the co-signers). */
   forgeResult: ((result: PublicResult) => PublicResult) | null = null;
   readonly invites: Array<Extract<ServerMessage, { t: 'invite' }>> = [];
 
@@ -45,7 +45,7 @@ class HostileCoordinator extends Coordinator {
 
   protected override send(nodeId: string, message: ServerMessage): boolean {
     if (message.t === 'invite') this.invites.push(message);
-    if (message.t === 'session-end' && message.state === 'completed' && message.result && this.forgeResult && nodeId === message.session.requester) {
+    if (message.t === 'session-end' && message.state === 'completed' && message.result && this.forgeResult) {
       return super.send(nodeId, { ...message, result: this.forgeResult(message.result) });
     }
     return super.send(nodeId, message);
@@ -390,11 +390,18 @@ describe('signing authorization: the attack table on a loopback cluster of three
   });
 
   it('a wrong result signature relayed by the coordinator is refused by the requester', async () => {
-    coordinator.forgeResult = (r) => ({ ...r, signature: Buffer.from(ed25519.sign(Buffer.from('something else'), randomBytes(32))).toString('hex') });
+    const forgedSignature = Buffer.from(ed25519.sign(Buffer.from('something else'), randomBytes(32))).toString('hex');
+    coordinator.forgeResult = (r) => ({ ...r, signature: forgedSignature });
     const failure = await rejectsWith(nodes[0]!.services.cluster.keyCheck(keysetId, 'key-check', { prefer: [ids[0], ids[1]] }), 'MPC_RESULT_INVALID');
     coordinator.forgeResult = null;
     assert.match(failure.message, /does not verify under keyset/);
     assert.ok(nodes[0]!.services.audit.list().entries.some((e) => e.type === 'MPC_RESULT_REFUSED'));
+    // The honest co-signer records the signature its own engine made, never the relay's forgery.
+    const rowOf = () => nodes[1]!.services.db.prepare('SELECT state, result FROM mpc_sessions WHERE session_id = ?').get(failure.details?.sessionId as string) as { state: string; result: string | null } | undefined;
+    await until(() => rowOf()?.state !== undefined && rowOf()?.state !== 'running');
+    const row = rowOf();
+    assert.equal(row?.state, 'completed');
+    assert.notEqual((JSON.parse(row!.result!) as { signature: string }).signature, forgedSignature, 'node-b did not store the relayed forgery');
     // The genuine key check still verifies under the keyset key.
     const ok = await nodes[0]!.services.cluster.keyCheck(keysetId, 'key-check', { prefer: [ids[0], ids[1]] });
     assert.ok(ed25519.verify(Buffer.from(ok.signature, 'hex'), Buffer.from(ok.message, 'hex'), Buffer.from(publicKey, 'hex')));
