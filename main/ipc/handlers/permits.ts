@@ -1,40 +1,25 @@
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
+import { guardedRequest } from './guarded-request';
 
 /** Trusted issuers (each change through a guardian request) and approvals given at this console. */
-export function permitHandlers({ permits, guardians, vault }: Services): HandlersFor<'permits.'> {
+export function permitHandlers(services: Services): HandlersFor<'permits.'> {
+  const { vault, permits } = services;
   return {
     'permits.issuers': () => {
       vault.keyRing();
       return permits.issuers();
     },
-    'permits.requestIssuerEnrolment': async (request) => {
+    'permits.requestIssuerEnrolment': (request) => {
       vault.keyRing();
       const parameters = permits.issuerEnrolParameters(request);
-      return guardians.createRequest({
-        operation: 'permit-issuer.enrol',
-        subject: String(parameters.fingerprint),
-        parameters,
-        context: { reason: request.reason },
-        requester: request.requester,
-        ttlMinutes: request.ttlMinutes,
-      });
+      return guardedRequest(services, 'permit-issuer.enrol', String(parameters.fingerprint), () => parameters, request);
     },
     'permits.enrolIssuer': (request) => {
       vault.keyRing();
       return permits.enrolIssuer(request, request.requestId);
     },
-    'permits.requestIssuerRemoval': async (request) => {
-      vault.keyRing();
-      return guardians.createRequest({
-        operation: 'permit-issuer.remove',
-        subject: request.fingerprint,
-        parameters: permits.issuerRemoveParameters(request.fingerprint),
-        context: { reason: request.reason },
-        requester: request.requester,
-        ttlMinutes: request.ttlMinutes,
-      });
-    },
+    'permits.requestIssuerRemoval': (request) => guardedRequest(services, 'permit-issuer.remove', request.fingerprint, () => permits.issuerRemoveParameters(request.fingerprint), request),
     'permits.removeIssuer': (request) => {
       vault.keyRing();
       return permits.removeIssuer(request.fingerprint, request.requestId);

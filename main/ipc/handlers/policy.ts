@@ -1,24 +1,16 @@
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
+import { guardedRequest } from './guarded-request';
 
 /** Vault policy: widening changes go through a guardian request; the kill switch and revocations act at once. */
-export function policyHandlers({ policy, guardians, vault }: Services): HandlersFor<'policy.'> {
+export function policyHandlers(services: Services): HandlersFor<'policy.'> {
+  const { vault, policy } = services;
   return {
     'policy.overview': () => {
       vault.keyRing();
       return policy.overview();
     },
-    'policy.requestChange': async (request) => {
-      vault.keyRing();
-      return guardians.createRequest({
-        operation: 'policy.change',
-        subject: request.policy.keysetId,
-        parameters: policy.policyParameters(request.policy),
-        context: { reason: request.reason },
-        requester: request.requester,
-        ttlMinutes: request.ttlMinutes,
-      });
-    },
+    'policy.requestChange': (request) => guardedRequest(services, 'policy.change', request.policy.keysetId, () => policy.policyParameters(request.policy), request),
     'policy.change': (request) => {
       vault.keyRing();
       return policy.changePolicy(request.policy, request.requestId);
@@ -27,32 +19,12 @@ export function policyHandlers({ policy, guardians, vault }: Services): Handlers
       vault.keyRing();
       return policy.engageKillSwitch(request.reason);
     },
-    'policy.requestKillSwitchRelease': async (request) => {
-      vault.keyRing();
-      return guardians.createRequest({
-        operation: 'signing.unfreeze',
-        subject: 'kill-switch',
-        parameters: policy.releaseParameters(),
-        context: { reason: request.reason },
-        requester: request.requester,
-        ttlMinutes: request.ttlMinutes,
-      });
-    },
+    'policy.requestKillSwitchRelease': (request) => guardedRequest(services, 'signing.unfreeze', 'kill-switch', () => policy.releaseParameters(), request),
     'policy.releaseKillSwitch': (request) => {
       vault.keyRing();
       return policy.releaseKillSwitch(request.requestId);
     },
-    'policy.requestExecutionAuthorization': async (request) => {
-      vault.keyRing();
-      return guardians.createRequest({
-        operation: 'execution-authorization.enable',
-        subject: request.scope.keysetId,
-        parameters: policy.authorizationParameters(request.scope),
-        context: { reason: request.reason },
-        requester: request.requester,
-        ttlMinutes: request.ttlMinutes,
-      });
-    },
+    'policy.requestExecutionAuthorization': (request) => guardedRequest(services, 'execution-authorization.enable', request.scope.keysetId, () => policy.authorizationParameters(request.scope), request),
     'policy.enableExecutionAuthorization': (request) => {
       vault.keyRing();
       return policy.enableExecutionAuthorization(request.scope, request.requestId);
