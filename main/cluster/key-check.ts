@@ -34,6 +34,13 @@ export function buildKeyCheck(keysetId: string, purpose: KeyCheckPurpose, nonce:
   return Buffer.concat([Buffer.from([KEY_CHECK_MARKER]), Buffer.from(KEY_CHECK_PREFIX, 'utf8'), zero, Buffer.from(keysetId, 'utf8'), zero, Buffer.from(purpose, 'utf8'), zero, nonce]);
 }
 
+/** True when the bytes start like a key check (marker and prefix); parseKeyCheck decides whether they are one. */
+export function looksLikeKeyCheck(bytes: Uint8Array): boolean {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const prefix = Buffer.from(KEY_CHECK_PREFIX, 'utf8');
+  return b[0] === KEY_CHECK_MARKER && b.subarray(1, 1 + prefix.length).equals(prefix);
+}
+
 /** The key check in `bytes`, or null when the bytes are anything else (byte for byte, no slack). */
 export function parseKeyCheck(bytes: Uint8Array): KeyCheckMessage | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -24,7 +24,7 @@ import {
 import { DEFAULT_PERMIT_TTL_SECONDS, type CompiledPolicy, type PolicyStore } from '../policy/policy-store';
 import type { Db } from '../store/database';
 import { issuerFingerprint, verifyPermitSignature } from './issuer-keys';
-import { looksLikeKeyCheck, parseKeyCheckMessage } from './key-check-message';
+import { looksLikeKeyCheck, parseKeyCheck } from '../cluster/key-check';
 import type { PermitApprovals } from './permit-approvals';
 import { MAX_PERMIT_BYTES, signedPermitSchema, type SignedPermit } from './permit-format';
 import type { SpentPermits } from './spent-permits';
@@ -89,7 +89,7 @@ export class PermitAuthorizer implements SignAuthorizer {
   // --- key checks ------------------------------------------------------------------------------
 
   private keyCheck(facts: SignRequestFacts): SignDecision {
-    const parsed = parseKeyCheckMessage(facts.message);
+    const parsed = parseKeyCheck(facts.message);
     if (!parsed) fail('PERMIT_MALFORMED', `The message of session ${facts.sessionId} starts like a key check but is not a well-formed one; this node signs nothing else without a permit.`);
     if (parsed.keysetId !== facts.keysetId) {
       fail('KEY_CHECK_KEYSET_MISMATCH', `The key-check message names keyset ${parsed.keysetId}, but session ${facts.sessionId} signs with keyset ${facts.keysetId}.`);
