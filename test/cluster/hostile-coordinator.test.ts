@@ -9,8 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { SessionInfo } from '../../main/coordinator/protocol';
-import { sessionInfoOf, signSessionRequest } from '../../main/cluster/session-request';
-import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
+import { enrolAll, startNode, stopNode, until, type TestNode, sessionDescription, signedInvite } from './support';
 
 let unhandled = 0;
 const onUnhandled = () => {
@@ -66,17 +65,7 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
     for (const n of nodes) await stopNode(n).catch(() => undefined);
   });
 
-  const invite = (over: Partial<SessionInfo> = {}): SessionInfo => ({
-    sessionId: randomBytes(32).toString('hex'),
-    protocol: 'eddsa-keygen',
-    clusterId: 'test',
-    keysetId: `ks-${randomBytes(8).toString('hex')}`,
-    parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })),
-    threshold: 2,
-    requester: ids[1]!,
-    deadlineAt: Date.now() + 60_000,
-    ...over,
-  });
+  const invite = (over: Partial<SessionInfo> = {}) => sessionDescription(ids, over);
 
   it('a repeated invite (same session id) is refused; the node stays up and records the session once', async () => {
     const a = nodes[0]!;
@@ -85,11 +74,8 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
     try {
       await a.services.cluster.connect(coordinator.url);
       // A genuine request signed by node-b, relayed more than once.
-      const { requester: _requester, ...body } = invite();
-      void _requester;
-      const request = signSessionRequest(await nodes[1]!.services.cluster.identity(), { ...body, permitId: null });
-      const info = sessionInfoOf(request.body);
-      const relay = { t: 'invite', session: info, request };
+      const relay = await signedInvite(nodes[1]!, invite());
+      const info = relay.session;
       coordinator.send(relay);
       await until(() => coordinator.received.some((m) => (m as { t: string }).t === 'accept'));
       coordinator.send(relay);

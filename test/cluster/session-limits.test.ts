@@ -4,12 +4,10 @@
  * session runs, and one audit summary per window for refusals instead of a row each.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SessionInfo } from '../../main/coordinator/protocol';
-import { sessionInfoOf, signSessionRequest } from '../../main/cluster/session-request';
 import type { Coordinator } from '../../main/coordinator/server';
-import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
+import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode, sessionDescription, signedInvite } from './support';
 
 describe('session limits', { timeout: 120_000 }, () => {
   let nodes: TestNode[] = [];
@@ -31,25 +29,9 @@ describe('session limits', { timeout: 120_000 }, () => {
     await coordinator?.close();
   });
 
-  const invite = (over: Partial<SessionInfo> = {}): SessionInfo => ({
-    sessionId: randomBytes(32).toString('hex'),
-    protocol: 'eddsa-keygen',
-    clusterId: 'test',
-    keysetId: `ks-${randomBytes(8).toString('hex')}`,
-    parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })),
-    threshold: 2,
-    requester: ids[1]!,
-    deadlineAt: Date.now() + 60_000,
-    ...over,
-  });
+  const invite = (over: Partial<SessionInfo> = {}) => sessionDescription(ids, over);
   /** Relays an invite carrying a request genuinely signed by the node it names as requester. */
-  const send = async (info: SessionInfo) => {
-    const requester = nodes[ids.indexOf(info.requester)]!;
-    const { requester: _requester, ...body } = info;
-    void _requester;
-    const request = signSessionRequest(await requester.services.cluster.identity(), { ...body, permitId: null });
-    return a.services.cluster.handleNetworkMessage({ t: 'invite', session: sessionInfoOf(request.body), request });
-  };
+  const send = async (info: SessionInfo) => a.services.cluster.handleNetworkMessage(await signedInvite(nodes[ids.indexOf(info.requester)]!, info));
   const row = (info: SessionInfo) => a.services.cluster.sessions().find((s) => s.sessionId === info.sessionId);
   const auditRows = () => (a.services.db.prepare('SELECT COUNT(*) AS c FROM audit_log').get() as { c: number }).c;
 

@@ -1,4 +1,5 @@
 /** A coordinator and signer nodes on loopback, in this process, for the cluster tests. */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,8 @@ import { AllowlistAuthorizer, type TestPermit } from '../support/authorizer';
 import type { SignAuthorizer } from '../../main/cluster/sign-authorization';
 import type { MpcSigner } from '../../main/mpc/index';
 import type { Clock } from '../../main/platform/clock';
+import type { SessionInfo, SignedSessionRequest } from '../../main/coordinator/protocol';
+import { sessionInfoOf, signSessionRequest } from '../../main/cluster/session-request';
 
 const PRIMES = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'fixtures', 'paillier-primes.test-only.json');
 
@@ -101,4 +104,27 @@ export async function until(check: () => boolean, ms = 5_000): Promise<void> {
 export function allowEverywhere(nodes: TestNode[], permit: TestPermit): TestPermit {
   for (const n of nodes) if (n.authorizer instanceof AllowlistAuthorizer) n.authorizer.allow(permit);
   return permit;
+}
+
+/** A keygen session description among `ids` (party index = position), requested by ids[1] unless overridden. */
+export function sessionDescription(ids: readonly string[], over: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    sessionId: randomBytes(32).toString('hex'),
+    protocol: 'eddsa-keygen',
+    clusterId: 'test',
+    keysetId: `ks-${randomBytes(8).toString('hex')}`,
+    parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })),
+    threshold: 2,
+    requester: ids[1]!,
+    deadlineAt: Date.now() + 60_000,
+    ...over,
+  };
+}
+
+/** The invite a relay would forward for `info`, with the request genuinely signed by `requester`. */
+export async function signedInvite(requester: TestNode, info: SessionInfo): Promise<{ t: 'invite'; session: SessionInfo; request: SignedSessionRequest }> {
+  const { requester: _requester, ...body } = info;
+  void _requester;
+  const request = signSessionRequest(await requester.services.cluster.identity(), { ...body, permitId: null });
+  return { t: 'invite', session: sessionInfoOf(request.body), request };
 }
