@@ -2,16 +2,19 @@
  * The master-seed ceremony in the real UI (Debian Chromium, headless host, real services,
  * emulated Ledger): the console-generated ceremony from the guarded start to the certificate
  * (screenshot of every step, the certificate rendered to PDF), then a verify-only recovery with
- * two shares, and a refused recovery with a wrong share. Guardian approvals are given through
+ * two shares, and a refused recovery with a wrong share; cold signing from the master wallet on
+ * the emulated Ledger through the Cold signing tab, mined by a local anvil. Guardian approvals are given through
  * the services here; their UI is covered by guardians.e2e.test.ts.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { parseEther, Transaction, Wallet } from 'ethers';
 import { generateEntropy } from '../../main/ceremony/seed';
 import { shareToWords, splitEntropy } from '../../main/ceremony/shamir-backup';
 import { EMULATOR_MNEMONIC, emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
+import { anvilAvailable, startAnvil } from '../support/anvil';
 import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { LEDGER_PATH, softwareKey, TEST_KEY_FILE_N } from '../support/guardians';
 import { startTestHost } from '../support/host';
@@ -146,6 +149,65 @@ describe('master-seed ceremony in the browser', () => {
     assert.ok(await printPage.getByText(certificate.transcriptHash).first().isVisible());
     await viewer.close();
     await printPage.close();
+  });
+
+  it('signs a cold transaction from the master wallet on the Ledger after two guardians approve, and anvil mines it', { skip: !anvilAvailable() && 'anvil binary missing' }, async () => {
+    const anvil = await startAnvil();
+    try {
+      const master = (await harness.services.ceremony.ceremonies.list())[0]!.addresses.find((a) => a.chain === 'evm' && a.index === 0)!.address;
+      await anvil.rpc('anvil_setBalance', [master, `0x${parseEther('10').toString(16)}`]);
+      const recipient = Wallet.createRandom().address;
+      await page.getByRole('tab', { name: 'Cold signing' }).click();
+      await page.getByLabel('Recipient address').fill(recipient);
+      await page.getByLabel('Amount (ETH)').fill('1.25');
+      await page.getByLabel('Chain id').fill('31337');
+      await page.getByLabel('Max fee (gwei)').fill('3');
+      await page.getByLabel("Reason (guardians read it)").fill('Fund the operations wallet');
+      await page.getByLabel("Operator's vault passphrase").fill(GOOD_PASSPHRASE);
+      await page.getByRole('button', { name: 'Request guardian approval' }).click();
+      const requested = page.getByRole('status').filter({ hasText: 'Approval requested' });
+      await requested.waitFor({ timeout: 15_000 });
+      assert.match((await requested.textContent())!, /1\.25 ETH/);
+      const requestId = (await requested.locator('.mono').textContent())!;
+
+      const signApdus = () => device.log.filter((apdu) => apdu.startsWith('e004')).length;
+      const before = signApdus();
+      await page.getByRole('button', { name: 'Sign on the Ledger' }).click();
+      await page.locator('[data-error-code="QUORUM_NOT_MET"]').waitFor();
+      assert.equal(signApdus(), before, 'nothing reached the device without the quorum');
+      await approve(requestId);
+
+      await page.getByRole('button', { name: 'Show what the Ledger will display' }).click();
+      const screens = page.getByTestId('device-screens');
+      await screens.waitFor();
+      const shown = await screens.locator('li').allTextContents();
+      assert.ok(shown.includes('Amount: ETH 1.25') && shown.includes(`Address: ${recipient}`), shown.join(' | '));
+      device.state = 'locked';
+      await page.getByRole('button', { name: 'Sign on the Ledger' }).click();
+      await page.locator('[data-error-code="LEDGER_LOCKED"]').waitFor({ timeout: 15_000 });
+      device.state = 'ready';
+      await page.getByRole('button', { name: 'Sign on the Ledger' }).click();
+      const signed = page.getByTestId('cold-signed');
+      await signed.waitFor({ timeout: 15_000 });
+      await shot('09b-cold-signed');
+      const rawTx = await page.getByLabel('Signed transaction').inputValue();
+      const tx = Transaction.from(rawTx);
+      assert.equal(tx.from, master);
+      assert.equal(tx.to, recipient);
+      assert.equal(tx.value, parseEther('1.25'));
+
+      const hash = await anvil.rpc<string>('eth_sendRawTransaction', [rawTx]);
+      assert.match((await signed.textContent())!, new RegExp(hash));
+      let receipt: { status: string } | null = null;
+      for (let i = 0; i < 50 && !receipt; i += 1) {
+        receipt = await anvil.rpc('eth_getTransactionReceipt', [hash]);
+        if (!receipt) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(receipt?.status, '0x1');
+      assert.equal(BigInt(await anvil.rpc<string>('eth_getBalance', [recipient, 'latest'])), parseEther('1.25'));
+    } finally {
+      await anvil.stop();
+    }
   });
 
   it('verifies the backup with two shares, one at a time, showing nothing', async () => {
