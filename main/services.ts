@@ -12,6 +12,7 @@ import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
 import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/ledger-device';
 import { systemClock, type Clock } from './platform/clock';
+import type { PdfPrinter } from './platform/pdf-printer';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
 import { createSigningAuthorization } from './permits/signing-authorization';
@@ -35,6 +36,8 @@ export interface ServiceOptions {
    * co-signs (tests pass their own).
    */
   cluster?: Pick<ClusterServiceOptions, 'name' | 'policy' | 'primes' | 'signer' | 'stateDir' | 'limits'> & { authorizer?: (deps: AuthorizerDeps) => SignAuthorizer };
+  /** Renders the ceremony certificate to PDF (Electron's printToPDF, or a local headless Chromium); none: Print only. */
+  pdfPrinter?: PdfPrinter | null;
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
 }
@@ -88,7 +91,7 @@ export function createServices(options: ServiceOptions): Services {
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
   const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
-  const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
+  const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir, pdfPrinter: options.pdfPrinter ?? null });
   // A seed or share in memory does not outlive the unlocked vault.
   vault.onLock((reason) => {
     try {

@@ -11,6 +11,7 @@ import { createServices, type Services } from '../services';
 import { APP_NAME, resolveDataDir } from '../platform/data-dir';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin';
 import { createHardenedWindow, guardSession, installAppGuards, installNetworkGuardsWhenReady } from './hardening';
+import { electronPdfPrinter } from './electron-pdf';
 import { bindIpc } from './ipc';
 import { serveRendererRequest } from './renderer-files';
 
@@ -68,7 +69,7 @@ function start(): void {
       installNetworkGuardsWhenReady(app);
       guardSession(session.defaultSession, { allowDevtools });
       protocol.handle(APP_SCHEME, (request) => serveRendererRequest({ url: request.url, method: request.method }, RENDERER_ROOT));
-      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged } });
+      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged }, pdfPrinter: electronPdfPrinter(BrowserWindow) });
       // Idle lock needs no push: the renderer polls vault.status and shows the lock screen.
       unbindIpc = bindIpc(ipcMain, services.router, isAppWindow);
       openWindow();

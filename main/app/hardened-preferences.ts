@@ -42,6 +42,16 @@ export function hardenedWebPreferences(options: HardeningOptions): WebPreference
   return prefs;
 }
 
+/**
+ * The hidden window that renders a document to PDF: the hardened set, and also no script, no
+ * preload (so no bridge to main) and no devtools.
+ */
+export function printWebPreferences(): WebPreferences {
+  const prefs: WebPreferences = { ...REQUIRED_WEB_PREFERENCES, javascript: false, devTools: false };
+  assertHardened(prefs, { isPackaged: true, printOnly: true });
+  return prefs;
+}
+
 export class WeakWebPreferencesError extends Error {
   constructor(readonly weaknesses: string[]) {
     super(`Refusing to create a window with weakened webPreferences: ${weaknesses.join('; ')}.`);
@@ -50,7 +60,7 @@ export class WeakWebPreferencesError extends Error {
 }
 
 /** Lists every way `prefs` falls short of the hardened set (empty when it does not). */
-export function findWeaknesses(prefs: WebPreferences, options: { isPackaged: boolean }): string[] {
+export function findWeaknesses(prefs: WebPreferences, options: { isPackaged: boolean; printOnly?: boolean }): string[] {
   const weaknesses: string[] = [];
   const actual = prefs as Record<string, unknown>;
   for (const [key, required] of Object.entries(REQUIRED_WEB_PREFERENCES)) {
@@ -60,11 +70,14 @@ export function findWeaknesses(prefs: WebPreferences, options: { isPackaged: boo
     if (actual[key] !== undefined) weaknesses.push(`${key} must not be set`);
   }
   if (options.isPackaged && prefs.devTools !== false) weaknesses.push('devTools must be false in a packaged build');
-  if (typeof prefs.preload !== 'string' || !isAbsolute(prefs.preload)) weaknesses.push('preload must be an absolute path');
+  if (options.printOnly) {
+    if (prefs.preload !== undefined) weaknesses.push('a print window must not have a preload');
+    if (prefs.javascript !== false) weaknesses.push('a print window must not run script');
+  } else if (typeof prefs.preload !== 'string' || !isAbsolute(prefs.preload)) weaknesses.push('preload must be an absolute path');
   return weaknesses;
 }
 
-export function assertHardened(prefs: WebPreferences, options: { isPackaged: boolean }): void {
+export function assertHardened(prefs: WebPreferences, options: { isPackaged: boolean; printOnly?: boolean }): void {
   const weaknesses = findWeaknesses(prefs, options);
   if (weaknesses.length > 0) throw new WeakWebPreferencesError(weaknesses);
 }

@@ -8,7 +8,7 @@ import type { App, BrowserWindow as BrowserWindowInstance, BrowserWindowConstruc
 import { APP_NAME } from '../platform/data-dir';
 import { QUIET_CHROMIUM_SWITCHES } from '../platform/quiet-browser';
 import { APP_ORIGIN, isAppUrl, isPermittedRequest } from './app-origin';
-import { assertHardened, hardenedWebPreferences, type HardeningOptions } from './hardened-preferences';
+import { assertHardened, hardenedWebPreferences, printWebPreferences, type HardeningOptions } from './hardened-preferences';
 
 export { assertHardened, findWeaknesses, hardenedWebPreferences, REQUIRED_WEB_PREFERENCES, WeakWebPreferencesError } from './hardened-preferences';
 export type { HardeningOptions } from './hardened-preferences';
@@ -46,6 +46,11 @@ export function createHardenedWindow(BrowserWindow: BrowserWindowClass, options:
     backgroundColor: '#0f1419',
     webPreferences,
   });
+}
+
+/** A hidden window that only renders a document for printToPDF (see printWebPreferences). */
+export function createPrintWindow(BrowserWindow: BrowserWindowClass): BrowserWindowInstance {
+  return new BrowserWindow({ show: false, width: 794, height: 1123, webPreferences: printWebPreferences() });
 }
 
 /** Guards for one web contents: no new windows, no webviews, no navigation away from the app. */

@@ -4,12 +4,15 @@
  *   --data DIR    data folder (default: VAULTKEEPER_DATA_DIR or the OS user-data folder)
  *   --port N      port (default: a free one)
  *   --host ADDR   loopback address to bind (127.0.0.1 or ::1)
+ * The ceremony certificate is saved as PDF by a local headless Chromium (VAULTKEEPER_CHROMIUM names
+ * one; otherwise /usr/bin/chromium and the like); without one, the console offers Print only.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveDataDir } from '../platform/data-dir';
 import { quietBrowserShellFlags } from '../platform/quiet-browser';
+import { chromiumPdfPrinter, findChromium } from '../platform/pdf-printer';
 import { createServices } from '../services';
 import { startHeadlessHost } from './headless-host';
 import { BRIDGE_FILE, RENDERER_DIR } from './paths';
@@ -26,7 +29,8 @@ async function main(): Promise<void> {
   const port = values.port ? Number(values.port) : 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a whole number from 0 to 65535, not "${values.port}".`);
   const dataDir = values.data ? resolve(values.data) : resolveDataDir();
-  const services = createServices({ dataDir });
+  const chromium = findChromium();
+  const services = createServices({ dataDir, pdfPrinter: chromium ? chromiumPdfPrinter(chromium) : null });
   const host = await startHeadlessHost({ router: services.router, rendererDir: RENDERER_DIR, bridgeFile: BRIDGE_FILE, host: values.host, port });
   process.stdout.write(
     [

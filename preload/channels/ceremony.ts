@@ -33,6 +33,8 @@ export const CEREMONY_ERROR_CODES = [
   'RECOVERY_NOT_FOUND',
   'RECOVERY_EXPIRED',
   'COLD_TX_INVALID',
+  'PDF_UNAVAILABLE',
+  'PDF_RENDER_FAILED',
   'COLD_SIGNATURE_MISMATCH',
 ] as const;
 
@@ -45,6 +47,7 @@ export const CEREMONY_EVENT_TYPES = [
   'CEREMONY_LEDGER_MISMATCH',
   'CEREMONY_SEED_WIPED',
   'CEREMONY_CERTIFIED',
+  'CEREMONY_CERTIFICATE_EXPORTED',
   'CEREMONY_ABORTED',
   'CEREMONY_WORDS_REVEALED',
   'CEREMONY_REVEAL_REFUSED',
@@ -175,6 +178,14 @@ export interface CertificateView {
   html: string;
 }
 
+/** The certificate saved as a PDF: where, its SHA-256 (audited), and the transcript it certifies. */
+export interface CertificatePdf {
+  path: string;
+  sha256: string;
+  bytes: number;
+  transcriptHash: string;
+}
+
 export type RecoveryMode = 'verify' | 'recover';
 export type RecoveryState = 'collecting' | 'verified' | 'recovered' | 'closed';
 
@@ -242,6 +253,7 @@ export const ceremonyChannels = {
   'ceremony.finish': { request: z.strictObject({ ceremonyId: id, ttlMinutes }), activity: true },
   'ceremony.certify': { request: z.strictObject({ ceremonyId: id }), activity: true },
   'ceremony.certificate': { request: z.strictObject({ ceremonyId: id }), activity: true },
+  'ceremony.saveCertificatePdf': { request: z.strictObject({ ceremonyId: id }), activity: true },
   'ceremony.abort': { request: z.strictObject({ ceremonyId: id }), activity: true },
   'ceremony.confirmReveal': { request: z.strictObject({ passphrase }), activity: true },
   'ceremony.recoveryStart': { request: z.strictObject({ ceremonyId: id, mode: z.enum(['verify', 'recover']) }), activity: true },
@@ -288,6 +300,7 @@ export interface CeremonyResponses {
   'ceremony.finish': CeremonyView;
   'ceremony.certify': CeremonyView;
   'ceremony.certificate': CertificateView;
+  'ceremony.saveCertificatePdf': CertificatePdf;
   'ceremony.abort': CeremonyView;
   'ceremony.confirmReveal': RevealConfirmation;
   'ceremony.recoveryStart': RecoveryView;

@@ -17,7 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, WebContents, WebPreferences } from 'electron';
 import { API_GLOBAL, CHANNEL_NAMES, type Result } from '../../preload/contract';
 import { APP_ENTRY_URL, isAppUrl, isPermittedRequest, isTrustedSender } from '../../main/app/app-origin';
-import { assertHardened, createHardenedWindow, findWeaknesses, guardSession, guardWebContents, hardenedWebPreferences, SPELLCHECK_DICTIONARY_URL, WeakWebPreferencesError } from '../../main/app/hardening';
+import { assertHardened, createHardenedWindow, createPrintWindow, findWeaknesses, guardSession, guardWebContents, hardenedWebPreferences, SPELLCHECK_DICTIONARY_URL, WeakWebPreferencesError } from '../../main/app/hardening';
 import { QUIET_CHROMIUM_SWITCHES } from '../../main/platform/quiet-browser';
 import { bindIpc, type IpcRegistrar } from '../../main/app/ipc';
 import { mimeTypeFor, resolveRendererFile, serveRendererRequest } from '../../main/app/renderer-files';
@@ -56,6 +56,24 @@ describe('hardened webPreferences', () => {
     assert.equal(packaged.preload, PRELOAD_PATH);
     assert.deepEqual(findWeaknesses(packaged, { isPackaged: true }), []);
     assert.equal(hardenedWebPreferences({ preloadPath: PRELOAD_PATH, isPackaged: false }).devTools, true, 'devtools stay available in development');
+  });
+
+  it('the print window (certificate PDF) has the checklist, no script, no preload and no devtools', () => {
+    let seen: Record<string, unknown> | undefined;
+    class RecordingWindow {
+      constructor(options: { webPreferences?: WebPreferences }) {
+        seen = options.webPreferences as Record<string, unknown>;
+      }
+    }
+    createPrintWindow(RecordingWindow as never);
+    for (const [key, value] of Object.entries(CHECKLIST)) assert.equal(seen?.[key], value, key);
+    assert.equal(seen?.javascript, false);
+    assert.equal(seen?.devTools, false);
+    assert.equal(seen?.preload, undefined);
+    const print = seen as WebPreferences;
+    assert.throws(() => assertHardened({ ...print, javascript: true }, { isPackaged: true, printOnly: true }), WeakWebPreferencesError);
+    assert.throws(() => assertHardened({ ...print, preload: PRELOAD_PATH }, { isPackaged: true, printOnly: true }), WeakWebPreferencesError);
+    assert.throws(() => assertHardened({ ...print, sandbox: false }, { isPackaged: true, printOnly: true }), WeakWebPreferencesError);
   });
 
   const base = (): WebPreferences => hardenedWebPreferences({ preloadPath: PRELOAD_PATH, isPackaged: true });
@@ -132,7 +150,9 @@ function windowViolations(files: SourceFile[]): string[] {
       if (kind !== 'BrowserWindow') violations.push(`${file.path}: creates a ${kind}; the app has one BrowserWindow and nothing else`);
       else if (file.path !== WINDOW_FACTORY) violations.push(`${file.path}: creates a BrowserWindow outside ${WINDOW_FACTORY}`);
     }
-    if (file.path === WINDOW_FACTORY && creations.length > 1) violations.push(`${file.path}: more than one BrowserWindow construction`);
+    // The app window, and the hidden print window that renders the certificate PDF (no script, no preload).
+    if (file.path === WINDOW_FACTORY && creations.length > 2) violations.push(`${file.path}: more than two BrowserWindow constructions`);
+    if (file.path === WINDOW_FACTORY && creations.length === 2 && !/webPreferences: printWebPreferences\(\)/.test(file.text)) violations.push(`${file.path}: the second window's preferences do not come from printWebPreferences()`);
     if (/webPreferences\s*:\s*\{/.test(file.text)) violations.push(`${file.path}: literal webPreferences; use hardenedWebPreferences()`);
     for (const pattern of WEAK_LITERALS) {
       const weak = pattern.exec(file.text);

@@ -1,16 +1,19 @@
 /**
  * The master-seed ceremony in the real UI (Debian Chromium, headless host, real services,
  * emulated Ledger): the console-generated ceremony from the guarded start to the certificate
- * (screenshot of every step, the certificate rendered to PDF), then a verify-only recovery with
+ * (screenshot of every step, the certificate saved as PDF from its screen), then a verify-only recovery with
  * two shares, and a refused recovery with a wrong share; cold signing from the master wallet on
  * the emulated Ledger through the Cold signing tab, mined by a local anvil. Guardian approvals are given through
  * the services here; their UI is covered by guardians.e2e.test.ts.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { parseEther, Transaction, Wallet } from 'ethers';
+import { chromiumPdfPrinter, findChromium } from '../../main/platform/pdf-printer';
 import { generateEntropy } from '../../main/ceremony/seed';
 import { shareToWords, splitEntropy } from '../../main/ceremony/shamir-backup';
 import { EMULATOR_MNEMONIC, emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
@@ -40,7 +43,7 @@ describe('master-seed ceremony in the browser', () => {
   };
 
   before(async () => {
-    harness = await startTestHost({ ledgerTransport: emulatorTransport(device), keyFileScryptN: TEST_KEY_FILE_N, kdfCost: TEST_KDF_COST });
+    harness = await startTestHost({ ledgerTransport: emulatorTransport(device), keyFileScryptN: TEST_KEY_FILE_N, kdfCost: TEST_KDF_COST, pdfPrinter: chromiumPdfPrinter(findChromium()!) });
     const { vault, guardians } = harness.services;
     await vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
     await guardians.enrol({ method: 'ledger', name: 'Lena', derivationPath: LEDGER_PATH });
@@ -126,14 +129,21 @@ describe('master-seed ceremony in the browser', () => {
     for (let i = 0; i + 1 < words.length; i += 1) assert.ok(!text.includes(`${words[i]} ${words[i + 1]}`), 'no seed words on the certificate screen');
   });
 
-  it('renders the certificate to PDF with Chromium and the PDF shows the transcript hash', async () => {
+  it('saves the certificate as a PDF from the certificate screen; the file is audited and shows the transcript hash', async () => {
+    await page.getByRole('button', { name: 'Save as PDF' }).click();
+    const saved = page.getByTestId('certificate-pdf');
+    await saved.waitFor({ timeout: 60_000 });
     const certificate = await harness.services.ceremony.ceremonies.certificate(ceremonyId);
-    const printPage = await browser.newPage();
-    await printPage.setContent(certificate.html, { waitUntil: 'load' });
-    const pdfPath = join(SCREENSHOT_DIR, 'ceremony-certificate.pdf');
-    const pdf = await printPage.pdf({ path: pdfPath, format: 'A4', printBackground: true });
+    const pdfPath = (await saved.locator('.mono').first().textContent())!;
+    const pdf = readFileSync(pdfPath);
     assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
     assert.ok(pdf.length > 20_000, `PDF of ${pdf.length} bytes`);
+    assert.equal(statSync(pdfPath).mode & 0o777, 0o600);
+    const sha256 = createHash('sha256').update(pdf).digest('hex');
+    assert.match((await saved.textContent())!, new RegExp(sha256));
+    const [event] = harness.services.audit.list({ type: 'CEREMONY_CERTIFICATE_EXPORTED', limit: 5 }).entries;
+    assert.equal(event?.details.pdfSha256, sha256);
+    assert.equal(event?.details.transcriptHash, certificate.transcriptHash);
     // The PDF as an image: Chromium's own PDF viewer renders the file; the screenshot is kept to be
     // looked at, and must hold more than the empty viewer frame (about 9 kB) once the pages paint.
     const viewer = await browser.newPage({ viewport: { width: 1000, height: 1300 } });
@@ -144,10 +154,13 @@ describe('master-seed ceremony in the browser', () => {
       image = await viewer.screenshot({ path: join(SCREENSHOT_DIR, 'ceremony-09-certificate-pdf.png') });
     }
     assert.ok(image.length >= 60_000, `the PDF viewer painted the certificate (${image.length} bytes of screenshot)`);
+    await viewer.close();
+    // The print view itself carries the transcript hash in text (the PDF's text is compressed).
+    const printPage = await browser.newPage();
+    await printPage.setContent(certificate.html, { waitUntil: 'load' });
     await printPage.emulateMedia({ media: 'print' });
     await printPage.screenshot({ path: join(SCREENSHOT_DIR, 'ceremony-09-certificate-print-media.png'), fullPage: true });
     assert.ok(await printPage.getByText(certificate.transcriptHash).first().isVisible());
-    await viewer.close();
     await printPage.close();
   });
 

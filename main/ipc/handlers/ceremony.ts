@@ -2,7 +2,7 @@ import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
 
 export function ceremonyHandlers({ ceremony, vault }: Services): HandlersFor<'ceremony.'> {
-  const { ceremonies, recovery, cold, reveal } = ceremony;
+  const { ceremonies, recovery, cold, reveal, certificates } = ceremony;
   const unlocked = () => vault.keyRing();
   return {
     'ceremony.list': () => (unlocked(), ceremonies.list()),
@@ -17,6 +17,7 @@ export function ceremonyHandlers({ ceremony, vault }: Services): HandlersFor<'ce
     'ceremony.finish': (r) => ceremonies.finish(r.ceremonyId, r.ttlMinutes),
     'ceremony.certify': (r) => ceremonies.certify(r.ceremonyId),
     'ceremony.certificate': (r) => ceremonies.certificate(r.ceremonyId),
+    'ceremony.saveCertificatePdf': (r) => (unlocked(), certificates.savePdf(r.ceremonyId)),
     'ceremony.abort': (r) => (unlocked(), ceremonies.abort(r.ceremonyId)),
     'ceremony.confirmReveal': (r) => reveal.confirm(r.passphrase),
     'ceremony.recoveryStart': (r) => recovery.start(r.ceremonyId, r.mode),

@@ -1,6 +1,6 @@
 /** The certificate of a certified ceremony, as printed: public outputs, signatures, QR of the transcript hash. */
 import { useEffect, useState } from 'react';
-import type { CeremonyView, CertificateView } from '../../../../preload/contract';
+import type { CeremonyView, CertificatePdf, CertificateView } from '../../../../preload/contract';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { useAction } from './shared';
@@ -10,6 +10,8 @@ export function CertificatePanel({ ceremony }: { ceremony: CeremonyView }) {
   const [shownOnDevice, setShownOnDevice] = useState<string | null>(null);
   const load = useAction();
   const device = useAction();
+  const saving = useAction();
+  const [saved, setSaved] = useState<CertificatePdf | null>(null);
   useEffect(() => {
     void load.run(() => api.ceremony.certificate({ ceremonyId: ceremony.id }), setCertificate);
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -48,7 +50,16 @@ export function CertificatePanel({ ceremony }: { ceremony: CeremonyView }) {
       <ul>{c.shareFingerprints.map((s) => <li key={s.index}>Share {s.index} — {s.guardianName}: <span className="mono">{s.fingerprint}</span></li>)}</ul>
       <h3>Signed by the guardians</h3>
       <ul data-testid="certificate-signatures">{certificate.signatures.map((s) => <li key={s.address}>{s.guardianName} ({s.address}, {s.via}) at {s.signedAt}</li>)}</ul>
-      <button type="button" className="secondary" onClick={() => window.print()}>Print</button>
+      <div className="row">
+        <button type="button" className="primary" disabled={saving.busy} onClick={() => void saving.run(() => api.ceremony.saveCertificatePdf({ ceremonyId: c.id }), setSaved)}>{saving.busy ? 'Rendering the PDF…' : 'Save as PDF'}</button>
+        <button type="button" className="secondary" onClick={() => window.print()}>Print</button>
+      </div>
+      <ErrorNotice error={saving.error} />
+      {saved ? (
+        <p className="notice notice-ok" role="status" data-testid="certificate-pdf">
+          Saved the certificate to <span className="mono small">{saved.path}</span> ({Math.round(saved.bytes / 1024)} KiB). File SHA-256 <span className="mono small">{saved.sha256}</span>, recorded in the audit log.
+        </p>
+      ) : null}
     </div>
   );
 }
