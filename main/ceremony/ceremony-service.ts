@@ -21,7 +21,8 @@ import type { Db } from '../store/database';
 import { certificateHtml } from './certificate';
 import { ceremonyView, type ConsoleSession } from './ceremony-view';
 import { CeremonyRecords, type CeremonyRecord } from './ceremony-records';
-import { derivePublicMaterial, type PlanSize, type PublicMaterial } from './derivation-plan';
+import { DEFAULT_PLAN, derivePublicMaterial, type PlanSize, type PublicMaterial } from './derivation-plan';
+import { compareSolanaWithDevice, isSolanaCheck, readDeviceSolana, solanaAccountsMissing } from './ledger-solana';
 import { approvalSignatures, type CeremonyGuardians } from './guardian-capability';
 import { compareWithDevice, devicePath, readDeviceMaterial, refuseMismatch } from './ledger-verification';
 import { WORDS_CLEAR_AFTER_SECONDS, type RevealRules } from './reveal-rules';
@@ -89,7 +90,7 @@ export class CeremonyService {
   // --- start (guarded) ------------------------------------------------------------------------
 
   async requestStart(input: { mode: 'console' | 'ledger'; label: string; userWallets: number; requester: RequesterProof; ttlMinutes: number }): Promise<ApprovalRequestView> {
-    const parameters = { mode: input.mode, label: input.label, userWallets: input.userWallets, solanaAccounts: input.mode === 'console' ? 1 : 0 };
+    const parameters = { mode: input.mode, label: input.label, userWallets: input.userWallets, solanaAccounts: DEFAULT_PLAN.solanaAccounts };
     return this.options.guardians.createRequest({
       operation: START_OPERATION,
       subject: this.options.guardians.currentVaultId(),
@@ -138,7 +139,7 @@ export class CeremonyService {
       wipe(entropy);
       throw error;
     }
-    if (entropy) this.sessions.set(id, { entropy, material, checkPositions: null, transcriptionPassed: false, shares: null, shareFingerprints: [], ledgerVerified: false });
+    if (entropy) this.sessions.set(id, { entropy, material, checkPositions: null, transcriptionPassed: false, shares: null, shareFingerprints: [], ledgerVerified: false, solanaVerified: plan.solanaAccounts === 0 });
     return { ceremony: this.view(id), words: entropy ? entropyToWords(entropy) : null, clearAfterSeconds: 0 };
   }
 
@@ -209,7 +210,7 @@ export class CeremonyService {
     const s = this.session(id);
     if (!s.shares) fail('CEREMONY_STEP_OUT_OF_ORDER', 'Issue the guardian shares before verifying the Ledger.');
     const checks = await compareWithDevice(this.options.ledger, s.material);
-    this.saveChecks(id, checks);
+    this.saveChecks(id, [...checks, ...this.options.records.find(id).ledgerChecks.filter(isSolanaCheck)]);
     try {
       refuseMismatch(checks);
     } catch (error) {
@@ -225,15 +226,46 @@ export class CeremonyService {
     this.db.prepare('UPDATE ceremonies SET ledger_checks = ? WHERE id = ?').run(JSON.stringify(checks), id);
   }
 
-  /** Shows one recorded EVM address on the Ledger for the person to compare, and checks it. */
-  async showOnDevice(id: string, index: number): Promise<{ address: string; path: string }> {
+  /**
+   * The Solana step, with the Solana app open on the Ledger: reads the accounts of a seed made on
+   * the device, or checks that the restored seed derives the recorded accounts.
+   */
+  async ledgerSolana(id: string): Promise<CeremonyView> {
+    const record = this.options.records.find(id);
+    const { row } = record;
+    if (row.status !== 'in-progress') fail('CEREMONY_STEP_OUT_OF_ORDER', `Ceremony ${id.slice(0, 8)} is ${row.status}; the Solana step belongs to a ceremony in progress.`);
+    if (row.mode === 'ledger') {
+      if (solanaAccountsMissing(record.plan, record.material) === 0) fail('CEREMONY_STEP_OUT_OF_ORDER', 'The Solana accounts of this Ledger are already recorded.');
+      const accounts = await readDeviceSolana(this.options.ledger, record.plan);
+      const material: PublicMaterial = { ...record.material!, addresses: [...record.material!.addresses.filter((a) => a.chain !== 'solana'), ...accounts] };
+      this.db.prepare("UPDATE ceremonies SET public_material = ? WHERE id = ? AND status = 'in-progress'").run(JSON.stringify(material), id);
+      this.record(id, 'ledger-solana-read', `${accounts.length} Solana account${accounts.length === 1 ? '' : 's'} read from the Ledger's Solana app`, { type: 'CEREMONY_LEDGER_SOLANA_READ', details: { accounts: accounts.map((a) => ({ path: a.path, address: a.address })) } });
+      return this.view(id);
+    }
+    const s = this.session(id);
+    if (!s.ledgerVerified) fail('CEREMONY_STEP_OUT_OF_ORDER', 'Verify the Ethereum addresses on the Ledger first, then open the Solana app.');
+    const checks = await compareSolanaWithDevice(this.options.ledger, s.material);
+    this.saveChecks(id, [...record.ledgerChecks.filter((c) => !isSolanaCheck(c)), ...checks]);
+    try {
+      refuseMismatch(checks);
+    } catch (error) {
+      this.record(id, 'ledger-solana-mismatch', `${checks.filter((c) => !c.matches).length} of ${checks.length} Solana accounts differ`, { type: 'CEREMONY_LEDGER_MISMATCH', details: { app: 'solana', mismatches: checks.filter((c) => !c.matches).map((c) => ({ path: c.path, found: c.found })) } });
+      throw error;
+    }
+    s.solanaVerified = true;
+    this.record(id, 'ledger-solana-verified', `${checks.length} of ${checks.length} Solana accounts match on the Ledger's Solana app`, { type: 'CEREMONY_LEDGER_VERIFIED', details: { app: 'solana', checks: checks.length } });
+    return this.view(id);
+  }
+
+  /** Shows one recorded address on the Ledger (Ethereum or Solana app) for the person to compare, and checks it. */
+  async showOnDevice(id: string, index: number, chain: 'evm' | 'solana' = 'evm'): Promise<{ address: string; path: string }> {
     const record = this.options.records.find(id);
     const material = record.material ?? this.sessions.get(id)?.material;
-    const planned = material?.addresses.find((a) => a.chain === 'evm' && a.index === index);
-    if (!planned) fail('CEREMONY_NOT_FOUND', `Ceremony ${id.slice(0, 8)} recorded no EVM address at index ${index}.`);
-    const shown = await this.options.ledger.getPublicKey(devicePath(planned.path), { display: true });
-    refuseMismatch([{ path: planned.path, expected: planned.address, found: shown.address, matches: shown.address === planned.address }]);
-    return { address: shown.address, path: planned.path };
+    const planned = material?.addresses.find((a) => a.chain === chain && a.index === index);
+    if (!planned) fail('CEREMONY_NOT_FOUND', `Ceremony ${id.slice(0, 8)} recorded no ${chain === 'evm' ? 'EVM address' : 'Solana account'} at index ${index}.`);
+    const shown = chain === 'evm' ? (await this.options.ledger.getPublicKey(devicePath(planned.path), { display: true })).address : await this.options.ledger.getSolanaAddress(devicePath(planned.path), { display: true });
+    refuseMismatch([{ path: planned.path, expected: planned.address, found: shown, matches: shown === planned.address }]);
+    return { address: shown, path: planned.path };
   }
 
   // --- finish, certify ------------------------------------------------------------------------
@@ -249,10 +281,12 @@ export class CeremonyService {
     const s = row.mode === 'console' ? this.session(id) : null;
     if (s) {
       if (!s.ledgerVerified) fail('CEREMONY_STEP_OUT_OF_ORDER', 'Verify the restored Ledger before finishing: the seed is wiped at this step.');
+      if (!s.solanaVerified) fail('CEREMONY_STEP_OUT_OF_ORDER', "Verify the Solana accounts with the Ledger's Solana app before finishing: the seed is wiped at this step.");
       material = s.material;
       fingerprint = seedFingerprint(s.entropy);
       shares = s.shareFingerprints;
     } else {
+      if (solanaAccountsMissing(record.plan, record.material) > 0) fail('CEREMONY_STEP_OUT_OF_ORDER', "Read the Solana accounts with the Ledger's Solana app before finishing.");
       material = record.material!;
     }
     const finishedAt = this.iso();

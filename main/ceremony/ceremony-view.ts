@@ -5,6 +5,7 @@
 import type { CeremonyStep, CeremonyView, ShareFingerprintView } from '../../preload/contract';
 import type { CeremonyRecord } from './ceremony-records';
 import type { PublicMaterial } from './derivation-plan';
+import { solanaAccountsMissing } from './ledger-solana';
 import { seedFingerprint, shortFingerprint } from './seed';
 
 /** What a console ceremony holds in memory between its steps; wiped on finish, abort or lock. */
@@ -16,6 +17,8 @@ export interface ConsoleSession {
   shares: Uint8Array[] | null;
   shareFingerprints: ShareFingerprintView[];
   ledgerVerified: boolean;
+  /** The Solana accounts were checked with the Ledger's Solana app (or the plan has none). */
+  solanaVerified: boolean;
 }
 
 export function ceremonyStep(record: CeremonyRecord, s: ConsoleSession | undefined): CeremonyStep {
@@ -23,11 +26,12 @@ export function ceremonyStep(record: CeremonyRecord, s: ConsoleSession | undefin
   if (row.status === 'aborted') return 'aborted';
   if (row.status === 'certified') return 'certified';
   if (row.status === 'awaiting-signatures') return 'signatures';
-  if (row.mode === 'ledger') return 'finish';
+  if (row.mode === 'ledger') return solanaAccountsMissing(record.plan, record.material) > 0 ? 'ledger-solana' : 'finish';
   if (!s) return 'aborted';
   if (!s.transcriptionPassed) return s.checkPositions ? 'transcription' : 'words';
   if (!s.shares) return 'shares';
   if (!s.ledgerVerified) return 'ledger';
+  if (!s.solanaVerified) return 'ledger-solana';
   return 'finish';
 }
 

@@ -87,7 +87,7 @@ export function derivePublicMaterial(seed: Uint8Array, size: PlanSize = DEFAULT_
     chain: 'solana' as const,
     index: account,
     path: solanaPath(account),
-    label: account === 0 ? 'Solana vault account' : `Solana account ${account}`,
+    label: account === 0 ? 'Solana vault account' : `Solana account ${account}`, // see solanaLabel in ledger-solana.ts
     address: solanaAddress(seed, account),
   }));
   return { evmAccountXpub: root.derive(EVM_ACCOUNT_PATH).publicExtendedKey, addresses: [...evm, ...solana] };

@@ -3,11 +3,13 @@
  * closed after it, so a device unplugged and plugged back in is found again. Calls are serialized
  * through one queue: the device can only do one thing at a time.
  *
- * Address and public-key reads, hashed EIP-712 signing and transaction signing. Nothing here
+ * Address and public-key reads, hashed EIP-712 signing and transaction signing; and from the
+ * Solana app, the public key (address) at a path, for the ceremony's Solana accounts. Nothing here
  * reaches Ledger's HTTP services (the console is air-gapped): transactions are signed with
  * resolution `null`, so hw-app-eth never asks its network service for decoding data.
  */
 import type Transport from '@ledgerhq/hw-transport';
+import { base58 } from '@scure/base';
 import { getAddress, Signature } from 'ethers';
 import { AppFailure } from '../errors';
 import { ledgerFailure } from './ledger-errors';
@@ -39,6 +41,19 @@ async function loadEth(transport: Transport): Promise<EthApp> {
   return new Eth(transport);
 }
 
+type SolanaApp = {
+  getAddress(path: string, display?: boolean): Promise<{ address: Buffer }>;
+  getAppConfiguration(): Promise<{ version: string }>;
+};
+
+async function loadSolana(transport: Transport): Promise<SolanaApp> {
+  const module = (await import('@ledgerhq/hw-app-solana')) as unknown as { default: unknown };
+  const Solana = ((module.default as { default?: unknown }).default ?? module.default) as new (transport: Transport) => SolanaApp;
+  return new Solana(transport);
+}
+
+export type LedgerApp = 'Ethereum' | 'Solana';
+
 const strip0x = (hex: string) => (hex.startsWith('0x') ? hex.slice(2) : hex);
 
 export class LedgerDevice {
@@ -47,16 +62,26 @@ export class LedgerDevice {
   constructor(private readonly openTransport: TransportFactory = nodeHidTransport) {}
 
   private run<T>(action: string, work: (eth: EthApp) => Promise<T>): Promise<T> {
+    return this.runApp('Ethereum', loadEth, action, work);
+  }
+
+  private runApp<A extends { getAppConfiguration(): Promise<unknown> }, T>(app: LedgerApp, load: (transport: Transport) => Promise<A>, action: string, work: (api: A) => Promise<T>): Promise<T> {
     const job = async () => {
       let transport: Transport | undefined;
       try {
         transport = await this.openTransport();
-        const eth = await loadEth(transport);
+        const api = await load(transport);
         // Fails fast with a clear state (locked, wrong app) before anything asks for a signature.
-        await eth.getAppConfiguration();
-        return await work(eth);
+        await api.getAppConfiguration().catch((error: unknown) => {
+          // The Solana app's version instruction is another app's signing instruction: any refusal
+          // other than "locked" means the Solana app is not the one open.
+          const status = (error as { statusCode?: unknown } | null)?.statusCode;
+          if (app === 'Solana' && typeof status === 'number' && status !== 0x5515) throw Object.assign(new Error('wrong app'), { statusCode: 0x6d00 });
+          throw error;
+        });
+        return await work(api);
       } catch (error) {
-        throw ledgerFailure(error, action);
+        throw ledgerFailure(error, action, app);
       } finally {
         await transport?.close().catch(() => undefined);
       }
@@ -106,5 +131,14 @@ export class LedgerDevice {
   /** Signs an unsigned serialized transaction (hex, no 0x) on the device, with no network resolution. */
   signTransaction(path: string, unsignedTxHex: string): Promise<{ v: string; r: string; s: string }> {
     return this.run('sign the transaction', (eth) => eth.signTransaction(path, strip0x(unsignedTxHex), null));
+  }
+
+  /** The Solana address (base58 of the Ed25519 public key) at `path`, from the Solana app. */
+  getSolanaAddress(path: string, options: { display?: boolean } = {}): Promise<string> {
+    return this.runApp('Solana', loadSolana, options.display ? 'show the address on the device' : 'read the Solana address', async (solana) => {
+      const { address } = await solana.getAddress(path, options.display ?? false);
+      if (!Buffer.isBuffer(address) || address.length !== 32) throw new AppFailure('LEDGER_ERROR', 'The Solana app returned a public key that is not 32 bytes. Update the Solana app, then try again.');
+      return base58.encode(address);
+    });
   }
 }

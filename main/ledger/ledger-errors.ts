@@ -1,5 +1,5 @@
 /**
- * Turns what the Ledger transport and the Ethereum app throw into failures a person can act on.
+ * Turns what the Ledger transport and its apps (Ethereum, Solana) throw into failures a person can act on.
  * Errors are recognised by name and status word, not by class identity, because the transport
  * packages may each carry their own copy of @ledgerhq/errors.
  */
@@ -21,15 +21,15 @@ function transportId(error: unknown): string {
   return String((error as { id?: unknown } | null)?.id ?? '');
 }
 
-export function ledgerFailure(error: unknown, action: string): AppFailure {
+export function ledgerFailure(error: unknown, action: string, app: 'Ethereum' | 'Solana' = 'Ethereum'): AppFailure {
   if (error instanceof AppFailure) return error;
   const status = statusWord(error);
   const name = errorName(error);
   if (name === 'LockedDeviceError' || status === 0x5515) {
-    return new AppFailure('LEDGER_LOCKED', `The Ledger is locked. Unlock it with its PIN, open the Ethereum app, then ${action} again.`, { status: 0x5515 });
+    return new AppFailure('LEDGER_LOCKED', `The Ledger is locked. Unlock it with its PIN, open the ${app} app, then ${action} again.`, { status: 0x5515 });
   }
   if (status !== null && WRONG_APP_STATUS.has(status)) {
-    return new AppFailure('LEDGER_WRONG_APP', `The Ethereum app is not open on the Ledger (the device answered 0x${status.toString(16)}). Open the Ethereum app on the device, then ${action} again.`, { status });
+    return new AppFailure('LEDGER_WRONG_APP', `The ${app} app is not open on the Ledger (the device answered 0x${status.toString(16)}). Open the ${app} app on the device, then ${action} again.`, { status });
   }
   if (name === 'EthAppPleaseEnableContractData') {
     return new AppFailure('LEDGER_BLIND_SIGNING_DISABLED', `The Ethereum app refused a transaction with contract data because blind signing is off. Enable "Blind signing" in the Ethereum app settings on the device only if the guardians approved this contract call, then ${action} again.`, { status: 0x6a80 });
@@ -38,17 +38,17 @@ export function ledgerFailure(error: unknown, action: string): AppFailure {
     return new AppFailure('LEDGER_REJECTED', 'The request was rejected on the Ledger. Nothing was signed.', { status });
   }
   if (name === 'DisconnectedDevice' || name === 'DisconnectedDeviceDuringOperation') {
-    return new AppFailure('LEDGER_DISCONNECTED', `The Ledger was disconnected before it answered. Nothing was signed; reconnect it, open the Ethereum app, then ${action} again.`);
+    return new AppFailure('LEDGER_DISCONNECTED', `The Ledger was disconnected before it answered. Nothing was signed; reconnect it, open the ${app} app, then ${action} again.`);
   }
   if (name === 'TransportRaceCondition') {
     return new AppFailure('LEDGER_BUSY', 'The Ledger is still busy with an earlier request. Finish or reject it on the device, then try again.');
   }
   const id = transportId(error);
   if (id === 'NoDeviceFound' || id === 'ListenTimeout' || name === 'CantOpenDevice' || name === 'LedgerNotConnected') {
-    return new AppFailure('LEDGER_NOT_CONNECTED', `No Ledger found. Connect it by USB, unlock it, open the Ethereum app, then ${action} again.`);
+    return new AppFailure('LEDGER_NOT_CONNECTED', `No Ledger found. Connect it by USB, unlock it, open the ${app} app, then ${action} again.`);
   }
   if (status !== null) {
-    return new AppFailure('LEDGER_ERROR', `The Ledger refused the request (status 0x${status.toString(16)}). Check that the Ethereum app is up to date, then ${action} again.`, { status });
+    return new AppFailure('LEDGER_ERROR', `The Ledger refused the request (status 0x${status.toString(16)}). Check that the ${app} app is up to date, then ${action} again.`, { status });
   }
   return new AppFailure('LEDGER_ERROR', `The Ledger did not complete the request (${name || 'unknown error'}). Reconnect it and ${action} again.`);
 }

@@ -45,6 +45,7 @@ export const CEREMONY_EVENT_TYPES = [
   'CEREMONY_SHARES_ISSUED',
   'CEREMONY_LEDGER_VERIFIED',
   'CEREMONY_LEDGER_MISMATCH',
+  'CEREMONY_LEDGER_SOLANA_READ',
   'CEREMONY_SEED_WIPED',
   'CEREMONY_CERTIFIED',
   'CEREMONY_CERTIFICATE_EXPORTED',
@@ -62,7 +63,7 @@ export const CEREMONY_EVENT_TYPES = [
 export type CeremonyMode = 'console' | 'ledger';
 export type CeremonyStatus = 'in-progress' | 'awaiting-signatures' | 'certified' | 'aborted';
 /** Where a console ceremony stands; a Ledger ceremony goes from "finish" on. */
-export type CeremonyStep = 'words' | 'transcription' | 'shares' | 'ledger' | 'finish' | 'signatures' | 'certified' | 'aborted';
+export type CeremonyStep = 'words' | 'transcription' | 'shares' | 'ledger' | 'ledger-solana' | 'finish' | 'signatures' | 'certified' | 'aborted';
 
 export interface PlannedAddressView {
   chain: 'evm' | 'solana';
@@ -249,7 +250,8 @@ export const ceremonyChannels = {
   },
   'ceremony.issueShares': { request: z.strictObject({ ceremonyId: id }), activity: true },
   'ceremony.verifyLedger': { request: z.strictObject({ ceremonyId: id }), activity: true },
-  'ceremony.showOnDevice': { request: z.strictObject({ ceremonyId: id, index: z.number().int().min(0).max(255) }), activity: true },
+  'ceremony.showOnDevice': { request: z.strictObject({ ceremonyId: id, index: z.number().int().min(0).max(255), chain: z.enum(['evm', 'solana']).default('evm') }), activity: true },
+  'ceremony.ledgerSolana': { request: z.strictObject({ ceremonyId: id }), activity: true },
   'ceremony.finish': { request: z.strictObject({ ceremonyId: id, ttlMinutes }), activity: true },
   'ceremony.certify': { request: z.strictObject({ ceremonyId: id }), activity: true },
   'ceremony.certificate': { request: z.strictObject({ ceremonyId: id }), activity: true },
@@ -297,6 +299,7 @@ export interface CeremonyResponses {
   'ceremony.issueShares': SharesIssued;
   'ceremony.verifyLedger': CeremonyView;
   'ceremony.showOnDevice': { address: string; path: string };
+  'ceremony.ledgerSolana': CeremonyView;
   'ceremony.finish': CeremonyView;
   'ceremony.certify': CeremonyView;
   'ceremony.certificate': CertificateView;

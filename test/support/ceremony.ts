@@ -29,6 +29,9 @@ export async function runConsoleCeremony(f: CeremonyFixture, label = 'Vault mast
   const { sheets } = await ceremonies.issueShares(id);
   f.device.useMnemonic(words.join(' '));
   await ceremonies.verifyLedger(id);
+  f.device.app = 'solana';
+  await ceremonies.ledgerSolana(id);
+  f.device.app = 'ethereum';
   const finished = ceremonies.finish(id, 60);
   await f.approve(finished.certifyRequestId!);
   const certified = ceremonies.certify(id);

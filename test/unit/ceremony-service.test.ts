@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CeremonyRecords } from '../../main/ceremony/ceremony-records';
 import { createHash } from 'node:crypto';
-import { verifyTypedData } from 'ethers';
+import { getBytes, Mnemonic, verifyTypedData } from 'ethers';
+import { solanaAddress } from '../../main/ceremony/derivation-plan';
 import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardians/typed-data';
 import { isAppFailure } from '../../main/errors';
 import { EMULATOR_MNEMONIC } from '../emulators/ledger-eth/emulator';
@@ -101,10 +102,27 @@ describe('console-generated ceremony', () => {
     assert.ok(ceremonies.view(ceremony.id).ledgerChecks.some((c) => !c.matches));
 
     f.device.useMnemonic(words!.join(' '));
-    const verified = await ceremonies.verifyLedger(ceremony.id);
+    await assert.rejects(ceremonies.ledgerSolana(ceremony.id), code('CEREMONY_STEP_OUT_OF_ORDER'), 'Solana comes after the Ethereum check');
+    const verifiedEvm = await ceremonies.verifyLedger(ceremony.id);
+    assert.equal(verifiedEvm.step, 'ledger-solana');
+    assert.equal(verifiedEvm.ledgerChecks.length, 5, 'master, 2 users, signing wallet and the xpub');
+    assert.throws(() => ceremonies.finish(ceremony.id, 60), code('CEREMONY_STEP_OUT_OF_ORDER'), 'the seed is not wiped before the Solana account is checked');
+
+    // The Solana account, with the Solana app open: the Ethereum app open instead is named as such,
+    // and a device holding another seed is a mismatch, recorded.
+    await assert.rejects(ceremonies.ledgerSolana(ceremony.id), (e: unknown) => code('LEDGER_WRONG_APP')(e) && /Solana app is not open/.test((e as Error).message));
+    f.device.app = 'solana';
+    f.device.useMnemonic(EMULATOR_MNEMONIC);
+    await assert.rejects(ceremonies.ledgerSolana(ceremony.id), code('LEDGER_SEED_MISMATCH'));
+    assert.equal(ceremonies.view(ceremony.id).step, 'ledger-solana');
+    f.device.useMnemonic(words!.join(' '));
+    const verified = await ceremonies.ledgerSolana(ceremony.id);
     assert.equal(verified.step, 'finish');
     assert.ok(verified.ledgerChecks.every((c) => c.matches));
-    assert.equal(verified.ledgerChecks.length, 5, 'master, 2 users, signing wallet and the xpub');
+    assert.equal(verified.ledgerChecks.length, 6, 'the five Ethereum checks and the Solana vault account');
+    const solana = verified.addresses.find((a) => a.chain === 'solana')!;
+    assert.deepEqual(await ceremonies.showOnDevice(ceremony.id, 0, 'solana'), { address: solana.address, path: solana.path });
+    f.device.app = 'ethereum';
     const shown = await ceremonies.showOnDevice(ceremony.id, 0);
     assert.equal(shown.address, verified.addresses[0]!.address);
 
@@ -169,7 +187,17 @@ describe('Ledger-generated ceremony', () => {
     f.device.state = 'ready';
     const started = await ceremonies.start(request.id);
     assert.equal(started.words, null);
-    assert.equal(started.ceremony.step, 'finish');
+    assert.equal(started.ceremony.step, 'ledger-solana');
+    assert.throws(() => ceremonies.finish(started.ceremony.id, 60), code('CEREMONY_STEP_OUT_OF_ORDER'));
+    await assert.rejects(ceremonies.ledgerSolana(started.ceremony.id), code('LEDGER_WRONG_APP'));
+    f.device.app = 'solana';
+    const withSolana = await ceremonies.ledgerSolana(started.ceremony.id);
+    f.device.app = 'ethereum';
+    assert.equal(withSolana.step, 'finish');
+    // What the plan derives from the device's words (solanaAddress has its own known-answer test).
+    assert.deepEqual(withSolana.addresses.filter((a) => a.chain === 'solana').map((a) => [a.path, a.address]), [["m/44'/501'/0'/0'", solanaAddress(getBytes(Mnemonic.fromPhrase(EMULATOR_MNEMONIC).computeSeed()), 0)]]);
+    await assert.rejects(ceremonies.ledgerSolana(started.ceremony.id), code('CEREMONY_STEP_OUT_OF_ORDER'), 'read once');
+    assert.ok(f.services.audit.list({ type: 'CEREMONY_LEDGER_SOLANA_READ', limit: 5 }).entries.length === 1);
     assert.equal(started.ceremony.addresses.find((a) => a.index === 0)!.address, f.device.addressAt("m/44'/60'/0'/0/0"));
     assert.equal(started.ceremony.addresses.find((a) => a.index === 255)!.address, f.device.addressAt("m/44'/60'/0'/0/255"));
     assert.match(started.ceremony.evmAccountXpub!, /^xpub/);

@@ -16,10 +16,18 @@
  * rejected on the device (6985), unplugged in the middle of an exchange (DisconnectedDevice),
  * blind signing disabled (6A80 for a transaction with contract data). `useMnemonic` loads other
  * words, as a person restoring a seed onto the device does.
+ *
+ * With `app = 'solana'` the device has the Solana app open instead, answering the real
+ * @ledgerhq/hw-app-solana:
+ *   E0 04  GET_VERSION → blind signing flag, pubkey display mode, major, minor, patch, 9000
+ *   E0 05  GET_ADDR (P1 00 silent / 01 confirm; data: path count, 4-byte BE indices, all hardened)
+ *          → Ed25519 public key (32, SLIP-10 from the same words) ‖ 9000
+ * and 6D00 for every other instruction (what the Ethereum code meets when the Solana app is open).
  */
 import Transport from '@ledgerhq/hw-transport';
 import { DisconnectedDevice, TransportError } from '@ledgerhq/errors';
 import { concat, formatEther, getBytes, HDNodeWallet, keccak256, Mnemonic, SigningKey, Transaction } from 'ethers';
+import { HDKey as Slip10Key } from 'micro-key-producer/slip10.js';
 
 /** The test seed. Never use it for anything but tests. */
 export const EMULATOR_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -80,6 +88,8 @@ function transactionLength(bytes: Buffer): number | null {
 
 export class LedgerEthEmulator extends Transport {
   state: EmulatorState = 'ready';
+  /** Which app the person opened on the device. */
+  app: 'ethereum' | 'solana' = 'ethereum';
   /** False: no device on the USB bus, opening a transport fails as node-hid's does. */
   connected = true;
   /** The person at the device presses "Reject" on the next confirmation screen. */
@@ -94,6 +104,7 @@ export class LedgerEthEmulator extends Transport {
   /** What the device showed for the last transaction it was asked to sign, as a person reads it. */
   lastDisplayed: string[] | null = null;
   private root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), 'm');
+  private seed = getBytes(Mnemonic.fromPhrase(EMULATOR_MNEMONIC).computeSeed());
   /** A faulty or malicious device: reports addresses of its seed but signs transactions with these words. */
   signTransactionsWith: string | null = null;
   private pendingTx: { path: string; bytes: Buffer } | null = null;
@@ -101,6 +112,7 @@ export class LedgerEthEmulator extends Transport {
   /** Restores other words onto the device (a fresh seed, or another vault's). */
   useMnemonic(phrase: string): void {
     this.root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(phrase), 'm');
+    this.seed = getBytes(Mnemonic.fromPhrase(phrase).computeSeed());
   }
 
   /** The address the emulated device holds at a path, as the tests expect it. */
@@ -121,6 +133,7 @@ export class LedgerEthEmulator extends Transport {
     if (this.state === 'other-app') return status(SW_INS_NOT_SUPPORTED);
     if (this.state === 'app-not-found') return status(SW_APP_NOT_FOUND);
     if (cla !== 0xe0) return status(SW_CLA_NOT_SUPPORTED);
+    if (this.app === 'solana') return this.solana(ins ?? 0, p1 ?? 0, data);
     switch (ins) {
       case 0x06:
         return status(SW_OK, Uint8Array.from([0x01, ...this.version]));
@@ -133,6 +146,15 @@ export class LedgerEthEmulator extends Transport {
       default:
         return status(SW_INS_NOT_SUPPORTED);
     }
+  }
+
+  private solana(ins: number, p1: number, data: Buffer): Buffer {
+    if (ins === 0x04) return status(SW_OK, Uint8Array.from([0x00, 0x00, 1, 10, 0]));
+    if (ins !== 0x05) return status(SW_INS_NOT_SUPPORTED);
+    const parsed = parsePath(data);
+    if (!parsed || parsed.rest.length !== 0 || !parsed.path.split('/').slice(1).every((part) => part.endsWith("'"))) return status(SW_WRONG_DATA);
+    if (p1 === 0x01 && !this.confirmedOnDevice()) return status(SW_DENIED);
+    return status(SW_OK, Slip10Key.fromMasterSeed(this.seed).derive(parsed.path).publicKeyRaw);
   }
 
   private confirmedOnDevice(): boolean {

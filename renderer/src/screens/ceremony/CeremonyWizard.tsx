@@ -1,6 +1,6 @@
 /**
  * The ceremony wizard: request → start → words → transcription check → guardian shares →
- * Ledger verification → wipe → guardians sign → certificate. Secret words live only in this
+ * Ledger verification (Ethereum app, then Solana app) → wipe → guardians sign → certificate. Secret words live only in this
  * component's state on the words step; moving on drops them.
  */
 import { useEffect, useState, type FormEvent } from 'react';
@@ -15,10 +15,11 @@ const STEPS: Array<{ step: CeremonyView['step']; label: string }> = [
   { step: 'words', label: '1 Words' },
   { step: 'transcription', label: '2 Check' },
   { step: 'shares', label: '3 Shares' },
-  { step: 'ledger', label: '4 Ledger' },
-  { step: 'finish', label: '5 Wipe' },
-  { step: 'signatures', label: '6 Signatures' },
-  { step: 'certified', label: '7 Certificate' },
+  { step: 'ledger', label: '4 Ledger: Ethereum' },
+  { step: 'ledger-solana', label: '5 Ledger: Solana' },
+  { step: 'finish', label: '6 Wipe' },
+  { step: 'signatures', label: '7 Signatures' },
+  { step: 'certified', label: '8 Certificate' },
 ];
 
 function Progress({ step }: { step: CeremonyView['step'] }) {
@@ -191,6 +192,15 @@ export function CeremonyWizard({ ceremony, initialWords, onChange, onClose }: { 
           <h2>Restore the words onto the Ledger and verify it</h2>
           <p className="hint">On the Ledger: "Restore from recovery phrase", enter the 24 words from the sheet, set a PIN, open the Ethereum app. Then verify: the console reads the addresses and xpub from the device and compares them with this seed.</p>
           <button type="button" className="primary" disabled={action.busy} onClick={() => void action.run(() => api.ceremony.verifyLedger({ ceremonyId: c.id }), onChange)}>Verify on the Ledger</button>
+          <LedgerChecks checks={c.ledgerChecks} />
+        </div>
+      ) : null}
+
+      {c.step === 'ledger-solana' ? (
+        <div>
+          <h2>{c.mode === 'console' ? 'Verify the Solana account on the Ledger' : 'Read the Solana account from the Ledger'}</h2>
+          <p className="hint">On the Ledger: close the Ethereum app and open the Solana app. The console then {c.mode === 'console' ? 'reads the Solana account the device derives and compares it with this seed' : 'reads the public key of the Solana vault account'} ({"m/44'/501'/0'/0'"}).</p>
+          <button type="button" className="primary" disabled={action.busy} onClick={() => void action.run(() => api.ceremony.ledgerSolana({ ceremonyId: c.id }), onChange)}>{c.mode === 'console' ? 'Verify Solana on the Ledger' : 'Read Solana from the Ledger'}</button>
           <LedgerChecks checks={c.ledgerChecks} />
         </div>
       ) : null}

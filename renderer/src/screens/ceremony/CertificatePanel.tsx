@@ -39,7 +39,7 @@ export function CertificatePanel({ ceremony }: { ceremony: CeremonyView }) {
               <td>{a.label}</td>
               <td className="mono small">{a.path}</td>
               <td className="mono small">{a.address}</td>
-              <td>{a.chain === 'evm' ? <button type="button" className="secondary" disabled={device.busy} onClick={() => void device.run(() => api.ceremony.showOnDevice({ ceremonyId: c.id, index: a.index }), (v) => setShownOnDevice(`${v.path}: the Ledger shows ${v.address}, as recorded.`))}>Verify on device</button> : null}</td>
+              <td><button type="button" className="secondary" disabled={device.busy} title={a.chain === 'solana' ? 'Open the Solana app on the Ledger first' : 'Open the Ethereum app on the Ledger first'} onClick={() => void device.run(() => api.ceremony.showOnDevice({ ceremonyId: c.id, index: a.index, chain: a.chain }), (v) => setShownOnDevice(`${v.path}: the Ledger shows ${v.address}, as recorded.`))}>Verify on device</button></td>
             </tr>
           ))}
         </tbody>
