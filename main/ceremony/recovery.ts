@@ -15,6 +15,7 @@ import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { CeremonyRecords } from './ceremony-records';
 import { derivePublicMaterial } from './derivation-plan';
+import { compareSolanaWithDevice, isSolanaCheck } from './ledger-solana';
 import { compareWithDevice, refuseMismatch } from './ledger-verification';
 import { WORDS_CLEAR_AFTER_SECONDS, type RevealRules } from './reveal-rules';
 import { entropyToSeed, entropyToWords, wipe } from './seed';
@@ -155,13 +156,15 @@ export class RecoveryCeremonies {
   }
 
   /** Checks a Ledger (for instance a replacement loaded with the words) against the recorded addresses. */
-  async verifyLedger(id: string): Promise<RecoveryView> {
+  /** Checks a replacement Ledger: the Ethereum app's addresses and xpub, or the Solana app's accounts. */
+  async verifyLedger(id: string, app: 'ethereum' | 'solana' = 'ethereum'): Promise<RecoveryView> {
     const s = this.session(id);
     if (s.state !== 'recovered') fail('CEREMONY_STEP_OUT_OF_ORDER', 'Rebuild the seed from two shares first (recover mode).');
     const record = this.options.records.sealed(s.ceremonyId);
-    s.ledgerChecks = await compareWithDevice(this.options.ledger, record.material);
-    refuseMismatch(s.ledgerChecks);
-    this.audit('CEREMONY_LEDGER_VERIFIED', s.ceremonyId, { recoveryId: s.id, checks: s.ledgerChecks.length });
+    const checks = app === 'solana' ? await compareSolanaWithDevice(this.options.ledger, record.material) : await compareWithDevice(this.options.ledger, record.material);
+    s.ledgerChecks = [...s.ledgerChecks.filter((c) => isSolanaCheck(c) !== (app === 'solana')), ...checks];
+    refuseMismatch(checks);
+    this.audit('CEREMONY_LEDGER_VERIFIED', s.ceremonyId, { recoveryId: s.id, app, checks: checks.length });
     return this.toView(s);
   }
 

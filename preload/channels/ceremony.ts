@@ -265,7 +265,7 @@ export const ceremonyChannels = {
     activity: true,
   },
   'ceremony.recoveryReset': { request: z.strictObject({ recoveryId: id }), activity: true },
-  'ceremony.recoveryVerifyLedger': { request: z.strictObject({ recoveryId: id }), activity: true },
+  'ceremony.recoveryVerifyLedger': { request: z.strictObject({ recoveryId: id, app: z.enum(['ethereum', 'solana']).default('ethereum') }), activity: true },
   'ceremony.recoveryReveal': { request: z.strictObject({ recoveryId: id, revealToken: token }), activity: true },
   'ceremony.recoveryClose': { request: z.strictObject({ recoveryId: id }), activity: true },
   'ceremony.coldRequest': {

@@ -136,6 +136,15 @@ describe('recovery ceremony and reveal rules', () => {
     f.device.useMnemonic(ceremony.words.join(' '));
     const ok = await recovery.verifyLedger(r.id);
     assert.ok(ok.ledgerChecks.length > 0 && ok.ledgerChecks.every((c) => c.matches));
+    // The Solana account, with the replacement's Solana app open.
+    f.device.app = 'solana';
+    f.device.useMnemonic('abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about');
+    await assert.rejects(recovery.verifyLedger(r.id, 'solana'), code('LEDGER_SEED_MISMATCH'));
+    f.device.useMnemonic(ceremony.words.join(' '));
+    const both = await recovery.verifyLedger(r.id, 'solana');
+    f.device.app = 'ethereum';
+    assert.equal(both.ledgerChecks.length, ok.ledgerChecks.length + 1, 'the Ethereum checks stay, the Solana account is added');
+    assert.ok(both.ledgerChecks.every((c) => c.matches));
     recovery.close(r.id);
     assert.throws(() => recovery.reset(r.id), code('RECOVERY_NOT_FOUND'));
   });

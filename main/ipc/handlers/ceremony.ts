@@ -24,7 +24,7 @@ export function ceremonyHandlers({ ceremony, vault }: Services): HandlersFor<'ce
     'ceremony.recoveryStart': (r) => recovery.start(r.ceremonyId, r.mode),
     'ceremony.recoveryShare': (r) => (unlocked(), recovery.submitShare(r.recoveryId, r.words)),
     'ceremony.recoveryReset': (r) => (unlocked(), recovery.reset(r.recoveryId)),
-    'ceremony.recoveryVerifyLedger': (r) => (unlocked(), recovery.verifyLedger(r.recoveryId)),
+    'ceremony.recoveryVerifyLedger': (r) => (unlocked(), recovery.verifyLedger(r.recoveryId, r.app)),
     'ceremony.recoveryReveal': (r) => (unlocked(), recovery.reveal(r.recoveryId, r.revealToken)),
     'ceremony.recoveryClose': (r) => recovery.close(r.recoveryId),
     'ceremony.coldRequest': (r) => cold.request(r),

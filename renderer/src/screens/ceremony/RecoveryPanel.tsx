@@ -69,7 +69,8 @@ export function RecoveryPanel({ ceremonies }: { ceremonies: CeremonyView[] }) {
           <div className="sign-grid">
             <div className="sign-panel">
               <h4>Verify or load a replacement Ledger</h4>
-              <button type="button" className="secondary" disabled={action.busy} onClick={() => void action.run(() => api.ceremony.recoveryVerifyLedger({ recoveryId: recovery.id }), setRecovery)}>Verify the connected Ledger</button>
+              <button type="button" className="secondary" disabled={action.busy} onClick={() => void action.run(() => api.ceremony.recoveryVerifyLedger({ recoveryId: recovery.id, app: 'ethereum' }), setRecovery)}>Verify the connected Ledger (Ethereum app)</button>
+              <button type="button" className="secondary" disabled={action.busy} onClick={() => void action.run(() => api.ceremony.recoveryVerifyLedger({ recoveryId: recovery.id, app: 'solana' }), setRecovery)}>Verify the Solana account (Solana app)</button>
               <LedgerChecks checks={recovery.ledgerChecks} />
               <ErrorNotice error={action.error} />
             </div>
