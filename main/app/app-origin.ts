@@ -71,3 +71,20 @@ export function isPermittedRequest(url: string, options: { allowDevtools: boolea
   if (parsed.protocol === 'data:') return true;
   return options.allowDevtools && parsed.protocol === 'devtools:';
 }
+
+/**
+ * The one permission the renderer may have: the camera (video only, never the microphone), asked
+ * by a page of the app's own origin, to scan QR codes that cross the air gap. Everything else —
+ * audio, screen capture, notifications, geolocation, other origins — is refused.
+ */
+export function isPermittedMediaRequest(permission: string, details: { requestingUrl?: string; mediaTypes?: ReadonlyArray<string> }): boolean {
+  if (permission !== 'media') return false;
+  if (!details.requestingUrl || !isAppUrl(details.requestingUrl)) return false;
+  const types = details.mediaTypes ?? [];
+  return types.length > 0 && types.every((t) => t === 'video');
+}
+
+/** The synchronous permission check Chromium makes before asking: camera only, app origin only. */
+export function isPermittedMediaCheck(permission: string, requestingOrigin: string, mediaType: string | undefined): boolean {
+  return permission === 'media' && mediaType === 'video' && isAppUrl(requestingOrigin);
+}

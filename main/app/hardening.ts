@@ -7,7 +7,7 @@
 import type { App, BrowserWindow as BrowserWindowInstance, BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
 import { APP_NAME } from '../platform/data-dir';
 import { QUIET_CHROMIUM_SWITCHES } from '../platform/quiet-browser';
-import { APP_ORIGIN, isAppUrl, isPermittedRequest } from './app-origin';
+import { APP_ORIGIN, isAppUrl, isPermittedMediaCheck, isPermittedMediaRequest, isPermittedRequest } from './app-origin';
 import { assertHardened, hardenedWebPreferences, printWebPreferences, type HardeningOptions } from './hardened-preferences';
 
 export { assertHardened, findWeaknesses, hardenedWebPreferences, REQUIRED_WEB_PREFERENCES, WeakWebPreferencesError } from './hardened-preferences';
@@ -93,7 +93,7 @@ export const SPELLCHECK_DICTIONARY_URL = `${APP_ORIGIN}/no-spellcheck-dictionari
 
 /**
  * Guards for one session: every permission request and check denied (without a handler Electron
- * grants them), no device access from pages (Ledger access runs in main), no spellchecker
+ * grants them) except the camera for the app's own pages (QR scanning; video only), no device access from pages (Ledger access runs in main), no spellchecker
  * dictionary downloads, and every request outside the app's protocol cancelled.
  */
 const guardedSessions = new WeakSet<Session>();
@@ -102,11 +102,13 @@ export function guardSession(session: Session, options: { allowDevtools: boolean
   // Guarded from two places (session-created and the default session at ready); once is enough.
   if (guardedSessions.has(session)) return;
   guardedSessions.add(session);
-  session.setPermissionRequestHandler((_contents, permission, callback) => {
-    log(`permission "${permission}"`);
+  session.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    const media = details as { requestingUrl?: string; mediaTypes?: string[] };
+    if (isPermittedMediaRequest(permission, media)) return callback(true);
+    log(`permission "${permission}"${media.mediaTypes?.length ? ` (${media.mediaTypes.join(', ')})` : ''}`);
     callback(false);
   });
-  session.setPermissionCheckHandler(() => false);
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) => isPermittedMediaCheck(permission, requestingOrigin, (details as { mediaType?: string }).mediaType));
   session.setDevicePermissionHandler(() => false);
   session.on('select-hid-device', (event, _details, callback) => {
     event.preventDefault();

@@ -368,6 +368,21 @@ describe('app origin, navigation and requests', () => {
       assert.equal(recorded.check?.({}, permission, 'vaultkeeper://app', {}), false, permission);
     }
     assert.deepEqual(answers, [false, false, false, false, false, false]);
+    // The camera only (QR scanning): video, asked by the app's own page. Never audio, never another origin.
+    const media = (details: Record<string, unknown>) => {
+      let granted: unknown;
+      recorded.request?.({}, 'media', (g: boolean) => { granted = g; }, details);
+      return granted;
+    };
+    assert.equal(media({ requestingUrl: 'vaultkeeper://app/index.html', mediaTypes: ['video'] }), true);
+    assert.equal(media({ requestingUrl: 'vaultkeeper://app/index.html', mediaTypes: ['video', 'audio'] }), false);
+    assert.equal(media({ requestingUrl: 'vaultkeeper://app/index.html', mediaTypes: ['audio'] }), false);
+    assert.equal(media({ requestingUrl: 'vaultkeeper://app/index.html', mediaTypes: [] }), false);
+    assert.equal(media({ requestingUrl: 'https://example.com/', mediaTypes: ['video'] }), false);
+    assert.equal(media({ requestingUrl: 'vaultkeeper://app.evil/', mediaTypes: ['video'] }), false);
+    assert.equal(recorded.check?.({}, 'media', 'vaultkeeper://app', { mediaType: 'video' }), true);
+    assert.equal(recorded.check?.({}, 'media', 'vaultkeeper://app', { mediaType: 'audio' }), false);
+    assert.equal(recorded.check?.({}, 'media', 'https://example.com', { mediaType: 'video' }), false);
     assert.equal(recorded.device?.({ deviceType: 'hid' }), false);
     assert.equal(spellcheck, false);
     assert.equal(dictionaryUrl, SPELLCHECK_DICTIONARY_URL);

@@ -19,6 +19,7 @@ import { shareToWords, splitEntropy } from '../../main/ceremony/shamir-backup';
 import { EMULATOR_MNEMONIC, emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
 import { anvilAvailable, startAnvil } from '../support/anvil';
 import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { qrPng, writeQrY4m } from '../support/qr-video';
 import { LEDGER_PATH, softwareKey, TEST_KEY_FILE_N } from '../support/guardians';
 import { startTestHost } from '../support/host';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
@@ -296,5 +297,40 @@ describe('master-seed ceremony in the browser', () => {
     assert.equal(await page.getByTestId('secret-word').count(), 0);
     await page.getByRole('button', { name: 'Close recovery (wipe)' }).click();
     await page.getByRole('button', { name: 'Start recovery' }).waitFor();
+  });
+  it('reads the guardian shares from QR codes: one through the camera (Chromium fake capture), one from an image file', async () => {
+    // A share QR carries the same text as the share sheet's QR: the 25 words.
+    const video = join(SCREENSHOT_DIR, 'share-qr.y4m');
+    writeQrY4m(video, shares[1]!.join(' '));
+    const cameraBrowser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
+    try {
+      const scanner = await cameraBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+      scanner.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+      await scanner.goto(harness.host.newAccessUrl());
+      await scanner.getByRole('button', { name: 'Ceremony', exact: true }).click();
+      await scanner.getByRole('tab', { name: 'Recovery' }).click();
+      await scanner.getByLabel('Verify only (drill: shows nothing)').check();
+      await scanner.getByRole('button', { name: 'Start recovery' }).click();
+      await scanner.getByRole('button', { name: "Scan the guardian's share QR with the camera" }).click();
+      await scanner.getByText('QR code read.').waitFor({ timeout: 30_000 });
+      assert.equal(await scanner.getByLabel(/Share words of the next guardian/).inputValue(), shares[1]!.join(' '));
+      await scanner.screenshot({ path: join(SCREENSHOT_DIR, 'ceremony-15-share-scanned-by-camera.png'), fullPage: true });
+      await scanner.getByRole('button', { name: 'Enter share' }).click();
+      await scanner.getByText(/1 of 2 shares entered/).waitFor();
+
+      const picker = scanner.getByLabel("Or read the guardian's share QR from an image file");
+      // A picture without a QR code says so and changes nothing.
+      await picker.setInputFiles({ name: 'no-qr.png', mimeType: 'image/png', buffer: await scanner.screenshot({ clip: { x: 0, y: 0, width: 200, height: 120 } }) });
+      await scanner.getByText('No QR code found in no-qr.png').waitFor({ timeout: 15_000 });
+      await picker.setInputFiles({ name: 'share-3.png', mimeType: 'image/png', buffer: await qrPng(shares[2]!.join(' ')) });
+      await scanner.getByText('QR code read from the image.').waitFor({ timeout: 15_000 });
+      assert.equal(await scanner.getByLabel(/Share words of the next guardian/).inputValue(), shares[2]!.join(' '));
+      await scanner.getByRole('button', { name: 'Enter share' }).click();
+      await scanner.getByTestId('recovery-result').waitFor({ timeout: 15_000 });
+      assert.match((await scanner.getByTestId('recovery-result').textContent())!, /Verified: two shares rebuild the recorded seed/);
+      await scanner.getByRole('button', { name: 'Close recovery (wipe)' }).click();
+    } finally {
+      await cameraBrowser.close();
+    }
   });
 });

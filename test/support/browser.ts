@@ -11,7 +11,8 @@ export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: e.g. the fake-camera switches of a QR scanning test. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
@@ -23,6 +24,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-quic',
       // The same flags the headless host prints for an operator's browser.
       ...quietBrowserFlags(),
+      ...extraArgs,
     ],
   });
 }

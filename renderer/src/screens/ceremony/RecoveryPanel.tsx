@@ -7,6 +7,7 @@ import { useState, type FormEvent } from 'react';
 import type { CeremonyView, RecoveryMode, RecoveryView } from '../../../../preload/contract';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { QrScanner } from '../../components/QrScanner';
 import { LedgerChecks, RevealGate, useAction } from './shared';
 
 export function RecoveryPanel({ ceremonies }: { ceremonies: CeremonyView[] }) {
@@ -55,6 +56,7 @@ export function RecoveryPanel({ ceremonies }: { ceremonies: CeremonyView[] }) {
             <label htmlFor="share-words">Share words of the next guardian (25 words, or the text of the scanned QR)</label>
             <textarea id="share-words" rows={3} spellCheck={false} autoComplete="off" value={words} onChange={(e) => setWords(e.target.value)} />
           </div>
+          <QrScanner idPrefix="share" label="the guardian's share QR" onScanned={(text) => setWords(text.trim())} />
           <div className="row">
             <button type="submit" className="primary" disabled={action.busy || !words.trim()}>Enter share</button>
             <button type="button" className="secondary" disabled={action.busy} onClick={() => void action.run(() => api.ceremony.recoveryReset({ recoveryId: recovery.id }), setRecovery)}>Reset (discard entered shares)</button>
