@@ -14,17 +14,20 @@ import { AirgapSessions, type AirgapHandle, type AirgapImportReport } from './ai
 import type { ClusterDeps } from './deps';
 import type { SessionInfo } from '../coordinator/protocol';
 import { fail } from '../errors';
+import { AuxGroups, type AuxGroupRecord } from './aux-groups';
 import { ClusterError, type SessionFailure } from './errors';
 import type { LocalIdentity, NodeCard } from './identity';
 import { parseInbound } from './inbound-messages';
 import { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
 import type { KeyCheckPurpose } from './key-check';
-import { KeygenCeremonies } from './keygen';
+import { KeygenCeremonies, type CreateKeysetOptions } from './keygen';
 import { Keysets, type KeysetRecord, type Scheme } from './keysets';
 import { Membership, type NodeRecord } from './membership';
 import { Participations } from './participation';
 import { PresignRequests } from './presign-requests';
 import { PresignaturePool, type PresignatureRecord } from './presignatures';
+import { PrimePool, type PrimePoolStatus } from './prime-pool';
+import { PresignatureRefill, type PresignaturePoolLevel } from './presignature-refill';
 import { defaultStateDir, RollbackGuard } from './rollback-guard';
 import { DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, type SessionLimitSettings } from './session-limits';
 import { SessionRecords, type SessionRecord } from './session-records';
@@ -39,6 +42,10 @@ export { keyRef, SHARE_RECORD, type KeysetRecord, type Scheme } from './keysets'
 export type { NodeRecord } from './membership';
 export type { SessionRecord } from './session-records';
 export type { KeyCheckOutcome, SignOptions, SignOutcome } from './signing';
+export type { AuxGroupRecord } from './aux-groups';
+export type { CreateKeysetOptions } from './keygen';
+export type { PrimePoolStatus } from './prime-pool';
+export type { PresignaturePoolLevel } from './presignature-refill';
 
 export interface ClusterServiceOptions {
   db: Db;
@@ -56,6 +63,8 @@ export interface ClusterServiceOptions {
   stateDir?: string;
   /** Bounds on concurrent sessions and the refusal audit window. */
   limits?: Partial<SessionLimitSettings>;
+  /** Entries the prime pool keeps ready (default 2, at most 8; 0 turns refilling off). */
+  primePoolTarget?: number;
 }
 
 export class ClusterService {
@@ -69,6 +78,9 @@ export class ClusterService {
   private readonly presignRequests: PresignRequests;
   private readonly keygen: KeygenCeremonies;
   private readonly airgap: AirgapSessions;
+  private readonly auxGroupStore: AuxGroups;
+  readonly primePool: PrimePool;
+  readonly presignatureRefill: PresignatureRefill;
   readonly policy: ParticipationPolicy;
   readonly pool: PresignaturePool;
   readonly keygenWindow: KeygenWindow;
@@ -88,15 +100,19 @@ export class ClusterService {
     this.refusals = new RefusalAudit(o.audit, o.clock, limits.refusalAuditWindowMs);
     this.membership = new Membership(deps, o.name ?? 'console');
     this.keysetStore = new Keysets(deps);
-    this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
-    this.requests = new SessionRequests(this.membership);
     const signer = () => this.signer;
+    this.auxGroupStore = new AuxGroups({ ...deps, signer });
+    this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
+    this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, signer, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
+    this.requests = new SessionRequests(this.membership);
     this.participations = new Participations({
       ...deps,
       policy: this.policy,
       limits,
       authorizer: o.authorizer,
       ...(o.primes ? { primes: o.primes } : {}),
+      primePool: this.primePool,
+      auxGroups: this.auxGroupStore,
       signer,
       membership: this.membership,
       keysets: this.keysetStore,
@@ -110,7 +126,8 @@ export class ClusterService {
     const parts = { audit: o.audit, authorizer: o.authorizer, membership: this.membership, keysets: this.keysetStore, requests: this.requests, pool: this.pool };
     this.signing = new Signing(parts);
     this.presignRequests = new PresignRequests(parts);
-    this.keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership: this.membership, keysets: this.keysetStore, requests: this.requests, window: this.keygenWindow });
+    this.presignatureRefill = new PresignatureRefill({ ...deps, keysets: this.keysetStore, pool: this.pool, presign: (id) => this.presignRequests.presign(id), ready: () => this.participations.idle() && this.requests.connected });
+    this.keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership: this.membership, keysets: this.keysetStore, auxGroups: this.auxGroupStore, requests: this.requests, window: this.keygenWindow });
     this.airgap = new AirgapSessions({
       identity: () => this.identity(),
       keyset: (id) => this.keysetStore.get(id),
@@ -130,13 +147,17 @@ export class ClusterService {
       sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent),
     });
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
-    o.vault.onUnlock(() => void this.pool.verifyAfterUnlock());
+    o.vault.onUnlock(() => {
+      void this.pool.verifyAfterUnlock();
+      this.presignatureRefill.resume();
+    });
     o.vault.onLock(() => this.stop());
     // Expired presignatures leave the pool (and their secrets the database) without waiting for a use.
     const sweeper = setInterval(() => {
       if (!o.vault.unlocked) return;
       try {
         this.pool.sweep();
+        void this.presignatureRefill.refill().catch(() => undefined);
       } catch {
         // The database is closing.
       }
@@ -198,6 +219,8 @@ export class ClusterService {
   /** Ends every running participation (vault locked, shutting down). */
   stop(): void {
     this.requests.close();
+    this.primePool.stop();
+    this.presignatureRefill.stop();
     this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
     this.airgap.stopAll();
     this.participations.releaseAll();
@@ -226,8 +249,13 @@ export class ClusterService {
   // --- signing --------------------------------------------------------------------------------
 
   /** Signs a transaction under a SigningPermit (see Signing.signWithPermit). */
-  signWithPermit(keysetId: string, permit: unknown, message: Buffer, options: SignOptions = {}): Promise<SignOutcome> {
-    return this.signing.signWithPermit(keysetId, permit, message, options);
+  async signWithPermit(keysetId: string, permit: unknown, message: Buffer, options: SignOptions = {}): Promise<SignOutcome> {
+    try {
+      return await this.signing.signWithPermit(keysetId, permit, message, options);
+    } finally {
+      // A presignature may have been used: top the pool up in the background.
+      if (this.presignatureRefill.target(keysetId) > 0) setImmediate(() => void this.presignatureRefill.refill().catch(() => undefined));
+    }
   }
 
   /** Signs a key-check message built here to show the keyset still signs. */
@@ -249,6 +277,22 @@ export class ClusterService {
   /** Drops every presignature of the keyset (its shares were refreshed, or the operator asked). */
   discardPresignatures(keysetId: string, reason: string): number {
     return this.pool.discard(keysetId, reason);
+  }
+
+  /** Ready presignatures this node keeps for the keyset (0 turns refilling off; at most the cap). */
+  setPresignatureTarget(keysetId: string, target: number): void {
+    this.presignatureRefill.setTarget(keysetId, target);
+    if (target > 0) setImmediate(() => void this.presignatureRefill.refill().catch(() => undefined));
+  }
+
+  /** The pool of the keyset as the Keysets screen shows it: target, level, oldest, next expiry. */
+  presignaturePoolLevel(keysetId: string): PresignaturePoolLevel {
+    return this.presignatureRefill.level(keysetId);
+  }
+
+  /** Tops up every ECDSA keyset's presignature pool to its target now (normally in the background). */
+  refillPresignatures(): Promise<number> {
+    return this.presignatureRefill.refill();
   }
 
   /** Sets how long the keyset's new presignatures stay usable (default one hour). */
@@ -281,9 +325,32 @@ export class ClusterService {
     this.keygen.closeWindow();
   }
 
-  /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
-  createKeyset(scheme: Scheme, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<KeysetRecord> {
+  /**
+   * Runs a 2-of-3 key generation with this node and two enrolled peers. ECDSA reuses the group's
+   * auxiliary data when it has some (only the distributed key generation runs).
+   */
+  createKeyset(scheme: Scheme, options: CreateKeysetOptions = {}): Promise<KeysetRecord> {
     return this.keygen.createKeyset(scheme, options);
+  }
+
+  // --- ECDSA auxiliary data and the prime pool -------------------------------------------------
+
+  /** Generates the group's ECDSA auxiliary data once (again after a suspected compromise). */
+  prepareAuxData(options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<AuxGroupRecord> {
+    return this.keygen.prepareAux(options);
+  }
+
+  auxGroups(): AuxGroupRecord[] {
+    return this.auxGroupStore.list();
+  }
+
+  primePoolStatus(): PrimePoolStatus {
+    return this.primePool.status();
+  }
+
+  /** Fills the prime pool to its target in the background, while this node is idle. */
+  fillPrimePool(): Promise<number> {
+    return this.primePool.fill();
   }
 
   // --- air gap --------------------------------------------------------------------------------

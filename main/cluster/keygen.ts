@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
+import type { Participant } from '../coordinator/protocol';
 import { fail } from '../errors';
 import type { VaultService } from '../vault/vault-service';
+import type { AuxGroupRecord, AuxGroups } from './aux-groups';
 import type { Keysets, KeysetRecord, Scheme } from './keysets';
 import type { Membership } from './membership';
 import type { KeygenWindow } from './session-limits';
@@ -17,8 +19,20 @@ export interface KeygenDeps {
   audit: AuditLog;
   membership: Membership;
   keysets: Keysets;
+  auxGroups: AuxGroups;
   requests: SessionRequests;
   window: KeygenWindow;
+}
+
+export interface CreateKeysetOptions {
+  timeoutMs?: number;
+  idempotencyKey?: string;
+  /**
+   * ECDSA: 'reuse' runs only the distributed key generation and attaches the group's stored
+   * auxiliary data (default when the group has some); 'own' generates auxiliary data for this
+   * keyset alone, in the same session (slow: prime search and proofs).
+   */
+  aux?: 'reuse' | 'own';
 }
 
 export class KeygenCeremonies {
@@ -48,28 +62,63 @@ export class KeygenCeremonies {
     this.d.audit.append({ type: 'KEYGEN_WINDOW_CLOSED', actor: 'operator', subject: this.d.membership.current?.nodeId ?? this.d.vault.nodeId(), details: {} });
   }
 
-  /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
-  async createKeyset(scheme: Scheme, options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<KeysetRecord> {
+  /** This node and its two peers, all connected; the cluster id. */
+  private async group(what: string): Promise<{ members: Participant[]; clusterId: string }> {
     await this.d.membership.identity();
     const members = this.d.membership.members();
-    if (members.length !== 3) fail('CLUSTER_NOT_READY', `A 2-of-3 keyset needs this node and two enrolled, non-quarantined peers; ${members.length - 1} peer(s) are available.`);
+    if (members.length !== 3) fail('CLUSTER_NOT_READY', `A 2-of-3 ${what} needs this node and two enrolled, non-quarantined peers; ${members.length - 1} peer(s) are available.`);
     const requests = this.d.requests;
     const clusterId = requests.requireClusterId();
     const connected = new Set(await requests.requireClient().presence(members.map((m) => m.nodeId)));
     const online = members.filter((m) => connected.has(m.nodeId)).length;
-    if (online < members.length) fail('QUORUM_UNAVAILABLE', `Quorum unavailable: ${online} of the ${members.length} members can take part, ${members.length} are needed for key generation.`);
+    if (online < members.length) fail('QUORUM_UNAVAILABLE', `Quorum unavailable: ${online} of the ${members.length} members can take part, ${members.length} are needed for ${what}.`);
+    return { members, clusterId };
+  }
+
+  /**
+   * Generates the ECDSA auxiliary data (Paillier keys and proofs) of this node's group of three,
+   * once: every node seals its part, and later ECDSA keysets of the group attach it. Running it
+   * again (after a suspected compromise) retires the group's earlier data for new keysets.
+   */
+  async prepareAux(options: { timeoutMs?: number; idempotencyKey?: string } = {}): Promise<AuxGroupRecord> {
+    const { members, clusterId } = await this.group('auxiliary-data generation');
+    const auxGroupId = `aux-${randomUUID()}`;
+    this.d.window.startedHere(auxGroupId);
+    const end = await this.d.requests.run(options.idempotencyKey ?? `aux-${auxGroupId}`, {
+      clusterId,
+      sessionId: newSessionId(),
+      protocol: 'ecdsa-aux',
+      keysetId: auxGroupId,
+      parties: members,
+      threshold: 2,
+      permitId: null,
+      deadlineAt: Date.now() + (options.timeoutMs ?? 600_000),
+    });
+    if (end.state !== 'completed') sessionFailure(end);
+    const group = this.d.auxGroups.get(auxGroupId);
+    if (!group) fail('MPC_SESSION_FAILED', 'The auxiliary-data session finished but this node did not store its part.');
+    return group;
+  }
+
+  /** Runs a 2-of-3 key generation with this node and two enrolled peers. */
+  async createKeyset(scheme: Scheme, options: CreateKeysetOptions = {}): Promise<KeysetRecord> {
+    const { members, clusterId } = await this.group('keyset');
+    const requests = this.d.requests;
+    const aux = scheme === 'ecdsa' && options.aux !== 'own' ? this.d.auxGroups.activeFor(clusterId, members) : null;
+    if (options.aux === 'reuse' && !aux) fail('AUX_NOT_READY', "This group of nodes has no auxiliary data yet. Generate it first (Keysets → Prepare ECDSA auxiliary data), or create the keyset with its own.");
     const keysetId = `ks-${randomUUID()}`;
     // The operator started this key generation here: this node accepts its own invite for it.
     this.d.window.startedHere(keysetId);
     const end = await requests.run(options.idempotencyKey ?? `keygen-${keysetId}`, {
       clusterId,
       sessionId: newSessionId(),
-      protocol: `${scheme}-keygen`,
+      protocol: aux ? 'ecdsa-dkg' : `${scheme}-keygen`,
       keysetId,
       parties: members,
       threshold: 2,
+      ...(aux ? { auxId: aux.auxId } : {}),
       permitId: null,
-      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? 240_000 : 30_000)),
+      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? (aux ? 60_000 : 240_000) : 30_000)),
     });
     if (end.state !== 'completed') sessionFailure(end);
     const keyset = this.d.keysets.get(keysetId);

@@ -24,6 +24,8 @@ export interface KeysetRecord {
   createdAt: string;
   /** Made while this console served the embedded lab cluster: never for real funds, permanently. */
   lab: boolean;
+  /** ECDSA: the group auxiliary data its shares carry (null when made with its own, in one session). */
+  auxGroupId: string | null;
 }
 
 type Row = Record<string, unknown>;
@@ -71,5 +73,6 @@ function toKeyset(r: Row): KeysetRecord {
     status: r.status as KeysetRecord['status'],
     createdAt: String(r.created_at),
     lab: r.lab === 1,
+    auxGroupId: (r.aux_group_id as string | null | undefined) ?? null,
   };
 }

@@ -6,6 +6,7 @@
 import type { PublicResult, ServerMessage, SessionInfo } from '../coordinator/protocol';
 import { AppFailure } from '../errors';
 import type { MpcSigner, SessionResult } from '../mpc/index';
+import type { AuxGroups } from './aux-groups';
 import type { ClusterDeps } from './deps';
 import type { WireEnvelope } from './envelope';
 import { ClusterError } from './errors';
@@ -14,6 +15,8 @@ import { admitInvite, type AdmittedInvite, type InviteContext, type Participatio
 import type { Keysets } from './keysets';
 import type { Membership } from './membership';
 import { shareEpoch } from './presign-requests';
+import type { PrimePool } from './prime-pool';
+import { isSetupProtocol } from './protocols';
 import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
 import type { PresignaturePool } from './presignatures';
 import { admissionRefusal, sessionDeadline, type KeygenWindow, type RefusalAudit, type SessionLimitSettings } from './session-limits';
@@ -45,6 +48,8 @@ interface Participation {
   started?: boolean;
   /** The key share taken from the vault for this session, cleared when it ends. */
   share?: Buffer;
+  /** ecdsa-dkg: the group's auxiliary data taken from the vault, cleared when it ends. */
+  aux?: Buffer;
   /** What this node's own engine produced: the only result it records (the relay's copy is unverified). */
   ownResult?: PublicResult;
 }
@@ -53,8 +58,10 @@ export interface ParticipationDeps extends ClusterDeps {
   policy: ParticipationPolicy;
   limits: SessionLimitSettings;
   authorizer: SignAuthorizer;
-  /** Pregenerated Paillier primes for ECDSA key generation. */
+  /** Pregenerated Paillier primes when the prime pool is empty (tests pass the test-only fixture). */
   primes?: () => Buffer | undefined;
+  primePool: PrimePool;
+  auxGroups: AuxGroups;
   signer: () => MpcSigner;
   membership: Membership;
   keysets: Keysets;
@@ -80,6 +87,11 @@ export class Participations {
     return this.participations.has(sessionId);
   }
 
+  /** No session runs or is being admitted here: background work (prime search, refill) may run. */
+  idle(): boolean {
+    return this.participations.size === 0 && this.inviting.size === 0;
+  }
+
   /** Aborts every running participation (vault locked, shutting down). */
   abortAll(failure: ClusterError): void {
     for (const p of this.participations.values()) p.runner.abort(failure);
@@ -95,6 +107,7 @@ export class Participations {
   private releaseParticipation(p: Participation): void {
     clearTimeout(p.deadline);
     p.share?.fill(0);
+    p.aux?.fill(0);
   }
 
   /**
@@ -215,7 +228,7 @@ export class Participations {
     const bound = admissionRefusal(this.d.limits, running, info);
     if (bound) return this.decline(info.sessionId, bound, undefined, info.requester);
     let share: Buffer | undefined;
-    const keygen = info.protocol.endsWith('-keygen');
+    const keygen = isSetupProtocol(info.protocol);
     if (keygen) {
       if (!this.d.keygenWindow.permits(info, me.nodeId)) return this.decline(info.sessionId, 'key generation is not open on this node (its operator has not started one or opened a key-generation window)', undefined, info.requester);
     } else {
@@ -230,24 +243,30 @@ export class Participations {
       }
     }
     let runner: ParticipationRunner;
+    let aux: Buffer | undefined;
     try {
       const peers = await this.d.membership.peersFor(info, me);
+      // Checked before anything is sent: the group's own auxiliary data, as this node sealed it.
+      if (info.protocol === 'ecdsa-dkg') aux = this.d.auxGroups.forKeygen(info.auxId!, info.parties, me.nodeId);
       const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => this.d.requests.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
-      const primes = info.protocol === 'ecdsa-keygen' ? this.d.primes?.() : undefined;
+      // A pool entry is taken (and deleted) here: it is never offered to a second session.
+      const primes = info.protocol === 'ecdsa-keygen' || info.protocol === 'ecdsa-aux' ? (this.d.primePool.take() ?? this.d.primes?.()) : undefined;
       if (info.protocol === 'ecdsa-sign-presigned') {
         const presignatureId = info.presignatureId!;
         runner = new PresignedSignRunner({ me, info, peers, signer: this.d.signer(), transport, share: share!, consume: () => this.d.pool.consume(presignatureId, info.keysetId, info.parties) });
       } else {
-        runner = new SessionRunner({ me, info, peers, signer: this.d.signer(), transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}) });
+        runner = new SessionRunner({ me, info, peers, signer: this.d.signer(), transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}), ...(aux ? { aux } : {}) });
       }
     } catch (error) {
       share?.fill(0);
+      aux?.fill(0);
       return this.decline(info.sessionId, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
     }
     try {
       decision?.commit();
     } catch (error) {
       share?.fill(0);
+      aux?.fill(0);
       const code = error instanceof AppFailure ? error.code : 'PERMIT_NOT_RECORDED';
       const message = error instanceof AppFailure ? error.message : 'This node could not record the permit as used, so it does not sign.';
       this.refuseRequest(info.sessionId, new RequestRefusal(code, message, true), 'coordinator');
@@ -258,7 +277,7 @@ export class Participations {
     // This node's own deadline (the request's, capped), whatever the coordinator does: a run never outlives it.
     const deadline = setTimeout(() => this.deadlinePassed(info.sessionId), Math.max(0, sessionDeadline(info, Date.now()) - Date.now()));
     deadline.unref();
-    this.participations.set(info.sessionId, { info, runner, deadline, ...(share ? { share } : {}), ...(epoch ? { shareEpoch: epoch } : {}) });
+    this.participations.set(info.sessionId, { info, runner, deadline, ...(share ? { share } : {}), ...(aux ? { aux } : {}), ...(epoch ? { shareEpoch: epoch } : {}) });
     this.d.requests.send({ t: 'accept', sessionId: info.sessionId });
   }
 
@@ -286,6 +305,7 @@ export class Participations {
     this.releaseParticipation(p);
     p.pendingShare?.share?.fill(0);
     p.pendingShare?.presignature?.fill(0);
+    p.pendingShare?.aux?.fill(0);
     try {
       this.d.records.finish(p.info, 'failed', undefined, failure.toFailure(), undefined);
     } catch {
@@ -302,15 +322,17 @@ export class Participations {
         // Ended meanwhile (deadline, session end, lock): the secret result is not kept.
         result.share?.fill(0);
         result.presignature?.fill(0);
+        result.aux?.fill(0);
         return;
       }
-      if (info.protocol.endsWith('-keygen') || info.protocol === 'ecdsa-presign') p.pendingShare = result;
+      if (isSetupProtocol(info.protocol) || info.protocol === 'ecdsa-presign') p.pendingShare = result;
       const pub: PublicResult = {
         ...(result.presignatureId ? { presignatureId: result.presignatureId.toString('hex') } : {}),
         ...(result.publicKey ? { publicKey: result.publicKey.toString('hex') } : {}),
         ...(result.address ? { address: result.address } : {}),
         ...(result.signature ? { signature: result.signature.toString('hex') } : {}),
         ...(result.recoveryId !== undefined && result.recoveryId !== null ? { recoveryId: result.recoveryId } : {}),
+        ...(result.auxId ? { auxId: result.auxId.toString('hex') } : {}),
       };
       p.ownResult = pub;
       this.d.requests.send({ t: 'done', sessionId: info.sessionId, result: pub });
@@ -346,6 +368,7 @@ export class Participations {
         this.releaseParticipation(p);
         p.pendingShare?.share?.fill(0);
         p.pendingShare?.presignature?.fill(0);
+        p.pendingShare?.aux?.fill(0);
       }
     }
     this.d.requests.deliverEnd(m);

@@ -27,6 +27,8 @@ export interface RunnerOptions {
   transport: RunnerTransport;
   share?: Buffer;
   primes?: Buffer;
+  /** ecdsa-dkg: this node's sealed auxiliary data of the group, attached to the new share. */
+  aux?: Buffer;
 }
 
 /**
@@ -72,7 +74,7 @@ export class SessionRunner {
   /** Starts the engine; messages delivered earlier wait until now. */
   start(): Promise<SessionResult> {
     const { info } = this.o;
-    const keygen = info.protocol.endsWith('-keygen');
+    const needsPrimes = info.protocol.endsWith('-keygen') || info.protocol === 'ecdsa-aux';
     const protocol = info.protocol;
     try {
       // The presigned online step has no engine session; PresignedSignRunner drives it.
@@ -85,7 +87,8 @@ export class SessionRunner {
         threshold: info.threshold,
         ...(this.o.share ? { share: this.o.share } : {}),
         ...(info.message !== undefined ? { message: engineMessage(protocol, Buffer.from(info.message, 'hex')) } : {}),
-        ...(keygen && this.o.primes ? { primes: this.o.primes } : {}),
+        ...(needsPrimes && this.o.primes ? { primes: this.o.primes } : {}),
+        ...(protocol === 'ecdsa-dkg' && this.o.aux ? { aux: this.o.aux } : {}),
       });
     } catch (error) {
       this.fail(this.classify(error));

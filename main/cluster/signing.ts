@@ -33,6 +33,8 @@ export interface SignOutcome {
   /** ECDSA: keccak256(preimage), hex, the digest the signature is over; EdDSA: null. */
   digest: string | null;
   permitId: string | null;
+  /** Set when a presigned signing was possible but the full protocol ran instead, and why. */
+  note: string | null;
 }
 
 export interface KeyCheckOutcome extends SignOutcome {
@@ -97,7 +99,7 @@ export class Signing {
     return decision.permitId;
   }
 
-  private outcome(keyset: KeysetRecord, what: SignWhat, end: SessionEnd, parties: Participant[], attempts: number, permitId: string | null, presignatureId: string | null): SignOutcome {
+  private outcome(keyset: KeysetRecord, what: SignWhat, end: SessionEnd, parties: Participant[], attempts: number, permitId: string | null, presignatureId: string | null, note: string | null = null): SignOutcome {
     const result = { signature: end.result?.signature ?? '', recoveryId: end.result?.recoveryId ?? null };
     if (!signatureMatchesKeyset(keyset, what.message, result)) {
       this.d.audit.append({ type: 'MPC_RESULT_REFUSED', actor: 'system', subject: end.session.sessionId, details: { keysetId: keyset.keysetId, reason: 'signature does not verify under the keyset key' } });
@@ -117,6 +119,7 @@ export class Signing {
       message: what.message.toString('hex'),
       digest: keyset.scheme === 'ecdsa' ? keccak256(what.message).slice(2) : null,
       permitId,
+      note,
     };
   }
 
@@ -130,12 +133,14 @@ export class Signing {
     const common = { clusterId, keysetId: keyset.keysetId, threshold: keyset.threshold, message: what.message.toString('hex'), ...(what.permit !== undefined ? { permit: what.permit } : {}) };
     const withPermit = what.permit !== undefined;
     let attempts = 0;
+    let note: string | null = null;
 
     // ECDSA: one round with a ready presignature whose quorum is connected now.
     if (keyset.scheme === 'ecdsa' && options.presigned !== 'never') {
       const connected = new Set(await requests.requireClient().presence(keyset.participants.map((p) => p.nodeId)));
       const unavailable = new Set([...exclude, ...keyset.participants.filter((p) => !connected.has(p.nodeId)).map((p) => p.nodeId)]);
       const pick = this.d.pool.pick(keyset, options.prefer ?? [], unavailable);
+      if (!pick) note = 'No presignature was ready for a connected quorum: the full signing protocol ran (slower). The pool refills in the background.';
       if (pick) {
         const body = { ...common, sessionId: newSessionId(), protocol: 'ecdsa-sign-presigned' as const, parties: pick.quorum, presignatureId: pick.id, deadlineAt: Date.now() + Math.min(timeoutMs, 15_000) };
         let end: SessionEnd | null = null;
@@ -148,6 +153,7 @@ export class Signing {
           // No quorum at creation: nobody saw the request, so the full protocol may still run.
           if (!(error instanceof AppFailure) || error.code !== 'QUORUM_UNAVAILABLE') throw error;
           attempts -= 1;
+          note = "The presignature's quorum was not available: the full signing protocol ran (slower).";
         } finally {
           this.d.pool.drop(pick.id);
           this.d.pool.release(pick.id);
@@ -166,7 +172,7 @@ export class Signing {
       const permitId = this.preAuthorize(keyset, { ...body, permitId: null }, me);
       attempts += 1;
       const end = await requests.run(`sign-${operationId}-${attempt}`, { ...body, permitId });
-      if (end.state === 'completed' && end.result?.signature) return this.outcome(keyset, what, end, parties, attempts, permitId, null);
+      if (end.state === 'completed' && end.result?.signature) return this.outcome(keyset, what, end, parties, attempts, permitId, null, note);
       if (withPermit || end.failure?.errorClass !== 'transient') sessionFailure(end, withPermit);
       // A timeout names nobody: the next attempt leaves out another member of the stalled quorum.
       const suspect = end.failure.blamedNode ?? parties.find((p) => p.nodeId !== me.nodeId)?.nodeId;
