@@ -344,6 +344,17 @@ export class ClusterService {
     return this.auxGroupStore.list();
   }
 
+  /** Sessions running at this node, with the engine's progress. */
+  runningSessions(): ReturnType<Participations['running']> {
+    return this.participations.running();
+  }
+
+  /** Cancels a session running at this node (the others are told it failed); false if none. */
+  cancelSession(sessionId: string): boolean {
+    this.o.vault.keyRing();
+    return this.participations.cancel(sessionId);
+  }
+
   primePoolStatus(): PrimePoolStatus {
     return this.primePool.status();
   }

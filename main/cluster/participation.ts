@@ -87,6 +87,22 @@ export class Participations {
     return this.participations.has(sessionId);
   }
 
+  /** Sessions running here with the engine's progress, for the screen and the node's status lines. */
+  running(): Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string }> {
+    return [...this.participations.values()].map((p) => ({ sessionId: p.info.sessionId, protocol: p.info.protocol, keysetId: p.info.keysetId, step: p.runner.progress?.step ?? 0, total: p.runner.progress?.total ?? 0, label: p.runner.progress?.label ?? (p.started ? 'running' : 'waiting for the other nodes') }));
+  }
+
+  /**
+   * The operator stops a session at this node: the engine is cancelled (a prime search stops
+   * within 0.2 s) and the others are told; nothing of it is stored. False when it is not running.
+   */
+  cancel(sessionId: string): boolean {
+    const p = this.participations.get(sessionId);
+    if (!p) return false;
+    p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'CANCELLED', reason: "The session was cancelled by this node's operator." }));
+    return true;
+  }
+
   /** No session runs or is being admitted here: background work (prime search, refill) may run. */
   idle(): boolean {
     return this.participations.size === 0 && this.inviting.size === 0;

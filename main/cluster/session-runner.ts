@@ -61,6 +61,8 @@ export class SessionRunner {
   private round = 0;
   private readonly seq = new Map<string, number>();
   private settle!: { resolve: (r: SessionResult) => void; reject: (e: ClusterError) => void };
+  /** The engine's last progress report. */
+  progress: { step: number; total: number; label: string } | null = null;
   readonly result: Promise<SessionResult>;
 
   constructor(private readonly o: RunnerOptions) {
@@ -145,6 +147,7 @@ export class SessionRunner {
         const snap = await handle.next();
         if (this.ended) return;
         if (snap.phase === 'failed') throw snap.error ? MpcError.fromInfo(snap.error) : new MpcError('INTERNAL', 'session failed');
+        this.progress = { step: snap.progress.step, total: snap.progress.total, label: snap.progress.label };
         if (snap.outgoing.length > 0) {
           this.round += 1;
           const round = this.round;

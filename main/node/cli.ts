@@ -159,6 +159,11 @@ async function main(): Promise<void> {
       }
     })();
   }
+  // Progress of long sessions (prime search, aux data, key generation), every 5 s while they run.
+  setInterval(() => {
+    if (!services.vault.unlocked) return;
+    for (const r of services.cluster.runningSessions()) say(`PROGRESS ${r.sessionId.slice(0, 16)} ${r.protocol} ${r.label} ${r.step}/${r.total}`);
+  }, 5_000).unref();
   if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
   writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));
   say(`NODE ${me.nodeId} ${me.fingerprint}`);

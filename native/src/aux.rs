@@ -12,7 +12,7 @@ use crate::error::{ErrorCode, MpcError, MpcResult};
 use crate::session::{Ctx, SessionOutput, SessionParams};
 use crate::share::{self, Engine, Kind};
 use crate::util::{eth_address, sub_execution_id};
-use cggmp24::key_share::{AuxInfo, Validate};
+use cggmp24::key_share::{AnyKeyShare, AuxInfo, DirtyAuxInfo, Validate};
 use cggmp24::{ExecutionId, IncompleteKeyShare};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ struct AuxPublic<'a> {
 }
 
 /// The same for every party of the group that ran the aux session together; differs otherwise.
-pub fn aux_id(aux: &AuxInfo<L>) -> MpcResult<Vec<u8>> {
+pub fn aux_id(aux: &DirtyAuxInfo<L>) -> MpcResult<Vec<u8>> {
     let public = AuxPublic { n: &aux.N, pedersen: aux.pedersen_params.iter().map(|p| (&p.hat_N, &p.s, &p.t)).collect() };
     let mut h = Sha256::new();
     h.update(AUX_ID_DOMAIN);

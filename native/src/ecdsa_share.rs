@@ -9,6 +9,7 @@ use crate::session::SessionOutput;
 use crate::share::{self, Engine, Kind, ShareInfo};
 use crate::util::eth_address;
 use cggmp24::generic_ec::Point;
+use cggmp24::key_share::AnyKeyShare;
 use ciborium::Value;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;

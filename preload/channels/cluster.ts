@@ -123,6 +123,8 @@ export interface ClusterStatus {
   primePool: { level: number; target: number; filling: boolean };
   /** ECDSA auxiliary data of this node's signer groups (newest first); nothing secret. */
   auxGroups: Array<{ auxGroupId: string; auxId: string; status: 'active' | 'retired'; createdAt: string; participants: string[] }>;
+  /** Sessions running at this node with the engine's progress (long steps can be cancelled). */
+  running: Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string }>;
 }
 
 /** What an air-gap export or import did, for the operator. */
@@ -207,6 +209,8 @@ export const clusterChannels = {
   'cluster.prepareAux': { request: noArguments, activity: true },
   /** Starts filling the prime pool in the background (while this node is idle). */
   'cluster.fillPrimePool': { request: noArguments, activity: true },
+  /** Cancels a session running at this node (prime search, aux data, key generation). */
+  'cluster.cancelSession': { request: z.strictObject({ sessionId: z.string().regex(/^[0-9a-f]{64}$/) }), activity: true },
   /** Ready presignatures to keep for an ECDSA keyset (0 turns refilling off). */
   'cluster.presignatureTarget': { request: z.strictObject({ keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/), target: z.number().int().min(0).max(64) }), activity: true },
 } as const;
@@ -226,4 +230,5 @@ export interface ClusterResponses {
   'cluster.prepareAux': ClusterStatus;
   'cluster.fillPrimePool': ClusterStatus;
   'cluster.presignatureTarget': KeysetView;
+  'cluster.cancelSession': ClusterStatus;
 }

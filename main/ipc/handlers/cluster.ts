@@ -31,6 +31,7 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       keygenWindowUntil: unlocked ? cluster.keygenWindow.openUntil() : null,
       primePool: unlocked ? cluster.primePoolStatus() : { level: 0, target: cluster.primePool.target, filling: false },
       auxGroups: unlocked ? auxGroupViews() : [],
+      running: unlocked ? cluster.runningSessions() : [],
     };
   };
   const auxGroupViews = (): ClusterStatus['auxGroups'] => {
@@ -61,6 +62,10 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
     'cluster.status': () => status(),
     'cluster.prepareAux': async () => {
       await cluster.prepareAuxData();
+      return status();
+    },
+    'cluster.cancelSession': (request) => {
+      cluster.cancelSession(request.sessionId);
       return status();
     },
     'cluster.fillPrimePool': () => {

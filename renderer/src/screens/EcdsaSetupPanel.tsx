@@ -60,6 +60,34 @@ export function EcdsaSetupPanel({ ready }: { ready: boolean }) {
           {pool.filling ? 'Filling prime pool…' : 'Fill prime pool now'}
         </button>
       </div>
+      {cluster.running.length > 0 ? (
+        <table className="audit-table" data-testid="running-sessions">
+          <thead>
+            <tr><th>Running here</th><th>Step</th><th /></tr>
+          </thead>
+          <tbody>
+            {cluster.running.map((r) => (
+              <tr key={r.sessionId}>
+                <td>{r.protocol} <span className="mono small">{r.sessionId.slice(0, 12)}…</span></td>
+                <td>{r.label}{r.total > 0 ? ` ${r.step}/${r.total}` : ''}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={async () => {
+                      const res = await api.cluster.cancelSession({ sessionId: r.sessionId });
+                      if (res.ok) applyCluster(res.value);
+                      else setError(res.error);
+                    }}
+                  >
+                    Cancel
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
       <p className="hint">Auxiliary data is made once per group of three nodes and reused by every ECDSA keyset of the group. Existing keysets keep signing while new data is generated.</p>
     </section>
   );
