@@ -205,6 +205,6 @@ export declare function completeEcdsaShare(incomplete: Buffer, auxData: Buffer):
 export declare function replaceEcdsaAux(share: Buffer, auxData: Buffer): Buffer;
 /** Public facts about an aux blob, or about the aux data inside a full ECDSA share. */
 export declare function ecdsaAuxInfo(blob: Buffer): AuxInfo;
-/** Signing precomputation (multi-exponentiation tables, CRT data): a larger full share for memory only. */
+/** Signing precomputation (multi-exponentiation tables): a larger full share for memory only. */
 export declare function precomputeEcdsaShare(share: Buffer): Buffer;
 export declare function engineInfo(): string[];

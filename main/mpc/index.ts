@@ -270,7 +270,7 @@ export class MpcSigner {
     }
   }
 
-  /** Signing precomputation on a full ECDSA share: the result is for memory only (never sealed or backed up). */
+  /** Signing precomputation (multi-exponentiation tables) on a full ECDSA share: for memory only (never sealed or backed up). */
   precomputeEcdsaShare(share: Buffer): Buffer {
     try {
       return this.addon.precomputeEcdsaShare(share);

@@ -188,13 +188,13 @@ pub fn aux_facts(blob: &[u8]) -> MpcResult<AuxFacts> {
 }
 
 /// The engine's signing precomputation: multi-exponentiation tables for every party's
-/// ring-Pedersen parameters and CRT data for this party's own modulus. The result is a full
-/// share for this process's memory only: larger, and never to be sealed or backed up as is
-/// (`detach` strips both).
+/// ring-Pedersen parameters. (Its CRT data needs p·q = N̂, the ring-Pedersen modulus; the aux
+/// data here has N̂ from a second pair of primes that is not kept, so there is none to build.)
+/// The result is a full share for this process's memory only: larger, and never to be sealed or
+/// backed up as is (`detach` strips the tables).
 pub fn precompute(full: &[u8]) -> MpcResult<Zeroizing<Vec<u8>>> {
     let mut dirty = load_full(full)?.into_inner();
     dirty.aux.precompute_multiexp_tables().map_err(|_| MpcError::internal("cannot build multi-exponentiation tables"))?;
-    dirty.precompute_crt().map_err(|_| MpcError::internal("cannot build CRT data"))?;
     let share = dirty.validate().map_err(|_| MpcError::internal("precomputed share does not validate"))?;
     Ok(Zeroizing::new(share::wrap(Engine::Cggmp24Secp256k1, Kind::Full, &Zeroizing::new(cbor::to_bytes(&share)?))))
 }

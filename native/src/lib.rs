@@ -441,7 +441,7 @@ pub fn ecdsa_aux_info(blob: Buffer) -> Result<AuxInfoJs> {
     })
 }
 
-/// The engine's signing precomputation (multi-exponentiation tables, CRT data) on a full ECDSA
+/// The engine's signing precomputation (multi-exponentiation tables) on a full ECDSA
 /// share; the result stays in memory (never sealed or backed up).
 #[napi]
 pub fn precompute_ecdsa_share(share: Buffer) -> Result<CopiedBuffer> {

@@ -212,7 +212,7 @@ for (let k = 0; k < 2; k += 1) {
 }
 row('ECDSA refresh with new aux data (aux session + refresh switching to it)', median(rnTimes), NaN, secpSign);
 
-// Full signing with and without the engine's precomputation (multi-exponentiation tables, CRT).
+// Full signing with and without the engine's precomputation (multi-exponentiation tables).
 const preT = performance.now();
 const precomputed = PARTIES.map((p) => at(nodes, p).precomputeEcdsaShare(at(reusedShares, p)));
 const precomputeMs = (performance.now() - preT) / PARTIES.length;
@@ -285,7 +285,7 @@ console.log(
   '\nPresigned ECDSA: the presign phase runs before the message is known; the online step (times include the' +
     ' N-API crossing) is local to each party plus one message per party to the combiner, no round trips.',
 );
-console.log(`\nPrecomputation (multi-exponentiation tables + CRT data, memory only, never in a backup): ${precomputationNote}.`);
+console.log(`\nPrecomputation (multi-exponentiation tables, memory only, never in a backup): ${precomputationNote}.`);
 console.log('\nbytes sent per party (broadcasts counted once per recipient)\n');
 table(['protocol', 'party 0', 'party 1', 'party 2'], bytesRows);
 console.log(

@@ -121,7 +121,7 @@ test('precomputation stays out of the backup parts, and the precomputed share si
   assert.ok(at(pre, 0).length > at(shares, 0).length * 2, 'tables make the share larger');
   const plain = at(nodes, 0).detachShare(at(shares, 0));
   const detached = at(nodes, 0).detachShare(at(pre, 0));
-  assert.equal(detached.publicPart.length, plain.publicPart.length, 'no tables or CRT data in the public part');
+  assert.equal(detached.publicPart.length, plain.publicPart.length, 'no tables in the public part');
   assert.equal(detached.privatePart.length, plain.privatePart.length);
   await signsWithEveryQuorum(pre, second.get(0)!.address!, 'precomputed');
 });
