@@ -6,6 +6,12 @@ export type MpcProtocol =
   | 'ecdsa-sign'
   | 'ecdsa-refresh'
   | 'ecdsa-presign'
+  /** Auxiliary data (Paillier keys, ring-Pedersen parameters, proofs) for a group of signers, once. */
+  | 'ecdsa-aux'
+  /** Distributed key generation only; with `aux` the result is a full share, else an incomplete one. */
+  | 'ecdsa-dkg'
+  /** Share refresh (same key) keeping this party's aux data, or swapping in `aux`. */
+  | 'ecdsa-refresh-shares'
   | 'eddsa-keygen'
   | 'eddsa-sign'
   | 'eddsa-refresh';
@@ -46,8 +52,10 @@ export interface SessionOptions {
   share?: Buffer;
   /** 32-byte digest for ecdsa-sign; the message itself for eddsa-sign; none for ecdsa-presign. */
   message?: Buffer;
-  /** Output of generatePaillierPrimes() (ecdsa-keygen, ecdsa-refresh); generated in-session if absent. */
+  /** Output of generatePaillierPrimes() (ecdsa-keygen, ecdsa-refresh, ecdsa-aux); generated in-session if absent. */
   primes?: Buffer;
+  /** This party's stored aux data (ecdsa-dkg: completes the share; ecdsa-refresh-shares: replaces the share's). */
+  aux?: Buffer;
 }
 
 export interface MpcErrorInfo {
@@ -93,6 +101,10 @@ export interface SessionResult {
   presignatureId?: Buffer;
   /** ecdsa-presign: the quorum (keygen indexes) the presignature is bound to. */
   parties?: number[];
+  /** ecdsa-aux: this party's aux data. Secret (holds its Paillier primes): store encrypted only. */
+  aux?: Buffer;
+  /** ecdsa-aux: 32-byte hash of the group's public aux data, the same at every party of the group. */
+  auxId?: Buffer;
 }
 
 export interface SessionSnapshot {
@@ -180,4 +192,19 @@ export declare function generatePaillierPrimes(signal?: AbortSignal | null): Pro
 export declare function shareInfo(share: Buffer): ShareInfo;
 export declare function detachShare(share: Buffer): DetachedShare;
 export declare function attachShare(publicPart: Buffer, privatePart: Buffer): Buffer;
+export interface AuxInfo {
+  partyIndex: number;
+  parties: number;
+  /** Hash of the group's public aux data: equal at every party that holds the same group's aux data. */
+  auxId: Buffer;
+}
+
+/** Full share from an incomplete share (ecdsa-dkg without aux) and this party's aux data (SHARE_MISMATCH if they do not fit). */
+export declare function completeEcdsaShare(incomplete: Buffer, auxData: Buffer): Buffer;
+/** The same key share with other aux data of the same party and group size. */
+export declare function replaceEcdsaAux(share: Buffer, auxData: Buffer): Buffer;
+/** Public facts about an aux blob, or about the aux data inside a full ECDSA share. */
+export declare function ecdsaAuxInfo(blob: Buffer): AuxInfo;
+/** Signing precomputation (multi-exponentiation tables): a larger full share for memory only. */
+export declare function precomputeEcdsaShare(share: Buffer): Buffer;
 export declare function engineInfo(): string[];

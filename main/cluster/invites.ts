@@ -14,7 +14,7 @@ export interface ParticipationPolicy {
   protocols: readonly ClusterProtocol[];
 }
 
-export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned'] };
+export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg'] };
 
 export interface InviteKeyset extends KeysetFacts {
   publicKey: string | null;

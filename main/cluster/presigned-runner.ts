@@ -20,6 +20,8 @@ export interface ParticipationRunner {
   readonly finished: boolean;
   /** Envelopes dropped without blame: they prove nothing about their claimed sender. */
   readonly rejected: readonly EnvelopeError[];
+  /** The engine's last progress report (long steps: prime search, aux proofs, key generation). */
+  readonly progress?: { step: number; total: number; label: string } | null;
 }
 
 export interface ConsumedPresignature {

@@ -7,6 +7,7 @@
 import type { AuditLog } from '../audit/audit-log';
 import type { SessionInfo } from '../coordinator/protocol';
 import type { Clock } from '../platform/clock';
+import { isSetupProtocol } from './protocols';
 
 export interface SessionLimitSettings {
   /** Sessions this node runs at once, all requesters together. */
@@ -27,7 +28,7 @@ export const MAX_KEYGEN_WINDOW_MINUTES = 24 * 60;
 
 /** When this node stops a session: the invite's deadline, capped by this node's own bound. */
 export function sessionDeadline(info: SessionInfo, now: number): number {
-  const cap = now + (info.protocol.endsWith('-keygen') ? MAX_SESSION_MS.keygen : MAX_SESSION_MS.other);
+  const cap = now + (isSetupProtocol(info.protocol) ? MAX_SESSION_MS.keygen : MAX_SESSION_MS.other);
   return Math.min(info.deadlineAt, cap);
 }
 

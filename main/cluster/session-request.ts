@@ -9,6 +9,7 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { isSetupProtocol } from './protocols';
 import { signedSessionRequest, type ClusterProtocol, type Participant, type SessionInfo, type SessionRequestBody, type SignedSessionRequest } from '../coordinator/protocol';
 import type { ErrorCode } from '../../preload/contract';
 import type { LocalIdentity } from './identity';
@@ -53,6 +54,7 @@ export function sessionInfoOf(body: SessionRequestBody): SessionInfo {
     threshold: body.threshold,
     ...(body.message !== undefined ? { message: body.message } : {}),
     ...(body.presignatureId !== undefined ? { presignatureId: body.presignatureId } : {}),
+    ...(body.auxId !== undefined ? { auxId: body.auxId } : {}),
     requester: body.requester,
     deadlineAt: body.deadlineAt,
   };
@@ -129,7 +131,10 @@ export function verifySessionRequest<K extends KeysetFacts>(raw: unknown, ctx: R
     throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', 'The session request lists repeated parties, unordered indices or fewer parties than its threshold.');
   }
   if (!nodes.has(ctx.me)) throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', 'The session request does not include this node.');
-  const keygen = b.protocol.endsWith('-keygen');
+  const keygen = isSetupProtocol(b.protocol);
+  if ((b.protocol === 'ecdsa-dkg') !== (b.auxId !== undefined)) {
+    throw new RequestRefusal('SESSION_REQUEST_MALFORMED', `An ecdsa-dkg request names the auxiliary data every party attaches (auxId); a ${b.protocol} request carries none.`);
+  }
   const signing = isSignProtocol(b.protocol);
   if (signing !== (b.message !== undefined) || (b.protocol === 'ecdsa-sign-presigned') !== (b.presignatureId !== undefined) || (!signing && b.permit !== undefined)) {
     throw new RequestRefusal('SESSION_REQUEST_MALFORMED', `A ${b.protocol} request must carry ${signing ? 'the message to sign' : 'no message and no permit'}${b.protocol === 'ecdsa-sign-presigned' ? ' and a presignature id' : ''}.`);

@@ -27,6 +27,8 @@ export interface RunnerOptions {
   transport: RunnerTransport;
   share?: Buffer;
   primes?: Buffer;
+  /** ecdsa-dkg: this node's sealed auxiliary data of the group, attached to the new share. */
+  aux?: Buffer;
 }
 
 /**
@@ -59,6 +61,8 @@ export class SessionRunner {
   private round = 0;
   private readonly seq = new Map<string, number>();
   private settle!: { resolve: (r: SessionResult) => void; reject: (e: ClusterError) => void };
+  /** The engine's last progress report. */
+  progress: { step: number; total: number; label: string } | null = null;
   readonly result: Promise<SessionResult>;
 
   constructor(private readonly o: RunnerOptions) {
@@ -72,7 +76,7 @@ export class SessionRunner {
   /** Starts the engine; messages delivered earlier wait until now. */
   start(): Promise<SessionResult> {
     const { info } = this.o;
-    const keygen = info.protocol.endsWith('-keygen');
+    const needsPrimes = info.protocol.endsWith('-keygen') || info.protocol === 'ecdsa-aux';
     const protocol = info.protocol;
     try {
       // The presigned online step has no engine session; PresignedSignRunner drives it.
@@ -85,7 +89,8 @@ export class SessionRunner {
         threshold: info.threshold,
         ...(this.o.share ? { share: this.o.share } : {}),
         ...(info.message !== undefined ? { message: engineMessage(protocol, Buffer.from(info.message, 'hex')) } : {}),
-        ...(keygen && this.o.primes ? { primes: this.o.primes } : {}),
+        ...(needsPrimes && this.o.primes ? { primes: this.o.primes } : {}),
+        ...(protocol === 'ecdsa-dkg' && this.o.aux ? { aux: this.o.aux } : {}),
       });
     } catch (error) {
       this.fail(this.classify(error));
@@ -142,6 +147,7 @@ export class SessionRunner {
         const snap = await handle.next();
         if (this.ended) return;
         if (snap.phase === 'failed') throw snap.error ? MpcError.fromInfo(snap.error) : new MpcError('INTERNAL', 'session failed');
+        this.progress = { step: snap.progress.step, total: snap.progress.total, label: snap.progress.label };
         if (snap.outgoing.length > 0) {
           this.round += 1;
           const round = this.round;

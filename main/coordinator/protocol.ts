@@ -13,7 +13,7 @@ const MAX_MESSAGE_HEX = 2 * 64 * 1024;
  * `ecdsa-presign` makes one single-use presignature per quorum party; `ecdsa-sign-presigned` is
  * the one-round online step that consumes it (each party sends its partial signature).
  */
-export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned'] as const;
+export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg'] as const;
 export type ClusterProtocol = (typeof MPC_PROTOCOLS)[number];
 
 export const participant = z.strictObject({ nodeId, partyIndex: z.number().int().min(0).max(15) });
@@ -34,6 +34,8 @@ export const sessionInfo = z.strictObject({
   message: hex(MAX_MESSAGE_HEX).optional(),
   /** ecdsa-sign-presigned: the presignature (32-byte id) every party must consume. */
   presignatureId: hex(64).length(64).optional(),
+  /** ecdsa-dkg: the group's auxiliary data (hash of its public part) every party attaches. */
+  auxId: hex(64).length(64).optional(),
   requester: nodeId,
   deadlineAt: z.number().int(),
 });
@@ -58,6 +60,7 @@ export const sessionRequestBody = z.strictObject({
   /** Hex: the EdDSA message, or the ECDSA preimage whose keccak256 each node computes itself. */
   message: hex(MAX_MESSAGE_HEX).optional(),
   presignatureId: hex(64).length(64).optional(),
+  auxId: hex(64).length(64).optional(),
   /** The signed permit, opaque to the cluster (the authorizer parses it). */
   permit: z.unknown().optional(),
   permitId: z.string().min(1).max(128).nullable(),
@@ -80,6 +83,8 @@ export const publicResult = z.strictObject({
   recoveryId: z.number().int().min(0).max(3).optional(),
   /** ecdsa-presign: the id of the presignature made (the same at every party). */
   presignatureId: hex(64).optional(),
+  /** ecdsa-aux: the id of the group's auxiliary data made (the same at every party). */
+  auxId: hex(64).optional(),
 });
 export type PublicResult = z.infer<typeof publicResult>;
 

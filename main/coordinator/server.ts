@@ -179,6 +179,9 @@ export class Coordinator {
           if (all.some((r) => r.publicKey !== first.publicKey)) {
             return this.end(msg.sessionId, { errorClass: 'protocol-violation', code: 'RESULT_MISMATCH', reason: 'The participants reported different public keys.' });
           }
+          if (all.some((r) => r.auxId !== first.auxId)) {
+            return this.end(msg.sessionId, { errorClass: 'protocol-violation', code: 'RESULT_MISMATCH', reason: 'The participants reported different auxiliary data.' });
+          }
           if (all.some((r) => r.presignatureId !== first.presignatureId)) {
             return this.end(msg.sessionId, { errorClass: 'protocol-violation', code: 'RESULT_MISMATCH', reason: 'The participants reported different presignature ids.' });
           }

@@ -18,6 +18,7 @@ export type {
   DetachedShare,
   PresignatureInfo,
   CombinedSignature,
+  AuxInfo,
 } from '../../native/index';
 
 type NativeAddon = typeof Native;
@@ -237,6 +238,42 @@ export class MpcSigner {
   attachShare(publicPart: Buffer, privatePart: Buffer): Buffer {
     try {
       return this.addon.attachShare(publicPart, privatePart);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** Full ECDSA share from an incomplete share (`ecdsa-dkg` without aux) and this party's aux data. */
+  completeEcdsaShare(incomplete: Buffer, aux: Buffer): Buffer {
+    try {
+      return this.addon.completeEcdsaShare(incomplete, aux);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** The same ECDSA key share with other aux data of the same party and group size. */
+  replaceEcdsaAux(share: Buffer, aux: Buffer): Buffer {
+    try {
+      return this.addon.replaceEcdsaAux(share, aux);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** Party index, group size and aux id of an aux blob or of the aux data inside a full ECDSA share. */
+  ecdsaAuxInfo(blob: Buffer): Native.AuxInfo {
+    try {
+      return this.addon.ecdsaAuxInfo(blob);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** Signing precomputation (multi-exponentiation tables) on a full ECDSA share: for memory only (never sealed or backed up). */
+  precomputeEcdsaShare(share: Buffer): Buffer {
+    try {
+      return this.addon.precomputeEcdsaShare(share);
     } catch (err) {
       rethrow(err);
     }

@@ -24,7 +24,7 @@ import { createServices } from '../services';
 const USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
          [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
          [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]
-         [--accept-keygen-minutes N] [--state-dir DIR] [--lab]`;
+         [--accept-keygen-minutes N] [--state-dir DIR] [--lab] [--prime-pool N]`;
 
 function parseOptions() {
   try {
@@ -46,6 +46,8 @@ function parseOptions() {
         'state-dir': { type: 'string' },
         // A node of the embedded lab cluster: its keysets carry the permanent lab mark.
         lab: { type: 'boolean', default: false },
+        // Pregenerated safe primes to keep sealed (0..8): searched in the background while idle.
+        'prime-pool': { type: 'string' },
         // Test speed-ups, named so nobody mistakes them for settings: published Paillier primes
         // and a cheap KDF would void the node's security.
         'insecure-test-primes': { type: 'string' },
@@ -143,6 +145,25 @@ async function main(): Promise<void> {
     die(error instanceof Error ? error.message : 'the setup files could not be applied');
   }
   const me = await services.cluster.identity();
+  if (values['prime-pool'] !== undefined) {
+    const target = Number(values['prime-pool']);
+    if (!Number.isInteger(target) || target < 0 || target > 8) die('--prime-pool takes 0 to 8.');
+    services.cluster.primePool.target = target;
+    // Status lines for the operator: the level after each entry, until the pool is full.
+    void (async () => {
+      say(`PRIME_POOL ${services.cluster.primePoolStatus().level}/${target}`);
+      while (services.vault.unlocked && services.cluster.primePoolStatus().level < target) {
+        const added = await services.cluster.fillPrimePool().catch(() => 0);
+        say(`PRIME_POOL ${services.cluster.primePoolStatus().level}/${target}`);
+        if (added === 0) await new Promise((r) => setTimeout(r, 5_000).unref());
+      }
+    })();
+  }
+  // Progress of long sessions (prime search, aux data, key generation), every 5 s while they run.
+  setInterval(() => {
+    if (!services.vault.unlocked) return;
+    for (const r of services.cluster.runningSessions()) say(`PROGRESS ${r.sessionId.slice(0, 16)} ${r.protocol} ${r.label} ${r.step}/${r.total}`);
+  }, 5_000).unref();
   if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
   writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));
   say(`NODE ${me.nodeId} ${me.fingerprint}`);

@@ -1,8 +1,10 @@
 //! Vaultkeeper MPC signer addon: message-driven threshold ECDSA (secp256k1) and
 //! EdDSA (Ed25519) sessions behind one narrow interface, exposed through N-API.
 
+mod aux;
 mod cbor;
 mod ecdsa;
+mod ecdsa_share;
 mod eddsa;
 mod envelope;
 mod error;
@@ -75,8 +77,10 @@ pub struct SessionOptions {
     pub share: Option<Buffer>,
     /// 32-byte digest (ecdsa-sign) or the message itself (eddsa-sign).
     pub message: Option<Buffer>,
-    /// Pregenerated Paillier primes from `generatePaillierPrimes` (ecdsa-keygen, ecdsa-refresh).
+    /// Pregenerated Paillier primes from `generatePaillierPrimes` (ecdsa-keygen, ecdsa-refresh, ecdsa-aux).
     pub primes: Option<Buffer>,
+    /// This party's stored auxiliary data (ecdsa-dkg: completes the share; ecdsa-refresh-shares: replaces it).
+    pub aux: Option<Buffer>,
 }
 
 #[napi(object, object_from_js = false)]
@@ -121,6 +125,10 @@ pub struct SessionResult {
     pub presignature_id: Option<CopiedBuffer>,
     /// ecdsa-presign: the quorum the presignature is bound to.
     pub parties: Option<Vec<u32>>,
+    /// ecdsa-aux: this party's secret auxiliary data.
+    pub aux: Option<CopiedBuffer>,
+    /// ecdsa-aux: hash of the group's public auxiliary data (the same at every party).
+    pub aux_id: Option<CopiedBuffer>,
 }
 
 #[napi(object, object_from_js = false)]
@@ -148,6 +156,8 @@ fn result_js(out: SessionOutput) -> SessionResult {
         presignature_public: out.presignature_public.map(CopiedBuffer),
         presignature_id: out.presignature_id.map(CopiedBuffer),
         parties: out.parties.map(|ps| ps.into_iter().map(u32::from).collect()),
+        aux: out.aux.map(|s| CopiedBuffer(s.to_vec())),
+        aux_id: out.aux_id.map(CopiedBuffer),
     }
 }
 
@@ -244,6 +254,7 @@ pub fn create_session(options: SessionOptions) -> Result<MpcSession> {
             share: options.share.as_ref().map(|b| Zeroizing::new(b.to_vec())),
             message: options.message.as_ref().map(|b| b.to_vec()),
             primes: options.primes.as_ref().map(|b| Zeroizing::new(b.to_vec())),
+            aux: options.aux.as_ref().map(|b| Zeroizing::new(b.to_vec())),
         };
         let runner: session::Runner = match protocol {
             Protocol::EcdsaKeygen => ecdsa::run_keygen,
@@ -253,6 +264,9 @@ pub fn create_session(options: SessionOptions) -> Result<MpcSession> {
             Protocol::EddsaSign => eddsa::run_sign,
             Protocol::EddsaRefresh => eddsa::run_refresh,
             Protocol::EcdsaPresign => presign::run_presign,
+            Protocol::EcdsaAux => aux::run_aux_gen,
+            Protocol::EcdsaDkg => aux::run_dkg,
+            Protocol::EcdsaRefreshShares => aux::run_refresh_shares,
         };
         Ok(MpcSession { inner: Arc::new(Session::start(params, runner)?) })
     })
@@ -395,6 +409,43 @@ pub fn combine_partial_signatures(partials: Vec<Buffer>, preimage: Buffer, publi
             address: c.address,
         })
     })
+}
+
+/// Completes an incomplete ECDSA share (from `ecdsa-dkg` without aux) with this party's
+/// auxiliary data; the engine validates that they fit.
+#[napi]
+pub fn complete_ecdsa_share(incomplete: Buffer, aux_data: Buffer) -> Result<CopiedBuffer> {
+    guarded(move || Ok(CopiedBuffer(aux::complete_share(&incomplete, &aux_data)?.to_vec())))
+}
+
+/// The same ECDSA key share with other auxiliary data (same party, same group size).
+#[napi]
+pub fn replace_ecdsa_aux(share: Buffer, aux_data: Buffer) -> Result<CopiedBuffer> {
+    guarded(move || Ok(CopiedBuffer(aux::replace_aux(&share, &aux_data)?.to_vec())))
+}
+
+#[napi(object, object_from_js = false)]
+pub struct AuxInfoJs {
+    pub party_index: u32,
+    pub parties: u32,
+    /// Hash of the group's public auxiliary data: equal at every party of the group.
+    pub aux_id: CopiedBuffer,
+}
+
+/// Public facts about auxiliary data, or about the auxiliary data inside a full ECDSA share.
+#[napi]
+pub fn ecdsa_aux_info(blob: Buffer) -> Result<AuxInfoJs> {
+    guarded(move || {
+        let f = aux::aux_facts(&blob)?;
+        Ok(AuxInfoJs { party_index: f.party_index.into(), parties: f.parties.into(), aux_id: CopiedBuffer(f.aux_id) })
+    })
+}
+
+/// The engine's signing precomputation (multi-exponentiation tables) on a full ECDSA
+/// share; the result stays in memory (never sealed or backed up).
+#[napi]
+pub fn precompute_ecdsa_share(share: Buffer) -> Result<CopiedBuffer> {
+    guarded(move || Ok(CopiedBuffer(aux::precompute(&share)?.to_vec())))
 }
 
 #[napi]

@@ -18,6 +18,9 @@ pub enum Protocol {
     EddsaSign = 5,
     EddsaRefresh = 6,
     EcdsaPresign = 7,
+    EcdsaAux = 8,
+    EcdsaDkg = 9,
+    EcdsaRefreshShares = 10,
 }
 
 impl Protocol {
@@ -30,6 +33,9 @@ impl Protocol {
             "eddsa-sign" => Protocol::EddsaSign,
             "eddsa-refresh" => Protocol::EddsaRefresh,
             "ecdsa-presign" => Protocol::EcdsaPresign,
+            "ecdsa-aux" => Protocol::EcdsaAux,
+            "ecdsa-dkg" => Protocol::EcdsaDkg,
+            "ecdsa-refresh-shares" => Protocol::EcdsaRefreshShares,
             _ => return Err(MpcError::invalid("unknown protocol")),
         })
     }
@@ -82,6 +88,9 @@ pub struct SessionOutput {
     pub presignature_public: Option<Vec<u8>>,
     pub presignature_id: Option<Vec<u8>>,
     pub parties: Option<Vec<u16>>,
+    /// ecdsa-aux: this party's secret auxiliary data, and the group's aux id (same at every party).
+    pub aux: Option<Zeroizing<Vec<u8>>>,
+    pub aux_id: Option<Vec<u8>>,
 }
 
 pub struct Inner {
@@ -122,6 +131,8 @@ pub struct SessionParams {
     pub share: Option<Zeroizing<Vec<u8>>>,
     pub message: Option<Vec<u8>>,
     pub primes: Option<Zeroizing<Vec<u8>>>,
+    /// This party's stored auxiliary data (ecdsa-dkg, ecdsa-refresh-shares).
+    pub aux: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl SessionParams {

@@ -27,6 +27,10 @@ pub enum Kind {
     Full = 1,
     Public = 2,
     Private = 3,
+    /// ECDSA auxiliary data of one party (secret: holds its Paillier primes).
+    Aux = 4,
+    /// ECDSA key share without auxiliary data (secret: holds the share).
+    Incomplete = 5,
 }
 
 pub fn wrap(engine: Engine, kind: Kind, body: &[u8]) -> Vec<u8> {
@@ -77,7 +81,7 @@ pub fn info(blob: &[u8]) -> MpcResult<ShareInfo> {
     };
     let (engine, body) = unwrap(blob, kind)?;
     match engine {
-        Engine::Cggmp24Secp256k1 => crate::ecdsa::share_info(body, kind),
+        Engine::Cggmp24Secp256k1 => crate::ecdsa_share::share_info(body, kind),
         Engine::FrostEd25519 => crate::eddsa::share_info(body, kind),
     }
 }
@@ -85,7 +89,7 @@ pub fn info(blob: &[u8]) -> MpcResult<ShareInfo> {
 pub fn detach(blob: &[u8]) -> MpcResult<(Vec<u8>, Zeroizing<Vec<u8>>)> {
     let (engine, body) = unwrap(blob, Kind::Full)?;
     let (public, private) = match engine {
-        Engine::Cggmp24Secp256k1 => crate::ecdsa::detach(body)?,
+        Engine::Cggmp24Secp256k1 => crate::ecdsa_share::detach(body)?,
         Engine::FrostEd25519 => crate::eddsa::detach(body)?,
     };
     Ok((wrap(engine, Kind::Public, &public), Zeroizing::new(wrap(engine, Kind::Private, &private))))
@@ -98,7 +102,7 @@ pub fn attach(public: &[u8], private: &[u8]) -> MpcResult<Zeroizing<Vec<u8>>> {
         return Err(MpcError::new(ErrorCode::ShareMismatch, "parts belong to different engines"));
     }
     let full = match engine {
-        Engine::Cggmp24Secp256k1 => crate::ecdsa::attach(public_body, private_body)?,
+        Engine::Cggmp24Secp256k1 => crate::ecdsa_share::attach(public_body, private_body)?,
         Engine::FrostEd25519 => crate::eddsa::attach(public_body, private_body)?,
     };
     Ok(Zeroizing::new(wrap(engine, Kind::Full, &full)))

@@ -41,6 +41,10 @@ export const CLUSTER_ERROR_CODES = [
   'SIGN_REFUSED',
   /** The combined signature relayed to the requester does not verify under the keyset key. */
   'MPC_RESULT_INVALID',
+  /** An ECDSA keyset was to reuse the group's auxiliary data, and the group has none yet. */
+  'AUX_NOT_READY',
+  /** A presignature pool target outside 0..cap. */
+  'PRESIGNATURE_TARGET_INVALID',
 ] as const;
 
 export const CLUSTER_EVENT_TYPES = [
@@ -68,6 +72,11 @@ export const CLUSTER_EVENT_TYPES = [
   'MPC_RESULT_REFUSED',
   'MPC_ENVELOPES_DROPPED',
   'SIGN_KEY_CHECK_ACCEPTED',
+  'MPC_AUX_STARTED',
+  'MPC_AUX_COMPLETED',
+  'MPC_AUX_FAILED',
+  'PRIME_POOL_ENTRY_USED',
+  'PRESIGNATURE_TARGET_SET',
 ] as const;
 
 /** What a test signature proves: a routine key check, a restore proof, or part of a drill. */
@@ -110,6 +119,12 @@ export interface ClusterStatus {
   lab: { running: boolean; pids: number[]; available: boolean; unavailableReason: string | null };
   /** End of the window in which this node accepts key generation requested by peers (ms), or null. */
   keygenWindowUntil: number | null;
+  /** Pregenerated safe primes sealed on this node (each used once, for one auxiliary-data run). */
+  primePool: { level: number; target: number; filling: boolean };
+  /** ECDSA auxiliary data of this node's signer groups (newest first); nothing secret. */
+  auxGroups: Array<{ auxGroupId: string; auxId: string; status: 'active' | 'retired'; createdAt: string; participants: string[] }>;
+  /** Sessions running at this node with the engine's progress (long steps can be cancelled). */
+  running: Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string }>;
 }
 
 /** What an air-gap export or import did, for the operator. */
@@ -141,6 +156,10 @@ export interface KeysetView {
   lab: boolean;
   /** The caption printed with the QR code (carries the lab mark). */
   qrCaption: string;
+  /** ECDSA: the group auxiliary data the shares carry (null: made with their own). */
+  auxGroupId: string | null;
+  /** ECDSA: this node's presignature pool for the keyset; null for EdDSA. */
+  presignaturePool: { target: number; cap: number; ready: number; oldestAt: string | null; nextExpiryAt: string | null; refilling: boolean } | null;
 }
 
 export interface ClusterSessionView {
@@ -186,6 +205,14 @@ export const clusterChannels = {
   },
   /** Imports every bundle in `folder` (joins requests, feeds rounds) and writes replies there. */
   'cluster.airgapImport': { request: z.strictObject({ folder }), activity: true },
+  /** Generates the group's ECDSA auxiliary data with the two peers (again after a suspected compromise). */
+  'cluster.prepareAux': { request: noArguments, activity: true },
+  /** Starts filling the prime pool in the background (while this node is idle). */
+  'cluster.fillPrimePool': { request: noArguments, activity: true },
+  /** Cancels a session running at this node (prime search, aux data, key generation). */
+  'cluster.cancelSession': { request: z.strictObject({ sessionId: z.string().regex(/^[0-9a-f]{64}$/) }), activity: true },
+  /** Ready presignatures to keep for an ECDSA keyset (0 turns refilling off). */
+  'cluster.presignatureTarget': { request: z.strictObject({ keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/), target: z.number().int().min(0).max(64) }), activity: true },
 } as const;
 
 export interface ClusterResponses {
@@ -200,4 +227,8 @@ export interface ClusterResponses {
   'cluster.keyCheck': KeyCheckView;
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
+  'cluster.prepareAux': ClusterStatus;
+  'cluster.fillPrimePool': ClusterStatus;
+  'cluster.presignatureTarget': KeysetView;
+  'cluster.cancelSession': ClusterStatus;
 }

@@ -111,6 +111,16 @@ describe('signed session requests', () => {
     refusedWith(() => verifySessionRequest(request(a, { message: undefined }), ctxOfB()), 'SESSION_REQUEST_MALFORMED');
   });
 
+  it('an ecdsa-dkg request names the auxiliary data to attach; no other request carries an aux id', () => {
+    const dkg = { protocol: 'ecdsa-dkg' as const, keysetId: 'ks-new', parties: keyset.participants, message: undefined };
+    const auxId = 'ab'.repeat(32);
+    assert.equal(verifySessionRequest(request(a, { ...dkg, auxId }), ctxOfB()).info.auxId, auxId, 'the aux id is part of what each node runs');
+    refusedWith(() => verifySessionRequest(request(a, dkg), ctxOfB()), 'SESSION_REQUEST_MALFORMED');
+    refusedWith(() => verifySessionRequest(request(a, { ...dkg, protocol: 'ecdsa-keygen', auxId }), ctxOfB()), 'SESSION_REQUEST_MALFORMED');
+    refusedWith(() => verifySessionRequest(request(a, { auxId }), ctxOfB()), 'SESSION_REQUEST_MALFORMED');
+    assert.doesNotThrow(() => verifySessionRequest(request(a, { protocol: 'ecdsa-aux', keysetId: 'aux-new', parties: keyset.participants, message: undefined }), ctxOfB()));
+  });
+
   it('a request that is not a signed request object at all is malformed', () => {
     refusedWith(() => verifySessionRequest({ body: {}, signature: '00' }, ctxOfB()), 'SESSION_REQUEST_MALFORMED');
     refusedWith(() => verifySessionRequest(null, ctxOfB()), 'SESSION_REQUEST_MALFORMED');

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import type { AirgapReport, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
+import { PRESIGNATURE_POOL_CAP } from '../../cluster/presignature-refill';
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
 
@@ -28,7 +29,14 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       nodes: unlocked ? cluster.nodes() : [],
       lab: { running: lab.status().running, pids: lab.status().pids, available: lab.status().available, unavailableReason: lab.status().unavailableReason },
       keygenWindowUntil: unlocked ? cluster.keygenWindow.openUntil() : null,
+      primePool: unlocked ? cluster.primePoolStatus() : { level: 0, target: cluster.primePool.target, filling: false },
+      auxGroups: unlocked ? auxGroupViews() : [],
+      running: unlocked ? cluster.runningSessions() : [],
     };
+  };
+  const auxGroupViews = (): ClusterStatus['auxGroups'] => {
+    const names = new Map(cluster.nodes().map((n) => [n.nodeId, n.name]));
+    return cluster.auxGroups().map((g) => ({ auxGroupId: g.auxGroupId, auxId: g.auxId, status: g.status, createdAt: g.createdAt, participants: g.participants.map((p) => names.get(p.nodeId) ?? p.nodeId.slice(0, 8)) }));
   };
   const view = async (k: KeysetRecord): Promise<KeysetView> => {
     const names = new Map(cluster.nodes().map((n) => [n.nodeId, n.name]));
@@ -45,11 +53,32 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       createdAt: k.createdAt,
       addressQr: k.address ? await QRCode.toDataURL(k.address, { errorCorrectionLevel: 'M', margin: 1, width: 192 }) : null,
       lab: k.lab,
+      auxGroupId: k.auxGroupId,
+      presignaturePool: k.scheme === 'ecdsa' ? { ...cluster.presignaturePoolLevel(k.keysetId), cap: PRESIGNATURE_POOL_CAP } : null,
       qrCaption: k.lab ? `LAB KEYSET — NOT FOR REAL FUNDS · ${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} address` : `${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} address`,
     };
   };
   return {
     'cluster.status': () => status(),
+    'cluster.prepareAux': async () => {
+      await cluster.prepareAuxData();
+      return status();
+    },
+    'cluster.cancelSession': (request) => {
+      cluster.cancelSession(request.sessionId);
+      return status();
+    },
+    'cluster.fillPrimePool': () => {
+      vault.keyRing();
+      void cluster.fillPrimePool().catch(() => undefined);
+      return status();
+    },
+    'cluster.presignatureTarget': async (request) => {
+      cluster.setPresignatureTarget(request.keysetId, request.target);
+      const k = cluster.keyset(request.keysetId);
+      if (!k) fail('KEYSET_NOT_FOUND', `No keyset ${request.keysetId} on this node.`, { keysetId: request.keysetId });
+      return view(k);
+    },
     'cluster.keysets': async () => {
       vault.keyRing();
       return Promise.all(cluster.keysets().map(view));

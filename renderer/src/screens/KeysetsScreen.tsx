@@ -3,6 +3,7 @@ import type { AirgapReport, AppError, ClusterSessionView, KeyCheckPurpose, KeyCh
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useConsole } from '../store';
+import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 
 const REFRESH_MS = 3_000;
 type Scheme = 'ecdsa' | 'eddsa';
@@ -165,7 +166,7 @@ function KeyCheckButton({ k, ready }: { k: KeysetView; ready: boolean }) {
   );
 }
 
-function KeysetCard({ k, ready }: { k: KeysetView; ready: boolean }) {
+function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; onChanged(): void }) {
   return (
     <article className={k.lab ? 'keyset keyset-lab' : 'keyset'} data-testid="keyset" data-scheme={k.scheme} data-lab={k.lab ? 'true' : 'false'}>
       {k.lab ? <div className="lab-mark" data-testid="keyset-lab-mark">LAB KEYSET — NOT FOR REAL FUNDS</div> : null}
@@ -189,6 +190,7 @@ function KeysetCard({ k, ready }: { k: KeysetView; ready: boolean }) {
         <dt>Created</dt>
         <dd>{new Date(k.createdAt).toLocaleString()}</dd>
       </dl>
+      <PresignaturePoolFacts k={k} onChanged={onChanged} />
       <KeyCheckButton k={k} ready={ready} />
     </article>
   );
@@ -292,6 +294,7 @@ export function KeysetsScreen() {
   return (
     <>
       <ClusterPanel onError={setError} />
+      <EcdsaSetupPanel ready={ready} />
       <section className="card" aria-labelledby="keysets-title">
         <h1 id="keysets-title">Keysets</h1>
         <ErrorNotice error={error} onDismiss={() => setError(null)} />
@@ -306,12 +309,12 @@ export function KeysetsScreen() {
         {creating ? (
           <p className="notice" role="status" data-testid="keygen-progress">
             Generating a 2-of-3 {creating.scheme.toUpperCase()} key with the three nodes… {elapsed} s
-            {creating.scheme === 'ecdsa' ? ' (threshold ECDSA key generation takes tens of seconds to a few minutes)' : ''}
+            {creating.scheme === 'ecdsa' ? (cluster?.auxGroups.some((g) => g.status === 'active') ? ' (auxiliary data ready: only the distributed key generation runs)' : ' (no auxiliary data yet: threshold ECDSA key generation takes tens of seconds to a few minutes)') : ''}
           </p>
         ) : null}
         {keysets.length === 0 ? <p className="hint">No keysets yet.</p> : null}
         <div className="keysets">
-          {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} ready={ready} />)}
+          {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} ready={ready} onChanged={() => void load()} />)}
         </div>
       </section>
       <section className="card" aria-labelledby="sessions-title">

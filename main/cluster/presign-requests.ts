@@ -1,0 +1,45 @@
+/** Requesting ECDSA presignatures for a keyset, and the share epoch each presignature is bound to. */
+import { createHash, randomBytes } from 'node:crypto';
+import { fail } from '../errors';
+import type { MpcSigner } from '../mpc/index';
+import type { Keysets } from './keysets';
+import type { Membership } from './membership';
+import type { PresignaturePool, PresignatureRecord } from './presignatures';
+import { newSessionId } from './session-request';
+import { sessionFailure, type SessionRequests } from './session-requests';
+
+/** Ties a presignature to the share it was made with: a refresh changes the public share. */
+export function shareEpoch(signer: MpcSigner, share: Buffer): string {
+  return createHash('sha256').update(signer.shareInfo(share).publicShare).digest('hex').slice(0, 32);
+}
+
+export class PresignRequests {
+  constructor(private readonly d: { membership: Membership; keysets: Keysets; requests: SessionRequests; pool: PresignaturePool }) {}
+
+  /**
+   * Runs one presign session for the keyset with a quorum (the preferred members when online).
+   * Each quorum party keeps its secret presignature sealed; the requester records the id.
+   */
+  async presign(keysetId: string, options: { prefer?: string[]; timeoutMs?: number } = {}): Promise<PresignatureRecord> {
+    await this.d.membership.identity();
+    const keyset = this.d.keysets.get(keysetId);
+    if (!keyset || keyset.status !== 'active') fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node.`, { keysetId });
+    if (keyset.scheme !== 'ecdsa') fail('MPC_SESSION_REJECTED', 'Presignatures exist only for ECDSA keysets.', { keysetId });
+    const exclude = this.d.membership.quarantined();
+    const parties = await this.d.requests.chooseQuorum(keyset, options.prefer ?? [], exclude);
+    const end = await this.d.requests.run(`presign-${randomBytes(16).toString('hex')}`, {
+      clusterId: this.d.requests.requireClusterId(),
+      sessionId: newSessionId(),
+      protocol: 'ecdsa-presign',
+      keysetId,
+      parties,
+      threshold: keyset.threshold,
+      permitId: null,
+      deadlineAt: Date.now() + (options.timeoutMs ?? 60_000),
+    });
+    const id = end.result?.presignatureId;
+    if (end.state !== 'completed' || !id) sessionFailure(end);
+    this.d.pool.recordRequested(id, keysetId, parties);
+    return this.d.pool.list(keysetId).find((p) => p.presignatureId === id)!;
+  }
+}
