@@ -68,17 +68,20 @@ const slug = (process.env.STRYKER_GROUP ?? 'all').replace(/[^a-z0-9]+/gi, '-');
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  testRunner: 'command',
-  commandRunner: {
-    command: `node --import tsx --test-reporter=./test/mutation/bail-reporter.mjs --test-reporter-destination=stderr test/mutation/run.ts ${tests.join(' ')}`,
-  },
+  // Node's test runner through a local plugin: per-test coverage, so a mutant re-runs only the
+  // tests that reach it (test/mutation/node-test-runner.mjs).
+  plugins: ['@stryker-mutator/*', './test/mutation/node-test-runner.mjs'],
+  testRunner: 'node-test',
+  nodeTestRunner: { files: tests },
+  coverageAnalysis: 'perTest',
+  warnings: { unknownOptions: false },
   // STRYKER_MUTATE (comma-separated globs, `file.ts:from-to` line ranges allowed) narrows a run.
   mutate: process.env.STRYKER_MUTATE ? process.env.STRYKER_MUTATE.split(',') : selected.flatMap((g) => g.mutate),
   mutator: { excludedMutations },
   // The machine is shared: one mutant at a time.
   concurrency: 1,
   // Generous: a loaded machine must not turn slow-but-correct runs into timeouts.
-  timeoutMS: 30_000,
+  timeoutMS: 60_000,
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 10,
   reporters: ['clear-text', 'progress-append-only', 'json', 'html'],
