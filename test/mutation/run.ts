@@ -1,22 +1,20 @@
 /**
- * Runs test files in this one process, for mutation runs (driven by
- * test/mutation/node-test-runner.mjs): `node --import tsx test/mutation/run.ts FILES…`.
+ * Runs test files for mutation runs, driven by test/mutation/node-test-runner.mjs over IPC
+ * (`node --import tsx test/mutation/run.ts`, started by that runner).
+ *
+ * One long-lived process: libraries load once; each request imports the test files anew, and
+ * with them a fresh instance of every project module (test/mutation/fresh-modules.mjs), with one
+ * mutant switched on from the start, so module-level code runs again with the mutant active and
+ * no state carries over from an earlier run. Loading the libraries takes seconds, re-evaluating
+ * the project's modules a fraction of that: this is what keeps a mutation run within its budget.
  *
  * Every test gets an id (file, enclosing suites, name) and its results are recorded with the
  * mutants it reached (Stryker's per-test coverage), so a mutant later re-runs only the tests that
  * reach it. A run that needs only some tests still runs their files from the start, in order, so
  * every test sees the state the tests before it left, exactly as in a full run; it ends once the
- * needed tests have passed or any test has failed.
- *
- * Two modes:
- * - one run per process (MUTATION_REPORT_FILE): for the initial run and for mutants in code that
- *   runs while modules load; the mutant is active from the start (__STRYKER_ACTIVE_MUTANT__).
- * - a long-lived process (MUTATION_SERVER, over IPC): product modules load once and each request
- *   re-imports the test files and runs them with one mutant switched on. Loading the services
- *   takes seconds; this is what keeps a mutation run within its budget.
+ * needed tests have passed or any test has failed (the rest are skipped).
  */
-import { writeFileSync } from 'node:fs';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { createRequire, register, syncBuiltinESMExports } from 'node:module';
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -69,7 +67,7 @@ class Round {
   topLevelRegistered = 0;
   topLevelFinished = 0;
   private finishedListener?: () => void;
-  constructor(readonly needed: Set<string> | undefined, readonly onDone: () => void) {}
+  constructor(readonly needed: Set<string> | undefined) {}
 
   fail(message: string): void {
     if (this.done) return;
@@ -85,7 +83,6 @@ class Round {
   finish(): void {
     if (this.done) return;
     this.done = true;
-    this.onDone();
   }
 
   topLevelEnded(): void {
@@ -102,7 +99,7 @@ class Round {
 // Code run by a hook is credited to the next test that starts: a run that stops after that test
 // has run the hook too.
 const PENDING = '\u0000hooks';
-let round = new Round(undefined, () => {});
+let round = new Round(undefined);
 let currentFile = '';
 let fileStartedAt = 0;
 let lastTestId: string | undefined;
@@ -218,12 +215,13 @@ function wrapHook(original: TestFn, kind: string): TestFn {
   };
 }
 
-const nodeTest = createRequire(import.meta.url)('node:test') as Record<string, TestFn>;
+// The test files' `import { describe, it, … } from 'node:test'` see these wrappers.
+const nodeTest = createRequire(import.meta.url)('node:test') as Record<'it' | 'test' | 'describe' | 'suite' | 'before' | 'after' | 'beforeEach' | 'afterEach', TestFn>;
 nodeTest.it = wrapTest(nodeTest.it);
 nodeTest.test = wrapTest(nodeTest.test);
 nodeTest.describe = wrapSuite(nodeTest.describe);
 nodeTest.suite = wrapSuite(nodeTest.suite);
-for (const hook of ['before', 'after', 'beforeEach', 'afterEach']) nodeTest[hook] = wrapHook(nodeTest[hook], hook);
+for (const hook of ['before', 'after', 'beforeEach', 'afterEach'] as const) nodeTest[hook] = wrapHook(nodeTest[hook], hook);
 syncBuiltinESMExports();
 
 // Events from test/mutation/reporter.mjs: failures outside test bodies (hooks) and the end
@@ -235,8 +233,8 @@ globals.__vaultkeeperMutationEvents = (event) => {
 };
 
 let imports = 0;
-async function runRound(request: RunRequest, onDone: () => void): Promise<RunReport> {
-  round = new Round(request.needed ? new Set(request.needed) : undefined, onDone);
+async function runRound(request: RunRequest): Promise<RunReport> {
+  round = new Round(request.needed ? new Set(request.needed) : undefined);
   seenIds = new Map();
   lastTestId = undefined;
   ns.activeMutant = request.activeMutant;
@@ -252,7 +250,7 @@ async function runRound(request: RunRequest, onDone: () => void): Promise<RunRep
   imports += 1;
   for (const file of request.files) {
     currentFile = relative(process.cwd(), resolve(file));
-    // A new module instance of the test file each run; product modules stay loaded.
+    // A new instance of the test file and of every project module it reaches.
     await import(`${pathToFileURL(resolve(file)).href}?run=${imports}`);
   }
   await round.allTopLevelEnded();
@@ -268,29 +266,12 @@ async function runRound(request: RunRequest, onDone: () => void): Promise<RunRep
   return report;
 }
 
-if (process.env.MUTATION_SERVER) {
-  process.on('message', (request: RunRequest) => {
-    void runRound(request, () => {}).then(
-      (report) => process.send?.(report),
-      (error) => process.send?.({ tests: [], coverage: { static: {}, perTest: {} }, failed: true, failureMessage: describeError(error), hitLimitReached: false }),
-    );
-  });
-  process.send?.({ ready: true });
-} else {
-  const reportFile = process.env.MUTATION_REPORT_FILE;
-  const request: RunRequest = {
-    files: process.argv.slice(2),
-    needed: process.env.MUTATION_NEEDED_TESTS ? JSON.parse(process.env.MUTATION_NEEDED_TESTS) : undefined,
-    activeMutant: process.env.__STRYKER_ACTIVE_MUTANT__,
-    hitLimit: process.env.MUTATION_HIT_LIMIT ? Number(process.env.MUTATION_HIT_LIMIT) : undefined,
-  };
-  let report: RunReport | undefined;
-  const write = () => {
-    report ??= { tests: round.records, coverage: ns.mutantCoverage ?? { static: {}, perTest: {} }, failed: round.failed, failureMessage: round.failureMessage, hitLimitReached: ns.hitLimit !== undefined && (ns.hitCount ?? 0) > ns.hitLimit };
-    if (reportFile) writeFileSync(reportFile, JSON.stringify(report));
-  };
-  // One run per process: stop as soon as the outcome is known.
-  report = await runRound(request, () => setImmediate(() => { write(); process.exit(round.failed ? 1 : 0); }));
-  write();
-  process.exit(report.failed ? 1 : 0);
-}
+register('./fresh-modules.mjs', import.meta.url);
+
+process.on('message', (request: RunRequest) => {
+  void runRound(request).then(
+    (report) => process.send?.(report),
+    (error) => process.send?.({ tests: [], coverage: { static: {}, perTest: {} }, failed: true, failureMessage: describeError(error), hitLimitReached: false }),
+  );
+});
+process.send?.({ ready: true });
