@@ -29,7 +29,7 @@ export const groups = {
   },
   vault: {
     mutate: ['main/vault/**/*.ts'],
-    tests: ['test/unit/vault-policies.test.ts', 'test/unit/sealed-records.test.ts', 'test/unit/vault.test.ts', 'test/unit/kdf-defaults.test.ts'],
+    tests: ['test/unit/vault-policies.test.ts', 'test/unit/sealed-records.test.ts', 'test/unit/vault.test.ts', 'test/unit/kdf-defaults.test.ts', 'test/unit/guardian-passphrase-change.test.ts', 'test/unit/guardian-requester.test.ts'],
   },
   audit: {
     mutate: ['main/audit/**/*.ts'],
