@@ -1,10 +1,12 @@
 // Mutation testing of the security core (`npm run test:mutation`, not part of `npm test`).
 //
-// StrykerJS with its command runner: every mutant re-runs a fast unit subset in one Node process
-// (test/mutation/run.ts) that stops at the first failing test. The core is split into groups so a
-// mutant only re-runs the tests of its own folder; scripts/mutation.mjs runs the groups one after
-// the other (STRYKER_GROUP selects one) and prints a score per folder. A group whose folder does
-// not exist yet is skipped by that script.
+// StrykerJS with a runner for Node's test runner (test/mutation/node-test-runner.mjs): the initial
+// run records which tests reach which mutant, and each mutant re-runs only those tests (with the
+// tests before them in their files), stopping at the first failure. The core is split into groups,
+// one per folder, each with the unit test files that exercise it; scripts/mutation.mjs runs the
+// groups one after the other (STRYKER_GROUP selects one) and prints a score per folder. A group
+// whose folder does not exist yet is skipped by that script. Incremental mode is not used: every
+// run tests every mutant.
 import { existsSync, readdirSync } from 'node:fs';
 
 /** Test files whose name (under test/unit or test/cluster) starts with one of the prefixes. */
@@ -19,9 +21,7 @@ function testFiles(...prefixes) {
   );
 }
 
-// Each group's tests, fastest and most discriminating first (a mutant stops at its first failing
-// test). Suites too slow to re-run per mutant on this machine are left out and named here:
-// test/unit/guardian-passphrase-change.test.ts (the guarded passphrase change in main/vault).
+// Each group's tests: unit suites only (the cluster suites start nodes and take minutes).
 export const groups = {
   crypto: {
     mutate: ['main/crypto/**/*.ts'],
@@ -29,7 +29,7 @@ export const groups = {
   },
   vault: {
     mutate: ['main/vault/**/*.ts'],
-    tests: ['test/unit/sealed-records.test.ts', 'test/unit/vault.test.ts', 'test/unit/kdf-defaults.test.ts'],
+    tests: ['test/unit/vault-policies.test.ts', 'test/unit/sealed-records.test.ts', 'test/unit/vault.test.ts', 'test/unit/kdf-defaults.test.ts', 'test/unit/guardian-passphrase-change.test.ts', 'test/unit/guardian-requester.test.ts'],
   },
   audit: {
     mutate: ['main/audit/**/*.ts'],
@@ -45,11 +45,11 @@ export const groups = {
   },
   permits: {
     mutate: ['main/permits/**/*.ts'],
-    tests: testFiles('test/unit/permit'),
+    tests: testFiles('test/unit/permit', 'test/unit/policy', 'test/unit/safe-file'),
   },
   policy: {
     mutate: ['main/policy/**/*.ts'],
-    tests: testFiles('test/unit/policy'),
+    tests: testFiles('test/unit/policy', 'test/unit/permit'),
   },
 };
 
@@ -68,17 +68,21 @@ const slug = (process.env.STRYKER_GROUP ?? 'all').replace(/[^a-z0-9]+/gi, '-');
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  testRunner: 'command',
-  commandRunner: {
-    command: `node --import tsx --test-reporter=./test/mutation/bail-reporter.mjs --test-reporter-destination=stderr test/mutation/run.ts ${tests.join(' ')}`,
-  },
+  // Node's test runner through a local plugin: per-test coverage, so a mutant re-runs only the
+  // tests that reach it (test/mutation/node-test-runner.mjs).
+  plugins: ['@stryker-mutator/*', './test/mutation/node-test-runner.mjs'],
+  testRunner: 'node-test',
+  nodeTestRunner: { files: tests },
+  coverageAnalysis: 'perTest',
+  warnings: { unknownOptions: false },
   // STRYKER_MUTATE (comma-separated globs, `file.ts:from-to` line ranges allowed) narrows a run.
   mutate: process.env.STRYKER_MUTATE ? process.env.STRYKER_MUTATE.split(',') : selected.flatMap((g) => g.mutate),
   mutator: { excludedMutations },
   // The machine is shared: one mutant at a time.
   concurrency: 1,
-  // Generous: a loaded machine must not turn slow-but-correct runs into timeouts.
-  timeoutMS: 30_000,
+  // Generous: a loaded machine must not turn slow-but-correct runs into timeouts (a timeout counts
+  // as detected). Endless loops are cut short by Stryker's hit limit instead.
+  timeoutMS: 60_000,
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 10,
   reporters: ['clear-text', 'progress-append-only', 'json', 'html'],

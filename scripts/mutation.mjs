@@ -24,6 +24,16 @@ function hasSources(group) {
   });
 }
 
+/** CPU seconds used by finished child processes (and theirs): /proc/self/stat cutime + cstime. */
+function childCpuSeconds() {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 const rows = [];
@@ -42,9 +52,12 @@ for (const name of names) {
     continue;
   }
   const started = Date.now();
+  const cpuBefore = childCpuSeconds();
   console.log(`\n== mutation testing ${name}: ${group.mutate.join(', ')} against ${group.tests.length} test files`);
   const run = spawnSync(join(root, 'node_modules', '.bin', 'stryker'), ['run', 'stryker.config.mjs'], { cwd: root, stdio: 'inherit', env: { ...process.env, STRYKER_GROUP: name } });
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  // On a shared machine the wall time says little; CPU time is what the run itself costs.
+  const cpuMinutes = ((childCpuSeconds() - cpuBefore) / 60).toFixed(1);
   const reportFile = join(root, 'reports', 'mutation', `${slug(name)}.json`);
   if (run.status !== 0 || !existsSync(reportFile)) {
     failed = true;
@@ -66,12 +79,12 @@ for (const name of names) {
     }
   }
   const valid = count.detected + count.undetected;
-  rows.push({ name, ...count, score: valid ? ((100 * count.detected) / valid).toFixed(1) : 'n/a', minutes });
+  rows.push({ name, ...count, score: valid ? ((100 * count.detected) / valid).toFixed(1) : 'n/a', minutes, cpuMinutes });
 }
 
 const lines = ['', 'mutation score per folder (killed or timed out / valid mutants)'];
 for (const r of rows) {
-  lines.push(r.note ? `  ${r.name.padEnd(22)} ${r.note}` : `  ${r.name.padEnd(22)} ${String(r.score).padStart(5)}%  ${r.detected} killed, ${r.undetected} survived, ${r.errors} invalid, ${r.total} total, ${r.minutes} min`);
+  lines.push(r.note ? `  ${r.name.padEnd(22)} ${r.note}` : `  ${r.name.padEnd(22)} ${String(r.score).padStart(5)}%  ${r.detected} killed, ${r.undetected} survived, ${r.errors} invalid, ${r.total} total, ${r.minutes} min (${r.cpuMinutes} min CPU)`);
 }
 lines.push('', `surviving mutants (${survivors.length}):`, ...survivors.map((s) => `  ${s}`));
 const summary = lines.join('\n');

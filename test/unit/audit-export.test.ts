@@ -74,6 +74,10 @@ describe('exported audit file verifier', () => {
     assert.equal(!swapped.intact && swapped.firstBrokenSeq, 3);
     const edited = verifyExportedChain(jsonl([{ ...lines[0]!, actor: 'mallory' }, lines[1]!, lines[2]!]));
     assert.equal(!edited.intact && edited.reason, 'row 1 was altered after it was written');
+    // A later row names itself and the row it must follow.
+    const third = verifyExportedChain(jsonl([lines[0]!, lines[1]!, { ...lines[2]!, subject: 'moved' }]));
+    assert.equal(!third.intact && third.reason, 'row 3 was altered after it was written, or no longer follows row 2');
+    assert.equal(!third.intact && third.firstBrokenSeq, 3);
   });
 });
 

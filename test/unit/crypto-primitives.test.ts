@@ -51,6 +51,9 @@ describe('envelope layout', () => {
     const box = seal(key, Buffer.from('payload'), Buffer.from('aad'));
     assert.throws(() => open(key, { ...box, iv: Buffer.concat([box.iv, Buffer.alloc(4)]) }, Buffer.from('aad')), EnvelopeOpenError);
     assert.throws(() => open(key, { ...box, tag: Buffer.concat([box.tag, Buffer.alloc(1)]) }, Buffer.from('aad')), EnvelopeOpenError);
+    // A genuine tag cut short is the truncation attack (a 4-byte tag is forged in 2^32 tries).
+    assert.throws(() => open(key, { ...box, tag: box.tag.subarray(0, 12) }, Buffer.from('aad')), EnvelopeOpenError);
+    assert.throws(() => open(key, { ...box, tag: box.tag.subarray(0, 4) }, Buffer.from('aad')), EnvelopeOpenError);
     assert.throws(() => open(Buffer.alloc(31), box, Buffer.from('aad')), /envelope key must be 32 bytes/);
     assert.throws(() => seal(Buffer.alloc(33), Buffer.from('x'), Buffer.from('aad')), /envelope key must be 32 bytes/);
   });
@@ -85,6 +88,13 @@ describe('key derivation known answers', () => {
     for (const bad of [{ ...edge, saltHex: 'a'.repeat(130) }, { ...edge, r: '8' }, { ...edge, p: '1' }, { ...edge, saltHex: 7 }, { ...edge, saltHex: ['0'.repeat(32)] }, undefined, 42]) {
       assert.equal(isUsableScryptParams(bad), false, JSON.stringify(bad));
     }
+  });
+
+  it('reports a failing scrypt call as an error, never as a missing key', async () => {
+    // N must be a power of two: node:crypto refuses 3 (before the job is queued), and the refusal
+    // must reach the caller as a rejected promise.
+    const params = { algorithm: 'scrypt' as const, N: 3, r: 1, p: 1, saltHex: '00'.repeat(16) };
+    await assert.rejects(deriveKeyEncryptionKey('orbit', params), /N|scrypt|parameter/i);
   });
 
   it('allows scrypt the memory the largest r needs at the floor N (128·N·r bytes plus its buffers)', async () => {

@@ -71,4 +71,32 @@ describe('sealed record associated data', () => {
     db.close();
     dir.cleanup();
   });
+
+  it('names the altered record in the refusal, answers null for a missing one, and deletes only what exists', () => {
+    const dir = tempDir();
+    const db = openDatabase({ dataDir: dir.path });
+    const records = store(db, new KeyRing(randomBytes(32)), NODE_A);
+    assert.equal(records.get('backup-key', 'never-written'), null);
+    records.put('backup-key', 'k1', 1, Buffer.from('original'));
+    db.prepare("UPDATE sealed_records SET ciphertext = zeroblob(8) WHERE record_id = 'k1'").run();
+    assert.throws(() => records.get('backup-key', 'k1'), (e: unknown) => corrupt(e) && (e as AppFailure).details?.recordType === 'backup-key' && (e as AppFailure).details?.recordId === 'k1');
+    assert.equal(records.delete('backup-key', 'k1').deleted, true);
+    assert.equal(records.delete('backup-key', 'k1').deleted, false);
+    db.close();
+    dir.cleanup();
+  });
+
+  it('accepts only lowercase record types of 1–64 characters, anchored at both ends', () => {
+    const dir = tempDir();
+    const db = openDatabase({ dataDir: dir.path });
+    const records = store(db, new KeyRing(randomBytes(32)), NODE_A);
+    records.put(`a${'-'.repeat(63)}`, 'k', 1, Buffer.from('x'));
+    // A type is part of the subkey label "records/<type>": nothing may ride along before or after.
+    for (const bad of ['Xbackup', 'backup\n', '-backup', `a${'b'.repeat(64)}`, '', 'backup/../x']) {
+      assert.throws(() => records.put(bad, 'k', 1, Buffer.from('x')), TypeError, JSON.stringify(bad));
+      assert.throws(() => records.delete(bad, 'k'), TypeError, JSON.stringify(bad));
+    }
+    db.close();
+    dir.cleanup();
+  });
 });
