@@ -188,8 +188,12 @@ describe('permit queue accepted by real chains: anvil (EIP-1559, ERC-20) and lit
     assert.equal(svm.getBalance(solRecipient), 1_500_000_000n);
     assert.equal(tokenBalance(solRecipient), 12_500_000n);
 
-    // Every node audited its acceptance; the queue never signs a permit twice.
-    for (const n of nodes) for (const id of ids) assert.ok(n.services.audit.list().entries.some((e) => e.type === 'SIGN_PERMIT_ACCEPTED' && e.subject === id), `${n.name} accepted ${id}`);
+    // Two nodes (the console and one peer) verified and accepted each permit; the queue never signs a permit twice.
+    const accepted = (n: TestNode, id: string) => n.services.audit.list().entries.some((e) => e.type === 'SIGN_PERMIT_ACCEPTED' && e.subject === id);
+    for (const id of ids) {
+      assert.ok(accepted(nodes[0]!, id), `the console accepted ${id}`);
+      assert.equal(nodes.filter((n) => accepted(n, id)).length, 2, `${id}: a 2-of-3 quorum`);
+    }
     assert.throws(() => queue.startSigning(['p-eth']), /exported; only approved permits are signed/);
   });
 });

@@ -104,43 +104,55 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
         <strong>{item.state === 'pending' || item.state === 'approved' ? left.text : item.state}</strong> · expires {new Date(item.expiresAt).toLocaleTimeString()}
       </p>
       {item.reason ? <p className="notice notice-error" data-testid="review-reason">{item.reason}</p> : null}
-      <dl className="facts" data-testid="review-words">
-        <dt>Chain</dt>
-        <dd>{tx.chain}</dd>
-        <dt>From</dt>
-        <dd className="mono">{tx.from}</dd>
-        {tx.transfers.map((t, i) => (
-          <div key={i} className="row">
-            <dt>Send</dt>
-            <dd>
-              <strong className="big">
-                {t.amount} {t.symbol}
-              </strong>{' '}
-              to <span className="mono">{t.destination}</span>{' '}
-              {t.allowlistLabel ? <span className="badge badge-ok">{t.allowlistLabel}</span> : <span className="badge badge-bad">NOT on the allowlist</span>}
-            </dd>
-          </div>
-        ))}
-        <dt>Fee cap</dt>
-        <dd>{tx.feeCap ?? '—'}</dd>
-        <dt>Nonce</dt>
-        <dd>{tx.nonce ?? '—'}</dd>
-        <dt>Data</dt>
-        <dd>{tx.data}</dd>
-        {tx.instructions.map((ins, i) => (
-          <div key={`i${i}`} className="row">
-            <dt>Instruction {i + 1}</dt>
-            <dd>{ins}</dd>
-          </div>
-        ))}
-      </dl>
+      <table className="review-words" data-testid="review-words">
+        <tbody>
+          <tr>
+            <th scope="row">Chain</th>
+            <td>{tx.chain}</td>
+          </tr>
+          <tr>
+            <th scope="row">From</th>
+            <td className="mono">{tx.from}</td>
+          </tr>
+          {tx.transfers.map((t, i) => (
+            <tr key={i}>
+              <th scope="row">Send</th>
+              <td>
+                <strong className="big">
+                  {t.amount} {t.symbol}
+                </strong>{' '}
+                to <span className="mono">{t.destination}</span>{' '}
+                {t.allowlistLabel ? <span className="badge badge-ok">{t.allowlistLabel}</span> : <span className="badge badge-bad">NOT on the allowlist</span>}
+              </td>
+            </tr>
+          ))}
+          <tr>
+            <th scope="row">Fee cap</th>
+            <td>{tx.feeCap ?? '—'}</td>
+          </tr>
+          <tr>
+            <th scope="row">Nonce</th>
+            <td>{tx.nonce ?? '—'}</td>
+          </tr>
+          <tr>
+            <th scope="row">Data</th>
+            <td>{tx.data}</td>
+          </tr>
+          {tx.instructions.map((ins, i) => (
+            <tr key={`i${i}`}>
+              <th scope="row">Instruction {i + 1}</th>
+              <td>{ins}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       {tx.warnings.map((w, i) => (
         <p key={i} className="notice notice-error run-warning">
           ⚠ {w}
         </p>
       ))}
       <p className="section-label">Checks at this node</p>
-      <ul className="check-grid" data-testid="review-checks">
+      <ul className="check-list" data-testid="review-checks">
         {review.checks.map((c) => (
           <li key={c.id} data-check={c.id} data-status={c.status}>
             <span className={`badge ${c.status === 'pass' ? 'badge-ok' : c.status === 'fail' ? 'badge-bad' : ''}`}>{c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'NOT CHECKED'}</span> <strong>{c.label}</strong> — {c.detail}
