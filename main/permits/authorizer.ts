@@ -92,8 +92,8 @@ export class PermitAuthorizer implements SignAuthorizer {
    * use not consumed. The same verification as authorize(), so what the screen says passed is
    * what the cluster will accept.
    */
-  inspect(facts: SignRequestFacts): PermitInspection {
-    return inspectPermit(this.options, (f, now) => this.verify(f, now), facts, this.options.clock.now());
+  inspect(facts: SignRequestFacts, scope: 'all' | 'import' = 'all'): PermitInspection {
+    return inspectPermit(this.options, (f, now) => this.verify(f, now), facts, this.options.clock.now(), scope);
   }
 
   // --- key checks ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@
  * fails the keyset check with a sentence saying so.
  */
 import type { PermitCheckView } from '../../../preload/contract';
-import { decodePayload } from '../../chains/payload';
 import type { SignRequestFacts } from '../../cluster/sign-authorization';
 import type { PermitAuthorizer } from '../authorizer';
 import { CHECK_LABELS, type PermitInspection } from '../permit-inspection';
@@ -32,7 +31,8 @@ export class PermitChecker {
     return this.keysets(keysetId);
   }
 
-  inspect(signed: SignedPermit): PermitInspection {
+  /** `scope: 'import'` stops after vault policy: approvals at this node are for later. */
+  inspect(signed: SignedPermit, scope: 'all' | 'import' = 'all'): PermitInspection {
     const keyset = this.keysets(signed.permit.keysetId);
     if (!keyset || keyset.status !== 'active') {
       const checks: PermitCheckView[] = [
@@ -41,16 +41,14 @@ export class PermitChecker {
       ];
       return { checks, verified: null };
     }
-    return this.authorizer.inspect(this.facts(signed, keyset));
+    return this.authorizer.inspect(this.facts(signed, keyset), scope);
   }
 
   private facts(signed: SignedPermit, keyset: QueueKeyset): SignRequestFacts {
-    let message: Buffer = Buffer.alloc(0);
-    try {
-      message = decodePayload(signed.permit.chain, signed.permit.payload).signingPreimage;
-    } catch {
-      // The verification itself refuses the payload with its own reason.
-    }
+    // The bytes this node would sign: the payload's own bytes (EVM: the unsigned serialization;
+    // Solana: the message). The verification decodes the payload and checks they are its preimage.
+    const payload = signed.permit.payload;
+    const message = signed.permit.chain.kind === 'evm' ? Buffer.from(payload.replace(/^0x/, ''), 'hex') : Buffer.from(payload, 'base64');
     return {
       sessionId: `queue-review-${signed.permit.permitId}`,
       keysetId: keyset.keysetId,

@@ -82,7 +82,7 @@ export function importBundles(deps: ImportDeps, input: ImportSource): QueueImpor
           refusedHere.push({ source, permitId: permit.permitId, code: 'QUEUE_DUPLICATE', message: `Transaction ${permit.txHash} is already in the queue under permit ${sameTx}; a transaction is signed once only.` });
           continue;
         }
-        const outcome = deps.checker.inspect(signed);
+        const outcome = deps.checker.inspect(signed, 'import');
         const blocking = outcome.checks.find((c) => c.status === 'fail' && IMPORT_BLOCKING.has(c.id));
         if (blocking) {
           refusedHere.push({ source, permitId: permit.permitId, code: blocking.code ?? 'QUEUE_PERMIT_REFUSED', message: blocking.detail });
