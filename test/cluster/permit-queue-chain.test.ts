@@ -63,7 +63,7 @@ function tokenRuntime(): string {
 
 const balanceSlot = (owner: string) => keccak256(concat([zeroPadValue(owner, 32), zeroPadValue('0x00', 32)]));
 
-describe('permit queue accepted by real chains: anvil (EIP-1559, ERC-20) and litesvm (SOL, SPL)', { timeout: 600_000, skip: !anvilAvailable() && 'anvil binary not installed' }, () => {
+describe('permit queue accepted by real chains: anvil (EIP-1559, ERC-20) and litesvm (SOL, SPL)', { timeout: 900_000, skip: !anvilAvailable() && 'anvil binary not installed' }, () => {
   let coordinator: Coordinator;
   let nodes: TestNode[] = [];
   let anvil: Anvil;
@@ -111,7 +111,7 @@ describe('permit queue accepted by real chains: anvil (EIP-1559, ERC-20) and lit
     nodes = [await startNode('console', primes[0], undefined, { authorizer: 'permits' }), await startNode('node-b', primes[1], undefined, { authorizer: 'permits' }), await startNode('node-c', primes[2], undefined, { authorizer: 'permits' })];
     await enrolAll(nodes);
     for (const n of nodes) await n.services.cluster.connect(coordinator.url);
-    evm = await nodes[0]!.services.cluster.createKeyset('ecdsa');
+    evm = await nodes[0]!.services.cluster.createKeyset('ecdsa', { timeoutMs: 540_000 });
     sol = await nodes[0]!.services.cluster.createKeyset('eddsa');
     await until(() => nodes.every((n) => n.services.cluster.keyset(evm.keysetId)?.status === 'active' && n.services.cluster.keyset(sol.keysetId)?.status === 'active'), 30_000);
     // The operator reads the fingerprint the tool prints and confirms it when enrolling the issuer.

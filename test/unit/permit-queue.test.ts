@@ -202,7 +202,8 @@ describe('permit queue', () => {
     const file = JSON.parse(readFileSync(exported.files[0]!, 'utf8')) as { format: string; version: number; results: Array<{ permitId: string; signedTransaction: string; transactionHash: string; encoding: string }> };
     assert.equal(file.format, 'vaultkeeper/signed-transactions');
     assert.deepEqual(file.results.map((r) => [r.permitId, r.signedTransaction, r.transactionHash, r.encoding]), [[p.permit.permitId, result.signedTx, result.signedTxHash, 'hex']]);
-    // A signed permit is never sent to the cluster again.
+    // A signed permit can no longer be rejected (the online side may already broadcast it), nor sent to the cluster again.
+    assert.equal(code(() => queue.reject(p.permit.permitId, 'changed my mind')), 'QUEUE_WRONG_STATE');
     assert.equal(code(() => queue.startSigning([p.permit.permitId])), 'QUEUE_WRONG_STATE');
     assert.equal(signer.calls, 1);
   });
@@ -292,12 +293,20 @@ describe('permit queue', () => {
     assert.equal(queue.item(kept.permit.permitId).progress?.phase, 'signing');
     // The other one stopped before its session: in 'signing' with nothing recorded.
     f.db.prepare(`UPDATE permit_queue SET state = 'signing' WHERE permit_id = ?`).run(lost.permit.permitId);
+    // A third one whose recorded session result is not a valid signature of it (a damaged or planted row).
+    const planted = ethPermit(1n, 2);
+    queue.importFrom({ from: 'file', path: writeBundle([planted]) });
+    f.db.prepare(`UPDATE permit_queue SET state = 'signing' WHERE permit_id = ?`).run(planted.permit.permitId);
+    f.db.prepare('INSERT INTO permits_spent (permit_id, tx_hash, keyset_id, session_id, issuer_fingerprint, spent_at) VALUES (?, ?, ?, ?, ?, ?)').run(planted.permit.permitId, planted.permit.txHash, EVM_KEYSET, 'planted-session', 'x', f.clock.now());
+    const other = wallet.signingKey.sign(keccak256('0x1234'));
+    f.db.prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, result, started_at) VALUES ('planted-session', 'ecdsa-sign', ?, 'me', '[]', 'completed', ?, ?)`).run(EVM_KEYSET, JSON.stringify({ signature: other.r.slice(2) + other.s.slice(2), recoveryId: other.yParity }), new Date().toISOString());
     // Restart on the same database.
     f = f.reopen();
     signer = new LocalSigner(f);
     queue = f.queue(signer);
     const settled = queue.recover();
-    assert.deepEqual(settled, { recovered: [kept.permit.permitId], failed: [lost.permit.permitId] });
+    assert.deepEqual({ recovered: settled.recovered, failed: [...settled.failed].sort() }, { recovered: [kept.permit.permitId], failed: [lost.permit.permitId, planted.permit.permitId].sort() });
+    assert.match(queue.item(planted.permit.permitId).reason!, /no complete, valid signature was recorded/);
     assert.equal(signer.calls, 0);
     const recovered = queue.signedResult(kept.permit.permitId);
     assert.equal(Transaction.from(recovered.signedTx).from, wallet.address);
