@@ -197,6 +197,9 @@ describe('permit queue', () => {
     assert.equal(tx.hash, result.signedTxHash);
     assert.equal(tx.unsignedSerialized, p.permit.payload);
     assert.ok(result.qr.length >= 21);
+    // A folder that is not there: refused with a reason, and the permit stays signed (not exported).
+    assert.equal(code(() => queue.export([p.permit.permitId], join(out.path, 'missing-medium'), false)), 'FILE_WRITE_FAILED');
+    assert.equal(queue.item(p.permit.permitId).state, 'signed');
     const exported = queue.export([p.permit.permitId], out.path, false);
     assert.equal(exported.items[0]!.state, 'exported');
     const file = JSON.parse(readFileSync(exported.files[0]!, 'utf8')) as { format: string; version: number; results: Array<{ permitId: string; signedTransaction: string; transactionHash: string; encoding: string }> };
