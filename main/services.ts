@@ -18,6 +18,7 @@ import { VaultService } from './vault/vault-service';
 import { createSigningAuthorization } from './permits/signing-authorization';
 import type { PermitService } from './permits/permit-service';
 import type { PolicyService } from './policy/policy-service';
+import type { PermitQueue } from './permits/queue/permit-queue';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -52,6 +53,8 @@ export interface Services {
   /** SigningPermits: `permits.authorizer` is the SignAuthorizer the cluster consults. */
   permits: PermitService;
   policy: PolicyService;
+  /** Permits imported for review, approval, signing through the cluster and export. */
+  permitQueue: PermitQueue;
   cluster: ClusterService;
   lab: LabCluster;
   ceremony: CeremonyDomain;
@@ -85,11 +88,14 @@ export function createServices(options: ServiceOptions): Services {
   const ledger = new LedgerDevice(options.ledgerTransport ?? nodeHidTransport);
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger, keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
-  const { authorizer: permitAuthorizer, permits, policy } = createSigningAuthorization({ db, audit, clock, guard: guardians });
+  const { authorizer: permitAuthorizer, permits, policy, queue: createQueue } = createSigningAuthorization({ db, audit, clock, guard: guardians });
   // Every node verifies permits itself; tests may put their own authorizer in its place.
   const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
   const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
+  const permitQueue = createQueue(cluster);
+  // A permit a previous run left mid-signature is settled before anything else can touch it.
+  permitQueue.recover();
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir, pdfPrinter: options.pdfPrinter ?? null });
   // A seed or share in memory does not outlive the unlocked vault.
@@ -100,7 +106,7 @@ export function createServices(options: ServiceOptions): Services {
       process.stderr.write(`[vaultkeeper] ceremony wipe on lock: ${error instanceof Error ? error.name : typeof error}\n`);
     }
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, cluster, lab, ceremony } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, ceremony } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

@@ -26,6 +26,7 @@ import type { Db } from '../store/database';
 import { issuerFingerprint, verifyPermitSignature } from './issuer-keys';
 import { looksLikeKeyCheck, parseKeyCheck } from '../cluster/key-check';
 import type { PermitApprovals } from './permit-approvals';
+import { inspectPermit, type PermitInspection } from './permit-inspection';
 import { MAX_PERMIT_BYTES, signedPermitSchema, type SignedPermit } from './permit-format';
 import type { SpentPermits } from './spent-permits';
 import type { TrustedIssuer, TrustedIssuers } from './trusted-issuers';
@@ -84,6 +85,15 @@ export class PermitAuthorizer implements SignAuthorizer {
     } catch (error) {
       return this.refuse(facts, permitId ?? permitIdOf(facts.permit), error);
     }
+  }
+
+  /**
+   * Every check with its verdict for the permit queue: nothing written, nothing audited, single
+   * use not consumed. The same verification as authorize(), so what the screen says passed is
+   * what the cluster will accept.
+   */
+  inspect(facts: SignRequestFacts, scope: 'all' | 'import' = 'all'): PermitInspection {
+    return inspectPermit(this.options, (f, now) => this.verify(f, now), facts, this.options.clock.now(), scope);
   }
 
   // --- key checks ------------------------------------------------------------------------------

@@ -14,6 +14,14 @@ import { PermitApprovals } from './permit-approvals';
 import { PermitService } from './permit-service';
 import { SpentPermits } from './spent-permits';
 import { TrustedIssuers } from './trusted-issuers';
+import { PermitChecker, type QueueKeyset } from './queue/permit-checker';
+import { PermitQueue } from './queue/permit-queue';
+import type { QueueCluster } from './queue/queue-signing';
+
+/** What the permit queue uses of the cluster: this node's keysets and signing under a permit. */
+export interface QueueClusterSource extends QueueCluster {
+  keyset(keysetId: string): QueueKeyset | null;
+}
 
 export interface SigningAuthorizationOptions {
   db: Db;
@@ -27,6 +35,8 @@ export interface SigningAuthorization {
   authorizer: PermitAuthorizer;
   permits: PermitService;
   policy: PolicyService;
+  /** The permit queue of this console, signing through `cluster`. */
+  queue(cluster: QueueClusterSource): PermitQueue;
 }
 
 export function createSigningAuthorization({ db, audit, clock, guard }: SigningAuthorizationOptions): SigningAuthorization {
@@ -38,5 +48,7 @@ export function createSigningAuthorization({ db, audit, clock, guard }: SigningA
   const authorizer = new PermitAuthorizer({ db, audit, clock, issuers, policy: store, authorizations, spent, approvals });
   const permits = new PermitService({ db, audit, guard, issuers, approvals, authorizer });
   const policy = new PolicyService({ db, audit, clock, guard, store, authorizations });
-  return { authorizer, permits, policy };
+  const queue = (cluster: QueueClusterSource) =>
+    new PermitQueue({ db, audit, clock, checker: new PermitChecker(authorizer, (id) => cluster.keyset(id)), permits, approvals, policy: store, issuers, cluster: () => cluster });
+  return { authorizer, permits, policy, queue };
 }

@@ -5,13 +5,14 @@
  * edit one that has shipped.
  */
 import { vaultAndAudit } from './migrations/001-vault-and-audit';
-import { cluster } from './migrations/003-cluster';
 import { guardians } from './migrations/002-guardians';
+import { cluster } from './migrations/003-cluster';
 import { presignatures } from './migrations/004-presignatures';
 import { permitsPolicy } from './migrations/005-permits-policy';
 import { presignatureHardening } from './migrations/006-presignature-hardening';
 import { guardianRegistryHead } from './migrations/007-guardian-registry-head';
 import { ceremony } from './migrations/008-ceremony';
+import { permitQueue } from './migrations/009-permit-queue';
 import { ecdsaAux } from './migrations/011-ecdsa-aux';
 
 export interface Migration {
@@ -20,4 +21,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, ecdsaAux];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, ecdsaAux];

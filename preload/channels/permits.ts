@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { requesterProof } from './guardians';
 import { noArguments } from './common';
 import type { ApprovalRequestView } from './guardians';
+import { permitQueueChannels, QUEUE_ERROR_CODES, QUEUE_EVENT_TYPES, type PermitQueueResponses } from './permit-queue';
+
+export type * from './permit-queue';
 
 /** Every refusal code of the signing authorization, one per check (see main/permits/authorizer.ts). */
 export const PERMIT_ERROR_CODES = [
@@ -33,6 +36,7 @@ export const PERMIT_ERROR_CODES = [
   'PERMIT_BUNDLE_MALFORMED',
   'PERMIT_BUNDLE_TOO_LARGE',
   'PERMIT_NOT_FOUND',
+  ...QUEUE_ERROR_CODES,
 ] as const;
 
 export const PERMIT_EVENT_TYPES = [
@@ -43,6 +47,7 @@ export const PERMIT_EVENT_TYPES = [
   'PERMIT_GUARDIAN_APPROVED',
   'PERMIT_ISSUER_ENROLLED',
   'PERMIT_ISSUER_REMOVED',
+  ...QUEUE_EVENT_TYPES,
 ] as const;
 
 export interface TrustedIssuerView {
@@ -83,9 +88,10 @@ export const permitChannels = {
   'permits.removeIssuer': { request: z.strictObject({ fingerprint, requestId }), activity: true },
   'permits.approve': { request: z.strictObject({ permitId }), activity: true },
   'permits.approvals': { request: noArguments, activity: true },
+  ...permitQueueChannels(guardedRequester, guardedTtlMinutes),
 } as const;
 
-export interface PermitResponses {
+export interface PermitResponses extends PermitQueueResponses {
   'permits.issuers': TrustedIssuerView[];
   'permits.requestIssuerEnrolment': ApprovalRequestView;
   'permits.enrolIssuer': TrustedIssuerView[];

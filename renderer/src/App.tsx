@@ -9,6 +9,7 @@ import { KeysetsScreen } from './screens/KeysetsScreen';
 import { LabBanner } from './components/LabBanner';
 import { OverviewScreen } from './screens/OverviewScreen';
 import { PolicyScreen } from './screens/PolicyScreen';
+import { QueueScreen } from './screens/queue/QueueScreen';
 import { SetupScreen } from './screens/SetupScreen';
 import { UnlockScreen } from './screens/UnlockScreen';
 import { useConsole, type Screen } from './store';
@@ -48,6 +49,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'keysets', label: 'Keysets' },
   { screen: 'ceremony', label: 'Ceremony' },
   { screen: 'policy', label: 'Policy' },
+  { screen: 'queue', label: 'Permit queue' },
 ];
 
 export function App() {
@@ -101,6 +103,7 @@ export function App() {
       {state === 'unlocked' && screen === 'keysets' ? <KeysetsScreen /> : null}
       {state === 'unlocked' && screen === 'ceremony' ? <CeremonyScreen /> : null}
       {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
+      {state === 'unlocked' && screen === 'queue' ? <QueueScreen /> : null}
     </div>
   );
 }

@@ -1,0 +1,162 @@
+/**
+ * The permit queue in Chromium against the real services: the console (the headless host) and
+ * two peer nodes on loopback hold an EdDSA keyset. A bundle with good and bad permits is
+ * imported; the bad one is listed with its reason. One permit is reviewed (screenshot) and
+ * approved, one rejected with a reason, two approved in bulk after reading their totals; the
+ * approved one is signed by the 2-of-3 cluster with progress shown, and its signed result is
+ * shown as a QR and exported to a file.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Keypair } from '@solana/web3.js';
+import type { Browser, Page } from 'playwright-core';
+import { buildSolanaTransfer } from '../../main/chains/build';
+import type { Coordinator } from '../../main/coordinator/server';
+import { issuePermit } from '../../main/permits/issue-permit';
+import { generateIssuerKey, issuerFingerprint } from '../../main/permits/issuer-keys';
+import { serializeBundle } from '../../main/permits/permit-bundle';
+import type { Services } from '../../main/services';
+import type { KeysetPolicy } from '../../preload/contract';
+import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
+import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { startTestHost } from '../support/host';
+import { TEST_KDF_COST } from '../support/services';
+import { tempDir } from '../support/temp-dir';
+
+const PASSPHRASE = 'granite lantern orchard velvet compass';
+
+describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
+  let browser: Browser;
+  let page: Page;
+  let harness: Awaited<ReturnType<typeof startTestHost>>;
+  let coordinator: Coordinator;
+  let peers: TestNode[] = [];
+  const files = tempDir('vk-queue-e2e-');
+  const issuer = generateIssuerKey();
+  const recipient = Keypair.generate().publicKey.toBase58();
+  const stranger = Keypair.generate().publicKey.toBase58();
+
+  before(async () => {
+    harness = await startTestHost({ kdfCost: TEST_KDF_COST, cluster: { name: 'console' } });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const n of peers) await stopNode(n).catch(() => undefined);
+    await harness?.stop();
+    await coordinator?.close();
+    files.cleanup();
+  });
+
+  /** Console and two headless peers, one EdDSA keyset, the same issuer and policy on every node. */
+  const cluster = async (): Promise<{ keysetId: string; address: string }> => {
+    coordinator = await startCoordinator();
+    peers = [await startNode('node-b', undefined, undefined, { authorizer: 'permits' }), await startNode('node-c', undefined, undefined, { authorizer: 'permits' })];
+    const consoleNode = { name: 'console', services: harness.services } as unknown as TestNode;
+    await enrolAll([consoleNode, ...peers]);
+    for (const s of [harness.services, ...peers.map((p) => p.services)]) await s.cluster.connect(coordinator.url);
+    const keyset = await harness.services.cluster.createKeyset('eddsa');
+    await until(() => peers.every((p) => p.services.cluster.keyset(keyset.keysetId)?.status === 'active'), 20_000);
+    const policy: KeysetPolicy = { keysetId: keyset.keysetId, allowlist: [recipient], assets: { native: { symbol: 'SOL', decimals: 9, perTxMax: '10', dailyCap: '20', guardianApprovalAbove: null } }, dailyCountLimit: null, signingHours: null, permitTtlSeconds: 900 };
+    const setUp = (s: Services, authorize: boolean) => {
+      s.permits.enrolIssuersAtSetup([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'treasury issuer', lab: false }], false, 'test');
+      s.policy.applyNodeSetup({ policies: [policy], authorizations: authorize ? [{ id: '6a1e0c1e-0000-4000-8000-0000000e2e00', scope: { keysetId: keyset.keysetId, destinations: [recipient], assets: { native: { perTxMax: '10', dailyCap: '20' } }, validForMinutes: 60 } }] : [] }, false, 'test');
+    };
+    setUp(harness.services, false);
+    for (const p of peers) setUp(p.services, true);
+    return { keysetId: keyset.keysetId, address: keyset.address! };
+  };
+
+  it('import, review, approve, reject, bulk approval with totals, signing with progress, export with QR', async () => {
+    await page.goto(harness.host.url);
+    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
+    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
+    await page.getByLabel('Type it again').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    const { keysetId, address } = await cluster();
+
+    const permit = (id: string, sol: number, to = recipient) =>
+      issuePermit({ keysetId, chain: { kind: 'solana', cluster: 'devnet' }, permitId: id, ttlSeconds: 900, issuedAt: Date.now(), payload: buildSolanaTransfer({ type: 'sol', from: address, to, amount: BigInt(sol * 1e9), recentBlockhash: '11111111111111111111111111111111' }) }, issuer.secretKey);
+    const bundle = join(files.path, 'bundle.json');
+    writeFileSync(bundle, serializeBundle([permit('pay-1', 1.5), permit('pay-2', 2), permit('pay-3', 0.25), permit('pay-4', 0.5), permit('to-stranger', 1, stranger)]));
+
+    await page.getByRole('button', { name: 'Permit queue' }).click();
+    await page.getByLabel('Bundle file (absolute path)').fill(bundle);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const report = page.getByTestId('import-report');
+    await report.waitFor();
+    assert.match(await report.innerText(), /Imported 4 permits; refused 1 permit and 0 bundles/);
+    assert.match(await report.locator('[data-refused-permit="to-stranger"]').innerText(), /is not on the allowlist of keyset/);
+    assert.match(await page.getByTestId('queue-totals').innerText(), /4.25 SOL in 4 transfers/);
+
+    // Review one, read it, approve it.
+    await page.locator('tr[data-permit="pay-1"]').getByRole('button', { name: 'Review' }).click();
+    const review = page.getByTestId('review');
+    await review.waitFor();
+    const words = await review.getByTestId('review-words').innerText();
+    assert.match(words, /Solana devnet/);
+    assert.match(words, new RegExp(`1.5 SOL\\s+to ${recipient}`));
+    assert.match(words, /on the allowlist of keyset/);
+    assert.equal(await review.locator('[data-check="issuer"]').getAttribute('data-status'), 'pass');
+    assert.equal(await review.locator('[data-check="approval"]').getAttribute('data-status'), 'fail');
+    assert.match(await review.getByTestId('review-upstream').innerText(), /approved by approver-1, approver-2 \(2 of 2 required\)/);
+    assert.match(await review.getByTestId('review-headroom').innerText(), /SOL: 1.5 of 20 used in 24 h after this \(0 before\); 18.5 left/);
+    assert.match(await review.getByTestId('countdown').innerText(), /min \d+ s left/);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'permit-queue-review.png'), fullPage: true });
+    await review.getByRole('button', { name: 'Approve this permit' }).click();
+    await page.locator('tr[data-permit="pay-1"][data-state="approved"]').waitFor();
+    await review.getByRole('button', { name: 'Close' }).click();
+
+    // Reject one with a reason: the queue shows it.
+    await page.locator('tr[data-permit="pay-2"]').getByRole('button', { name: 'Review' }).click();
+    await page.getByTestId('review').getByRole('button', { name: 'Reject…' }).click();
+    await page.getByLabel('Why is it rejected?').fill('duplicate of an earlier payout');
+    await page.getByRole('button', { name: 'Reject permit' }).click();
+    await page.locator('tr[data-permit="pay-2"][data-state="rejected"]').waitFor();
+    assert.equal(await page.locator('tr[data-permit="pay-2"]').getByTestId('state-reason').innerText(), 'Rejected by operator: duplicate of an earlier payout');
+    await page.getByTestId('review').getByRole('button', { name: 'Close' }).click();
+
+    // Bulk approval of two, after reading the totals.
+    await page.getByLabel('Select pay-3').check();
+    await page.getByLabel('Select pay-4').check();
+    await page.getByRole('button', { name: 'Approve selected…' }).click();
+    const confirm = page.getByTestId('bulk-confirm');
+    await confirm.waitFor();
+    assert.match(await confirm.getByRole('heading').innerText(), /Approve 2 permits\?/);
+    assert.equal(await confirm.getByTestId('bulk-per-asset').innerText(), '0.75 SOL');
+    assert.match(await confirm.getByTestId('bulk-per-destination').innerText(), new RegExp(`0.75 SOL → ${recipient}`));
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'permit-queue-bulk.png'), fullPage: true });
+    await confirm.getByRole('button', { name: 'Approve these 2' }).click();
+    await page.locator('tr[data-permit="pay-4"][data-state="approved"]').waitFor();
+
+    // Sign the reviewed one through the cluster; progress shows until it is signed.
+    await page.getByLabel('Select pay-1').check();
+    await page.getByRole('button', { name: /Sign selected approved/ }).click();
+    await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').waitFor();
+    await page.locator('tr[data-permit="pay-1"][data-state="signed"]').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').innerText(), /Done: Signed by 2 nodes/);
+
+    // The signed result: QR, hash, export.
+    await page.locator('tr[data-permit="pay-1"]').getByRole('button', { name: 'Signed result' }).click();
+    const signed = page.getByTestId('signed-result');
+    await signed.getByTestId('result-qr').waitFor();
+    const hash = await signed.getByTestId('signed-hash').innerText();
+    assert.equal(hash, harness.services.permitQueue.signedResult('pay-1').signedTxHash);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'permit-queue-signed.png'), fullPage: true });
+    await signed.getByLabel('Export to folder (absolute path)').fill(files.path);
+    await signed.getByRole('button', { name: 'Export result file' }).click();
+    await page.locator('tr[data-permit="pay-1"][data-state="exported"]').waitFor();
+    const written = /Written to (\S+)\./.exec(await signed.getByTestId('export-note').innerText())![1]!;
+    assert.ok(existsSync(written));
+    const file = JSON.parse(readFileSync(written, 'utf8')) as { format: string; results: Array<{ permitId: string; transactionHash: string }> };
+    assert.deepEqual([file.format, file.results[0]!.permitId, file.results[0]!.transactionHash], ['vaultkeeper/signed-transactions', 'pay-1', hash]);
+    const audit = harness.services.audit.list().entries.map((e) => `${e.type}:${e.subject}`);
+    for (const event of ['PERMIT_QUEUE_IMPORTED:bundle.json', 'PERMIT_QUEUE_REJECTED:pay-2', 'SIGN_PERMIT_ACCEPTED:pay-1', 'PERMIT_QUEUE_SIGNED:pay-1', 'PERMIT_QUEUE_EXPORTED:pay-1']) assert.ok(audit.includes(event), event);
+  });
+});
