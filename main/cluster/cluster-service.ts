@@ -29,6 +29,7 @@ import { PresignaturePool, type PresignatureRecord } from './presignatures';
 import { defaultStateDir, RollbackGuard } from './rollback-guard';
 import { admissionRefusal, DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, sessionDeadline, type SessionLimitSettings } from './session-limits';
 import { rankQuorum } from './quorum';
+import { permitNotRetriedSentence } from './permit-refusal';
 import { SessionRunner, type RunnerTransport } from './session-runner';
 import { newSessionId, RequestRefusal, sessionInfoOf, signSessionRequest } from './session-request';
 import { signatureMatchesKeyset } from './signature-check';
@@ -772,8 +773,8 @@ export class ClusterService {
   private sessionFailure(end: Extract<ServerMessage, { t: 'session-end' }>, permitSpent = false): never {
     const f = end.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The session failed.' };
     const code: ErrorCode = f.errorClass === 'protocol-violation' ? 'MPC_PROTOCOL_VIOLATION' : f.errorClass === 'permanent' ? 'MPC_SESSION_REJECTED' : 'MPC_SESSION_FAILED';
-    const spent = permitSpent ? ' The permit counts as used at every node that accepted it: it is not retried on another quorum. Ask the issuer for a new permit.' : '';
-    fail(code, `${f.reason}${spent}`, {
+    const message = permitSpent ? permitNotRetriedSentence(f, (id) => this.node(id)?.name ?? null) : f.reason;
+    fail(code, message, {
       errorClass: f.errorClass,
       code: f.code,
       blamedNode: f.blamedNode ?? null,

@@ -175,6 +175,9 @@ describe('each quorum signs a permitted transaction with ECDSA (full, presigned)
     assert.ok(refusal instanceof AppFailure && refusal.code === 'MPC_SESSION_REJECTED', String(refusal));
     assert.match(refusal.message, /refused: Keyset .* has no vault policy on this node, so this node co-signs nothing for it/);
     assert.equal(refusal.details?.code, 'POLICY_NOT_SET');
+    // Which node said no, by the name the console enrolled it under; and why nothing is retried.
+    assert.match(refusal.message, /^Node "node-[bc]" \([0-9a-f]{8}…\) refused: /);
+    assert.match(refusal.message, /not retried on another quorum/);
     assert.ok([ids[1], ids[2]].includes(refusal.details?.blamedNode as string));
   });
 
