@@ -16,6 +16,7 @@ import type { PdfPrinter } from './platform/pdf-printer';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
 import { createSigningAuthorization } from './permits/signing-authorization';
+import { GuardianOrOperatorRevoker } from './policy/revoker';
 import type { PermitService } from './permits/permit-service';
 import type { PolicyService } from './policy/policy-service';
 import type { PermitQueue } from './permits/queue/permit-queue';
@@ -88,7 +89,7 @@ export function createServices(options: ServiceOptions): Services {
   const ledger = new LedgerDevice(options.ledgerTransport ?? nodeHidTransport);
   const guardians = new GuardianService({ db, audit, clock, vault, dataDir: options.dataDir, ledger, keyFileScryptN: options.keyFileScryptN });
   vault.useGuard(guardians);
-  const { authorizer: permitAuthorizer, permits, policy, queue: createQueue } = createSigningAuthorization({ db, audit, clock, guard: guardians });
+  const { authorizer: permitAuthorizer, permits, policy, queue: createQueue } = createSigningAuthorization({ db, audit, clock, guard: guardians, revokers: new GuardianOrOperatorRevoker({ vault, guardians, now: () => clock.now() }) });
   // Every node verifies permits itself; tests may put their own authorizer in its place.
   const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;

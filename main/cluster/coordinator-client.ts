@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { HELLO_LABEL, MAX_FRAME_BYTES, type ClientMessage, type ServerMessage } from '../coordinator/protocol';
 import { transcript } from './keys';
 import type { LocalIdentity } from './identity';
+import { presentAmong } from './presence';
 
 export interface ClientEvents {
   onMessage(message: ServerMessage): void;
@@ -107,12 +108,15 @@ export class CoordinatorClient {
     });
   }
 
-  /** Which of `nodes` the coordinator has connected now (it may lie: a quorum it hides just fails). */
+  /**
+   * Which of `nodes` the coordinator has connected now. Its answer is a claim: it may hide a
+   * member (that quorum is not tried), name a member that is away (that session times out and
+   * another quorum is tried) or name nodes nobody asked about (ignored). It cannot hide this node:
+   * this node is connected, it is asking over that connection.
+   */
   async presence(nodes: string[]): Promise<string[]> {
     const answer = await this.request({ t: 'presence', nodes });
-    if (answer.t !== 'presence') throw new Error('The coordinator gave an unexpected answer to a presence query.');
-    const asked = new Set(nodes);
-    return answer.connected.filter((n) => typeof n === 'string' && asked.has(n));
+    return presentAmong(answer, nodes, this.me.nodeId);
   }
 
   get connected(): boolean {

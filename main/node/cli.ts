@@ -8,6 +8,8 @@
  * for tests, from VAULTKEEPER_NODE_PASSPHRASE. There is no default: without one the node exits.
  * The node writes its public card to DIR/node-card.json; --peers names a JSON file of
  * [{ card, fingerprint }] whose fingerprints an operator confirmed, read (and waited for) at start.
+ * The setup files (--trusted-issuers, --policy, --execution-authorizations) are read at start and
+ * again on SIGHUP, so an operator adds a keyset's policy without restarting the node.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -137,13 +139,24 @@ async function main(): Promise<void> {
   } catch (error) {
     die(error instanceof Error ? error.message : 'cannot open the vault');
   }
+  const setup = { trustedIssuers: values['trusted-issuers'], policy: values.policy, executionAuthorizations: values['execution-authorizations'] };
+  const applySetup = () => applyNodeSetupFiles(setup, services, services.guardians.registry().guardians.length > 0);
   try {
-    const setup = { trustedIssuers: values['trusted-issuers'], policy: values.policy, executionAuthorizations: values['execution-authorizations'] };
-    const applied = applyNodeSetupFiles(setup, services, services.guardians.registry().guardians.length > 0);
+    const applied = applySetup();
     if (applied.length > 0) say(`SETUP ${applied.join(', ')}`);
   } catch (error) {
     die(error instanceof Error ? error.message : 'the setup files could not be applied');
   }
+  // kill -HUP: re-read the setup files. A bad file changes nothing; the node keeps what it had.
+  process.on('SIGHUP', () => {
+    try {
+      const applied = applySetup();
+      say(`SETUP-RELOADED ${applied.length > 0 ? applied.join(', ') : 'no setup files given'}`);
+    } catch (error) {
+      const why = isAppFailure(error) ? `${error.code}: ${error.message}` : 'the setup files could not be applied';
+      process.stderr.write(`vaultkeeper node: SETUP-RELOAD-REFUSED ${why} Nothing was changed; fix the file and send SIGHUP again.\n`);
+    }
+  });
   const me = await services.cluster.identity();
   if (values['prime-pool'] !== undefined) {
     const target = Number(values['prime-pool']);

@@ -8,6 +8,7 @@ import type { Clock } from '../platform/clock';
 import { ExecutionAuthorizations } from '../policy/execution-authorizations';
 import { PolicyService } from '../policy/policy-service';
 import { PolicyStore } from '../policy/policy-store';
+import type { RevokerVerifier } from '../policy/revoker';
 import type { Db } from '../store/database';
 import { PermitAuthorizer } from './authorizer';
 import { PermitApprovals } from './permit-approvals';
@@ -29,6 +30,8 @@ export interface SigningAuthorizationOptions {
   clock: Clock;
   /** The guardian guard (GuardianService) that approves every widening change. */
   guard: OperationGuard;
+  /** Proves who revokes an execution authorization (the operator's passphrase or one guardian's signature). */
+  revokers: RevokerVerifier;
 }
 
 export interface SigningAuthorization {
@@ -39,7 +42,7 @@ export interface SigningAuthorization {
   queue(cluster: QueueClusterSource): PermitQueue;
 }
 
-export function createSigningAuthorization({ db, audit, clock, guard }: SigningAuthorizationOptions): SigningAuthorization {
+export function createSigningAuthorization({ db, audit, clock, guard, revokers }: SigningAuthorizationOptions): SigningAuthorization {
   const issuers = new TrustedIssuers(db, audit, clock);
   const store = new PolicyStore(db);
   const authorizations = new ExecutionAuthorizations(db);
@@ -47,7 +50,7 @@ export function createSigningAuthorization({ db, audit, clock, guard }: SigningA
   const spent = new SpentPermits(db);
   const authorizer = new PermitAuthorizer({ db, audit, clock, issuers, policy: store, authorizations, spent, approvals });
   const permits = new PermitService({ db, audit, guard, issuers, approvals, authorizer });
-  const policy = new PolicyService({ db, audit, clock, guard, store, authorizations });
+  const policy = new PolicyService({ db, audit, clock, guard, store, authorizations, revokers });
   const queue = (cluster: QueueClusterSource) =>
     new PermitQueue({ db, audit, clock, checker: new PermitChecker(authorizer, (id) => cluster.keyset(id)), permits, approvals, policy: store, issuers, cluster: () => cluster });
   return { authorizer, permits, policy, queue };

@@ -39,8 +39,23 @@ function fromRow(r: Row): ExecutionAuthorization {
   return { id: r.id, keysetId: r.keyset_id, scope: executionAuthorizationScope.parse(JSON.parse(r.scope)), enabledAt: r.enabled_at, expiresAt: r.expires_at, enabledBy: r.enabled_by, revokedAt: r.revoked_at, revokedBy: r.revoked_by };
 }
 
+type ScopeLimits = Map<string, { perTxMax: bigint; dailyCap: bigint }>;
+/**
+ * Converted limits of one scope under one compiled policy. Both objects are replaced (never
+ * mutated) when either changes, so identity is a sound cache key.
+ */
+const limitsCache = new WeakMap<ExecutionAuthorizationScope, { policy: CompiledPolicy; limits: ScopeLimits }>();
+
 /** Scope limits in base units, using the asset decimals of the keyset's policy. */
-export function scopeLimits(scope: ExecutionAuthorizationScope, policy: CompiledPolicy): Map<string, { perTxMax: bigint; dailyCap: bigint }> {
+export function scopeLimits(scope: ExecutionAuthorizationScope, policy: CompiledPolicy): ScopeLimits {
+  const cached = limitsCache.get(scope);
+  if (cached && cached.policy === policy) return cached.limits;
+  const limits = convertLimits(scope, policy);
+  limitsCache.set(scope, { policy, limits });
+  return limits;
+}
+
+function convertLimits(scope: ExecutionAuthorizationScope, policy: CompiledPolicy): ScopeLimits {
   const limits = new Map<string, { perTxMax: bigint; dailyCap: bigint }>();
   for (const [asset, l] of Object.entries(scope.assets)) {
     const rule = policy.assets.get(asset);

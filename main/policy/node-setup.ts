@@ -1,7 +1,8 @@
 /**
  * Setup files of a headless signer node (`npm run node`), which has no guardians: its operator
  * names the trusted permit issuers, the vault policy per keyset and any execution authorizations
- * in JSON files, read at start. The formats are printed by `npm run node -- --help`.
+ * in JSON files, read at start and again on SIGHUP. The formats are printed by
+ * `npm run node -- --help`.
  */
 import { readRegularTextFile } from '../platform/safe-file';
 import { z } from 'zod';
@@ -9,8 +10,12 @@ import { executionAuthorizationScope, keysetPolicy } from '../../preload/channel
 import { fail, isAppFailure } from '../errors';
 import type { PermitService } from '../permits/permit-service';
 import type { PolicyService } from './policy-service';
+import type { Db } from '../store/database';
 
-export const NODE_SETUP_HELP = `Setup files (JSON), applied at start on a node without guardians:
+export const NODE_SETUP_HELP = `Setup files (JSON), applied at start on a node without guardians, and again when the node
+receives SIGHUP (kill -HUP <pid>): every file is read and checked first, then all are applied in
+one step; a file that does not read or check changes nothing and the node keeps running with
+what it had. A reload adds and updates; it never removes an issuer, a policy or an authorization.
   --trusted-issuers FILE   [{ "publicKey": "<64 hex>", "fingerprint": "<six-words-from-the-issuer>",
                               "name": "online issuer", "lab": false }]
                            The fingerprint must be the one the issuer's owner read to you
@@ -29,9 +34,10 @@ export const NODE_SETUP_HELP = `Setup files (JSON), applied at start on a node w
                               "assets": { "native": { "perTxMax": "1", "dailyCap": "5" } },
                               "validForMinutes": 60 } }]
                            Lets this node co-sign unattended within the scope, for validForMinutes
-                           (default 60, at most 1440) from the first start that applies it; with an
-                           id, a restart does not renew it. Without one, this node co-signs only
-                           permits a person approved at it.`;
+                           (default 60, at most 1440) from the first start or reload that applies
+                           it; with an id, a restart or reload does not renew it (without an id,
+                           every start and reload enables a new one). Without one, this node
+                           co-signs only permits a person approved at it.`;
 
 const issuersFile = z.array(z.strictObject({ publicKey: z.string(), fingerprint: z.string(), name: z.string().min(1).max(80), lab: z.boolean().default(false) })).max(100);
 const policiesFile = z.array(keysetPolicy).max(1000);
@@ -60,18 +66,39 @@ export interface NodeSetupFiles {
   executionAuthorizations?: string;
 }
 
-export function applyNodeSetupFiles(files: NodeSetupFiles, services: { permits: PermitService; policy: PolicyService }, guardiansEnrolled: boolean): string[] {
+/** The setup files' contents, read and checked, not yet applied. */
+export interface NodeSetup {
+  issuers: z.output<typeof issuersFile> | null;
+  policies: z.output<typeof policiesFile>;
+  authorizations: z.output<typeof authorizationsFile>;
+}
+
+export function readNodeSetupFiles(files: NodeSetupFiles): NodeSetup {
+  return {
+    issuers: files.trustedIssuers ? readJson(files.trustedIssuers, issuersFile, 'trusted issuers') : null,
+    policies: files.policy ? readJson(files.policy, policiesFile, 'policy') : [],
+    authorizations: files.executionAuthorizations ? readJson(files.executionAuthorizations, authorizationsFile, 'execution authorizations') : [],
+  };
+}
+
+/**
+ * Reads every file first, then applies all of them in one transaction: a file that is missing,
+ * malformed or refused (a fingerprint mismatch, a scope wider than the policy) leaves this node's
+ * setup exactly as it was.
+ */
+export function applyNodeSetupFiles(files: NodeSetupFiles, services: { db: Db; permits: PermitService; policy: PolicyService }, guardiansEnrolled: boolean): string[] {
+  const setup = readNodeSetupFiles(files);
   const applied: string[] = [];
-  if (files.trustedIssuers) {
-    const issuers = readJson(files.trustedIssuers, issuersFile, 'trusted issuers');
-    services.permits.enrolIssuersAtSetup(issuers, guardiansEnrolled, files.trustedIssuers);
-    applied.push(`${issuers.length} trusted issuer(s)`);
-  }
-  const policies = files.policy ? readJson(files.policy, policiesFile, 'policy') : [];
-  const authorizations = files.executionAuthorizations ? readJson(files.executionAuthorizations, authorizationsFile, 'execution authorizations') : [];
-  if (policies.length > 0 || authorizations.length > 0) {
-    services.policy.applyNodeSetup({ policies, authorizations }, guardiansEnrolled, [files.policy, files.executionAuthorizations].filter(Boolean).join(', '));
-    applied.push(`${policies.length} keyset polic${policies.length === 1 ? 'y' : 'ies'}`, `${authorizations.length} execution authorization(s)`);
-  }
+  services.db.transaction(() => {
+    if (setup.issuers && files.trustedIssuers) {
+      services.permits.enrolIssuersAtSetup(setup.issuers, guardiansEnrolled, files.trustedIssuers);
+      applied.push(`${setup.issuers.length} trusted issuer(s)`);
+    }
+    const { policies, authorizations } = setup;
+    if (policies.length > 0 || authorizations.length > 0) {
+      services.policy.applyNodeSetup({ policies, authorizations }, guardiansEnrolled, [files.policy, files.executionAuthorizations].filter(Boolean).join(', '));
+      applied.push(`${policies.length} keyset polic${policies.length === 1 ? 'y' : 'ies'}`, `${authorizations.length} execution authorization(s)`);
+    }
+  })();
   return applied;
 }

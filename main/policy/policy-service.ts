@@ -18,6 +18,8 @@ import type { Db } from '../store/database';
 import { sameAddress } from './amounts';
 import { scopeLimits, type ExecutionAuthorization, type ExecutionAuthorizations } from './execution-authorizations';
 import { compilePolicy, DAY_MS, type PolicyStore } from './policy-store';
+import type { RevokerVerifier } from './revoker';
+import type { RequesterProof } from '../guardians/guardian-service';
 
 export interface PolicyServiceOptions {
   db: Db;
@@ -26,6 +28,8 @@ export interface PolicyServiceOptions {
   guard: OperationGuard;
   store: PolicyStore;
   authorizations: ExecutionAuthorizations;
+  /** Checks who revokes an execution authorization (vault passphrase or a guardian's signature). */
+  revokers: RevokerVerifier;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -176,13 +180,19 @@ export class PolicyService {
     return auth;
   }
 
-  /** Safe direction: the operator or one guardian revokes at once, no quorum. */
-  revokeExecutionAuthorization(id: string, reason: string, actor = 'operator'): PolicyOverview {
+  /**
+   * Safe direction: the operator or one guardian revokes at once, no quorum. Who it was is proven
+   * (vault passphrase, or the guardian's signature made here), recorded on the authorization and
+   * audited with the proof.
+   */
+  async revokeExecutionAuthorization(id: string, reason: string, by: RequesterProof): Promise<PolicyOverview> {
+    const existing = this.options.authorizations.get(id);
+    if (!existing) fail('EXECUTION_AUTHORIZATION_NOT_FOUND', `There is no execution authorization ${id} on this node.`);
+    if (existing.revokedAt !== null) return this.overview();
+    const revoker = await this.options.revokers.prove(by, id, reason);
     this.write(() => {
-      const auth = this.options.authorizations.get(id);
-      if (!auth) fail('EXECUTION_AUTHORIZATION_NOT_FOUND', `There is no execution authorization ${id} on this node.`);
-      if (!this.options.authorizations.revoke(id, this.now(), actor, reason)) return;
-      this.options.audit.append({ type: 'EXECUTION_AUTHORIZATION_REVOKED', actor, subject: id, details: { keysetId: auth.keysetId, reason } });
+      if (!this.options.authorizations.revoke(id, this.now(), revoker.actor, reason)) return;
+      this.options.audit.append({ type: 'EXECUTION_AUTHORIZATION_REVOKED', actor: revoker.actor, subject: id, details: { keysetId: existing.keysetId, reason, proof: revoker.proof } });
     });
     return this.overview();
   }

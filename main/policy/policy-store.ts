@@ -101,19 +101,35 @@ export class PolicyStore {
     this.killSwitchCache = null;
   }
 
+  /** Statements of the per-permit path, compiled once (compiling costs more than running them). */
+  private statements: ReturnType<PolicyStore['prepareStatements']> | null = null;
+
+  private prepareStatements() {
+    return {
+      cosignedByKeyset: this.db.prepare('SELECT asset, amount, permit_id FROM cosigned_amounts WHERE keyset_id = ? AND signed_at > ?'),
+      cosignedByAuthorization: this.db.prepare('SELECT asset, amount, permit_id FROM cosigned_amounts WHERE execution_authorization_id = ? AND signed_at > ?'),
+      insertCosigned: this.db.prepare('INSERT INTO cosigned_amounts (keyset_id, asset, amount, permit_id, execution_authorization_id, signed_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    };
+  }
+
+  private get sql() {
+    this.statements ??= this.prepareStatements();
+    return this.statements;
+  }
+
   /** Base units per asset and number of signatures this node co-signed for a keyset since `since`. */
   cosignedSince(keysetId: string, since: number): { perAsset: Map<string, bigint>; signatures: number } {
-    const rows = this.db.prepare('SELECT asset, amount, permit_id FROM cosigned_amounts WHERE keyset_id = ? AND signed_at > ?').all(keysetId, since) as Array<{ asset: string; amount: string; permit_id: string }>;
+    const rows = this.sql.cosignedByKeyset.all(keysetId, since) as Array<{ asset: string; amount: string; permit_id: string }>;
     return summarize(rows);
   }
 
   cosignedUnderAuthorizationSince(authorizationId: string, since: number): Map<string, bigint> {
-    const rows = this.db.prepare('SELECT asset, amount, permit_id FROM cosigned_amounts WHERE execution_authorization_id = ? AND signed_at > ?').all(authorizationId, since) as Array<{ asset: string; amount: string; permit_id: string }>;
+    const rows = this.sql.cosignedByAuthorization.all(authorizationId, since) as Array<{ asset: string; amount: string; permit_id: string }>;
     return summarize(rows).perAsset;
   }
 
   recordCosigned(keysetId: string, permitId: string, perAsset: Map<string, bigint>, authorizationId: string | null, at: number): void {
-    const insert = this.db.prepare('INSERT INTO cosigned_amounts (keyset_id, asset, amount, permit_id, execution_authorization_id, signed_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = this.sql.insertCosigned;
     for (const [asset, amount] of perAsset) insert.run(keysetId, asset, amount.toString(), permitId, authorizationId, at);
   }
 }

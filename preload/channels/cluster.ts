@@ -7,6 +7,8 @@ export const CLUSTER_ERROR_CODES = [
   'FINGERPRINT_MISMATCH',
   'PEER_NOT_QUARANTINED',
   'COORDINATOR_UNAVAILABLE',
+  /** The coordinator's answer to a question (e.g. who is connected) is not well formed. */
+  'COORDINATOR_ANSWER_INVALID',
   'CLUSTER_NOT_READY',
   'CLUSTER_REQUEST_REFUSED',
   'QUORUM_UNAVAILABLE',

@@ -5,6 +5,8 @@ import type { ApprovalRequestView } from './guardians';
 import { guardedRequester, guardedTtlMinutes } from './permits';
 
 export const POLICY_ERROR_CODES = [
+  /** A guardian's revocation statement does not recover to that guardian's registered key. */
+  'REVOCATION_SIGNATURE_INVALID',
   'POLICY_NOT_SET',
   'POLICY_INVALID',
   'POLICY_ASSET_UNKNOWN',
@@ -124,7 +126,8 @@ export const policyChannels = {
     activity: true,
   },
   'policy.enableExecutionAuthorization': { request: z.strictObject({ scope: executionAuthorizationScope, requestId }), activity: true },
-  'policy.revokeExecutionAuthorization': { request: z.strictObject({ id: z.string().uuid(), reason }), activity: true },
+  /** `by`: the operator (vault passphrase) or one guardian (signing here with their Ledger or key file). */
+  'policy.revokeExecutionAuthorization': { request: z.strictObject({ id: z.string().uuid(), reason, by: guardedRequester }), activity: true },
 } as const;
 
 export interface PolicyResponses {

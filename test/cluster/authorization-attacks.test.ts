@@ -27,6 +27,7 @@ import { generateIssuerKey, issuerFingerprint, type IssuerKeyPair } from '../../
 import type { SignedPermit } from '../../main/permits/permit-format';
 import { ManualClock } from '../../main/platform/clock';
 import type { KeysetPolicy } from '../../preload/contract';
+import { GOOD_PASSPHRASE } from '../support/services';
 import { enrolAll, startNode, stopNode, until, type TestNode } from './support';
 
 type End = Extract<ServerMessage, { t: 'session-end' }>;
@@ -310,7 +311,7 @@ describe('signing authorization: the attack table on a loopback cluster of three
   });
 
   it('who says yes: execution authorization revoked, then one expired — the nodes decline with the reason', async () => {
-    for (const n of honest) n.services.policy.revokeExecutionAuthorization(AUTHORIZATION_ID, 'test: revoked');
+    for (const n of honest) await n.services.policy.revokeExecutionAuthorization(AUTHORIZATION_ID, 'test: revoked', { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE });
     const p1 = permitOf(1);
     await permitAttack(p1, messageOf(p1), 'SIGNING_NOT_APPROVED_HERE');
     const shortLived = '6a1e0c1e-0000-4000-8000-0000000005a0';

@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
+import { ALICE, evmPolicy, EVM_KEYSET } from '../support/permits';
 
 const PASSPHRASE = 'granite lantern orchard velvet compass';
 
@@ -60,5 +61,27 @@ describe('policy screen in the browser', { timeout: 120_000 }, () => {
     await error.waitFor();
     assert.equal(await error.getAttribute('data-error-code'), 'GUARDIAN_REGISTRY_INCOMPLETE');
     assert.equal(harness.services.policy.overview().killSwitch.engaged, true, 'still frozen');
+  });
+
+  it('revokes an execution authorization at once, only with the proof of who revokes (the vault passphrase here)', async () => {
+    const id = '6a1e0c1e-0000-4000-8000-00000000e2e1';
+    harness.services.policy.applyNodeSetup({ policies: [evmPolicy()], authorizations: [{ id, scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '1', dailyCap: '2' } }, validForMinutes: 60 } }] }, false, 'test');
+    await page.getByRole('button', { name: 'Audit log' }).click();
+    await page.getByRole('button', { name: 'Policy' }).click();
+    const panel = page.locator('section[aria-labelledby="auth-title"]');
+    await panel.getByTestId('execution-authorization').waitFor();
+    await panel.getByLabel('Reason for revoking').fill('batch finished');
+    const revoke = panel.getByRole('button', { name: 'Revoke now' });
+    assert.equal(await revoke.isDisabled(), true, 'the revoker must prove who they are first');
+    await panel.getByLabel("Operator's vault passphrase (proves the operator revokes)").fill('not the vault passphrase');
+    await revoke.click();
+    const error = panel.locator('[role=alert]');
+    await error.waitFor();
+    assert.equal(await error.getAttribute('data-error-code'), 'WRONG_PASSPHRASE');
+    assert.equal(harness.services.policy.overview().executionAuthorizations[0]!.revokedAt, null, 'nothing revoked');
+    await panel.getByLabel("Operator's vault passphrase (proves the operator revokes)").fill(PASSPHRASE);
+    await panel.getByRole('button', { name: 'Revoke now' }).click();
+    await panel.locator('[data-testid="execution-authorization"][data-state="revoked"]').waitFor();
+    assert.equal(harness.services.policy.overview().executionAuthorizations[0]!.revokedBy, 'operator (vault passphrase confirmed)');
   });
 });

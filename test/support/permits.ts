@@ -18,6 +18,7 @@ import { issuePermit, type IssueInput } from '../../main/permits/issue-permit';
 import type { SignedPermit } from '../../main/permits/permit-format';
 import { createSigningAuthorization, type SigningAuthorization } from '../../main/permits/signing-authorization';
 import { ManualClock } from '../../main/platform/clock';
+import type { RevokerVerifier } from '../../main/policy/revoker';
 import { openDatabase, type Db } from '../../main/store/database';
 import type { ExecutionAuthorizationScope, KeysetPolicy } from '../../preload/contract';
 import { tempDir } from './temp-dir';
@@ -73,6 +74,15 @@ export function evmPolicy(overrides: Partial<KeysetPolicy> = {}): KeysetPolicy {
   };
 }
 
+/** The fixture has no vault: its revoker check stands in for the vault's passphrase check (a wrong passphrase is refused). */
+export const FIXTURE_PASSPHRASE = 'fixture operator passphrase';
+const fixtureRevokers: RevokerVerifier = {
+  prove: async (proof) => {
+    if (proof.as !== 'operator' || proof.vaultPassphrase !== FIXTURE_PASSPHRASE) fail('WRONG_PASSPHRASE', 'That is not the vault passphrase.');
+    return { actor: 'operator (vault passphrase confirmed)', proof: { kind: 'vault-passphrase' } };
+  },
+};
+
 export interface PermitFixture extends SigningAuthorization {
   db: Db;
   dataDir: string;
@@ -91,7 +101,7 @@ function open(dataDir: string, clock: ManualClock, issuer: IssuerKeyPair, labIss
   const db = openDatabase({ dataDir });
   const audit = new AuditLog(db, clock);
   const guard = new TestGuard();
-  const parts = createSigningAuthorization({ db, audit, clock, guard });
+  const parts = createSigningAuthorization({ db, audit, clock, guard, revokers: fixtureRevokers });
   const fixture: PermitFixture = {
     ...parts, db, dataDir, audit, clock, guard, issuer, labIssuer, solana,
     reopen: () => {

@@ -62,7 +62,7 @@ class LocalSigner {
     // What this node's engine records for a completed session (the recovery source).
     this.f.db.prepare(`INSERT INTO mpc_sessions (session_id, protocol, keyset_id, requester, parties, state, result, started_at) VALUES (?, ?, ?, 'me', '[]', 'completed', ?, ?)`).run(sessionId, evm ? 'ecdsa-sign' : 'eddsa-sign', keysetId, JSON.stringify({ signature, recoveryId }), new Date().toISOString());
     if (this.hang) return new Promise<SignOutcome>(() => undefined);
-    return { signature, recoveryId, parties: ['me', 'peer'], sessionId, attempts: 1, mode: 'full', presignatureId: null, message: message.toString('hex'), digest: null, permitId: signed.permit.permitId };
+    return { signature, recoveryId, parties: ['me', 'peer'], sessionId, attempts: 1, mode: 'full', presignatureId: null, message: message.toString('hex'), digest: null, permitId: signed.permit.permitId, note: null };
   }
 }
 

@@ -12,7 +12,7 @@ import { AppFailure } from '../../main/errors';
 import { generateIssuerKey, signPermit } from '../../main/permits/issuer-keys';
 import { PermitApprovals } from '../../main/permits/permit-approvals';
 import {
-  ALICE, BLOCKHASH, EVM_KEYSET, evmPayload, evmPolicy, factsFor, LAB_KEYSET, MALLORY, permitFixture, permitFor, SOL_KEYSET, solPayload, USDC, type PermitFixture,
+  ALICE, BLOCKHASH, EVM_KEYSET, FIXTURE_PASSPHRASE, evmPayload, evmPolicy, factsFor, LAB_KEYSET, MALLORY, permitFixture, permitFor, SOL_KEYSET, solPayload, USDC, type PermitFixture,
 } from '../support/permits';
 
 let fixtures: PermitFixture[] = [];
@@ -362,14 +362,14 @@ describe('PermitAuthorizer: who says yes at this node', () => {
     refused(f, factsFor(f, permitFor(f, evmPayload())), 'SIGNING_NOT_APPROVED_HERE', /expired 1 min ago/);
   });
 
-  it('a revoked execution authorization does not cover, at once', () => {
+  it('a revoked execution authorization does not cover, at once', async () => {
     const f = fixture();
     f.policy.applyNodeSetup({ policies: [], authorizations: [{ scope: scope([ALICE]) }] }, false, 'test');
     const signed = permitFor(f, evmPayload());
     accepted(f.authorizer.authorize(factsFor(f, signed)));
     const id = f.policy.overview().executionAuthorizations[0]!.id;
-    f.policy.revokeExecutionAuthorization(id, 'laptop lost', 'guardian Lena');
-    refused(f, factsFor(f, signed), 'SIGNING_NOT_APPROVED_HERE', /was revoked .* by guardian Lena/);
+    await f.policy.revokeExecutionAuthorization(id, 'laptop lost', { as: 'operator', vaultPassphrase: FIXTURE_PASSPHRASE });
+    refused(f, factsFor(f, signed), 'SIGNING_NOT_APPROVED_HERE', /was revoked .* by operator \(vault passphrase confirmed\)/);
   });
 
   it('out of scope: per-tx maximum and daily cap of the authorization', () => {

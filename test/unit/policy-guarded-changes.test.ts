@@ -96,7 +96,7 @@ describe('guarded policy changes (console with guardians)', () => {
     const auth = enabled.executionAuthorizations[0]!;
     assert.equal(auth.state, 'active');
     assert.equal(Date.parse(auth.expiresAt) - Date.parse(auth.enabledAt), 120 * 60_000);
-    const revoked = await call(f, 'policy.revokeExecutionAuthorization', { id: auth.id, reason: 'batch done' });
+    const revoked = await call(f, 'policy.revokeExecutionAuthorization', { id: auth.id, reason: 'batch done', by: OPERATOR });
     assert.equal(revoked.executionAuthorizations[0]!.state, 'revoked');
     assert.equal(f.services.audit.list({ type: 'EXECUTION_AUTHORIZATION_REVOKED' }).total, 1);
     await f.cleanup();

@@ -52,4 +52,23 @@ describe('headless node setup files', () => {
     assert.equal(code(() => applyNodeSetupFiles({ policy: path }, f, true)), 'NODE_SETUP_REFUSED');
     f.cleanup();
   });
+
+  it('reads every file before applying any: one bad file (a reload gone wrong) leaves the setup exactly as it was', () => {
+    const f = permitFixture();
+    const issuer = generateIssuerKey();
+    const files = { trustedIssuers: join(f.dataDir, 'issuers.json'), policy: join(f.dataDir, 'policy.json'), executionAuthorizations: join(f.dataDir, 'auth.json') };
+    writeFileSync(files.trustedIssuers, JSON.stringify([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'new issuer' }]));
+    writeFileSync(files.policy, JSON.stringify([evmPolicy({ dailyCountLimit: 7 })]));
+    // Valid JSON, but wider than the policy allows: refused while applying, after the issuer and policy.
+    writeFileSync(files.executionAuthorizations, JSON.stringify([{ scope: { keysetId: EVM_KEYSET, destinations: ['0x2222222222222222222222222222222222222222'], assets: { native: { perTxMax: '1', dailyCap: '2' } } } }]));
+    const before = { issuers: f.permits.issuers(), overview: f.policy.overview() };
+    assert.throws(() => applyNodeSetupFiles(files, f, false), (e) => e instanceof AppFailure && e.code === 'EXECUTION_AUTHORIZATION_INVALID');
+    assert.deepEqual(f.permits.issuers(), before.issuers, 'the issuer of the same reload was not enrolled');
+    assert.deepEqual(f.policy.overview(), before.overview, 'the policy of the same reload was not applied');
+    // A file that does not parse: nothing of the others is applied either.
+    writeFileSync(files.executionAuthorizations, '[{');
+    assert.throws(() => applyNodeSetupFiles(files, f, false), (e) => e instanceof AppFailure && e.code === 'POLICY_INVALID');
+    assert.deepEqual(f.permits.issuers(), before.issuers);
+    f.cleanup();
+  });
 });

@@ -31,7 +31,7 @@ export function policyHandlers(services: Services): HandlersFor<'policy.'> {
     },
     'policy.revokeExecutionAuthorization': (request) => {
       vault.keyRing();
-      return policy.revokeExecutionAuthorization(request.id, request.reason);
+      return policy.revokeExecutionAuthorization(request.id, request.reason, request.by);
     },
   };
 }

@@ -8,6 +8,7 @@ import type { AppError, ApprovalRequestView, GuardianView, PolicyOverview, Resul
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { RequesterFields, useRequester, type RequesterInput } from '../components/RequesterFields';
+import { RevokerFields, useRevoker } from '../components/RevokerFields';
 
 /** Two steps of a guarded change: ask the guardians, then apply with the approved request. */
 function GuardedChange(props: {
@@ -287,6 +288,12 @@ function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyO
   const [text, setText] = useState('');
   const [error, setError] = useState<AppError | null>(null);
   const [revokeReason, setRevokeReason] = useState('');
+  const revoker = useRevoker();
+  const [guardians, setGuardians] = useState<GuardianView[]>([]);
+  useEffect(() => {
+    void api.guardians.list({}).then((r) => r.ok && setGuardians(r.value.guardians));
+  }, []);
+  const revokerId = useId();
   const scope = (): unknown => {
     try {
       return JSON.parse(text);
@@ -317,9 +324,10 @@ function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyO
                   <button
                     type="button"
                     className="danger"
-                    disabled={!revokeReason.trim()}
+                    disabled={!revokeReason.trim() || !revoker.ready(guardians)}
                     onClick={async () => {
-                      const result = await api.policy.revokeExecutionAuthorization({ id: a.id, reason: revokeReason.trim() });
+                      const result = await api.policy.revokeExecutionAuthorization({ id: a.id, reason: revokeReason.trim(), by: revoker.proof(guardians) });
+                      revoker.reset();
                       if (!result.ok) return setError(result.error);
                       setError(null);
                       onChange(result.value);
@@ -337,6 +345,7 @@ function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyO
         <label htmlFor="revoke-reason">Reason for revoking (needed to enable the Revoke buttons)</label>
         <input id="revoke-reason" value={revokeReason} maxLength={300} onChange={(e) => setRevokeReason(e.target.value)} />
       </div>
+      <RevokerFields idPrefix={revokerId} guardians={guardians} fields={revoker.fields} />
       <GuardedChange
         title="Authorize unattended signing"
         requestLabel="Ask the guardians for this authorization"

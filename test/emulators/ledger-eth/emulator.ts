@@ -107,6 +107,8 @@ export class LedgerEthEmulator extends Transport {
   private seed = getBytes(Mnemonic.fromPhrase(EMULATOR_MNEMONIC).computeSeed());
   /** A faulty or malicious device: reports addresses of its seed but signs transactions with these words. */
   signTransactionsWith: string | null = null;
+  /** A faulty or malicious device: reports addresses of its seed but signs EIP-712 hashes with these words. */
+  signTypedDataWith: string | null = null;
   private pendingTx: { path: string; bytes: Buffer } | null = null;
 
   /** Restores other words onto the device (a fresh seed, or another vault's). */
@@ -181,7 +183,8 @@ export class LedgerEthEmulator extends Transport {
     if (!parsed || parsed.rest.length !== 64) return status(SW_WRONG_DATA);
     if (!this.confirmedOnDevice()) return status(SW_DENIED);
     const digest = keccak256(concat([Uint8Array.from([0x19, 0x01]), parsed.rest.subarray(0, 32), parsed.rest.subarray(32, 64)]));
-    const signature = this.root.derivePath(parsed.path).signingKey.sign(digest);
+    const root = this.signTypedDataWith ? HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(this.signTypedDataWith), 'm') : this.root;
+    const signature = root.derivePath(parsed.path).signingKey.sign(digest);
     return status(SW_OK, getBytes(concat([Uint8Array.from([signature.v]), signature.r, signature.s])));
   }
 
