@@ -61,7 +61,9 @@ export async function sealBackupKey(binding: PartBinding, owners: PartOwner[], p
   if (passphrases.length !== 3) fail('BACKUP_PASSPHRASE_REFUSED', 'Exactly the three enrolled guardians set backup passphrases.');
 
   const key = randomBytes(BACKUP_KEY_BYTES);
-  const shares = await split(key, 3, 2);
+  // The library takes plain Uint8Arrays only; the copy is wiped once split.
+  const copy = Uint8Array.from(key);
+  const shares = await split(copy, 3, 2).finally(() => copy.fill(0));
   const parts: GuardianPart[] = [];
   try {
     for (const [i, owner] of owners.entries()) {
@@ -96,7 +98,8 @@ export async function openBackupKey(binding: PartBinding, parts: GuardianPart[],
       const kek = await deriveKeyEncryptionKey(unlock.passphrase, part.kdf);
       try {
         const share = open(kek, fromHex(part.sealed), partAad(binding, part.index, part));
-        opened.push(share);
+        opened.push(Uint8Array.from(share));
+        share.fill(0);
       } catch (error) {
         if (!(error instanceof EnvelopeOpenError)) throw error;
         fail('BACKUP_GUARDIAN_UNLOCK', `${part.name}'s backup passphrase does not open their part of this backup (wrong passphrase, or the part was altered). ${part.name} types it again; nothing was changed.`, { guardianId: part.guardianId });
