@@ -1,12 +1,13 @@
 /**
- * Share backup and guarded restore on a real loopback cluster: node A backs up its EdDSA and
- * ECDSA shares, its data folder is destroyed, and a fresh A is restored from the backups with two
- * guardians, then signs 2-of-3 with the others. Every refusal on the way is tried first: tampered,
- * forged, wrong keyset, wrong node, one guardian, expired approval, a share already present.
+ * Share backup and guarded restore on a real loopback cluster (EdDSA; the ECDSA round trip is in
+ * share-backup-ecdsa.test.ts): node A backs up its share, its data folder is destroyed, and a fresh
+ * A is restored from the backup with two guardians, then signs 2-of-3 with the others. Every
+ * refusal on the way is tried first: tampered, forged, re-bound, wrong keyset, other guardians,
+ * one guardian, expired approval, another keyset's approval, a share already present.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -16,45 +17,13 @@ import { sealPayload } from '../../main/backup/backup-payload';
 import { SHARE_RECORD } from '../../main/cluster/cluster-service';
 import { ed25519PrivateKey, signBytes } from '../../main/cluster/keys';
 import type { Coordinator } from '../../main/coordinator/server';
-import { AppFailure } from '../../main/errors';
 import { nodeIdFromPublicKey } from '../../main/identity/node-identity';
 import { MpcSigner } from '../../main/mpc/index';
-import { createServices, type Services } from '../../main/services';
-import { AllowlistAuthorizer } from '../support/authorizer';
-import { softwareKey } from '../support/guardians';
+import type { Services } from '../../main/services';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
-
-const rejectsWith = async (p: Promise<unknown> | (() => unknown), code: string): Promise<AppFailure> => {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    assert.ok(e instanceof AppFailure, String(e));
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-};
-
-interface Guardian {
-  name: string;
-  keyFile: string;
-  keyPassphrase: string;
-  /** The passphrase protecting this guardian's part of the backup key. */
-  backupPassphrase: string;
-}
-
-const GUARDIANS: Guardian[] = [];
-
-async function enrolGuardians(services: Services): Promise<Map<string, string>> {
-  for (const g of GUARDIANS) await services.guardians.enrol({ method: 'software', name: g.name, keyFile: g.keyFile, passphrase: g.keyPassphrase });
-  return new Map(services.guardians.registry().guardians.map((v) => [v.name, v.id]));
-}
-
-async function approve(services: Services, requestId: string, who: Guardian[]): Promise<void> {
-  for (const g of who) await services.guardians.signWithKeyFile(requestId, g.keyFile, g.keyPassphrase, 'approve');
-}
+import { approve, backupPassphrases, destroyAndStartFresh, enrolGuardians, makeGuardians, rejectsWith, rejoin, REQUESTER, unlock as unlockAs, type FreshNode, type Guardian } from './backup-support';
+import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
 
 describe('share backup, verification and guarded restore', { timeout: 600_000 }, () => {
   let coordinator: Coordinator;
@@ -62,27 +31,23 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
   const media = tempDir('vk-backup-medium-');
   const signer = new MpcSigner();
   let eddsaKeyset = '';
-  let ecdsaKeyset = '';
+  let otherKeyset = '';
   let ids = new Map<string, string>();
+  let GUARDIANS: Guardian[] = [];
   const files: Record<string, string> = {};
-  const unlock = (names: string[], from: BackupFile) =>
-    names.map((n) => ({ guardianId: from.guardians.find((g) => g.name === n)!.guardianId, passphrase: GUARDIANS.find((g) => g.name === n)!.backupPassphrase }));
+  const unlock = (names: string[], from: BackupFile) => unlockAs(GUARDIANS, names, from);
 
   before(async () => {
-    for (const [name, backupPassphrase] of [['Lena', 'lena amber glacier violin 58'], ['Sam', 'sam river quartz lantern 41'], ['Sofia', 'sofia meadow cobalt harbor 17']] as const) {
-      const keyPassphrase = `${name.toLowerCase()} signing key passphrase 2026`;
-      const { keyFile } = await softwareKey(keyPassphrase);
-      GUARDIANS.push({ name, keyFile, keyPassphrase, backupPassphrase });
-    }
+    GUARDIANS = await makeGuardians();
     coordinator = await startCoordinator();
-    const primes = testPrimes();
-    nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
+    nodes = [await startNode('console'), await startNode('node-b'), await startNode('node-c')];
     await enrolAll(nodes);
     for (const n of nodes) await n.services.cluster.connect(coordinator.url);
-    ids = await enrolGuardians(nodes[0]!.services);
+    ids = await enrolGuardians(nodes[0]!.services, GUARDIANS);
     eddsaKeyset = (await nodes[0]!.services.cluster.createKeyset('eddsa')).keysetId;
-    ecdsaKeyset = (await nodes[0]!.services.cluster.createKeyset('ecdsa', { timeoutMs: 300_000 })).keysetId;
-    await until(() => nodes.every((n) => n.services.cluster.keyset(eddsaKeyset)?.status === 'active' && n.services.cluster.keyset(ecdsaKeyset)?.status === 'active'), 30_000);
+    // A second keyset of the same node: its backup must not restore the first.
+    otherKeyset = (await nodes[0]!.services.cluster.createKeyset('eddsa')).keysetId;
+    await until(() => nodes.every((n) => n.services.cluster.keyset(eddsaKeyset)?.status === 'active' && n.services.cluster.keyset(otherKeyset)?.status === 'active'), 30_000);
   });
   after(async () => {
     for (const n of nodes) await stopNode(n).catch(() => undefined);
@@ -91,7 +56,7 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
   });
 
   const a = () => nodes[0]!.services;
-  const passphrases = () => GUARDIANS.map((g) => ({ guardianId: ids.get(g.name)!, passphrase: g.backupPassphrase }));
+  const passphrases = () => backupPassphrases(GUARDIANS, ids);
 
   it('refuses weak, missing or shared guardian passphrases and writes nothing', async () => {
     const weak = passphrases().map((p, i) => (i === 0 ? { ...p, passphrase: 'short' } : p));
@@ -105,7 +70,7 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
   });
 
   it('writes a self-describing backup per keyset, listed as current; no secret in the clear', async () => {
-    for (const keysetId of [eddsaKeyset, ecdsaKeyset]) {
+    for (const keysetId of [eddsaKeyset, otherKeyset]) {
       const view = await a().backup.backups.create(keysetId, media.path, passphrases());
       files[keysetId] = view.filePath;
       assert.equal(view.status, 'current');
@@ -127,7 +92,7 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     }
     const listed = a().backup.backups.list();
     assert.deepEqual(listed.map((b) => b.status), ['current', 'current']);
-    assert.deepEqual(new Set(listed.map((b) => b.keysetId)), new Set([eddsaKeyset, ecdsaKeyset]));
+    assert.deepEqual(new Set(listed.map((b) => b.keysetId)), new Set([eddsaKeyset, otherKeyset]));
     assert.equal(a().audit.list({ type: 'SHARE_BACKUP_CREATED' }).total, 2);
   });
 
@@ -197,32 +162,18 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     assert.match(refused.message, /public share/);
   });
 
-  describe('node A loses its data folder and is restored from its backups', () => {
+  describe('node A loses its data folder and is restored from its backups (EdDSA)', () => {
+    let node: FreshNode;
     let fresh: Services;
-    const freshDir = tempDir('vk-node-console-restored-');
-    const stateDir = tempDir('vk-state-console-restored-');
-    let offset = 0;
     const oldNodeId = () => parseBackupFile(readFileSync(files[eddsaKeyset]!, 'utf8')).node.nodeId;
-    const ask = (keysetId: string, ttlMinutes = 60, file = files[keysetId]!) =>
-      fresh.backup.restore.requestRestore(file, keysetId, 'node A lost its disk', { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE }, ttlMinutes);
+    const ask = (keysetId: string, ttlMinutes = 60, file = files[keysetId]!) => fresh.backup.restore.requestRestore(file, keysetId, 'node A lost its disk', REQUESTER, ttlMinutes);
 
     before(async () => {
-      const old = nodes[0]!;
-      await old.services.close();
-      rmSync(old.dir.path, { recursive: true, force: true });
-      fresh = createServices({
-        dataDir: freshDir.path,
-        kdfCost: TEST_KDF_COST,
-        idleCheckIntervalMs: 0,
-        idleTimeoutSeconds: 3600,
-        clock: { now: () => Date.now() + offset },
-        cluster: { name: 'console', stateDir: stateDir.path, authorizer: () => new AllowlistAuthorizer() },
-      });
+      node = await destroyAndStartFresh(nodes[0]!);
+      fresh = node.services;
     });
     after(async () => {
-      await fresh.close().catch(() => undefined);
-      freshDir.cleanup();
-      stateDir.cleanup();
+      await node.cleanup();
     });
 
     it('a fresh vault takes the backed-up identity only when two guardians open the backup', async () => {
@@ -242,19 +193,14 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     it('refuses before anything is written: other guardians, wrong keyset, tampered file, one guardian, expired approval', async () => {
       // Guardians not yet enrolled here: no request can be made for them.
       await rejectsWith(ask(eddsaKeyset), 'BACKUP_GUARDIANS_DIFFER');
-      await enrolGuardians(fresh);
-      for (const b of [nodes[1]!, nodes[2]!]) {
-        const id = await b.services.cluster.identity();
-        fresh.cluster.enrolPeer(id.card, id.fingerprint);
-      }
-      await fresh.cluster.connect(coordinator.url);
+      await rejoin(fresh, GUARDIANS, [nodes[1]!, nodes[2]!], coordinator.url);
       const file = parseBackupFile(readFileSync(files[eddsaKeyset]!, 'utf8'));
       const two = unlock(['Sam', 'Sofia'], file);
 
       await rejectsWith(ask('ks-not-this-one', 60, files[eddsaKeyset]!), 'BACKUP_WRONG_KEYSET');
       const request = await ask(eddsaKeyset);
-      const wrongKeyset = await rejectsWith(fresh.backup.restore.restore(files[ecdsaKeyset]!, eddsaKeyset, two, request.id), 'BACKUP_WRONG_KEYSET');
-      assert.match(wrongKeyset.message, new RegExp(`holds a share of keyset ${ecdsaKeyset}`));
+      const wrongKeyset = await rejectsWith(fresh.backup.restore.restore(files[otherKeyset]!, eddsaKeyset, two, request.id), 'BACKUP_WRONG_KEYSET');
+      assert.match(wrongKeyset.message, new RegExp(`holds a share of keyset ${otherKeyset}`));
 
       const tampered = join(media.path, 'tampered-restore.json');
       const json = JSON.parse(readFileSync(files[eddsaKeyset]!, 'utf8')) as BackupFile;
@@ -267,18 +213,18 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
 
       const shortLived = await ask(eddsaKeyset, 5);
       await approve(fresh, shortLived.id, [GUARDIANS[0]!, GUARDIANS[2]!]);
-      offset = 6 * 60_000;
+      node.setOffset(6 * 60_000);
       const expired = await rejectsWith(fresh.backup.restore.restore(files[eddsaKeyset]!, eddsaKeyset, two, shortLived.id), 'APPROVAL_EXPIRED');
-      assert.match(expired.message, /expired 1 min/);
-      offset = 0;
+      assert.match(expired.message, /expired \d+ min ago/);
+      node.setOffset(0);
 
       // An approval for the ECDSA backup does not restore the EdDSA one.
-      const other = await ask(ecdsaKeyset);
+      const other = await ask(otherKeyset);
       await approve(fresh, other.id, [GUARDIANS[0]!, GUARDIANS[1]!]);
       await rejectsWith(fresh.backup.restore.restore(files[eddsaKeyset]!, eddsaKeyset, two, other.id), 'GUARD_PAYLOAD_MISMATCH');
 
       // Approved, but one guardian typed a wrong backup passphrase: the approval stays unused.
-      await rejectsWith(fresh.backup.restore.restore(files[ecdsaKeyset]!, ecdsaKeyset, [two[0]!, { ...two[1]!, passphrase: 'wrong backup passphrase here' }], other.id), 'BACKUP_GUARDIAN_UNLOCK');
+      await rejectsWith(fresh.backup.restore.restore(files[otherKeyset]!, otherKeyset, [two[0]!, { ...two[1]!, passphrase: 'wrong backup passphrase here' }], other.id), 'BACKUP_GUARDIAN_UNLOCK');
       assert.equal(fresh.guardians.view(other.id).status, 'pending');
 
       assert.equal(fresh.cluster.keysets().length, 0, 'nothing was installed');
@@ -286,8 +232,8 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       assert.ok(fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).total >= 2);
     });
 
-    it('restores both shares with two guardians, proves each with a 2-of-3 signature including A, then signs again', async () => {
-      for (const keysetId of [eddsaKeyset, ecdsaKeyset]) {
+    it('restores both keysets with two guardians, proves each with a 2-of-3 signature including A, then signs again', async () => {
+      for (const keysetId of [eddsaKeyset, otherKeyset]) {
         const file = parseBackupFile(readFileSync(files[keysetId]!, 'utf8'));
         const pending = fresh.guardians.listRequests().pending.find((r) => r.operation === 'share.restore' && r.subject === keysetId && r.status === 'pending' && r.approvalsCounted === 2);
         const requestId = pending?.id ?? (await ask(keysetId)).id;
