@@ -170,6 +170,20 @@ export class BackupService {
     return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
+  /**
+   * Guardians may be named by the id the backup records or by their id on this vault (a restored
+   * vault enrols the same people anew, under new ids): the part is the one with the same address.
+   */
+  resolveUnlocks(file: BackupFile, unlocks: GuardianUnlock[]): GuardianUnlock[] {
+    const registry = this.o.vault.unlocked ? this.o.guardians.registry().guardians : [];
+    return unlocks.map((u) => {
+      if (file.guardians.some((g) => g.guardianId === u.guardianId)) return u;
+      const here = registry.find((g) => g.id === u.guardianId);
+      const part = here ? file.guardians.find((g) => g.address.toLowerCase() === here.address.toLowerCase()) : undefined;
+      return part ? { ...u, guardianId: part.guardianId } : u;
+    });
+  }
+
   /** Checks the file's public data against what this node records about the keyset. */
   private publicChecks(file: BackupFile): { checks: BackupCheckView[]; status: BackupStatus } {
     const checks: BackupCheckView[] = [{ name: 'signature', ok: true, detail: `Signed by node ${file.node.nodeId.slice(0, 8)}…; format ${BACKUP_FORMAT} v${file.version}.` }];
@@ -205,7 +219,7 @@ export class BackupService {
     const { file } = this.read(path);
     const { checks, status } = this.publicChecks(file);
     try {
-      const secrets = await openBackup(file, unlocks, this.o.signer());
+      const secrets = await openBackup(file, this.resolveUnlocks(file, unlocks), this.o.signer());
       wipeSecrets(secrets);
     } catch (error) {
       this.o.audit.append({ type: 'SHARE_BACKUP_VERIFY_FAILED', actor: 'operator', subject: file.backupId, details: { keysetId: file.keyset.keysetId, code: (error as { code?: string }).code ?? 'INTERNAL' } });

@@ -114,7 +114,7 @@ export class ShareRestore {
     this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
     let secrets: BackupSecrets | null = null;
     try {
-      secrets = await openBackup(f, unlocks, this.o.signer());
+      secrets = await openBackup(f, this.o.backups.resolveUnlocks(f, unlocks), this.o.signer());
       const share = secrets.share;
       this.o.db.transaction(() => {
         this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);

@@ -3,6 +3,7 @@ import { api } from './api';
 import { ErrorNotice } from './components/ErrorNotice';
 import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
+import { BackupsScreen } from './screens/BackupsScreen';
 import { CeremonyScreen } from './screens/ceremony/CeremonyScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
@@ -48,6 +49,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'keysets', label: 'Keysets' },
   { screen: 'ceremony', label: 'Ceremony' },
   { screen: 'policy', label: 'Policy' },
+  { screen: 'backups', label: 'Backups' },
 ];
 
 export function App() {
@@ -101,6 +103,7 @@ export function App() {
       {state === 'unlocked' && screen === 'keysets' ? <KeysetsScreen /> : null}
       {state === 'unlocked' && screen === 'ceremony' ? <CeremonyScreen /> : null}
       {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
+      {state === 'unlocked' && screen === 'backups' ? <BackupsScreen /> : null}
     </div>
   );
 }
