@@ -13,7 +13,7 @@ import { RequesterFields, useRequester } from '../components/RequesterFields';
 const STATUS_WORDS: Record<string, { label: string; badge: string }> = {
   current: { label: 'CURRENT — restores this node', badge: 'badge badge-ok' },
   dead: { label: 'DEAD — a refresh replaced this share; it cannot restore', badge: 'badge badge-bad' },
-  'keyset-missing': { label: 'No share of this keyset on this node', badge: 'badge badge-warn' },
+  'keyset-missing': { label: 'No share of this keyset on this node', badge: 'badge badge-bad' },
 };
 
 /** Two guardians, each typing their own backup passphrase. */
