@@ -227,6 +227,18 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       await rejectsWith(fresh.backup.restore.restore(files[otherKeyset]!, otherKeyset, [two[0]!, { ...two[1]!, passphrase: 'wrong backup passphrase here' }], other.id), 'BACKUP_GUARDIAN_UNLOCK');
       assert.equal(fresh.guardians.view(other.id).status, 'pending');
 
+      // Another node never takes this node's share.
+      await rejectsWith(nodes[1]!.services.backup.restore.requestRestore(files[eddsaKeyset]!, eddsaKeyset, 'wrong machine', REQUESTER, 60), 'BACKUP_WRONG_NODE');
+
+      // Everything checks out and two guardians approved, but the share cannot prove itself (no
+      // coordinator, as when the peers reject a dead share): it is taken out again.
+      fresh.cluster.stop();
+      const proofless = await ask(eddsaKeyset);
+      await approve(fresh, proofless.id, [GUARDIANS[0]!, GUARDIANS[1]!]);
+      const unproven = await rejectsWith(fresh.backup.restore.restore(files[eddsaKeyset]!, eddsaKeyset, two, proofless.id), 'BACKUP_RESTORE_PROOF_FAILED');
+      assert.match(unproven.message, /taken out again/);
+      await fresh.cluster.connect(coordinator.url);
+
       assert.equal(fresh.cluster.keysets().length, 0, 'nothing was installed');
       assert.equal(fresh.vault.records.get(SHARE_RECORD.type, eddsaKeyset), null);
       assert.ok(fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).total >= 2);
