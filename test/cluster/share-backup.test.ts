@@ -114,6 +114,9 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     // Re-signed by another identity: it then names another node than its key.
     const other = ed25519.utils.randomSecretKey();
     const resigned = { ...json(), node: { ...json().node, signingPublicKey: Buffer.from(ed25519.getPublicKey(other)).toString('hex') } };
+    write({ ...resigned, signature: signBytes(ed25519PrivateKey(other), signedBytes(headerOf(resigned), resigned.payload)).toString('hex') });
+    const foreign = await rejectsWith(() => a().backup.backups.verify(bad), 'BACKUP_BAD_SIGNATURE');
+    assert.match(foreign.message, /carries another node's signing key/);
     write(resigned);
     await rejectsWith(() => a().backup.backups.verify(bad), 'BACKUP_BAD_SIGNATURE');
     write('{"format": "vaultkeeper.share-backup", "version": 1,');
