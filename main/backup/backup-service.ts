@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { BackupCheckView, BackupsOverview, BackupStatus, BackupVerification, BackupView } from '../../preload/channels/backup';
+import type { BackupCheckView, BackupInspection, BackupsOverview, BackupStatus, BackupVerification, BackupView } from '../../preload/channels/backup';
 import type { AuditLog } from '../audit/audit-log';
 import { SHARE_RECORD, type ClusterService, type KeysetRecord } from '../cluster/cluster-service';
 import { HPKE_KEY_RECORD } from '../cluster/identity';
@@ -182,6 +182,21 @@ export class BackupService {
       const part = here ? file.guardians.find((g) => g.address.toLowerCase() === here.address.toLowerCase()) : undefined;
       return part ? { ...u, guardianId: part.guardianId } : u;
     });
+  }
+
+  /** The public part of a backup file whose signature checked out; needs no vault. */
+  inspect(path: string): BackupInspection {
+    const { file } = this.read(path);
+    return {
+      backupId: file.backupId,
+      createdAt: file.createdAt,
+      keysetId: file.keyset.keysetId,
+      scheme: file.keyset.scheme,
+      address: file.keyset.address,
+      nodeId: file.node.nodeId,
+      epoch: file.share.epoch,
+      guardians: file.guardians.map((g) => ({ guardianId: g.guardianId, name: g.name, address: g.address })),
+    };
   }
 
   /** Checks the file's public data against what this node records about the keyset. */

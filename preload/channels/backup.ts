@@ -80,6 +80,19 @@ export interface RestoreOutcome {
   presignaturesDiscarded: number;
 }
 
+/** What a backup file says about itself once its signature checked out (no secret, no vault needed). */
+export interface BackupInspection {
+  backupId: string;
+  createdAt: string;
+  keysetId: string;
+  scheme: 'ecdsa' | 'eddsa';
+  address: string;
+  nodeId: string;
+  epoch: string;
+  /** The guardians who hold a part, by the id the backup records. */
+  guardians: { guardianId: string; name: string; address: string }[];
+}
+
 export interface BackupsOverview {
   backups: BackupView[];
   /** Keysets this node holds a share of, with whether a current backup exists. */
@@ -97,6 +110,8 @@ const requestId = z.string().uuid();
 
 export const backupChannels = {
   'backup.overview': { request: noArguments, activity: true },
+  /** Reads a backup file's public part and checks its signature; works before a vault exists. */
+  'backup.inspect': { request: z.strictObject({ file: fullPath }), activity: true },
   /** On a machine with no vault yet: a new vault that takes the backed-up node identity (the share comes later, guarded). */
   'backup.createVaultFromBackup': { request: z.strictObject({ file: fullPath, guardians: guardianUnlocks, passphrase, confirmation: passphrase }), activity: true },
   /** Each of the three guardians types the backup passphrase that protects their part. */
@@ -112,6 +127,7 @@ export const backupChannels = {
 
 export interface BackupResponses {
   'backup.overview': BackupsOverview;
+  'backup.inspect': BackupInspection;
   'backup.createVaultFromBackup': { nodeId: string; keysetId: string };
   'backup.create': BackupView;
   'backup.verify': BackupVerification;

@@ -20,7 +20,7 @@ import type { Coordinator } from '../../main/coordinator/server';
 import { nodeIdFromPublicKey } from '../../main/identity/node-identity';
 import { MpcSigner } from '../../main/mpc/index';
 import type { Services } from '../../main/services';
-import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
+import { GOOD_PASSPHRASE, TEST_KDF_COST, TRUSTED } from '../support/services';
 import { tempDir } from '../support/temp-dir';
 import { approve, backupPassphrases, destroyAndStartFresh, enrolGuardians, makeGuardians, rejectsWith, rejoin, REQUESTER, unlock as unlockAs, type FreshNode, type Guardian } from './backup-support';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
@@ -184,8 +184,14 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       const lena = unlock(['Lena'], file)[0]!;
       await rejectsWith(fresh.backup.restore.createVaultFromBackup(files[eddsaKeyset]!, [lena, lena], GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_GUARDIAN_UNLOCK');
       assert.equal(fresh.vault.status().state, 'uninitialized');
-      const made = await fresh.backup.restore.createVaultFromBackup(files[eddsaKeyset]!, unlock(['Lena', 'Sam'], file), GOOD_PASSPHRASE, GOOD_PASSPHRASE);
-      assert.equal(made.nodeId, oldNodeId());
+      // Through the IPC router, as the setup screen asks: the file's public part first, then the vault.
+      const inspected = await fresh.router.dispatch('backup.inspect', { file: files[eddsaKeyset]! }, TRUSTED);
+      assert.ok(inspected.ok && (inspected.value as { nodeId: string }).nodeId === oldNodeId());
+      const oneGuardian = await fresh.router.dispatch('backup.createVaultFromBackup', { file: files[eddsaKeyset]!, guardians: [lena], passphrase: GOOD_PASSPHRASE, confirmation: GOOD_PASSPHRASE }, TRUSTED);
+      assert.ok(!oneGuardian.ok && oneGuardian.error.code === 'VALIDATION_FAILED');
+      const made = await fresh.router.dispatch('backup.createVaultFromBackup', { file: files[eddsaKeyset]!, guardians: unlock(['Lena', 'Sam'], file), passphrase: GOOD_PASSPHRASE, confirmation: GOOD_PASSPHRASE }, TRUSTED);
+      assert.ok(made.ok, JSON.stringify(made));
+      assert.equal((made.value as { nodeId: string }).nodeId, oldNodeId());
       assert.equal(fresh.vault.nodeId(), oldNodeId());
       // The same card as before (identity and HPKE key): the peers' enrolment still holds.
       const card = (await fresh.cluster.identity()).card;

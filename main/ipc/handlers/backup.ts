@@ -8,6 +8,7 @@ export function backupHandlers({ vault, backup }: Services): HandlersFor<'backup
       vault.keyRing();
       return backup.backups.overview();
     },
+    'backup.inspect': (request) => backup.backups.inspect(request.file),
     'backup.createVaultFromBackup': (request) => backup.restore.createVaultFromBackup(request.file, request.guardians, request.passphrase, request.confirmation),
     'backup.create': (request) => backup.backups.create(request.keysetId, request.folder, request.guardianPassphrases),
     'backup.verify': (request) => backup.backups.verify(request.file),
