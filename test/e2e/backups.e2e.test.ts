@@ -105,5 +105,33 @@ describe('backups screen in the browser', { timeout: 180_000 }, () => {
     const error = page.locator('#backup-verify-title ~ [role=alert]');
     await error.waitFor();
     assert.equal(await error.getAttribute('data-error-code'), 'BACKUP_GUARDIAN_UNLOCK');
+
+    // A replacement machine: its first screen makes a vault from the backup, with two guardians.
+    const file = await page.getByLabel('Backup file (full path)').inputValue();
+    const replacement = await startTestHost({ kdfCost: TEST_KDF_COST, cluster: { name: 'console', stateDir: stateDir.path } });
+    try {
+      const second = await browser.newPage();
+      second.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+      await second.goto(replacement.host.url);
+      await second.getByRole('heading', { name: 'Or: restore this node from a share backup' }).waitFor();
+      await second.getByLabel('Backup file (full path)').fill(file);
+      await second.getByRole('button', { name: 'Read the backup' }).click();
+      await second.getByTestId('backup-inspection').waitFor();
+      const options = (i: number) => second.locator(`#restore-vault-g${i} option`);
+      const byName = async (i: number, name: string) => (await options(i).filter({ hasText: name }).getAttribute('value'))!;
+      await second.getByLabel('Guardian 1', { exact: true }).selectOption(await byName(0, 'Sam'));
+      await second.getByLabel('Backup passphrase of guardian 1').fill(guardians[1]!.backupPassphrase);
+      await second.getByLabel('Guardian 2', { exact: true }).selectOption(await byName(1, 'Sofia'));
+      await second.getByLabel('Backup passphrase of guardian 2').fill(guardians[2]!.backupPassphrase);
+      await second.getByLabel('New vault passphrase', { exact: true }).fill(PASSPHRASE);
+      await second.getByLabel('New vault passphrase again').fill(PASSPHRASE);
+      await second.screenshot({ path: join(SCREENSHOT_DIR, 'backups-restore-vault.png'), fullPage: true });
+      await second.getByRole('button', { name: 'Create the vault from this backup' }).click();
+      await second.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+      assert.equal(replacement.services.vault.nodeId(), s.vault.nodeId(), 'the replacement is the same node');
+      assert.equal(replacement.services.cluster.keysets().length, 0, 'the share waits for the guarded restore');
+    } finally {
+      await replacement.stop();
+    }
   });
 });

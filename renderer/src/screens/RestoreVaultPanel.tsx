@@ -53,9 +53,15 @@ export function RestoreVaultPanel() {
       </button>
       {inspection ? (
         <>
-          <p className="notice notice-ok" data-testid="backup-inspection">
-            Backup of node <span className="mono">{inspection.nodeId.slice(0, 8)}…</span>, keyset <span className="mono">{inspection.keysetId}</span> ({inspection.scheme.toUpperCase()}, {inspection.address}), written {inspection.createdAt.replace('T', ' ').slice(0, 16)} UTC. Signature checked.
-          </p>
+          <div className="notice notice-ok" data-testid="backup-inspection">
+            <strong>Signature checked.</strong>
+            <ul>
+              <li>Node {inspection.nodeId.slice(0, 8)}…</li>
+              <li>Keyset {inspection.keysetId} ({inspection.scheme.toUpperCase()})</li>
+              <li>Address {inspection.address}</li>
+              <li>Written {inspection.createdAt.replace('T', ' ').slice(0, 16)} UTC</li>
+            </ul>
+          </div>
           {[0, 1].map((i) => (
             <div key={i}>
               <div className="field">
