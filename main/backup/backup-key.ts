@@ -107,7 +107,10 @@ export async function openBackupKey(binding: PartBinding, parts: GuardianPart[],
         kek.fill(0);
       }
     }
-    return Buffer.from(await combine(opened));
+    const combined = await combine(opened);
+    const key = Buffer.from(combined);
+    combined.fill(0);
+    return key;
   } finally {
     for (const s of opened) s.fill(0);
   }

@@ -129,6 +129,26 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     await rejectsWith(() => a().backup.backups.verify(bad), 'FILE_TOO_LARGE');
   });
 
+  it('lists a backup as dead once the share this node holds changed (what a refresh does), and current again after', () => {
+    const records = a().vault.records;
+    const mine = records.get(SHARE_RECORD.type, otherKeyset)!.plaintext;
+    // Another share of the same keyset stands in for a refreshed one: same key, another public share.
+    const replaced = nodes[1]!.services.vault.records.get(SHARE_RECORD.type, otherKeyset)!.plaintext;
+    records.put(SHARE_RECORD.type, otherKeyset, SHARE_RECORD.schemaVersion, replaced);
+    try {
+      const listed = a().backup.backups.list(otherKeyset);
+      assert.deepEqual(listed.map((b) => b.status), ['dead']);
+      const v = a().backup.backups.verify(files[otherKeyset]!);
+      assert.equal(v.ok, false);
+      assert.equal(v.status, 'dead');
+      assert.match(v.checks.find((c) => c.name === 'epoch')!.detail, /a refresh made this backup dead/);
+      assert.equal(a().backup.backups.overview().keysets.find((k) => k.keysetId === otherKeyset)?.hasCurrentBackup, false);
+    } finally {
+      records.put(SHARE_RECORD.type, otherKeyset, SHARE_RECORD.schemaVersion, mine);
+    }
+    assert.deepEqual(a().backup.backups.list(otherKeyset).map((b) => b.status), ['current']);
+  });
+
   it('verifies fully with two guardians; one guardian, a wrong passphrase or a re-bound payload is refused', async () => {
     const file = parseBackupFile(readFileSync(files[eddsaKeyset]!, 'utf8'));
     const full = await a().backup.backups.verifyFull(files[eddsaKeyset]!, unlock(['Lena', 'Sofia'], file));
