@@ -279,7 +279,11 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
         const pending = fresh.guardians.listRequests().pending.find((r) => r.operation === 'share.restore' && r.subject === keysetId && r.status === 'pending' && r.approvalsCounted === 2);
         const requestId = pending?.id ?? (await ask(keysetId)).id;
         if (!pending) await approve(fresh, requestId, [GUARDIANS[0]!, GUARDIANS[2]!]);
-        const out = await fresh.backup.restore.restore(files[keysetId]!, keysetId, unlock(['Lena', 'Sofia'], file), requestId);
+        // The screen names guardians by their ids on this vault (enrolled anew); the file by its own.
+        const here = new Map(fresh.guardians.registry().guardians.map((g) => [g.name, g.id]));
+        const guardians = keysetId === eddsaKeyset ? unlock(['Lena', 'Sofia'], file) : unlock(['Lena', 'Sofia'], file).map((u, i) => ({ ...u, guardianId: here.get(['Lena', 'Sofia'][i]!)! }));
+        assert.ok(keysetId === eddsaKeyset || guardians.every((g) => !file.guardians.some((p) => p.guardianId === g.guardianId)), 'new ids on the fresh vault');
+        const out = await fresh.backup.restore.restore(files[keysetId]!, keysetId, guardians, requestId);
         assert.equal(out.address, file.keyset.address);
         assert.ok(out.proofParties.includes(oldNodeId()), 'A took part in the proof');
         assert.equal(out.proofParties.length, 2);
