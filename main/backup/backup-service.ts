@@ -4,9 +4,8 @@
  * (signature, format, public data against this node's keyset) or fully with two guardians
  * (decrypt, derive the public share, compare, wipe).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BackupCheckView, BackupInspection, BackupsOverview, BackupStatus, BackupVerification, BackupView } from '../../preload/channels/backup';
 import type { AuditLog } from '../audit/audit-log';
