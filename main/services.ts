@@ -3,6 +3,7 @@
  * host, the signer-node CLI and the tests all build their services here.
  */
 import { AuditLog } from './audit/audit-log';
+import { createBackupDomain, type BackupDomain } from './backup';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { LabCluster, type LabOptions } from './cluster/lab';
@@ -59,6 +60,7 @@ export interface Services {
   cluster: ClusterService;
   lab: LabCluster;
   ceremony: CeremonyDomain;
+  backup: BackupDomain;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -107,7 +109,9 @@ export function createServices(options: ServiceOptions): Services {
       process.stderr.write(`[vaultkeeper] ceremony wipe on lock: ${error instanceof Error ? error.name : typeof error}\n`);
     }
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, ceremony } as Services;
+  // Guardian parts of share backups cost what the vault's own passphrase costs.
+  const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, ceremony, backup } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

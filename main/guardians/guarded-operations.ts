@@ -15,7 +15,7 @@ export const GUARDED_OPERATIONS = {
   'guardian.replace': { label: 'Replace a guardian', wired: true },
   'vault.passphrase.change': { label: 'Change the vault passphrase', wired: true },
   'wallet.rotate': { label: 'Rotate a wallet to a new key', wired: false },
-  'share.restore': { label: "Restore this node's MPC key share from backup", wired: false },
+  'share.restore': { label: "Restore this node's MPC key share from backup", wired: true },
   'withdrawal.large': { label: 'Co-sign a large withdrawal (a permit above the keyset\'s guardian threshold)', wired: true },
   'account.recovery': { label: 'Recover an account', wired: false },
   'override.manual': { label: 'Override the automated controls (manual execution)', wired: false },

@@ -4,6 +4,7 @@
  */
 import type { Services } from '../services';
 import { auditHandlers } from './handlers/audit';
+import { backupHandlers } from './handlers/backup';
 import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
@@ -21,5 +22,6 @@ export function createHandlers(services: Services): Handlers {
     ...ceremonyHandlers(services),
     ...permitHandlers(services),
     ...policyHandlers(services),
+    ...backupHandlers(services),
   };
 }

@@ -13,6 +13,7 @@ import { presignatureHardening } from './migrations/006-presignature-hardening';
 import { guardianRegistryHead } from './migrations/007-guardian-registry-head';
 import { ceremony } from './migrations/008-ceremony';
 import { permitQueue } from './migrations/009-permit-queue';
+import { shareBackups } from './migrations/010-share-backups';
 import { ecdsaAux } from './migrations/011-ecdsa-aux';
 
 export interface Migration {
@@ -21,4 +22,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, ecdsaAux];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux];

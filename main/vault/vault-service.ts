@@ -8,6 +8,7 @@
  * Operations are serialized, so two concurrent unlock attempts cannot slip past the throttle.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import type { VaultStatus } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
 import type { OperationGuard } from '../guardians/guard';
@@ -118,7 +119,11 @@ export class VaultService implements KeyAccess {
     return run;
   }
 
-  create(passphrase: string, confirmation: string): Promise<VaultStatus> {
+  /**
+   * `restoredIdentity`: the node identity secret from a share backup, so a node restored onto a
+   * fresh machine is the cluster member its peers enrolled (main/backup/restore.ts).
+   */
+  create(passphrase: string, confirmation: string, restoredIdentity?: Uint8Array): Promise<VaultStatus> {
     return this.serialized(async () => {
       if (this.meta()) fail('VAULT_ALREADY_EXISTS', 'A vault already exists on this machine. Unlock it instead of creating a new one.');
       if (passphrase !== confirmation) fail('PASSPHRASE_MISMATCH', 'The two passphrases do not match. Type the same passphrase in both fields.');
@@ -128,7 +133,7 @@ export class VaultService implements KeyAccess {
       const params = newScryptParams(this.options.kdfCost ?? INTERACTIVE_SCRYPT);
       const kek = await deriveKeyEncryptionKey(passphrase, params);
       const masterKey = randomBytes(32);
-      const identity = generateNodeKeyPair();
+      const identity = restoredIdentity ? { secretKey: Uint8Array.from(restoredIdentity), publicKey: ed25519.getPublicKey(restoredIdentity) } : generateNodeKeyPair();
       const vaultId = randomUUID();
       const nodeId = nodeIdFromPublicKey(identity.publicKey);
       const wrapped = pack(seal(kek, masterKey, associatedData('vault-master-key', vaultId, nodeId)));
@@ -148,7 +153,7 @@ export class VaultService implements KeyAccess {
             type: 'VAULT_CREATED',
             actor: 'operator',
             subject: nodeId,
-            details: { vaultId, kdf: { algorithm: params.algorithm, N: params.N, r: params.r, p: params.p } },
+            details: { vaultId, kdf: { algorithm: params.algorithm, N: params.N, r: params.r, p: params.p }, ...(restoredIdentity ? { identity: 'restored from share backup' } : {}) },
           });
         })();
       } catch (error) {

@@ -3,6 +3,7 @@ import { api } from './api';
 import { ErrorNotice } from './components/ErrorNotice';
 import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
+import { BackupsScreen } from './screens/BackupsScreen';
 import { CeremonyScreen } from './screens/ceremony/CeremonyScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
@@ -50,6 +51,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'ceremony', label: 'Ceremony' },
   { screen: 'policy', label: 'Policy' },
   { screen: 'queue', label: 'Permit queue' },
+  { screen: 'backups', label: 'Backups' },
 ];
 
 export function App() {
@@ -104,6 +106,7 @@ export function App() {
       {state === 'unlocked' && screen === 'ceremony' ? <CeremonyScreen /> : null}
       {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
       {state === 'unlocked' && screen === 'queue' ? <QueueScreen /> : null}
+      {state === 'unlocked' && screen === 'backups' ? <BackupsScreen /> : null}
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PassphraseField } from '../components/PassphraseField';
 import { useConsole } from '../store';
+import { RestoreVaultPanel } from './RestoreVaultPanel';
 
 /** First run: create the vault that protects everything this console stores. */
 export function SetupScreen() {
@@ -27,6 +28,7 @@ export function SetupScreen() {
   }
 
   return (
+    <>
     <main className="card narrow" aria-labelledby="setup-title">
       <h1 id="setup-title">Create the vault</h1>
       <p>
@@ -42,5 +44,7 @@ export function SetupScreen() {
         </button>
       </form>
     </main>
+    <RestoreVaultPanel />
+    </>
   );
 }

@@ -1,0 +1,144 @@
+/**
+ * Restoring this node from a share backup, onto a fresh machine or a fresh vault.
+ *
+ * 1. createVaultFromBackup — on a machine with no vault: two guardians open the backup; once the
+ *    share checks out against the file's public data, a new vault is made with the backed-up node
+ *    identity (peers know this node by it). The share itself is not installed yet.
+ * 2. The operator enrols the guardians (the same three the backup names) and the peers
+ *    (fingerprints compared as always), and connects to the coordinator.
+ * 3. requestRestore → two guardians approve 'share.restore' for exactly this file and keyset.
+ * 4. restore — every check before anything is written: the file's signature, the keyset asked
+ *    for, this vault's node, no share of the keyset here already, the guardians are the backup's,
+ *    the approval; two guardians open the backup and the share must derive the public share the
+ *    file names. Then, in one transaction, the approval is consumed and the keyset and share are
+ *    installed; every presignature is discarded; and the share proves itself with a key-check
+ *    signature with the other nodes. A failed proof (a backup from before a refresh, say) takes
+ *    the keyset and share out again.
+ */
+import type { RestoreOutcome } from '../../preload/channels/backup';
+import type { ApprovalRequestView } from '../../preload/channels/guardians';
+import type { AuditLog } from '../audit/audit-log';
+import type { ClusterService } from '../cluster/cluster-service';
+import { HPKE_KEY_RECORD } from '../cluster/identity';
+import { installRestoredKeyset, removeRestoredKeyset } from '../cluster/keyset-install';
+import { AppFailure, fail } from '../errors';
+import type { GuardianService, RequesterProof } from '../guardians/guardian-service';
+import type { MpcSigner } from '../mpc/index';
+import type { Clock } from '../platform/clock';
+import type { Db } from '../store/database';
+import type { VaultService } from '../vault/vault-service';
+import type { BackupFile } from './backup-format';
+import type { GuardianUnlock } from './backup-key';
+import { openBackup, wipeSecrets, type BackupSecrets } from './backup-payload';
+import type { BackupService, ReadBackup } from './backup-service';
+
+export interface RestoreOptions {
+  db: Db;
+  vault: VaultService;
+  audit: AuditLog;
+  clock: Clock;
+  guardians: GuardianService;
+  cluster: ClusterService;
+  backups: BackupService;
+  signer: () => MpcSigner;
+}
+
+/** What the guardians approve: this exact file (by hash), keyset, node and epoch. */
+export function restoreParameters(read: ReadBackup): Record<string, unknown> {
+  const f = read.file;
+  return { backupId: f.backupId, fileSha256: read.sha256, keysetId: f.keyset.keysetId, nodeId: f.node.nodeId, epoch: f.share.epoch, address: f.keyset.address };
+}
+
+export class ShareRestore {
+  constructor(private readonly o: RestoreOptions) {}
+
+  private now(): string {
+    return new Date(this.o.clock.now()).toISOString();
+  }
+
+  /** Step 1: a new vault that takes the backup's node identity. Only on a machine with no vault. */
+  async createVaultFromBackup(path: string, unlocks: GuardianUnlock[], passphrase: string, confirmation: string): Promise<{ nodeId: string; keysetId: string }> {
+    if (this.o.vault.status().state !== 'uninitialized') fail('VAULT_ALREADY_EXISTS', 'A vault already exists on this machine: a node is restored onto a fresh machine or a fresh data folder, so nothing on this one is overwritten.');
+    const read = this.o.backups.read(path);
+    const secrets = await openBackup(read.file, unlocks, this.o.signer());
+    try {
+      await this.o.vault.create(passphrase, confirmation, secrets.identitySecret);
+      this.o.db.transaction(() => {
+        this.o.vault.records.put(HPKE_KEY_RECORD.type, HPKE_KEY_RECORD.id, HPKE_KEY_RECORD.schemaVersion, secrets.hpkeKeyPair);
+        this.o.audit.append({ type: 'SHARE_RESTORE_IDENTITY', actor: 'operator', subject: read.file.node.nodeId, details: { backupId: read.file.backupId, keysetId: read.file.keyset.keysetId, guardians: unlocks.map((u) => u.guardianId) } });
+      })();
+    } finally {
+      wipeSecrets(secrets);
+    }
+    return { nodeId: read.file.node.nodeId, keysetId: read.file.keyset.keysetId };
+  }
+
+  /** Checks that need no secret and no approval: run before the request and again before the restore. */
+  private precheck(path: string, keysetId: string): ReadBackup {
+    this.o.vault.keyRing();
+    const read = this.o.backups.read(path);
+    const f = read.file;
+    if (f.keyset.keysetId !== keysetId) {
+      fail('BACKUP_WRONG_KEYSET', `This backup holds a share of keyset ${f.keyset.keysetId}, not of ${keysetId}. Choose the backup of keyset ${keysetId}; nothing was changed.`, { backupKeyset: f.keyset.keysetId, keysetId });
+    }
+    const nodeId = this.o.vault.nodeId();
+    if (f.node.nodeId !== nodeId) {
+      fail('BACKUP_WRONG_NODE', `This backup is of node ${f.node.nodeId.slice(0, 8)}…, and this vault is node ${nodeId.slice(0, 8)}…. Restore it onto a vault created from this backup ("Create a vault from a backup"); nothing was changed.`, { backupNode: f.node.nodeId, nodeId });
+    }
+    if (this.o.cluster.keyset(keysetId) || this.o.backups.currentEpoch(keysetId) !== null) {
+      fail('BACKUP_KEYSET_EXISTS', `This node already holds keyset ${keysetId}. A restore never overwrites a share; restore onto a fresh vault.`, { keysetId });
+    }
+    this.requireBackupGuardians(f);
+    return read;
+  }
+
+  /** The guardians approving on this vault must be the backup's own three (by address). */
+  private requireBackupGuardians(f: BackupFile): void {
+    const here = this.o.guardians.registry().guardians.map((g) => g.address.toLowerCase()).sort();
+    const named = f.guardians.map((g) => g.address.toLowerCase()).sort();
+    if (here.length !== 3 || here.join() !== named.join()) {
+      fail('BACKUP_GUARDIANS_DIFFER', `The guardians enrolled on this vault are not the three this backup names (${f.guardians.map((g) => g.name).join(', ')}). Enrol exactly those guardians with their own keys, then ask them again.`, { backupId: f.backupId });
+    }
+  }
+
+  async requestRestore(path: string, keysetId: string, reason: string, requester: RequesterProof, ttlMinutes: number): Promise<ApprovalRequestView> {
+    const read = this.precheck(path, keysetId);
+    return this.o.guardians.createRequest({ operation: 'share.restore', subject: keysetId, parameters: restoreParameters(read), context: { reason }, requester, ttlMinutes });
+  }
+
+  async restore(path: string, keysetId: string, unlocks: GuardianUnlock[], requestId: string): Promise<RestoreOutcome> {
+    const read = this.precheck(path, keysetId);
+    const f = read.file;
+    const parameters = restoreParameters(read);
+    // Fail fast (single guardian, expired, other file) before the slow key derivation.
+    this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
+    let secrets: BackupSecrets | null = null;
+    try {
+      secrets = await openBackup(f, this.o.backups.resolveUnlocks(f, unlocks), this.o.signer());
+      const share = secrets.share;
+      this.o.db.transaction(() => {
+        this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);
+        installRestoredKeyset(this.o.db, this.o.vault, { keysetId, clusterId: f.keyset.clusterId, scheme: f.keyset.scheme, threshold: f.keyset.threshold, participants: f.keyset.participants, myPartyIndex: f.node.partyIndex, publicKey: f.keyset.publicKey, address: f.keyset.address, source: `restore:${f.backupId}` }, share, this.now());
+        this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'installed, proving', requestId } });
+      })();
+    } catch (error) {
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'checks' } });
+      throw error;
+    } finally {
+      wipeSecrets(secrets);
+    }
+
+    // Nothing made before the restore may be used with the restored share.
+    const discarded = this.o.cluster.pool.discardAll('share restored from backup');
+    try {
+      const proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
+      this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'proved', proofSession: proof.sessionId, parties: proof.parties } });
+      return { keysetId, address: f.keyset.address, epoch: f.share.epoch, proofSessionId: proof.sessionId, proofParties: proof.parties, presignaturesDiscarded: discarded };
+    } catch (error) {
+      removeRestoredKeyset(this.o.db, keysetId);
+      const why = error instanceof AppFailure ? error.message : 'the key-check session failed';
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'proof' } });
+      fail('BACKUP_RESTORE_PROOF_FAILED', `The restored share did not produce a key-check signature with the other nodes, so it was taken out again (${why}). If the keyset was refreshed after this backup was made, the backup is dead: restore from a backup made after the refresh. Otherwise check that the peers are enrolled and online.`, { keysetId, backupId: f.backupId });
+    }
+  }
+}
