@@ -44,6 +44,13 @@ export class PermitApprovals {
     })();
   }
 
+  /** A permit rejected after it was approved: this node no longer co-signs it on that approval. */
+  withdrawHere(permitId: string, by: string, reason: string): boolean {
+    const removed = this.db.prepare('DELETE FROM permit_local_approvals WHERE permit_id = ?').run(permitId).changes > 0;
+    if (removed) this.audit.append({ type: 'PERMIT_APPROVAL_WITHDRAWN', actor: by, subject: permitId, details: { reason } });
+    return removed;
+  }
+
   listHere(): PermitApprovalView[] {
     const rows = this.db.prepare('SELECT * FROM permit_local_approvals ORDER BY approved_at DESC LIMIT 500').all() as Array<{ permit_id: string; approved_by: string; approved_at: number }>;
     return rows.map((r) => ({ permitId: r.permit_id, approvedBy: r.approved_by, approvedAt: new Date(r.approved_at).toISOString() }));

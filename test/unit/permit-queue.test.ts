@@ -179,7 +179,14 @@ describe('permit queue', () => {
     assert.deepEqual(summary.perDestination.map((t) => `${t.amount} ${t.symbol} → ${t.destination}`).sort(), [`1,500 USDC → ${ALICE}`, `2 ETH → ${ALICE}`]);
     queue.bulkApprove(summary.permitIds);
     assert.deepEqual(queue.overview().items.filter((i) => i.state === 'approved').map((i) => i.permitId).sort(), [b.permit.permitId, c.permit.permitId].sort());
-    assert.ok(f.permits.approvals().some((x) => x.permitId === b.permit.permitId));
+    // Rejected after approval: this node no longer co-signs it, whoever asks.
+    assert.equal(f.authorizer.authorize(factsFor(f, b)).ok, true);
+    queue.reject(b.permit.permitId, 'beneficiary changed bank details');
+    const refused = f.authorizer.authorize(factsFor(f, b));
+    assert.equal(refused.ok ? 'ok' : refused.code, 'SIGNING_NOT_APPROVED_HERE');
+    assert.deepEqual(queue.overview().items.filter((i) => i.state === 'approved').map((i) => i.permitId), [c.permit.permitId]);
+    assert.ok(!f.permits.approvals().some((x) => x.permitId === b.permit.permitId));
+    assert.ok(f.permits.approvals().some((x) => x.permitId === c.permit.permitId));
   });
 
   it('signs an approved EVM permit into a raw EIP-1559 transaction from the keyset, exports it and marks it exported', async () => {

@@ -129,6 +129,8 @@ export class PermitQueue {
   reject(permitId: string, reason: string, by = 'operator'): QueueItemView {
     this.o.db.transaction(() => {
       this.store.transition(permitId, ['pending', 'approved'], 'rejected', this.now(), { reason: `Rejected by ${by}: ${reason}` });
+      // An earlier approval must not let another requester get this node's share for it.
+      this.o.approvals.withdrawHere(permitId, by, reason);
       this.o.audit.append({ type: 'PERMIT_QUEUE_REJECTED', actor: by, subject: permitId, details: { reason } });
     })();
     return this.item(permitId);
