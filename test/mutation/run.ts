@@ -100,6 +100,9 @@ class Round {
 // has run the hook too.
 const PENDING = '\u0000hooks';
 let round = new Round(undefined);
+// Tests may start while later test files are still loading; they wait, so code that runs while
+// modules load is never credited to a test (such a mutant must re-run every file).
+let importsDone: Promise<void> = Promise.resolve();
 let currentFile = '';
 let fileStartedAt = 0;
 let lastTestId: string | undefined;
@@ -150,6 +153,7 @@ function wrapTest(original: TestFn): TestFn {
     const fileName = currentFile;
     const owner = round;
     args[at] = withArity(fn, async (self, fnArgs) => {
+      await importsDone;
       // A finished run (killed, or every needed test passed) skips the rest of its tests.
       if (owner.done) return undefined;
       ns.currentTestId = id;
@@ -204,6 +208,7 @@ function wrapHook(original: TestFn, kind: string): TestFn {
       const fn = args[at] as TestFn;
       const owner = round;
       args[at] = withArity(fn, async (self, fnArgs) => {
+        await importsDone;
         if (owner.done && !cleanup) return undefined;
         ns.currentTestId = PENDING;
         // Cleanup after a finished run may find its setup skipped: that is not a failure.
@@ -248,10 +253,16 @@ async function runRound(request: RunRequest): Promise<RunReport> {
     ns.hitLimit = undefined;
   }
   imports += 1;
-  for (const file of request.files) {
-    currentFile = relative(process.cwd(), resolve(file));
-    // A new instance of the test file and of every project module it reaches.
-    await import(`${pathToFileURL(resolve(file)).href}?run=${imports}`);
+  let loaded = () => {};
+  importsDone = new Promise((resolveLoaded) => (loaded = resolveLoaded));
+  try {
+    for (const file of request.files) {
+      currentFile = relative(process.cwd(), resolve(file));
+      // A new instance of the test file and of every project module it reaches.
+      await import(`${pathToFileURL(resolve(file)).href}?run=${imports}`);
+    }
+  } finally {
+    loaded();
   }
   await round.allTopLevelEnded();
   if (lastTestId !== undefined) creditPendingTo(lastTestId);

@@ -74,5 +74,7 @@ describe('key ring', () => {
     assert.deepEqual(master, Buffer.alloc(32));
     assert.deepEqual(a, Buffer.alloc(32));
     assert.throws(() => ring.subkey('records'), /wiped/);
+    // Locking twice (idle timer and operator at once) must not throw.
+    assert.doesNotThrow(() => ring.wipe());
   });
 });
