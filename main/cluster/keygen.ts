@@ -118,7 +118,7 @@ export class KeygenCeremonies {
       threshold: 2,
       ...(aux ? { auxId: aux.auxId } : {}),
       permitId: null,
-      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? (aux ? 60_000 : 240_000) : 30_000)),
+      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? 240_000 : 30_000)),
     });
     if (end.state !== 'completed') sessionFailure(end);
     const keyset = this.d.keysets.get(keysetId);
