@@ -114,7 +114,8 @@ export class KeygenCeremonies {
       sessionId: newSessionId(),
       protocol: aux ? 'ecdsa-dkg' : `${scheme}-keygen`,
       keysetId,
-      parties: members,
+      // Reused aux data fixes the party indices: those it was made with, whoever requests.
+      parties: aux ? [...aux.participants].sort((x, y) => x.partyIndex - y.partyIndex) : members,
       threshold: 2,
       ...(aux ? { auxId: aux.auxId } : {}),
       permitId: null,
