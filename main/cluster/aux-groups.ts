@@ -26,6 +26,12 @@ export interface AuxGroupRecord {
 
 type Row = Record<string, unknown>;
 
+/** Same set of nodes, whatever their party indices. */
+export function sameNodes(a: readonly Participant[], b: readonly Participant[]): boolean {
+  const key = (ps: readonly Participant[]) => ps.map((p) => p.nodeId).sort().join(',');
+  return a.length === b.length && key(a) === key(b);
+}
+
 /** Same nodes with the same party indices (order of the lists does not matter). */
 export function sameGroup(a: readonly Participant[], b: readonly Participant[]): boolean {
   if (a.length !== b.length) return false;
@@ -45,9 +51,12 @@ export class AuxGroups {
     return (this.d.db.prepare('SELECT * FROM mpc_aux_groups ORDER BY created_at DESC').all() as Row[]).map(toAuxGroup);
   }
 
-  /** The active auxiliary data of exactly this group in this cluster, or null. */
+  /**
+   * The active auxiliary data of these nodes in this cluster, or null. A key generation that
+   * reuses it takes the party indices it was made with (whichever node requests it).
+   */
   activeFor(clusterId: string, participants: readonly Participant[]): AuxGroupRecord | null {
-    return this.list().find((g) => g.status === 'active' && g.clusterId === clusterId && sameGroup(g.participants, participants)) ?? null;
+    return this.list().find((g) => g.status === 'active' && g.clusterId === clusterId && sameNodes(g.participants, participants)) ?? null;
   }
 
   /** The active record whose public auxiliary data hashes to `auxId`, or null. */
@@ -73,7 +82,7 @@ export class AuxGroups {
   store(input: { auxGroupId: string; clusterId: string; participants: Participant[]; myPartyIndex: number; sessionId: string; aux: Buffer; auxId: string }): void {
     this.check(input);
     const now = isoNow(this.d.clock);
-    const earlier = this.list().filter((g) => g.status === 'active' && g.clusterId === input.clusterId && sameGroup(g.participants, input.participants));
+    const earlier = this.list().filter((g) => g.status === 'active' && g.clusterId === input.clusterId && sameNodes(g.participants, input.participants));
     this.d.db.transaction(() => {
       const retire = this.d.db.prepare(`UPDATE mpc_aux_groups SET status = 'retired', retired_at = ? WHERE aux_group_id = ?`);
       for (const g of earlier) retire.run(now, g.auxGroupId);

@@ -114,11 +114,12 @@ export class KeygenCeremonies {
       sessionId: newSessionId(),
       protocol: aux ? 'ecdsa-dkg' : `${scheme}-keygen`,
       keysetId,
-      parties: members,
+      // Reused aux data fixes the party indices: those it was made with, whoever requests.
+      parties: aux ? [...aux.participants].sort((x, y) => x.partyIndex - y.partyIndex) : members,
       threshold: 2,
       ...(aux ? { auxId: aux.auxId } : {}),
       permitId: null,
-      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? (aux ? 60_000 : 240_000) : 30_000)),
+      deadlineAt: Date.now() + (options.timeoutMs ?? (scheme === 'ecdsa' ? 240_000 : 30_000)),
     });
     if (end.state !== 'completed') sessionFailure(end);
     const keyset = this.d.keysets.get(keysetId);

@@ -3,6 +3,7 @@
  *
  *   npm run node -- --data DIR --coordinator ws://127.0.0.1:PORT [--name NAME] [--init]
  *        [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
+ *        [--prime-pool N]
  *
  * The vault passphrase is read from a file descriptor (--passphrase-fd, e.g. 0 for stdin) or,
  * for tests, from VAULTKEEPER_NODE_PASSPHRASE. There is no default: without one the node exits.
@@ -10,6 +11,9 @@
  * [{ card, fingerprint }] whose fingerprints an operator confirmed, read (and waited for) at start.
  * The setup files (--trusted-issuers, --policy, --execution-authorizations) are read at start and
  * again on SIGHUP, so an operator adds a keyset's policy without restarting the node.
+ * Status lines on stdout: NODE, READY, PRIME_POOL level/target (--prime-pool N keeps N entries of
+ * pregenerated safe primes, searched in the background while idle) and PROGRESS of long sessions
+ * every 5 s; SIGINT/SIGTERM cancels what runs and stops the node.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -15,7 +15,7 @@ import { testPermit } from '../support/authorizer';
 import { allowEverywhere, enrolAll, sessionDescription, signedInvite, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
 // One aux session and two key generations for the whole file.
-describe('ECDSA auxiliary data per signer group', { timeout: 600_000 }, () => {
+describe('ECDSA auxiliary data per signer group', { timeout: 1_800_000 }, () => {
   let coordinator: Coordinator;
   let nodes: TestNode[] = [];
   let ids: string[] = [];

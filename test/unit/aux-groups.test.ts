@@ -40,6 +40,8 @@ test('attaches the active aux data of exactly its group, checked against the id 
   try {
     assert.equal(groups.forKeygen(AUX_ID, group, A).toString(), `aux:0:${AUX_ID}`);
     assert.equal(groups.activeFor('test', [...group].reverse())?.auxGroupId, 'aux-1', 'the same group in another order');
+    const asSeenByB = [B, A, C].map((nodeId, partyIndex) => ({ nodeId, partyIndex }));
+    assert.deepEqual(groups.activeFor('test', asSeenByB)?.participants, group, 'another requester finds it, with the indices it was made with');
   } finally {
     await s.cleanup();
   }
@@ -74,7 +76,9 @@ test('refuses a sealed record that does not hash to the id named (swapped or cor
 test('new aux data for the group retires the old one; retired data is never attached', async () => {
   const { s, groups } = await setUp();
   try {
-    groups.store({ auxGroupId: 'aux-2', clusterId: 'test', participants: group, myPartyIndex: 0, sessionId: 'ee'.repeat(32), aux: Buffer.from(`aux:0:${OTHER_ID}`), auxId: OTHER_ID });
+    // Requested by another node: the same three nodes numbered from that node.
+    const fromC = [C, A, B].map((nodeId, partyIndex) => ({ nodeId, partyIndex }));
+    groups.store({ auxGroupId: 'aux-2', clusterId: 'test', participants: fromC, myPartyIndex: 1, sessionId: 'ee'.repeat(32), aux: Buffer.from(`aux:1:${OTHER_ID}`), auxId: OTHER_ID });
     assert.equal(groups.get('aux-1')!.status, 'retired');
     assert.equal(groups.activeFor('test', group)!.auxGroupId, 'aux-2');
     assert.throws(() => groups.forKeygen(AUX_ID, group, A), refusedWith('AUX_NOT_FOUND'));
