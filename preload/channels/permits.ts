@@ -86,7 +86,6 @@ export const permitChannels = {
   'permits.enrolIssuer': { request: z.strictObject({ ...issuerEnrolment, requestId }), activity: true },
   'permits.requestIssuerRemoval': { request: z.strictObject({ fingerprint, reason, requester: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   'permits.removeIssuer': { request: z.strictObject({ fingerprint, requestId }), activity: true },
-  'permits.approve': { request: z.strictObject({ permitId }), activity: true },
   'permits.approvals': { request: noArguments, activity: true },
   ...permitQueueChannels(guardedRequester, guardedTtlMinutes),
 } as const;
@@ -97,6 +96,5 @@ export interface PermitResponses extends PermitQueueResponses {
   'permits.enrolIssuer': TrustedIssuerView[];
   'permits.requestIssuerRemoval': ApprovalRequestView;
   'permits.removeIssuer': TrustedIssuerView[];
-  'permits.approve': PermitApprovalView;
   'permits.approvals': PermitApprovalView[];
 }

@@ -29,10 +29,6 @@ export function permitHandlers(services: Services): HandlersFor<'permits.'> {
       vault.keyRing();
       return permits.removeIssuer(request.fingerprint, request.requestId);
     },
-    'permits.approve': (request) => {
-      vault.keyRing();
-      return permits.approvePermit(request.permitId);
-    },
     'permits.approvals': () => {
       vault.keyRing();
       return permits.approvals();
