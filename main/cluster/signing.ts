@@ -142,7 +142,7 @@ export class Signing {
       const pick = this.d.pool.pick(keyset, options.prefer ?? [], unavailable);
       if (!pick) note = 'No presignature was ready for a connected quorum: the full signing protocol ran (slower). The pool refills in the background.';
       if (pick) {
-        const body = { ...common, sessionId: newSessionId(), protocol: 'ecdsa-sign-presigned' as const, parties: pick.quorum, presignatureId: pick.id, deadlineAt: Date.now() + (options.timeoutMs ?? 15_000) };
+        const body = { ...common, sessionId: newSessionId(), protocol: 'ecdsa-sign-presigned' as const, parties: pick.quorum, presignatureId: pick.id, deadlineAt: Date.now() + Math.min(timeoutMs, 15_000) };
         let end: SessionEnd | null = null;
         try {
           const permitId = this.preAuthorize(keyset, { ...body, permitId: null }, me);
