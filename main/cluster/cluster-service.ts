@@ -920,7 +920,7 @@ export class ClusterService {
       const unavailable = new Set([...exclude, ...keyset.participants.filter((p) => !connected.has(p.nodeId)).map((p) => p.nodeId)]);
       const pick = this.pool.pick(keyset, options.prefer ?? [], unavailable);
       if (pick) {
-        const body = { ...common, sessionId: newSessionId(), protocol: 'ecdsa-sign-presigned' as const, parties: pick.quorum, presignatureId: pick.id, deadlineAt: Date.now() + (options.timeoutMs ?? 15_000) };
+        const body = { ...common, sessionId: newSessionId(), protocol: 'ecdsa-sign-presigned' as const, parties: pick.quorum, presignatureId: pick.id, deadlineAt: Date.now() + Math.min(timeoutMs, 15_000) };
         let end: Extract<ServerMessage, { t: 'session-end' }> | null = null;
         try {
           const permitId = this.preAuthorize(keyset, { ...body, permitId: null }, me);
