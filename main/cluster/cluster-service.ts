@@ -144,7 +144,7 @@ export class ClusterService {
       recordStart: (info, decision, transport) => this.records.recordStart(info, decision, transport),
       finish: (info, state, failure, result) => this.records.finish(info, state, undefined, failure, result),
       quarantine: (nodeId, reason, sid) => this.membership.quarantine(nodeId, reason, sid),
-      sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent),
+      sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent, (id) => this.node(id)?.name ?? null),
     });
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
     o.vault.onUnlock(() => {
@@ -389,6 +389,6 @@ export class ClusterService {
   }
 }
 
-function sessionFailureOf(info: SessionInfo, failure: SessionFailure, permitSpent: boolean): never {
-  return sessionFailure({ t: 'session-end', session: info, state: 'failed', failure }, permitSpent);
+function sessionFailureOf(info: SessionInfo, failure: SessionFailure, permitSpent: boolean, nameOf: (nodeId: string) => string | null): never {
+  return sessionFailure({ t: 'session-end', session: info, state: 'failed', failure }, permitSpent, nameOf);
 }

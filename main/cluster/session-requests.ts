@@ -2,6 +2,7 @@
  * The requesting side of a session: the connection to the coordinator, the signed request it
  * relays, the wait for the session's end, the choice of quorum, and failures as error values.
  */
+import { permitNotRetriedSentence } from './permit-refusal';
 import type { ErrorCode } from '../../preload/contract';
 import type { ClientMessage, Participant, ServerMessage, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
 import { fail } from '../errors';
@@ -149,11 +150,11 @@ export class SessionRequests {
 }
 
 /** A failed session as the error value its requester sees. */
-export function sessionFailure(end: SessionEnd, permitSpent = false): never {
+export function sessionFailure(end: SessionEnd, permitSpent = false, nameOf: (nodeId: string) => string | null = () => null): never {
   const f = end.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The session failed.' };
   const code: ErrorCode = f.errorClass === 'protocol-violation' ? 'MPC_PROTOCOL_VIOLATION' : f.errorClass === 'permanent' ? 'MPC_SESSION_REJECTED' : 'MPC_SESSION_FAILED';
-  const spent = permitSpent ? ' The permit counts as used at every node that accepted it: it is not retried on another quorum. Ask the issuer for a new permit.' : '';
-  fail(code, `${f.reason}${spent}`, {
+  const message = permitSpent ? permitNotRetriedSentence(f, nameOf) : f.reason;
+  fail(code, message, {
     errorClass: f.errorClass,
     code: f.code,
     blamedNode: f.blamedNode ?? null,

@@ -159,7 +159,7 @@ export class Signing {
           this.d.pool.release(pick.id);
         }
         if (end) {
-          if (end.failure?.errorClass === 'protocol-violation' || withPermit) sessionFailure(end, withPermit);
+          if (end.failure?.errorClass === 'protocol-violation' || withPermit) sessionFailure(end, withPermit, (id) => this.d.membership.node(id)?.name ?? null);
         }
       }
     }
@@ -173,7 +173,7 @@ export class Signing {
       attempts += 1;
       const end = await requests.run(`sign-${operationId}-${attempt}`, { ...body, permitId });
       if (end.state === 'completed' && end.result?.signature) return this.outcome(keyset, what, end, parties, attempts, permitId, null, note);
-      if (withPermit || end.failure?.errorClass !== 'transient') sessionFailure(end, withPermit);
+      if (withPermit || end.failure?.errorClass !== 'transient') sessionFailure(end, withPermit, (id) => this.d.membership.node(id)?.name ?? null);
       // A timeout names nobody: the next attempt leaves out another member of the stalled quorum.
       const suspect = end.failure.blamedNode ?? parties.find((p) => p.nodeId !== me.nodeId)?.nodeId;
       if (!suspect) sessionFailure(end);

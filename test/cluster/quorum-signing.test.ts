@@ -1,6 +1,7 @@
 /**
  * The same permitted transaction signs with each of the three quorums {A,B}, {A,C}, {B,C}, with
- * ECDSA (full protocol and presigned) and with EdDSA. A is the console (a person there approves
+ * ECDSA (full protocol) and with EdDSA (presigned ECDSA on every quorum is in
+ * ecdsa-presign-cluster.test.ts, with in-process nodes). A is the console (a person there approves
  * each permit); B and C are headless signer nodes (`npm run node` as child processes) that
  * co-sign unattended only under an execution authorization from their setup files. The keysets
  * are made first, so the policy and authorization are added to B's and C's setup files afterwards
@@ -40,7 +41,7 @@ interface Headless {
   dir: string;
 }
 
-describe('each quorum signs a permitted transaction with ECDSA (full, presigned) and EdDSA; headless peers co-sign under an execution authorization', { timeout: 900_000 }, () => {
+describe('each quorum signs a permitted transaction with ECDSA and EdDSA; headless peers co-sign under an execution authorization', { timeout: 900_000 }, () => {
   let coordinator: Coordinator;
   let console_: TestNode;
   const headless: Headless[] = [];
@@ -98,23 +99,12 @@ describe('each quorum signs a permitted transaction with ECDSA (full, presigned)
   };
 
   /** The issuer permits exactly this payload; the person at the console approves it; the console requests the signature. */
-  const sign = (keyset: KeysetRecord, chain: { kind: 'evm'; chainId: number } | { kind: 'solana'; cluster: 'devnet' }, payload: string, quorum: readonly string[], presigned: 'prefer' | 'never') => {
+  const sign = (keyset: KeysetRecord, chain: { kind: 'evm'; chainId: number } | { kind: 'solana'; cluster: 'devnet' }, payload: string, quorum: readonly string[]) => {
     const permit: SignedPermit = issuePermit({ keysetId: keyset.keysetId, chain, payload, issuedAt: Date.now(), ttlSeconds: 60 }, issuer.secretKey);
     console_.services.permits.approvePermit(permit.permit.permitId);
     const message = decodePayload(permit.permit.chain, permit.permit.payload).signingPreimage;
     // Generous deadlines: this machine's cores are shared, and a timed-out permit is spent, not retried.
-    return { permit, message, run: () => console_.services.cluster.signWithPermit(keyset.keysetId, permit, message, { prefer: [...quorum], presigned, timeoutMs: 120_000 }) };
-  };
-
-  const presignatureReady = (nodeId: string, presignatureId: string): boolean => {
-    if (nodeId === ids[0]) return console_.services.cluster.presignatures(ecdsa.keysetId).some((p) => p.presignatureId === presignatureId && p.state === 'ready' && p.holdsSecret);
-    const h = headless[ids.indexOf(nodeId) - 1]!;
-    const db = new Database(join(h.dir, 'data', 'vaultkeeper.sqlite3'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare("SELECT 1 FROM mpc_presignatures WHERE presignature_id = ? AND state = 'ready' AND holds_secret = 1").get(presignatureId) !== undefined;
-    } finally {
-      db.close();
-    }
+    return { permit, message, run: () => console_.services.cluster.signWithPermit(keyset.keysetId, permit, message, { prefer: [...quorum], presigned: 'never', timeoutMs: 120_000 }) };
   };
 
   const signedSender = (tx: Transaction, out: SignOutcome): string => {
@@ -167,7 +157,7 @@ describe('each quorum signs a permitted transaction with ECDSA (full, presigned)
   });
 
   it('before their setup names the keysets, the headless nodes decline and the console shows which node said no and why', async () => {
-    const { run } = sign(eddsa, { kind: 'solana', cluster: 'devnet' }, solTransfer(1), quorums[2]!, 'never');
+    const { run } = sign(eddsa, { kind: 'solana', cluster: 'devnet' }, solTransfer(1), quorums[2]!);
     const refusal = await run().then(
       () => assert.fail('a headless node without a policy for the keyset must not co-sign'),
       (e: unknown) => e,
@@ -197,7 +187,7 @@ describe('each quorum signs a permitted transaction with ECDSA (full, presigned)
 
   it('EdDSA: each quorum signs the Solana transfer; signatures verify under the keyset key', async () => {
     for (const [i, q] of quorums.entries()) {
-      const { permit, message, run } = sign(eddsa, { kind: 'solana', cluster: 'devnet' }, solTransfer(10 + i), q, 'never');
+      const { permit, message, run } = sign(eddsa, { kind: 'solana', cluster: 'devnet' }, solTransfer(10 + i), q);
       const out = await run();
       assert.deepEqual([...out.parties].sort(), [...q].sort(), names(q));
       assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), message, Buffer.from(eddsa.publicKey!, 'hex')), names(q));
@@ -208,26 +198,9 @@ describe('each quorum signs a permitted transaction with ECDSA (full, presigned)
   it('ECDSA, full protocol: each quorum signs the EIP-1559 transfer, recovering to the keyset address', async () => {
     for (const [i, q] of quorums.entries()) {
       const tx = evmTx(i);
-      const { permit, run } = sign(ecdsa, { kind: 'evm', chainId: 1 }, tx.unsignedSerialized, q, 'never');
+      const { permit, run } = sign(ecdsa, { kind: 'evm', chainId: 1 }, tx.unsignedSerialized, q);
       const out = await run();
       assert.equal(out.mode, 'full');
-      assert.deepEqual([...out.parties].sort(), [...q].sort(), names(q));
-      assert.equal(signedSender(tx, out), ecdsa.address, names(q));
-      assertHeadlessCosigned(q, permit.permit.permitId, EVM_AUTHORIZATION);
-    }
-  });
-
-  it('ECDSA, presigned: each quorum presigns, then signs the transfer in one round, recovering to the keyset address', async () => {
-    for (const q of quorums) {
-      const made = await console_.services.cluster.presign(ecdsa.keysetId, { prefer: [...q], timeoutMs: 300_000 });
-      // Each party stores its presignature when the session end reaches it.
-      await until(() => q.every((id) => presignatureReady(id, made.presignatureId)), 30_000);
-    }
-    for (const [i, q] of quorums.entries()) {
-      const tx = evmTx(10 + i);
-      const { permit, run } = sign(ecdsa, { kind: 'evm', chainId: 1 }, tx.unsignedSerialized, q, 'prefer');
-      const out = await run();
-      assert.equal(out.mode, 'presigned', names(q));
       assert.deepEqual([...out.parties].sort(), [...q].sort(), names(q));
       assert.equal(signedSender(tx, out), ecdsa.address, names(q));
       assertHeadlessCosigned(q, permit.permit.permitId, EVM_AUTHORIZATION);
