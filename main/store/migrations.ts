@@ -12,6 +12,7 @@ import { permitsPolicy } from './migrations/005-permits-policy';
 import { presignatureHardening } from './migrations/006-presignature-hardening';
 import { guardianRegistryHead } from './migrations/007-guardian-registry-head';
 import { ceremony } from './migrations/008-ceremony';
+import { requestOutcomes } from './migrations/012-request-outcomes';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, requestOutcomes];
