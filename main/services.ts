@@ -10,6 +10,7 @@ import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
+import { JobService } from './jobs/job-service';
 import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/ledger-device';
 import { systemClock, type Clock } from './platform/clock';
 import { openDatabase, type Db } from './store/database';
@@ -51,6 +52,8 @@ export interface Services {
   policy: PolicyService;
   cluster: ClusterService;
   lab: LabCluster;
+  /** Long operations owned by main (key generation, presignatures). */
+  jobs: JobService;
   ceremony: CeremonyDomain;
   router: IpcRouter;
   close(): Promise<void>;
@@ -86,6 +89,8 @@ export function createServices(options: ServiceOptions): Services {
   // Every node verifies permits itself; tests may put their own authorizer in its place.
   const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
+  // Before the cluster: on lock, jobs end their sessions as failed (peers told) before the cluster stops.
+  const jobs = new JobService({ clock, audit, vault });
   const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir });
@@ -97,7 +102,7 @@ export function createServices(options: ServiceOptions): Services {
       process.stderr.write(`[vaultkeeper] ceremony wipe on lock: ${error instanceof Error ? error.name : typeof error}\n`);
     }
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, cluster, lab, ceremony } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, cluster, lab, jobs, ceremony } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

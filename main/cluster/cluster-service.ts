@@ -597,6 +597,32 @@ export class ClusterService {
     this.client?.send({ t: 'failed', sessionId, failure: failure.toFailure() });
   }
 
+  /**
+   * Ends this node's running sessions whose protocol `matches`, as failed with `reason` (a job was
+   * cancelled, the vault is locking): recorded and audited here, and reported to the coordinator,
+   * which ends the session for every peer with the same reason. Returns the session ids ended.
+   */
+  abortSessions(matches: (session: SessionInfo) => boolean, code: string, reason: string): string[] {
+    const ended: string[] = [];
+    for (const [sessionId, p] of [...this.participations]) {
+      if (!matches(p.info)) continue;
+      const failure = new ClusterError({ errorClass: 'permanent', code, reason });
+      p.runner.abort(failure);
+      this.participations.delete(sessionId);
+      this.releaseParticipation(p);
+      p.pendingShare?.share?.fill(0);
+      p.pendingShare?.presignature?.fill(0);
+      this.finish(p.info, 'failed', undefined, failure.toFailure(), undefined);
+      try {
+        this.client?.send({ t: 'failed', sessionId, failure: failure.toFailure() });
+      } catch {
+        // The connection is gone: the coordinator times the session out for the peers.
+      }
+      ended.push(sessionId);
+    }
+    return ended;
+  }
+
   private async run(p: Participation): Promise<void> {
     const { info, runner } = p;
     try {

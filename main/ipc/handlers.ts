@@ -7,6 +7,7 @@ import { auditHandlers } from './handlers/audit';
 import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
+import { jobHandlers } from './handlers/jobs';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
 import { vaultHandlers } from './handlers/vault';
@@ -21,5 +22,6 @@ export function createHandlers(services: Services): Handlers {
     ...ceremonyHandlers(services),
     ...permitHandlers(services),
     ...policyHandlers(services),
+    ...jobHandlers(services),
   };
 }
