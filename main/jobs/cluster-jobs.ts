@@ -31,7 +31,7 @@ export function keygenJob(cluster: ClusterService, vault: VaultService, scheme: 
       const keyset = await started;
       return { summary: `${CHAIN[scheme]} keyset created: ${keyset.address ?? keyset.keysetId}`, keysetId: keyset.keysetId };
     },
-    cancel: (reason) => void cluster.abortSessions(ownSessions(vault, (p) => p === `${scheme}-keygen`), 'JOB_CANCELLED', reason),
+    cancel: (reason, code) => void cluster.abortSessions(ownSessions(vault, (p) => p === `${scheme}-keygen`), code, reason),
   };
 }
 
@@ -46,6 +46,6 @@ export function presignJob(cluster: ClusterService, vault: VaultService, keysetI
       const made = await cluster.presign(keysetId);
       return { summary: `Presignature ${made.presignatureId.slice(0, 12)}… ready for ${keysetId}`, keysetId };
     },
-    cancel: (reason) => void cluster.abortSessions(ownSessions(vault, (p) => p === 'ecdsa-presign'), 'JOB_CANCELLED', reason),
+    cancel: (reason, code) => void cluster.abortSessions(ownSessions(vault, (p) => p === 'ecdsa-presign'), code, reason),
   };
 }

@@ -27,8 +27,8 @@ export interface JobSpec {
   activity: string;
   group: string;
   run(control: JobControl): Promise<{ summary: string; keysetId: string | null }>;
-  /** Stops the work at once (ends its sessions as failed with `reason`); must not throw. */
-  cancel(reason: string): void;
+  /** Stops the work at once (ends its sessions as failed with `code` and `reason`); must not throw. */
+  cancel(reason: string, code: string): void;
 }
 
 interface Job {
@@ -105,7 +105,7 @@ export class JobService {
     const { view, spec } = job;
     Object.assign(view, { state, finishedAt: this.iso(), error: { code, message: `The ${spec.activity} ${state === 'cancelled' ? 'was cancelled' : 'failed'}: ${reason}.` } });
     try {
-      spec.cancel(reason);
+      spec.cancel(reason, code);
     } catch {
       // A cancel that fails leaves the work to its own deadline; the job is ended here regardless.
     }
