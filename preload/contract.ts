@@ -17,6 +17,7 @@ import { PERMIT_ERROR_CODES, PERMIT_EVENT_TYPES, permitChannels, type PermitResp
 import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES, policyChannels, type PolicyResponses } from './channels/policy';
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { JOB_ERROR_CODES, JOB_EVENT_TYPES, jobChannels, type JobResponses } from './channels/jobs';
+import { overviewChannels, type OverviewResponses } from './channels/overview';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
 export type * from './channels/audit';
@@ -24,6 +25,7 @@ export type * from './channels/ceremony';
 export type * from './channels/cluster';
 export type * from './channels/guardians';
 export type * from './channels/jobs';
+export type * from './channels/overview';
 export type * from './channels/permits';
 export type * from './channels/policy';
 export type * from './channels/vault';
@@ -41,9 +43,10 @@ export const channels = {
   ...permitChannels,
   ...policyChannels,
   ...jobChannels,
+  ...overviewChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, JobResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, JobResponses, OverviewResponses {}
 
 export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...JOB_ERROR_CODES] as const;
 
