@@ -38,8 +38,8 @@ export class OverviewService {
         ...running.map((j) => `Running: ${j.label} (${j.phase}) — locking now ends it as failed`),
         `Node fingerprint ${status.nodeFingerprint ?? '—'}`,
       ],
-      link: 'keysets',
-      action: running.length ? 'Open the running job' : 'Open Keysets',
+      link: running.length ? 'keysets' : null,
+      action: 'Open the running job',
     };
   }
 

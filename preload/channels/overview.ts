@@ -21,7 +21,7 @@ export interface OverviewItem {
   headline: string;
   /** Further facts, one line each. */
   lines: string[];
-  link: OverviewLink;
+  link: OverviewLink | null;
   /** The link's words: "Open Guardians", "Review approvals". */
   action: string;
 }

@@ -22,7 +22,7 @@ function ItemCard({ item }: { item: OverviewItem }) {
           {item.lines.map((line, i) => <li key={i}>{line}</li>)}
         </ul>
       ) : null}
-      <button type="button" className="link" onClick={() => setScreen(item.link)}>{item.action} →</button>
+      {item.link ? <button type="button" className="link" onClick={() => setScreen(item.link!)}>{item.action} →</button> : null}
     </article>
   );
 }
