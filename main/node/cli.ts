@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   }
   const me = await services.cluster.identity();
   if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
-  writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));
+  writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1), { mode: 0o600 });
   say(`NODE ${me.nodeId} ${me.fingerprint}`);
 
   if (values.peers) {
