@@ -10,6 +10,9 @@ export function jobHandlers({ jobs, cluster, vault }: Services): HandlersFor<'jo
     },
     'jobs.startKeygen': (request) => jobs.start(keygenJob(cluster, vault, request.scheme)),
     'jobs.startPresign': (request) => jobs.start(presignJob(cluster, vault, request.keysetId)),
-    'jobs.cancel': (request) => jobs.cancel(request.jobId),
+    'jobs.cancel': (request) => {
+      vault.keyRing();
+      return jobs.cancel(request.jobId);
+    },
   };
 }
