@@ -64,7 +64,7 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
     assert.match((await page.getByTestId('checklist-backups').textContent()) ?? '', /not available in this version/);
     await shot('overview-01-new-vault');
     // The guardians item opens the Guardians screen.
-    await page.getByTestId('overview-guardians').getByRole('button').click();
+    await page.getByTestId('overview-guardians').getByRole('link').click();
     await page.getByRole('button', { name: 'Guardians', exact: true }).and(page.locator('[aria-current="page"]')).waitFor();
     await page.getByRole('button', { name: 'Overview' }).click();
   });

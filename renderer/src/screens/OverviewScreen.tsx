@@ -1,15 +1,31 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { AppError, OverviewItem, OverviewView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
-import { useConsole } from '../store';
+import { useConsole, type Screen } from '../store';
 
 const REFRESH_MS = 5_000;
 
 const TONE_WORDS: Record<OverviewItem['tone'], string> = { ok: 'OK', attention: 'NEEDS ATTENTION', idle: 'NOT SET UP' };
 
-function ItemCard({ item }: { item: OverviewItem }) {
+/** A link to another screen (a link, not a button: the navigation bar holds the screen buttons). */
+function ScreenLink({ to, children }: { to: Screen; children: ReactNode }) {
   const setScreen = useConsole((s) => s.setScreen);
+  return (
+    <a
+      href={`#${to}`}
+      className="screen-link"
+      onClick={(event) => {
+        event.preventDefault();
+        setScreen(to);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+function ItemCard({ item }: { item: OverviewItem }) {
   return (
     <article className={`overview-item overview-${item.tone}`} data-testid={`overview-${item.id}`} data-tone={item.tone}>
       <header>
@@ -22,13 +38,12 @@ function ItemCard({ item }: { item: OverviewItem }) {
           {item.lines.map((line, i) => <li key={i}>{line}</li>)}
         </ul>
       ) : null}
-      {item.link ? <button type="button" className="link" onClick={() => setScreen(item.link!)}>{item.action} →</button> : null}
+      {item.link ? <ScreenLink to={item.link}>{item.action} →</ScreenLink> : null}
     </article>
   );
 }
 
 function Checklist({ view }: { view: OverviewView }) {
-  const setScreen = useConsole((s) => s.setScreen);
   const available = view.checklist.filter((s) => s.available);
   const left = available.filter((s) => !s.done).length;
   return (
@@ -41,7 +56,7 @@ function Checklist({ view }: { view: OverviewView }) {
             <span className="step-label">{step.label}</span>
             <span className="step-note small">{step.done ? 'Done. ' : ''}{step.note}</span>
             {!step.done && step.link ? (
-              <button type="button" className="link" onClick={() => setScreen(step.link!)}>Go →</button>
+              <ScreenLink to={step.link}>Go →</ScreenLink>
             ) : null}
           </li>
         ))}
