@@ -11,6 +11,7 @@ import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
 import { IpcRouter } from './ipc/router';
+import { JobService } from './jobs/job-service';
 import { LedgerDevice, nodeHidTransport, type TransportFactory } from './ledger/ledger-device';
 import { systemClock, type Clock } from './platform/clock';
 import type { PdfPrinter } from './platform/pdf-printer';
@@ -59,6 +60,8 @@ export interface Services {
   permitQueue: PermitQueue;
   cluster: ClusterService;
   lab: LabCluster;
+  /** Long operations owned by main (key generation, presignatures). */
+  jobs: JobService;
   ceremony: CeremonyDomain;
   backup: BackupDomain;
   router: IpcRouter;
@@ -95,6 +98,8 @@ export function createServices(options: ServiceOptions): Services {
   // Every node verifies permits itself; tests may put their own authorizer in its place.
   const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
+  // Before the cluster: on lock, jobs end their sessions as failed (peers told) before the cluster stops.
+  const jobs = new JobService({ clock, audit, vault });
   const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
   const permitQueue = createQueue(cluster);
   // A permit a previous run left mid-signature is settled before anything else can touch it.
@@ -111,7 +116,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, ceremony, backup } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

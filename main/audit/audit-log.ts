@@ -137,7 +137,7 @@ export class AuditLog {
 
   /** Writes the chain as JSON Lines (one entry per line, with prev_hash), atomically. */
   exportJsonLines(path: string): { rows: number; headHash: string } {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const lines: string[] = [];
     let headHash = GENESIS_HASH.toString('hex');
     for (const [seq, entry, hash] of this.rows()) {

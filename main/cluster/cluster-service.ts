@@ -355,6 +355,11 @@ export class ClusterService {
     return this.participations.cancel(sessionId);
   }
 
+  /** Ends this node's running sessions that `matches` as failed with `reason` (job cancelled, vault locking); the peers are told. */
+  abortSessions(matches: (session: SessionInfo) => boolean, code: string, reason: string): string[] {
+    return this.participations.abortMatching(matches, code, reason);
+  }
+
   primePoolStatus(): PrimePoolStatus {
     return this.primePool.status();
   }

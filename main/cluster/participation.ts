@@ -103,6 +103,33 @@ export class Participations {
     return true;
   }
 
+  /**
+   * Ends this node's running sessions whose info `matches`, as failed with `reason` (a job was
+   * cancelled, the vault is locking): recorded and audited here, and reported to the coordinator,
+   * which ends the session for every peer with the same reason. Returns the session ids ended.
+   */
+  abortMatching(matches: (session: SessionInfo) => boolean, code: string, reason: string): string[] {
+    const ended: string[] = [];
+    for (const [sessionId, p] of [...this.participations]) {
+      if (!matches(p.info)) continue;
+      const failure = new ClusterError({ errorClass: 'permanent', code, reason });
+      p.runner.abort(failure);
+      this.participations.delete(sessionId);
+      this.releaseParticipation(p);
+      p.pendingShare?.share?.fill(0);
+      p.pendingShare?.presignature?.fill(0);
+      p.pendingShare?.aux?.fill(0);
+      this.d.records.finish(p.info, 'failed', undefined, failure.toFailure(), undefined);
+      try {
+        this.d.requests.send({ t: 'failed', sessionId, failure: failure.toFailure() });
+      } catch {
+        // The connection is gone: the coordinator times the session out for the peers.
+      }
+      ended.push(sessionId);
+    }
+    return ended;
+  }
+
   /** No session runs or is being admitted here: background work (prime search, refill) may run. */
   idle(): boolean {
     return this.participations.size === 0 && this.inviting.size === 0;

@@ -3,30 +3,21 @@
  * Listens on loopback unless --host says otherwise.
  */
 import { parseArgs } from 'node:util';
+import { COORDINATOR_HELP, COORDINATOR_OPTIONS, COORDINATOR_USAGE } from './cli-help';
 import { Coordinator } from './server';
-
-const USAGE = 'usage: npm run coordinator -- [--host 127.0.0.1] [--port N] [--cluster NAME] [--store FILE]';
 
 function parseOptions() {
   try {
-    return parseArgs({
-      options: {
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '0' },
-        cluster: { type: 'string', default: 'lab' },
-        store: { type: 'string', default: 'coordinator.sqlite3' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
+    return parseArgs({ options: COORDINATOR_OPTIONS }).values;
   } catch (error) {
-    process.stderr.write(`vaultkeeper coordinator: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.stderr.write(`vaultkeeper coordinator: ${error instanceof Error ? error.message : String(error)}\n${COORDINATOR_USAGE}\n(npm run coordinator -- --help explains every option)\n`);
     process.exit(2);
   }
 }
 
 const values = parseOptions();
 if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
+  process.stdout.write(`${COORDINATOR_HELP}\n`);
   process.exit(0);
 }
 const port = Number(values.port);

@@ -143,7 +143,11 @@ export class ApprovalBook implements OperationGuard {
       db.prepare('INSERT INTO approvals (request_id, guardian_id, address, decision, nonce, signature, via, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(row.id, guardian.id, signer, message.decision, message.nonce.toLowerCase(), signature, via, now);
       const closes = message.decision === 'reject' && !this.canStillReachQuorum(row);
-      if (closes) db.prepare("UPDATE approval_requests SET status = 'rejected', closed_at = ? WHERE id = ?").run(now, row.id);
+      if (closes) {
+        db.prepare("UPDATE approval_requests SET status = 'rejected', closed_at = ? WHERE id = ?").run(now, row.id);
+        const guardians = this.registry.all();
+        this.requests.outcomes.record(row, 'rejected', now, this.requests.approvalsOf(row.id), guardians, this.registry.epoch(), countedApprovals(row, this.requests.approvalsOf(row.id), guardians), QUORUM);
+      }
       this.ctx.audit.append({
         type: message.decision === 'approve' ? 'APPROVAL_SIGNED' : 'APPROVAL_REJECTED',
         actor: signer,
@@ -164,7 +168,7 @@ export class ApprovalBook implements OperationGuard {
 
   // --- the guard -------------------------------------------------------------------------------
 
-  private assess(operation: GuardedOperationKind, subject: string, parameters: Record<string, unknown>, requestId: string): { row: RequestRow; approvers: string[] } {
+  private assess(operation: GuardedOperationKind, subject: string, parameters: Record<string, unknown>, requestId: string): { row: RequestRow; approvers: string[]; approvals: ApprovalRow[]; counted: string[] } {
     this.ctx.requireUnlocked();
     if (!isGuardedOperation(operation)) fail('GUARD_PAYLOAD_MISMATCH', `"${operation}" is not a guarded operation kind.`);
     const row = this.requests.row(requestId);
@@ -198,7 +202,7 @@ export class ApprovalBook implements OperationGuard {
         { requestId, approvals: counted.length, quorum: QUORUM },
       );
     }
-    return { row, approvers: names };
+    return { row, approvers: names, approvals, counted };
   }
 
   checkApproval(operation: GuardedOperationKind, subject: string, parameters: Record<string, unknown>, requestId: string): void {
@@ -207,9 +211,12 @@ export class ApprovalBook implements OperationGuard {
 
   requireApproval(operation: GuardedOperationKind, subject: string, parameters: Record<string, unknown>, requestId: string): { approvers: string[] } {
     return this.ctx.db.transaction(() => {
-      const { row, approvers } = this.assess(operation, subject, parameters, requestId);
-      const consumed = this.ctx.db.prepare("UPDATE approval_requests SET status = 'executed', closed_at = ? WHERE id = ? AND status = 'pending'").run(this.ctx.now(), row.id);
+      const { row, approvers, approvals, counted } = this.assess(operation, subject, parameters, requestId);
+      const closedAt = this.ctx.now();
+      const consumed = this.ctx.db.prepare("UPDATE approval_requests SET status = 'executed', closed_at = ? WHERE id = ? AND status = 'pending'").run(closedAt, row.id);
       if (consumed.changes !== 1) fail('APPROVAL_REQUEST_CLOSED', 'This request was used by another operation a moment ago. Nothing was done.', { requestId });
+      // The guardian set and the decisions as they stand now, before the operation may change them.
+      this.requests.outcomes.record(row, 'executed', closedAt, approvals, this.registry.all(), this.registry.epoch(), counted, QUORUM);
       this.ctx.audit.append({ type: 'GUARDED_OPERATION_EXECUTED', actor: 'operator', subject: row.id, details: { operation, subject, payloadHash: row.payload_hash, approvers } });
       return { approvers };
     })();

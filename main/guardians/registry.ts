@@ -156,6 +156,12 @@ export class GuardianRegistryStore {
     return rows;
   }
 
+  /** The registry epoch (grows with every enrolment and replacement), after the integrity checks. */
+  epoch(): number {
+    this.all();
+    return this.head().epoch ?? 0;
+  }
+
   active(): GuardianRow[] {
     return this.all().filter((g) => g.status === 'active');
   }

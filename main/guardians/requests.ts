@@ -14,6 +14,7 @@ import type { ApprovalDecision, ApprovalRequestList, ApprovalRequestStatus, Appr
 import { fail } from '../errors';
 import { describeDuration } from '../platform/duration';
 import { countedApprovals, isRequester, requesterOf } from './approvals';
+import { RequestOutcomes } from './outcomes';
 import { GUARDIAN_COUNT, iso, kindWords, QUORUM, utcWords, type GuardianContext } from './context';
 import { operationLabel, type GuardedOperationKind } from './guarded-operations';
 import type { GuardianRegistryStore, GuardianRow } from './registry';
@@ -86,7 +87,12 @@ export class ApprovalRequests {
    */
   private readonly ledgerNonces = new Map<string, string>();
 
-  constructor(private readonly ctx: GuardianContext, private readonly registry: GuardianRegistryStore) {}
+  /** How closed requests closed, as recorded then; history is read from here. */
+  readonly outcomes: RequestOutcomes;
+
+  constructor(private readonly ctx: GuardianContext, private readonly registry: GuardianRegistryStore) {
+    this.outcomes = new RequestOutcomes(ctx);
+  }
 
   row(requestId: string): RequestRow {
     const row = this.ctx.db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(requestId) as RequestRow | undefined;
@@ -231,6 +237,7 @@ export class ApprovalRequests {
     const approvals = this.approvalsOf(row.id);
     const parameters = JSON.parse(row.parameters) as Record<string, unknown>;
     const context = JSON.parse(row.context) as Record<string, unknown>;
+    const outcome = row.status === 'pending' ? null : this.outcomes.read(row.id);
     const counted = countedApprovals(row, approvals, all);
     const decided = new Set(approvals.map((a) => a.guardian_id));
     const requester = requesterOf(row);
@@ -252,7 +259,7 @@ export class ApprovalRequests {
       createdAt: iso(row.created_at),
       expiresAt: iso(row.expires_at),
       status: this.statusOf(row),
-      approvals: approvals.map((a) => {
+      approvals: outcome ? outcome.approvals : approvals.map((a) => {
         const g = byId.get(a.guardian_id);
         return {
           guardianId: a.guardian_id,
@@ -264,8 +271,12 @@ export class ApprovalRequests {
           counts: a.decision === 'approve' && counted.includes(a.guardian_id),
         };
       }),
-      approvalsCounted: counted.length,
-      quorum: QUORUM,
+      approvalsCounted: outcome ? outcome.approvalsCounted : counted.length,
+      quorum: outcome ? outcome.quorum : QUORUM,
+      guardianSet: outcome ? outcome.guardianSet : null,
+      historyNote: row.status !== 'pending' && !outcome
+        ? 'Closed before this console recorded the guardian set with each run: the counts shown are checked against today\'s guardians and may differ from those at the time.'
+        : null,
       waitingFor: row.status === 'pending' ? waitingFor : [],
       executedAt: row.status === 'executed' && row.closed_at ? iso(row.closed_at) : null,
       now: iso(this.ctx.now()),

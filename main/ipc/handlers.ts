@@ -8,6 +8,8 @@ import { backupHandlers } from './handlers/backup';
 import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
+import { jobHandlers } from './handlers/jobs';
+import { overviewHandlers } from './handlers/overview';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
 import { vaultHandlers } from './handlers/vault';
@@ -23,5 +25,7 @@ export function createHandlers(services: Services): Handlers {
     ...permitHandlers(services),
     ...policyHandlers(services),
     ...backupHandlers(services),
+    ...jobHandlers(services),
+    ...overviewHandlers(services),
   };
 }

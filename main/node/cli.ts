@@ -4,6 +4,7 @@
  *   npm run node -- --data DIR --coordinator ws://127.0.0.1:PORT [--name NAME] [--init]
  *        [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
  *        [--prime-pool N]
+ *   npm run node -- --help   explains every option, environment variable and file (cli-help.ts).
  *
  * The vault passphrase is read from a file descriptor (--passphrase-fd, e.g. 0 for stdin) or,
  * for tests, from VAULTKEEPER_NODE_PASSPHRASE. There is no default: without one the node exits.
@@ -24,52 +25,22 @@ import { MAX_KEYGEN_WINDOW_MINUTES } from '../cluster/session-limits';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
 import { isAppFailure } from '../errors';
 import { readBoundedDescriptor, readRegularTextFile } from '../platform/safe-file';
-import { applyNodeSetupFiles, NODE_SETUP_HELP } from '../policy/node-setup';
+import { applyNodeSetupFiles } from '../policy/node-setup';
 import { createServices } from '../services';
-
-const USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
-         [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
-         [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]
-         [--accept-keygen-minutes N] [--state-dir DIR] [--lab] [--prime-pool N]`;
+import { NODE_OPTIONS, NODE_USAGE, nodeHelp } from './cli-help';
 
 function parseOptions() {
   try {
-    return parseArgs({
-      options: {
-        data: { type: 'string' },
-        coordinator: { type: 'string' },
-        name: { type: 'string', default: 'signer-node' },
-        init: { type: 'boolean', default: false },
-        peers: { type: 'string' },
-        protocols: { type: 'string' },
-        'passphrase-fd': { type: 'string' },
-        'trusted-issuers': { type: 'string' },
-        policy: { type: 'string' },
-        'execution-authorizations': { type: 'string' },
-        // This node's operator accepts key generation requested by peers for N minutes from start.
-        'accept-keygen-minutes': { type: 'string' },
-        // Folder of the rollback counter's mirror (default: the OS per-user state folder).
-        'state-dir': { type: 'string' },
-        // A node of the embedded lab cluster: its keysets carry the permanent lab mark.
-        lab: { type: 'boolean', default: false },
-        // Pregenerated safe primes to keep sealed (0..8): searched in the background while idle.
-        'prime-pool': { type: 'string' },
-        // Test speed-ups, named so nobody mistakes them for settings: published Paillier primes
-        // and a cheap KDF would void the node's security.
-        'insecure-test-primes': { type: 'string' },
-        'kdf-test-cost': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
+    return parseArgs({ options: NODE_OPTIONS }).values;
   } catch (error) {
-    process.stderr.write(`vaultkeeper node: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.stderr.write(`vaultkeeper node: ${error instanceof Error ? error.message : String(error)}\n${NODE_USAGE}\n(npm run node -- --help explains every option)\n`);
     process.exit(2);
   }
 }
 
 const values = parseOptions();
 if (values.help) {
-  process.stdout.write(`${USAGE}\n\n${NODE_SETUP_HELP}\n`);
+  process.stdout.write(`${nodeHelp(MPC_PROTOCOLS, MAX_KEYGEN_WINDOW_MINUTES)}\n`);
   process.exit(0);
 }
 if (values['insecure-test-primes'] || values['kdf-test-cost']) {
@@ -182,7 +153,7 @@ async function main(): Promise<void> {
     for (const r of services.cluster.runningSessions()) say(`PROGRESS ${r.sessionId.slice(0, 16)} ${r.protocol} ${r.label} ${r.step}/${r.total}`);
   }, 5_000).unref();
   if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
-  writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1));
+  writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1), { mode: 0o600 });
   say(`NODE ${me.nodeId} ${me.fingerprint}`);
 
   if (values.peers) {

@@ -15,6 +15,7 @@ import { ceremony } from './migrations/008-ceremony';
 import { permitQueue } from './migrations/009-permit-queue';
 import { shareBackups } from './migrations/010-share-backups';
 import { ecdsaAux } from './migrations/011-ecdsa-aux';
+import { requestOutcomes } from './migrations/012-request-outcomes';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes];

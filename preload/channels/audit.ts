@@ -10,6 +10,8 @@ export interface AuditEntry {
   at: string;
   type: string;
   actor: string;
+  /** The actor in words on the audit screen: a guardian's or node's name, "operator", "system". */
+  actorName?: string;
   subject: string;
   details: Record<string, unknown>;
   hash: string;
@@ -28,6 +30,10 @@ export interface AuditExport {
   path: string;
   rows: number;
   headHash: string;
+  /** The head hash as a QR code (PNG data URL), to carry it to the machine that checks the file. */
+  headHashQr: string;
+  /** The command that checks the file against this head hash on any machine. */
+  verifyCommand: string;
 }
 
 /** The event-type filter accepts any type name; the UI offers AUDIT_EVENT_TYPES. */
@@ -44,7 +50,11 @@ export const auditChannels = {
     activity: true,
   },
   'audit.verify': { request: noArguments, activity: true },
-  'audit.export': { request: noArguments, activity: true },
+  /** Writes the log as JSON Lines into `folder` (an existing folder the operator chose), or the data folder's exports/. */
+  'audit.export': {
+    request: z.strictObject({ folder: z.string().min(1).max(1024).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute folder path').optional() }),
+    activity: true,
+  },
 } as const;
 
 export interface AuditResponses {

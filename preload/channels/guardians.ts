@@ -12,6 +12,7 @@ export const GUARDIAN_ERROR_CODES = [
   'GUARDIAN_NOT_FOUND',
   'GUARDIAN_ALREADY_REGISTERED',
   'GUARDIAN_REGISTRY_TAMPERED',
+  'GUARDIAN_HISTORY_TAMPERED',
   'GUARDIAN_WRONG_DEVICE',
   'REQUESTER_SIGNATURE_INVALID',
   'REQUESTER_NOT_SIGNED',
@@ -125,10 +126,26 @@ export interface ApprovalRequestView {
   /** Guardians who may still approve (registered, not the requester, not yet decided). */
   waitingFor: string[];
   executedAt: string | null;
+  /**
+   * For a closed request: the guardians in force when it closed, as recorded then. `approvals`,
+   * `approvalsCounted` and `quorum` of a closed request come from that record, never from today's
+   * registry. Null while pending, for an expired request, and for requests closed before outcomes
+   * were recorded (their counts are today's, and `historyNote` says so).
+   */
+  guardianSet: GuardianSetView | null;
+  /** Set when the history shown is not the recorded one; a sentence to show beside it. */
+  historyNote: string | null;
   /** Main's clock when the view was built, so time left is not computed from the renderer's clock. */
   now: string;
   /** For a pending request a Ledger guardian may still sign: the two values the device will show. */
   ledger: LedgerHashesView | null;
+}
+
+/** The guardian set in force when a request closed: registry epoch and its members then. */
+export interface GuardianSetView {
+  epoch: number;
+  guardians: Array<{ id: string; slot: number; name: string; address: string }>;
+  recordedAt: string;
 }
 
 /**

@@ -104,6 +104,10 @@ describe('guardian replacement in the browser', () => {
     const done = page.getByTestId('history-request').first();
     await done.getByTestId('request-status').filter({ hasText: 'Done: the operation ran' }).waitFor({ timeout: 15_000 });
     assert.equal(await page.getByTestId('pending-request').count(), 0);
+    // The success message outlives the card of the request that ran, until dismissed.
+    assert.match((await page.getByTestId('operation-ran').textContent()) ?? '', /^Done: Guardian \d, ".+" \(0x[0-9a-fA-F]{40}\) was replaced/);
+    // The closed request shows the guardian set in force when it ran.
+    assert.match((await done.getByTestId('request-guardian-set').textContent()) ?? '', /Guardian set in force when it ran/);
 
     await page.getByRole('button', { name: 'Guardians', exact: true }).click();
     await page.getByTestId('guardian-row').first().waitFor();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_REQUEST_BYTES, type ErrorCode } from '../../preload/contract';
+import { expectLog } from '../support/expected-log';
 import { GOOD_PASSPHRASE, testServices, TRUSTED } from '../support/services';
 
 /** Each bad request, the code it must get back, and — by the end — an unchanged store. */
@@ -65,7 +66,8 @@ describe('IPC router validation', () => {
     await s.cleanup();
   });
 
-  it('hides the text of unexpected errors', async () => {
+  it('hides the text of unexpected errors', async (t) => {
+    expectLog(t, /internal error on audit\.list: SqliteError/);
     const s = testServices();
     await s.router.dispatch('vault.create', { passphrase: GOOD_PASSPHRASE, confirmation: GOOD_PASSPHRASE }, TRUSTED);
     s.db.exec('DROP TABLE audit_log');

@@ -121,6 +121,13 @@ export function ApprovalRequestSummary({ request }: { request: ApprovalRequestVi
           </tbody>
         </table>
       ) : null}
+      {request.guardianSet ? (
+        <p className="small" data-testid="request-guardian-set">
+          Guardian set in force when it {request.status === 'executed' ? 'ran' : 'closed'} (registry version {request.guardianSet.epoch}, recorded {utc(request.guardianSet.recordedAt)}):{' '}
+          {request.guardianSet.guardians.map((g) => `${g.slot}. ${g.name}`).join(', ')}. The decisions above are as recorded then.
+        </p>
+      ) : null}
+      {request.historyNote ? <p className="small hint" data-testid="request-history-note">{request.historyNote}</p> : null}
       <p className="small hint">Payload hash <span className="mono">{request.payloadHash}</span></p>
     </div>
   );

@@ -11,7 +11,7 @@ const REFRESH_MS = 10_000;
 type Outcome = { ok: true; value: unknown } | { ok: false; error: AppError };
 
 /** The actions on one pending request: sign, export, import, run. */
-function PendingRequest({ request, registry, onChanged }: { request: ApprovalRequestView; registry: GuardianRegistry | null; onChanged(): void }) {
+function PendingRequest({ request, registry, onChanged, onRan }: { request: ApprovalRequestView; registry: GuardianRegistry | null; onChanged(): void; onRan(message: string): void }) {
   const [error, setError] = useState<AppError | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -31,14 +31,16 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   const ledgers = (registry?.guardians ?? []).filter((g) => g.kind === 'ledger' && g.id !== request.requester.guardianId && g.address !== request.requester.address && !decided.has(g.id));
   const tag = request.id.slice(0, 8);
 
-  async function act(work: () => Promise<Outcome>, success: string) {
+  /** `ran`: the operation ran and the request closes, so this card goes; the screen keeps the message. */
+  async function act(work: () => Promise<Outcome>, success: string, ran = false) {
     setBusy(true);
     setError(null);
     setDone(null);
     const result = await work();
     setBusy(false);
     if (result.ok) {
-      setDone(success);
+      if (ran) onRan(success);
+      else setDone(success);
       onChanged();
     } else {
       setError(result.error);
@@ -74,12 +76,12 @@ function PendingRequest({ request, registry, onChanged }: { request: ApprovalReq
   function runOperation(event: FormEvent) {
     event.preventDefault();
     if (request.operation === 'vault.passphrase.change') {
-      void act(() => api.approvals.executePassphraseChange({ requestId: request.id, currentPassphrase: current, newPassphrase: next, confirmation: again }), 'The vault passphrase was changed. Use the new passphrase from now on.');
+      void act(() => api.approvals.executePassphraseChange({ requestId: request.id, currentPassphrase: current, newPassphrase: next, confirmation: again }), `Done: the vault passphrase was changed (request ${tag}). Use the new passphrase from now on.`, true);
       setCurrent('');
       setNext('');
       setAgain('');
     } else if (request.operation === 'guardian.replace') {
-      void act(() => api.guardians.executeReplacement({ requestId: request.id }), 'The guardian was replaced.');
+      void act(() => api.guardians.executeReplacement({ requestId: request.id }), `Done: ${request.subjectLabel} was replaced (request ${tag}). The new guardian counts from now on; see the Guardians screen.`, true);
     }
   }
 
@@ -203,6 +205,8 @@ export function ApprovalsScreen() {
   const [reason, setReason] = useState('');
   const requester = useRequester();
   const [ttl, setTtl] = useState(60);
+  // Operations that ran: their requests moved to the history, the message stays until dismissed.
+  const [ran, setRan] = useState<Array<{ key: number; message: string }>>([]);
 
   const load = useCallback(async () => {
     const [requests, guardians] = await Promise.all([api.approvals.list({}), api.guardians.list({})]);
@@ -234,9 +238,15 @@ export function ApprovalsScreen() {
         <p className="hint">High-risk operations run only after two different guardians approve. The person who requested an operation cannot approve it.</p>
         <ErrorNotice error={error} onDismiss={() => setError(null)} />
       </div>
+      {ran.map((r) => (
+        <div key={r.key} className="card notice notice-ok" role="status" data-testid="operation-ran">
+          <strong>{r.message}</strong>
+          <button type="button" className="link" onClick={() => setRan(ran.filter((x) => x.key !== r.key))}>Dismiss</button>
+        </div>
+      ))}
       <h2 className="screen-heading">Pending requests{list ? ` (${list.pending.length})` : ''}</h2>
       {list && list.pending.length === 0 ? <p className="screen-heading hint">No request is waiting for guardians.</p> : null}
-      {list?.pending.map((request) => <PendingRequest key={request.id} request={request} registry={registry} onChanged={() => void load()} />)}
+      {list?.pending.map((request) => <PendingRequest key={request.id} request={request} registry={registry} onChanged={() => void load()} onRan={(message) => setRan((all) => [...all, { key: Date.now(), message }])} />)}
       <div className="card">
         <form onSubmit={requestChange} aria-label="Request a vault passphrase change">
           <h2 className="card-title">New request: change the vault passphrase</h2>

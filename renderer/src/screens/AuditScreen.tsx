@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { AUDIT_EVENT_TYPES, type AppError, type AuditExport, type AuditPage, type AuditEventType, type ChainVerification } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { Time } from '../components/Time';
 
 const PAGE_SIZE = 50;
 
@@ -29,6 +30,8 @@ export function AuditScreen() {
   const [offset, setOffset] = useState(0);
   const [error, setError] = useState<AppError | null>(null);
   const [exported, setExported] = useState<AuditExport | null>(null);
+  const [folder, setFolder] = useState('');
+  const [copied, setCopied] = useState(false);
 
   const load = useCallback(async () => {
     const result = await api.audit.list({ type: type || undefined, text: text || undefined, offset, limit: PAGE_SIZE });
@@ -55,7 +58,9 @@ export function AuditScreen() {
 
   async function exportLog() {
     setExported(null);
-    const result = await api.audit.export({});
+    setCopied(false);
+    setError(null);
+    const result = await api.audit.export(folder.trim() ? { folder: folder.trim() } : {});
     if (result.ok) {
       setExported(result.value);
       void load();
@@ -83,26 +88,58 @@ export function AuditScreen() {
           <input type="search" value={text} maxLength={200} onChange={(e) => { setOffset(0); setText(e.target.value); }} aria-label="Filter by text" />
         </label>
         <button type="button" className="secondary" onClick={() => void verify()}>Verify chain</button>
+      </div>
+      <div className="row toolbar">
+        <label className="grow">
+          Export to folder
+          <input className="mono" value={folder} maxLength={1024} placeholder="default: the exports folder in the data folder" onChange={(e) => setFolder(e.target.value)} aria-label="Export folder" />
+        </label>
         <button type="button" className="secondary" onClick={() => void exportLog()}>Export JSON Lines</button>
       </div>
       <ErrorNotice error={error} onDismiss={() => setError(null)} />
       {exported ? (
-        <p className="notice notice-ok" role="status">
-          Exported {exported.rows} rows to <span className="mono">{exported.path}</span> (head hash <span className="mono">{exported.headHash.slice(0, 16)}…</span>)
-        </p>
+        <div className="notice notice-ok export-notice" role="status" data-testid="export-notice">
+          <div>
+            <p>Exported {exported.rows} rows to <span className="mono" data-testid="export-path">{exported.path}</span>.</p>
+            <p>
+              Head hash (write it down or scan it; it proves the file was not cut or rewritten):<br />
+              <span className="mono head-hash" data-testid="export-head-hash">{exported.headHash}</span>{' '}
+              <button
+                type="button"
+                className="secondary"
+                onClick={async () => {
+                  try {
+                    await navigator.clipboard.writeText(exported.headHash);
+                    setCopied(true);
+                  } catch {
+                    setCopied(false);
+                  }
+                }}
+              >
+                {copied ? 'Copied' : 'Copy head hash'}
+              </button>
+            </p>
+            <p className="small">Check the file on any machine: <span className="mono" data-testid="export-verify-command">{exported.verifyCommand}</span></p>
+            <button type="button" className="link" onClick={() => setExported(null)}>Dismiss</button>
+          </div>
+          <img src={exported.headHashQr} alt="QR code of the head hash" width={160} height={160} data-testid="export-head-hash-qr" />
+        </div>
       ) : null}
-      <table className="audit-table">
+      <table className="audit-table audit-log-table">
+        <colgroup>
+          <col style={{ width: 56 }} /><col style={{ width: 170 }} /><col style={{ width: 200 }} /><col style={{ width: 150 }} /><col /><col style={{ width: 110 }} />
+        </colgroup>
         <thead>
-          <tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Actor</th><th>Details</th><th>Hash</th></tr>
+          <tr><th>#</th><th>Time (UTC; local on hover)</th><th>Event</th><th>Actor (id on hover)</th><th>Details</th><th>Hash</th></tr>
         </thead>
         <tbody>
           {page?.entries.map((entry) => (
             <tr key={entry.seq} data-testid="audit-row" data-type={entry.type}>
               <td>{entry.seq}</td>
-              <td className="mono">{entry.at.replace('T', ' ').replace('Z', '')}</td>
+              <td className="mono"><Time iso={entry.at} seconds /></td>
               <td><span className="event-type">{entry.type}</span></td>
-              <td>{entry.actor}</td>
-              <td className="mono small">{Object.keys(entry.details).length ? JSON.stringify(entry.details) : ''}</td>
+              <td title={entry.actor} data-testid="audit-actor">{entry.actorName ?? (entry.actor.length > 20 ? `${entry.actor.slice(0, 10)}…` : entry.actor)}</td>
+              <td className="mono small audit-details">{Object.keys(entry.details).length ? JSON.stringify(entry.details) : ''}</td>
               <td className="mono small" title={entry.hash}>{entry.hash.slice(0, 12)}…</td>
             </tr>
           ))}

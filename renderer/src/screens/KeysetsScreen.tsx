@@ -2,6 +2,9 @@ import { useCallback, useEffect, useState } from 'react';
 import type { AirgapReport, AppError, ClusterSessionView, KeyCheckPurpose, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { JobList } from '../components/JobCard';
+import { Time } from '../components/Time';
+import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 
@@ -120,7 +123,7 @@ function KeygenWindowControl({ onError }: { onError(e: AppError | null): void })
     <div className="keygen-window" data-testid="keygen-window">
       {until ? (
         <>
-          <p>This node accepts key generation requested by its peers until {new Date(until).toLocaleTimeString()}.</p>
+          <p>This node accepts key generation requested by its peers until <Time iso={new Date(until).toISOString()} />.</p>
           <button type="button" className="secondary" onClick={() => void set(0)}>Stop accepting key generation</button>
         </>
       ) : (
@@ -166,6 +169,27 @@ function KeyCheckButton({ k, ready }: { k: KeysetView; ready: boolean }) {
   );
 }
 
+/** Starts a presign job for an ECDSA keyset; disabled while one runs for it. */
+function PresignButton({ k, ready }: { k: KeysetView; ready: boolean }) {
+  const { jobs, track } = useJobs();
+  const [error, setError] = useState<AppError | null>(null);
+  const running = runningIn(jobs, `presign:${k.keysetId}`);
+  const start = async () => {
+    setError(null);
+    const r = await api.jobs.startPresign({ keysetId: k.keysetId });
+    if (r.ok) track(r.value);
+    else setError(r.error);
+  };
+  return (
+    <div className="key-check">
+      <button type="button" disabled={!ready || running !== undefined || k.status !== 'active'} onClick={() => void start()} data-testid="presign">
+        {running ? 'Making a presignature…' : 'Make a presignature'}
+      </button>
+      <ErrorNotice error={error} onDismiss={() => setError(null)} />
+    </div>
+  );
+}
+
 function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; onChanged(): void }) {
   return (
     <article className={k.lab ? 'keyset keyset-lab' : 'keyset'} data-testid="keyset" data-scheme={k.scheme} data-lab={k.lab ? 'true' : 'false'}>
@@ -188,10 +212,13 @@ function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; on
         <dt>Status</dt>
         <dd>{k.status}</dd>
         <dt>Created</dt>
-        <dd>{new Date(k.createdAt).toLocaleString()}</dd>
+        <dd><Time iso={k.createdAt} /></dd>
       </dl>
       <PresignaturePoolFacts k={k} onChanged={onChanged} />
-      <KeyCheckButton k={k} ready={ready} />
+      <div className="keyset-actions">
+        <KeyCheckButton k={k} ready={ready} />
+        {k.scheme === 'ecdsa' ? <PresignButton k={k} ready={ready} /> : null}
+      </div>
     </article>
   );
 }
@@ -264,8 +291,11 @@ export function KeysetsScreen() {
   const [keysets, setKeysets] = useState<KeysetView[]>([]);
   const [sessions, setSessions] = useState<ClusterSessionView[]>([]);
   const [error, setError] = useState<AppError | null>(null);
-  const [creating, setCreating] = useState<{ scheme: Scheme; since: number } | null>(null);
-  const elapsed = useElapsed(creating?.since ?? null);
+  const [starting, setStarting] = useState(false);
+  useJobPolling();
+  const { jobs, track } = useJobs();
+  // Main owns key generation: a job running (started here, before a reload, or elsewhere) keeps Create disabled.
+  const keygen = runningIn(jobs, 'keygen');
 
   const load = useCallback(async () => {
     const [k, s] = await Promise.all([api.cluster.keysets({}), api.cluster.sessions({})]);
@@ -280,15 +310,21 @@ export function KeysetsScreen() {
     return () => clearInterval(t);
   }, [load]);
 
-  // The call resolves when every node finished; the screen keeps refreshing meanwhile.
+  // Starts the job and returns at once; progress and the outcome come from jobs.list.
   const create = async (scheme: Scheme) => {
     setError(null);
-    setCreating({ scheme, since: Date.now() });
-    const result = await api.cluster.createKeyset({ scheme });
-    setCreating(null);
-    if (!result.ok) setError(result.error);
-    await load();
+    setStarting(true);
+    const result = await api.jobs.startKeygen({ scheme });
+    setStarting(false);
+    if (result.ok) track(result.value);
+    else setError(result.error);
   };
+
+  // A key generation that ended: show its keyset (and session) without waiting for the next refresh.
+  const lastEnded = jobs.find((j) => j.kind === 'keygen' && j.state !== 'running')?.id;
+  useEffect(() => {
+    if (lastEnded) void load();
+  }, [lastEnded, load]);
 
   const ready = cluster?.connected ?? false;
   return (
@@ -300,18 +336,15 @@ export function KeysetsScreen() {
         <ErrorNotice error={error} onDismiss={() => setError(null)} />
         <div className="row">
           {(['eddsa', 'ecdsa'] as const).map((scheme) => (
-            <button key={scheme} type="button" className="primary" disabled={!ready || creating !== null} onClick={() => void create(scheme)}>
+            <button key={scheme} type="button" className="primary" disabled={!ready || starting || keygen !== undefined} onClick={() => void create(scheme)}>
               Create {LABEL[scheme]}
             </button>
           ))}
         </div>
         {!ready ? <p className="hint">Connect to a cluster (or start the lab cluster) to create a keyset.</p> : null}
-        {creating ? (
-          <p className="notice" role="status" data-testid="keygen-progress">
-            Generating a 2-of-3 {creating.scheme.toUpperCase()} key with the three nodes… {elapsed} s
-            {creating.scheme === 'ecdsa' ? (cluster?.auxGroups.some((g) => g.status === 'active') ? ' (auxiliary data ready: only the distributed key generation runs)' : ' (no auxiliary data yet: threshold ECDSA key generation takes tens of seconds to a few minutes)') : ''}
-          </p>
-        ) : null}
+        {keygen ? <p className="hint">Create is disabled while the key generation below runs: one key generation at a time.</p> : null}
+        <JobList kinds={['keygen', 'presign']} />
+        {keygen && keygen.kind === 'keygen' && keygen.label.startsWith('ECDSA') ? <p className="hint">{cluster?.auxGroups.some((g) => g.status === 'active') ? 'Auxiliary data ready: only the distributed key generation runs.' : 'No auxiliary data yet: threshold ECDSA key generation takes tens of seconds to a few minutes.'}</p> : null}
         {keysets.length === 0 ? <p className="hint">No keysets yet.</p> : null}
         <div className="keysets">
           {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} ready={ready} onChanged={() => void load()} />)}
@@ -326,7 +359,7 @@ export function KeysetsScreen() {
           <tbody>
             {sessions.map((s) => (
               <tr key={s.sessionId} data-testid="cluster-session" data-state={s.state}>
-                <td className="small">{new Date(s.startedAt).toLocaleString()}</td>
+                <td className="small"><Time iso={s.startedAt} seconds /></td>
                 <td>{s.protocol}</td>
                 <td>{s.state}</td>
                 <td>{s.errorClass ?? ''}{s.errorCode ? <span className="notice-code"> {s.errorCode}</span> : null}</td>

@@ -1,0 +1,51 @@
+/**
+ * The cluster's long operations as jobs: key generation and presignature generation. Cancelling
+ * one (by the operator or by locking the vault) ends this node's own session of that kind as
+ * failed with the reason, which the coordinator passes on to every peer.
+ */
+import type { JobSpec } from './job-service';
+import type { ClusterService } from '../cluster/cluster-service';
+import type { VaultService } from '../vault/vault-service';
+
+const CHAIN = { ecdsa: 'Ethereum', eddsa: 'Solana' } as const;
+
+/** Only sessions this node requested: a peer's session this node merely joins is not the job's. */
+function ownSessions(vault: VaultService, protocol: (p: string) => boolean) {
+  const me = vault.nodeId();
+  return (s: { protocol: string; requester: string }) => s.requester === me && protocol(s.protocol);
+}
+
+export function keygenJob(cluster: ClusterService, vault: VaultService, scheme: 'ecdsa' | 'eddsa'): JobSpec {
+  return {
+    kind: 'keygen',
+    label: `${scheme.toUpperCase()} key generation (${CHAIN[scheme]})`,
+    activity: 'key generation',
+    // One key generation at a time: a second would compete for the same peers and CPU.
+    group: 'keygen',
+    run: async (control) => {
+      control.progress('Checking that the three nodes are online');
+      const started = cluster.createKeyset(scheme);
+      control.progress(scheme === 'ecdsa'
+        ? 'Running the 2-of-3 key generation with the three nodes (threshold ECDSA: tens of seconds to a few minutes)'
+        : 'Running the 2-of-3 key generation with the three nodes');
+      const keyset = await started;
+      return { summary: `${CHAIN[scheme]} keyset created: ${keyset.address ?? keyset.keysetId}`, keysetId: keyset.keysetId };
+    },
+    cancel: (reason, code) => void cluster.abortSessions(ownSessions(vault, (p) => p === `${scheme}-keygen`), code, reason),
+  };
+}
+
+export function presignJob(cluster: ClusterService, vault: VaultService, keysetId: string): JobSpec {
+  return {
+    kind: 'presign',
+    label: `Presignature for ${keysetId}`,
+    activity: 'presignature generation',
+    group: `presign:${keysetId}`,
+    run: async (control) => {
+      control.progress('Running the presign session with a quorum of two nodes');
+      const made = await cluster.presign(keysetId);
+      return { summary: `Presignature ${made.presignatureId.slice(0, 12)}… ready for ${keysetId}`, keysetId };
+    },
+    cancel: (reason, code) => void cluster.abortSessions(ownSessions(vault, (p) => p === 'ecdsa-presign'), code, reason),
+  };
+}
