@@ -112,19 +112,7 @@ export class Participations {
     const ended: string[] = [];
     for (const [sessionId, p] of [...this.participations]) {
       if (!matches(p.info)) continue;
-      const failure = new ClusterError({ errorClass: 'permanent', code, reason });
-      p.runner.abort(failure);
-      this.participations.delete(sessionId);
-      this.releaseParticipation(p);
-      p.pendingShare?.share?.fill(0);
-      p.pendingShare?.presignature?.fill(0);
-      p.pendingShare?.aux?.fill(0);
-      this.d.records.finish(p.info, 'failed', undefined, failure.toFailure(), undefined);
-      try {
-        this.d.requests.send({ t: 'failed', sessionId, failure: failure.toFailure() });
-      } catch {
-        // The connection is gone: the coordinator times the session out for the peers.
-      }
+      this.endFailed(p, new ClusterError({ errorClass: 'permanent', code, reason }));
       ended.push(sessionId);
     }
     return ended;
@@ -343,6 +331,12 @@ export class Participations {
       code: 'DEADLINE_PASSED',
       reason: `The session passed the deadline its requester set before it finished${dropped > 0 ? ` (${dropped} message(s) failed verification and were dropped)` : ''}.`,
     });
+    this.endFailed(p, failure);
+  }
+
+  /** Ends a running participation here as failed: engine stopped, secrets wiped, row closed, peers told. */
+  private endFailed(p: Participation, failure: ClusterError): void {
+    const { sessionId } = p.info;
     p.runner.abort(failure);
     this.participations.delete(sessionId);
     this.releaseParticipation(p);
@@ -354,7 +348,11 @@ export class Participations {
     } catch {
       // The database is closing; the running row is closed as NODE_RESTARTED on next start.
     }
-    this.d.requests.send({ t: 'failed', sessionId, failure: failure.toFailure() });
+    try {
+      this.d.requests.send({ t: 'failed', sessionId, failure: failure.toFailure() });
+    } catch {
+      // The connection is gone: the coordinator times the session out for the peers.
+    }
   }
 
   private async run(p: Participation): Promise<void> {

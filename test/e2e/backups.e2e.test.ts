@@ -11,7 +11,7 @@ import type { Coordinator } from '../../main/coordinator/server';
 import { enrolGuardians, makeGuardians, type Guardian } from '../cluster/backup-support';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
 import { AllowlistAuthorizer } from '../support/authorizer';
-import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
@@ -46,12 +46,7 @@ describe('backups screen in the browser', { timeout: 180_000 }, () => {
   });
 
   it('writes a backup and verifies it, publicly and with two guardians', async () => {
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    await createVaultInBrowser(page, harness.host.url, PASSPHRASE);
 
     // The cluster and the guardians, set up behind the screen.
     const s = harness.services;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
-import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { softwareKey, TEST_KEY_FILE_N } from '../support/guardians';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
@@ -44,11 +44,7 @@ describe('guardian approvals in the browser', () => {
   });
 
   it('creates the vault and enrols a Ledger guardian and two software-key guardians', async () => {
-    await page.goto(harness.host.url);
-    await page.getByLabel('Vault passphrase').fill(VAULT_PASSPHRASE);
-    await page.getByLabel('Type it again').fill(VAULT_PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    await createVaultInBrowser(page, harness.host.url, VAULT_PASSPHRASE);
 
     await page.getByRole('button', { name: 'Guardians', exact: true }).click();
     await page.getByRole('heading', { name: 'Enrol guardian 1 of 3' }).waitFor();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumAvailable, launchChromium } from '../support/browser';
+import { chromiumAvailable, createVaultInBrowser, launchChromium } from '../support/browser';
 import { rendererBuilt, startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 
@@ -52,12 +52,7 @@ describe('idle lock in the browser', { skip: (!rendererBuilt() && 'renderer not 
     browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    await createVaultInBrowser(page, harness.host.url, PASSPHRASE);
     // Start every screen from the lock screen.
     await lockedAfter(Date.now());
   });

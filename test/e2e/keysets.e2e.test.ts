@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 
@@ -46,12 +46,7 @@ describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
   });
 
   it('starts the lab cluster, creates an EdDSA keyset and shows its Solana address and QR code', async () => {
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    await createVaultInBrowser(page, harness.host.url, PASSPHRASE);
 
     await page.getByRole('button', { name: 'Keysets' }).click();
     await page.getByRole('heading', { name: 'Signer cluster' }).waitFor();

@@ -20,7 +20,7 @@ import { serializeBundle } from '../../main/permits/permit-bundle';
 import type { Services } from '../../main/services';
 import type { KeysetPolicy } from '../../preload/contract';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
-import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
@@ -73,12 +73,7 @@ describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
   };
 
   it('import, review, approve, reject, bulk approval with totals, signing with progress, export with QR', async () => {
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    await createVaultInBrowser(page, harness.host.url, PASSPHRASE);
     const { keysetId, address } = await cluster();
 
     const permit = (id: string, sol: number, to = recipient) =>

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 import { ALICE, evmPolicy, EVM_KEYSET } from '../support/permits';
@@ -32,12 +32,7 @@ describe('policy screen in the browser', { timeout: 120_000 }, () => {
   });
 
   it('freezes all signing from the console; resuming needs the guardians', async () => {
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
+    await createVaultInBrowser(page, harness.host.url, PASSPHRASE);
 
     await page.getByRole('button', { name: 'Policy' }).click();
     await page.getByRole('heading', { name: 'Signing is allowed' }).waitFor();

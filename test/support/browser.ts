@@ -1,7 +1,7 @@
 /** Debian's Chromium driven by playwright-core; Playwright's own browser downloads are not used. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { quietBrowserFlags } from '../../main/platform/quiet-browser';
 
 export const CHROMIUM_PATH = process.env.VAULTKEEPER_CHROMIUM ?? '/usr/bin/chromium';
@@ -27,4 +27,14 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
       ...extraArgs,
     ],
   });
+}
+
+/** Opens the console at `url` (a one-time address) and creates the vault on the setup screen. */
+export async function createVaultInBrowser(page: Page, url: string, passphrase: string): Promise<void> {
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
+  await page.getByLabel('Vault passphrase').fill(passphrase);
+  await page.getByLabel('Type it again').fill(passphrase);
+  await page.getByRole('button', { name: 'Create vault' }).click();
+  await page.getByRole('heading', { name: 'This console' }).waitFor({ timeout: 15_000 });
 }
