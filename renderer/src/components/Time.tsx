@@ -4,7 +4,9 @@
  */
 export const utcText = (iso: string, seconds = false) => `${iso.slice(0, seconds ? 19 : 16).replace('T', ' ')} UTC`;
 
-export function Time({ iso, seconds = false }: { iso: string; seconds?: boolean }) {
+/** `missing` is shown when there is no time yet (e.g. "not yet certified"). */
+export function Time({ iso, seconds = false, missing = '—' }: { iso: string | null; seconds?: boolean; missing?: string }) {
+  if (iso === null) return <span className="time">{missing}</span>;
   const local = new Date(iso);
   const title = Number.isNaN(local.getTime()) ? undefined : `Local time: ${local.toLocaleString()}`;
   return (

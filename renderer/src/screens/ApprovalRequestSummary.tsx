@@ -1,4 +1,5 @@
 import type { ApprovalRequestView } from '../../../preload/contract';
+import { utcText } from '../components/Time';
 
 /** "in 42 min", "3 h 5 min ago": time left or past, in words. */
 export function timeInWords(ms: number): string {
@@ -9,7 +10,7 @@ export function timeInWords(ms: number): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-export const utc = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+export const utc = (iso: string) => utcText(iso);
 
 const STATUS_WORDS: Record<ApprovalRequestView['status'], string> = {
   pending: 'Waiting for guardians',

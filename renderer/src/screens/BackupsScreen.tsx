@@ -9,6 +9,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PassphraseField } from '../components/PassphraseField';
 import { RequesterFields, useRequester } from '../components/RequesterFields';
+import { Time } from '../components/Time';
 
 const STATUS_WORDS: Record<string, { label: string; badge: string }> = {
   current: { label: 'CURRENT — restores this node', badge: 'badge badge-ok' },
@@ -125,7 +126,7 @@ export function BackupsScreen() {
           <tbody>
             {(overview?.backups ?? []).map((b) => (
               <tr key={b.backupId} data-status={b.status}>
-                <td>{b.createdAt.replace('T', ' ').slice(0, 19)} UTC</td>
+                <td><Time iso={b.createdAt} seconds /></td>
                 <td className="mono">{b.keysetId}</td>
                 <td className="mono">{b.epoch.slice(0, 8)}</td>
                 <td><span className={STATUS_WORDS[b.status]!.badge}>{STATUS_WORDS[b.status]!.label}</span></td>

@@ -3,6 +3,7 @@ import type { AppError, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useConsole } from '../store';
+import { Time } from '../components/Time';
 
 /** "3 min ago" / "in 42 min": ages and expiries a tired operator reads at a glance. */
 export function relative(iso: string | null, now = Date.now()): string {
@@ -48,7 +49,7 @@ export function EcdsaSetupPanel({ ready }: { ready: boolean }) {
         </dd>
         <dt>Auxiliary data</dt>
         <dd data-testid="aux-status">
-          {active ? `ready since ${new Date(active.createdAt).toLocaleString()} (id ${active.auxId.slice(0, 12)}…, ${active.participants.join(', ')})` : 'not generated yet: each ECDSA key generation then also generates its own (minutes)'}
+          {active ? <>ready since <Time iso={active.createdAt} /> (id {active.auxId.slice(0, 12)}…, {active.participants.join(', ')})</> : 'not generated yet: each ECDSA key generation then also generates its own (minutes)'}
         </dd>
       </dl>
       <ErrorNotice error={error} onDismiss={() => setError(null)} />

@@ -6,6 +6,7 @@ import { KeyFilePicker } from '../components/KeyFilePicker';
 import { PassphraseField } from '../components/PassphraseField';
 import { RequesterFields, useRequester } from '../components/RequesterFields';
 import { useConsole } from '../store';
+import { Time } from '../components/Time';
 
 type Method = 'ledger' | 'software';
 const DEFAULT_PATH = "44'/60'/0'/0/0";
@@ -155,7 +156,7 @@ export function GuardiansScreen() {
               <td>{g.name}</td>
               <td>{g.kind === 'ledger' ? `Ledger ${g.derivationPath ?? ''}` : 'Software key file'}</td>
               <td className="mono small">{g.address}</td>
-              <td className="mono">{g.enrolledAt.slice(0, 16).replace('T', ' ')}</td>
+              <td className="mono"><Time iso={g.enrolledAt} /></td>
             </tr>
           ))}
         </tbody>

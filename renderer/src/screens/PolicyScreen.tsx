@@ -9,6 +9,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { RequesterFields, useRequester, type RequesterInput } from '../components/RequesterFields';
 import { RevokerFields, useRevoker } from '../components/RevokerFields';
+import { Time } from '../components/Time';
 
 /** Two steps of a guarded change: ask the guardians, then apply with the approved request. */
 function GuardedChange(props: {
@@ -100,7 +101,7 @@ function KillSwitchPanel({ overview, onChange }: { overview: PolicyOverview; onC
       <h1 id="kill-title">{ks.engaged ? 'SIGNING IS FROZEN' : 'Signing is allowed'}</h1>
       {ks.engaged ? (
         <p>
-          Frozen at {ks.changedAt} by {ks.changedBy}: “{ks.reason}”. This node co-signs nothing (key checks still run). Resuming needs two guardians.
+          Frozen at <Time iso={ks.changedAt} /> by {ks.changedBy}: “{ks.reason}”. This node co-signs nothing (key checks still run). Resuming needs two guardians.
         </p>
       ) : (
         <>
@@ -247,7 +248,7 @@ function IssuersPanel({ reload }: { reload(): void }) {
               <td>{i.name}</td>
               <td className="mono small">{i.fingerprint}</td>
               <td>{i.lab ? <span className="badge">LAB ONLY</span> : 'production'}</td>
-              <td className="small">{i.enrolledAt}</td>
+              <td className="small"><Time iso={i.enrolledAt} /></td>
               <td><button type="button" className="link" onClick={() => setRemoving(i.fingerprint)}>Remove…</button></td>
             </tr>
           ))}
@@ -317,7 +318,7 @@ function AuthorizationsPanel({ overview, onChange, reload }: { overview: PolicyO
               <td className="mono small">{a.keysetId}</td>
               <td className="mono small">{a.destinations.join(', ')}</td>
               <td className="small">{Object.entries(a.assets).map(([k, l]) => `${k}: ${l.perTxMax}/tx, ${l.dailyCap}/24 h`).join('; ')}</td>
-              <td className="small">{a.expiresAt}</td>
+              <td className="small"><Time iso={a.expiresAt} /></td>
               <td>{a.state === 'active' ? <span className="badge badge-ok">ACTIVE</span> : <span className="badge">{a.state.toUpperCase()}</span>}</td>
               <td>
                 {a.state === 'active' || a.state === 'stopped-by-kill-switch' ? (

@@ -9,6 +9,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PassphraseField } from '../components/PassphraseField';
 import { useConsole } from '../store';
+import { Time } from '../components/Time';
 
 export function RestoreVaultPanel() {
   const refreshStatus = useConsole((s) => s.refreshStatus);
@@ -59,7 +60,7 @@ export function RestoreVaultPanel() {
               <li>Node {inspection.nodeId.slice(0, 8)}…</li>
               <li>Keyset {inspection.keysetId} ({inspection.scheme.toUpperCase()})</li>
               <li>Address {inspection.address}</li>
-              <li>Written {inspection.createdAt.replace('T', ' ').slice(0, 16)} UTC</li>
+              <li>Written <Time iso={inspection.createdAt} /></li>
             </ul>
           </div>
           {[0, 1].map((i) => (

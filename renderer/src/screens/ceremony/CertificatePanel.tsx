@@ -4,6 +4,7 @@ import type { CeremonyView, CertificatePdf, CertificateView } from '../../../../
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { useAction } from './shared';
+import { Time } from '../../components/Time';
 
 export function CertificatePanel({ ceremony }: { ceremony: CeremonyView }) {
   const [certificate, setCertificate] = useState<CertificateView | null>(null);
@@ -28,7 +29,7 @@ export function CertificatePanel({ ceremony }: { ceremony: CeremonyView }) {
         <dt>Transcript hash</dt><dd className="mono small" data-testid="certificate-hash">{certificate.transcriptHash}</dd>
         <dt>Seed fingerprint</dt><dd className="mono">{c.seedFingerprintShort ?? 'none: the seed never left the Ledger'}</dd>
         <dt>EVM account xpub</dt><dd className="mono small">{c.evmAccountXpub}</dd>
-        <dt>Certified</dt><dd>{c.certifiedAt}</dd>
+        <dt>Certified</dt><dd><Time iso={c.certifiedAt} seconds missing="not yet" /></dd>
       </dl>
       <h3>Addresses</h3>
       <table className="audit-table">
@@ -49,7 +50,7 @@ export function CertificatePanel({ ceremony }: { ceremony: CeremonyView }) {
       <h3>Guardian backup shares</h3>
       <ul>{c.shareFingerprints.map((s) => <li key={s.index}>Share {s.index} — {s.guardianName}: <span className="mono">{s.fingerprint}</span></li>)}</ul>
       <h3>Signed by the guardians</h3>
-      <ul data-testid="certificate-signatures">{certificate.signatures.map((s) => <li key={s.address}>{s.guardianName} ({s.address}, {s.via}) at {s.signedAt}</li>)}</ul>
+      <ul data-testid="certificate-signatures">{certificate.signatures.map((s) => <li key={s.address}>{s.guardianName} ({s.address}, {s.via}) at <Time iso={s.signedAt} seconds /></li>)}</ul>
       <div className="row">
         <button type="button" className="primary" disabled={saving.busy} onClick={() => void saving.run(() => api.ceremony.saveCertificatePdf({ ceremonyId: c.id }), setSaved)}>{saving.busy ? 'Rendering the PDF…' : 'Save as PDF'}</button>
         <button type="button" className="secondary" onClick={() => window.print()}>Print</button>

@@ -10,6 +10,7 @@ import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { RequesterFields, useRequester } from '../../components/RequesterFields';
 import { timeLeft, useNow } from './time-left';
+import { Time } from '../../components/Time';
 
 function GuardianApproval(props: { permitId: string; onRecorded(): void }) {
   const requester = useRequester();
@@ -101,7 +102,7 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
         </button>
       </div>
       <p className={left.seconds < 20 ? 'expiry-soon' : ''} data-testid="countdown" aria-live="polite">
-        <strong>{item.state === 'pending' || item.state === 'approved' ? left.text : item.state}</strong> · expires {new Date(item.expiresAt).toLocaleTimeString()}
+        <strong>{item.state === 'pending' || item.state === 'approved' ? left.text : item.state}</strong> · expires <Time iso={item.expiresAt} />
       </p>
       {item.reason ? <p className="notice notice-error" data-testid="review-reason">{item.reason}</p> : null}
       <table className="review-words" data-testid="review-words">

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { AppError, QueueItemView, SignedResultView } from '../../../../preload/contract';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { Time } from '../../components/Time';
 
 function Qr({ modules }: { modules: boolean[][] }) {
   const size = modules.length + 8;
@@ -53,7 +54,7 @@ export function SignedResultPanel(props: { item: QueueItemView; onClose(): void;
           {result.signedTx}
         </dd>
         <dt>Exported</dt>
-        <dd data-testid="export-state">{result.exportedAt ? `${new Date(result.exportedAt).toLocaleString()} to ${result.exportFile}` : 'not yet'}</dd>
+        <dd data-testid="export-state">{result.exportedAt ? <><Time iso={result.exportedAt} /> to {result.exportFile}</> : 'not yet'}</dd>
       </dl>
       <Qr modules={result.qr} />
       <div className="field">
