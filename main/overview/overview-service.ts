@@ -14,7 +14,7 @@ function inWords(ms: number): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db'>;
+type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup'>;
 
 export class OverviewService {
   constructor(private readonly s: Deps) {}
@@ -22,7 +22,7 @@ export class OverviewService {
   get(): OverviewView {
     this.s.vault.keyRing();
     const now = this.s.clock.now();
-    const items = [this.vaultItem(), this.guardiansItem(), this.approvalsItem(now), this.clusterItem(), this.keysetsItem(), this.policyItem(), this.auditItem()];
+    const items = [this.vaultItem(), this.guardiansItem(), this.approvalsItem(now), this.clusterItem(), this.keysetsItem(), this.backupsItem(), this.policyItem(), this.auditItem()];
     return { items, checklist: this.checklist(), now: new Date(now).toISOString() };
   }
 
@@ -122,6 +122,28 @@ export class OverviewService {
     };
   }
 
+  /** Every keyset this node holds a share of should have a backup of its current share. */
+  private backupsItem(): OverviewItem {
+    const { keysets, backups } = this.s.backup.backups.overview();
+    const missing = keysets.filter((k) => !k.hasCurrentBackup);
+    const dead = backups.filter((b) => b.status === 'dead').length;
+    const label = (k: { scheme: 'ecdsa' | 'eddsa'; address: string | null; keysetId: string }) => `${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} ${k.address ?? k.keysetId}`;
+    return {
+      id: 'backups',
+      title: 'Share backups',
+      tone: missing.length ? 'attention' : keysets.length ? 'ok' : 'idle',
+      headline: !keysets.length
+        ? 'No share to back up yet'
+        : missing.length ? `${missing.length} of ${keysets.length} keyset share(s) without a current backup` : `Every share (${keysets.length}) has a current backup`,
+      lines: [
+        ...missing.map((k) => `No current backup: ${label(k)}`),
+        ...(dead ? [`${dead} backup(s) made dead by a refresh: they cannot restore the share any more`] : []),
+      ],
+      link: keysets.length ? 'backups' : null,
+      action: missing.length ? 'Make a backup' : 'Open Backups',
+    };
+  }
+
   private policyItem(): OverviewItem {
     const { killSwitch } = this.s.policy.overview();
     return {
@@ -153,6 +175,14 @@ export class OverviewService {
     };
   }
 
+  private backupsStep(): ChecklistStep {
+    const { keysets } = this.s.backup.backups.overview();
+    const backedUp = keysets.filter((k) => k.hasCurrentBackup).length;
+    const done = keysets.length > 0 && backedUp === keysets.length;
+    const note = !keysets.length ? 'Create a keyset first' : `${backedUp} of ${keysets.length} keyset share(s) backed up`;
+    return { id: 'backups', label: "Make backups of this node's shares", done, note, link: 'backups', available: true };
+  }
+
   private checklist(): ChecklistStep[] {
     const registry = this.s.guardians.registry();
     const { cluster } = this.s;
@@ -164,7 +194,7 @@ export class OverviewService {
       { id: 'cluster', label: 'Set up or join a signer cluster', done: cluster.connected || cluster.nodes().length >= 3, note: cluster.connected ? `Connected (${cluster.mode === 'lab' ? 'lab cluster' : 'cluster'})` : `${cluster.nodes().length} node(s) enrolled, not connected`, link: 'keysets', available: true },
       { id: 'keyset', label: 'Create a keyset', done: keysets.length > 0, note: keysets.length ? `${keysets.length} active keyset(s)` : 'None yet', link: 'keysets', available: true },
       { id: 'ceremony', label: 'Run the master-seed ceremony', done: certified > 0, note: certified ? `${certified} certified ceremony(ies)` : ceremonies.length ? 'Started, not certified yet' : 'Not run yet', link: 'ceremony', available: true },
-      { id: 'backups', label: 'Make backups of this node\'s shares', done: false, note: 'Share backups are not available in this version of the console yet.', link: null, available: false },
+      this.backupsStep(),
       { id: 'drill', label: 'Run a first recovery drill', done: false, note: 'Recovery drills are not available in this version of the console yet.', link: null, available: false },
     ];
   }

@@ -12,6 +12,7 @@ import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { enrolThree, TEST_KEY_FILE_N, type GuardianFixture } from '../support/guardians';
 import { startTestHost } from '../support/host';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
+import { tempDir } from '../support/temp-dir';
 
 const alive = (pid: number) => {
   try {
@@ -27,6 +28,7 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
   let page: Page;
   let harness: Awaited<ReturnType<typeof startTestHost>>;
   let pids: number[] = [];
+  const backupDir = tempDir('vk-overview-backup-');
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   const tone = (id: string) => page.getByTestId(`overview-${id}`).getAttribute('data-tone');
   const step = (id: string) => page.getByTestId(`checklist-${id}`).getAttribute('data-done');
@@ -47,6 +49,7 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
     await browser?.close();
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
+    backupDir.cleanup();
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
 
@@ -57,11 +60,12 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
     await page.getByLabel('Type it again').fill(GOOD_PASSPHRASE);
     await page.getByRole('button', { name: 'Create vault' }).click();
     await page.getByTestId('checklist').waitFor({ timeout: 15_000 });
-    assert.equal(await page.getByRole('heading', { name: 'First steps: 0 of 4 done' }).count(), 1);
+    assert.equal(await page.getByRole('heading', { name: 'First steps: 0 of 5 done' }).count(), 1);
     assert.equal(await step('guardians'), 'false');
     assert.equal(await tone('guardians'), 'idle');
     assert.match((await page.getByTestId('overview-guardians').textContent()) ?? '', /0 of 3 enrolled/);
-    assert.match((await page.getByTestId('checklist-backups').textContent()) ?? '', /not available in this version/);
+    assert.match((await page.getByTestId('checklist-backups').textContent()) ?? '', /Create a keyset first/);
+    assert.equal(await tone('backups'), 'idle');
     await shot('overview-01-new-vault');
     // The guardians item opens the Guardians screen.
     await page.getByTestId('overview-guardians').getByRole('link').click();
@@ -100,6 +104,18 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Overview' }).click();
     await page.getByTestId('checklist').waitFor();
     for (const id of ['guardians', 'cluster', 'keyset']) assert.equal(await step(id), 'true', id);
+    // The new keyset's share has no backup yet: the overview says so and leads to Backups.
+    assert.equal(await step('backups'), 'false');
+    assert.equal(await tone('backups'), 'attention');
+    assert.match((await page.getByTestId('overview-backups').textContent()) ?? '', /1 of 1 keyset share\(s\) without a current backup/);
+    const { backup, guardians } = harness.services;
+    const [keyset] = harness.services.cluster.keysets();
+    const parts = guardians.registry().guardians.map((g, i) => ({ guardianId: g.id, passphrase: `${['amber', 'cobalt', 'saffron'][i]} lantern orchard ${i} drifts quietly` }));
+    await backup.backups.create(keyset!.keysetId, backupDir.path, parts);
+    await refreshOverview();
+    assert.equal(await step('backups'), 'true');
+    assert.equal(await tone('backups'), 'ok');
+    assert.match((await page.getByTestId('overview-backups').textContent()) ?? '', /Every share \(1\) has a current backup/);
     assert.equal(await tone('keysets'), 'ok');
     assert.match((await page.getByTestId('overview-keysets').textContent()) ?? '', /Solana [1-9A-HJ-NP-Za-km-z]{32,44} — 2-of-3, lab, active/);
     assert.match((await page.getByTestId('overview-audit').textContent()) ?? '', /Chain verified .* rows intact/);
