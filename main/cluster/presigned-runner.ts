@@ -42,6 +42,8 @@ export interface PresignedRunnerOptions {
    * reuses it.
    */
   consume: () => ConsumedPresignature;
+  /** Seals this node's partial for one peer; the default is the cluster's envelope (tests hold it to order arrivals). */
+  seal?: typeof sealEnvelope;
 }
 
 export class PresignedSignRunner implements ParticipationRunner {
@@ -95,17 +97,21 @@ export class PresignedSignRunner implements ParticipationRunner {
     } finally {
       consumed.presignature.fill(0);
     }
-    this.publicData = consumed.publicData;
-    this.partials.set(this.myParty, partial);
     const others = info.parties.filter((p) => p.nodeId !== this.o.me.nodeId);
     try {
-      const sealed = await Promise.all(others.map((p) => sealEnvelope(this.o.me, this.o.peers.get(p.nodeId)!, { sid: info.sessionId, protocol: info.protocol, round: 1, seq: 0 }, partial)));
+      const seal = this.o.seal ?? sealEnvelope;
+      const sealed = await Promise.all(others.map((p) => seal(this.o.me, this.o.peers.get(p.nodeId)!, { sid: info.sessionId, protocol: info.protocol, round: 1, seq: 0 }, partial)));
       if (this.ended) return;
       for (const [i, p] of others.entries()) this.o.transport.send(p.nodeId, sealed[i]!, 1);
       this.o.transport.flush?.(1);
     } catch {
       return this.fail(new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The partial signature could not be sealed for the other parties.' }));
     }
+    // Combinable only once this node's partial is on its way: a peer's partial that arrived while
+    // it was being sealed must not end the run here before the peer gets ours (the peer would
+    // wait until the deadline, and the permit would be spent for nothing).
+    this.publicData = consumed.publicData;
+    this.partials.set(this.myParty, partial);
     this.tryCombine();
   }
 

@@ -1,7 +1,6 @@
 /**
  * The same permitted transaction signs with each of the three quorums {A,B}, {A,C}, {B,C}, with
- * ECDSA (full protocol) and with EdDSA (presigned ECDSA on every quorum is in
- * ecdsa-presign-cluster.test.ts, with in-process nodes). A is the console (a person there approves
+ * ECDSA (full protocol and presigned) and with EdDSA. A is the console (a person there approves
  * each permit); B and C are headless signer nodes (`npm run node` as child processes) that
  * co-sign unattended only under an execution authorization from their setup files. The keysets
  * are made first, so the policy and authorization are added to B's and C's setup files afterwards
@@ -99,12 +98,12 @@ describe('each quorum signs a permitted transaction with ECDSA and EdDSA; headle
   };
 
   /** The issuer permits exactly this payload; the person at the console approves it; the console requests the signature. */
-  const sign = (keyset: KeysetRecord, chain: { kind: 'evm'; chainId: number } | { kind: 'solana'; cluster: 'devnet' }, payload: string, quorum: readonly string[]) => {
+  const sign = (keyset: KeysetRecord, chain: { kind: 'evm'; chainId: number } | { kind: 'solana'; cluster: 'devnet' }, payload: string, quorum: readonly string[], presigned: 'prefer' | 'never' = 'never') => {
     const permit: SignedPermit = issuePermit({ keysetId: keyset.keysetId, chain, payload, issuedAt: Date.now(), ttlSeconds: 60 }, issuer.secretKey);
     console_.services.permits.approvePermit(permit.permit.permitId);
     const message = decodePayload(permit.permit.chain, permit.permit.payload).signingPreimage;
     // Generous deadlines: this machine's cores are shared, and a timed-out permit is spent, not retried.
-    return { permit, message, run: () => console_.services.cluster.signWithPermit(keyset.keysetId, permit, message, { prefer: [...quorum], presigned: 'never', timeoutMs: 120_000 }) };
+    return { permit, message, run: () => console_.services.cluster.signWithPermit(keyset.keysetId, permit, message, { prefer: [...quorum], presigned, timeoutMs: 120_000 }) };
   };
 
   const signedSender = (tx: Transaction, out: SignOutcome): string => {
@@ -201,6 +200,20 @@ describe('each quorum signs a permitted transaction with ECDSA and EdDSA; headle
       const { permit, run } = sign(ecdsa, { kind: 'evm', chainId: 1 }, tx.unsignedSerialized, q);
       const out = await run();
       assert.equal(out.mode, 'full');
+      assert.deepEqual([...out.parties].sort(), [...q].sort(), names(q));
+      assert.equal(signedSender(tx, out), ecdsa.address, names(q));
+      assertHeadlessCosigned(q, permit.permit.permitId, EVM_AUTHORIZATION);
+    }
+  });
+
+  it('ECDSA, presigned: each quorum makes a presignature with the headless peers, then signs in one round, recovering to the keyset address', async () => {
+    for (const [i, q] of quorums.entries()) {
+      const made = await console_.services.cluster.presign(ecdsa.keysetId, { prefer: [...q], timeoutMs: 300_000 });
+      assert.deepEqual([...made.quorum].sort(), [...q].sort(), `presignature of ${names(q)}`);
+      const tx = evmTx(10 + i);
+      const { permit, run } = sign(ecdsa, { kind: 'evm', chainId: 1 }, tx.unsignedSerialized, q, 'prefer');
+      const out = await run();
+      assert.equal(out.mode, 'presigned', `${names(q)}: ${out.note ?? ''}`);
       assert.deepEqual([...out.parties].sort(), [...q].sort(), names(q));
       assert.equal(signedSender(tx, out), ecdsa.address, names(q));
       assertHeadlessCosigned(q, permit.permit.permitId, EVM_AUTHORIZATION);
