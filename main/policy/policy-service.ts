@@ -111,12 +111,18 @@ export class PolicyService {
 
   // --- kill switch -----------------------------------------------------------------------------
 
-  /** Safe direction: the operator (or one guardian at the console) freezes all signing at once. */
-  engageKillSwitch(reason: string, actor = 'operator'): PolicyOverview {
+  /**
+   * Safe direction: the operator at this console (no proof: freezing must not wait), or one
+   * guardian who signs the freeze here with their own key, stops all signing at once. A guardian's
+   * signed statement goes into the audit row.
+   */
+  async engageKillSwitch(reason: string, by?: RequesterProof): Promise<PolicyOverview> {
+    const frozenBy = by ? await this.options.revokers.prove(by, 'kill-switch', reason, 'signing.freeze') : null;
+    const actor = frozenBy?.actor ?? 'operator';
     this.write(() => {
       if (this.options.store.killSwitch().engaged) return;
       this.options.store.writeKillSwitch(true, this.now(), actor, reason);
-      this.options.audit.append({ type: 'KILL_SWITCH_ENGAGED', actor, subject: 'signing', details: { reason } });
+      this.options.audit.append({ type: 'KILL_SWITCH_ENGAGED', actor, subject: 'signing', details: { reason, ...(frozenBy ? { proof: frozenBy.proof } : {}) } });
     });
     return this.overview();
   }

@@ -118,7 +118,7 @@ export const policyChannels = {
   'policy.overview': { request: noArguments, activity: true },
   'policy.requestChange': { request: z.strictObject({ policy: keysetPolicy, reason, requester: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   'policy.change': { request: z.strictObject({ policy: keysetPolicy, requestId }), activity: true },
-  'policy.engageKillSwitch': { request: z.strictObject({ reason }), activity: true },
+  'policy.engageKillSwitch': { request: z.strictObject({ reason, by: guardedRequester.optional() }), activity: true },
   'policy.requestKillSwitchRelease': { request: z.strictObject({ reason, requester: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   'policy.releaseKillSwitch': { request: z.strictObject({ requestId }), activity: true },
   'policy.requestExecutionAuthorization': {

@@ -1,13 +1,16 @@
 /**
  * The Policy screen in Chromium against the real services: the kill switch freezes signing at
  * once from the console, and resuming is a guardian request (refused here, next to the action,
- * because no guardians are enrolled yet).
+ * because no guardians are enrolled yet); on a console with guardians, one guardian freezes by
+ * signing the freeze with their key file.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { emulatorTransport, LedgerEthEmulator } from '../emulators/ledger-eth/emulator';
 import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { enrolThree, TEST_KEY_FILE_N, type GuardianFixture } from '../support/guardians';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 import { ALICE, evmPolicy, EVM_KEYSET } from '../support/permits';
@@ -78,5 +81,35 @@ describe('policy screen in the browser', { timeout: 120_000 }, () => {
     await panel.getByRole('button', { name: 'Revoke now' }).click();
     await panel.locator('[data-testid="execution-authorization"][data-state="revoked"]').waitFor();
     assert.equal(harness.services.policy.overview().executionAuthorizations[0]!.revokedBy, 'operator (vault passphrase confirmed)');
+  });
+
+  it('one guardian freezes by signing the freeze with their key file; a wrong key passphrase freezes nothing', async () => {
+    const host = await startTestHost({ kdfCost: TEST_KDF_COST, ledgerTransport: emulatorTransport(new LedgerEthEmulator()), keyFileScryptN: TEST_KEY_FILE_N });
+    const guardianPage = await browser.newPage();
+    try {
+      await createVaultInBrowser(guardianPage, host.host.url, PASSPHRASE);
+      const { sam } = await enrolThree({ services: host.services } as GuardianFixture);
+      await guardianPage.getByRole('button', { name: 'Policy' }).click();
+      const panel = guardianPage.getByTestId('kill-switch');
+      await panel.getByLabel('Why freeze?').fill('Sam saw a phishing wave');
+      await panel.getByLabel('Frozen by').selectOption({ label: 'Sam (guardian; signs the freeze here)' });
+      const freeze = panel.getByRole('button', { name: 'FREEZE ALL SIGNING NOW' });
+      assert.equal(await freeze.isDisabled(), true, "Sam's key file and passphrase come first");
+      await panel.getByLabel("Sam's key file (signs the freeze)").setInputFiles({ name: 'sam.json', mimeType: 'application/json', buffer: Buffer.from(sam.keyFile) });
+      await panel.getByLabel("Sam's key passphrase").fill('not sams passphrase at all');
+      await freeze.click();
+      await panel.locator('[role=alert]').waitFor();
+      assert.equal(host.services.policy.overview().killSwitch.engaged, false, 'nothing frozen');
+      // A failed attempt clears the key material from the form: Sam loads it again.
+      await panel.getByLabel("Sam's key file (signs the freeze)").setInputFiles({ name: 'sam.json', mimeType: 'application/json', buffer: Buffer.from(sam.keyFile) });
+      await panel.getByLabel("Sam's key passphrase").fill(sam.passphrase);
+      await freeze.click();
+      await guardianPage.getByRole('heading', { name: 'SIGNING IS FROZEN' }).waitFor();
+      assert.match((await panel.textContent()) ?? '', new RegExp(`by guardian Sam \\(${sam.view.address}\\): “Sam saw a phishing wave”`));
+      assert.equal(host.services.policy.overview().killSwitch.changedBy, `guardian Sam (${sam.view.address})`);
+    } finally {
+      await guardianPage.close();
+      await host.stop();
+    }
   });
 });

@@ -103,3 +103,42 @@ describe('execution authorization revocation: who revoked is proven', () => {
     assert.doesNotThrow(() => checkRevocationSignature({ name: 'Sam', address: genuine.address }, statement, signed));
   });
 });
+
+describe('the kill switch: the operator or one guardian freezes at once, and who froze is proven', () => {
+  const freezes = (f: GuardianFixture) => f.services.audit.list({ type: 'KILL_SWITCH_ENGAGED' }).entries;
+
+  it('one guardian freezes by signing the freeze here; the audit row holds a statement that recovers to that guardian', async () => {
+    const { f, g } = await setUp();
+    const overview = await call(f, 'policy.engageKillSwitch', { reason: 'phishing wave', by: { as: 'guardian', guardianId: g.sam.view.id, signer: { method: 'software', keyFile: g.sam.keyFile, passphrase: g.sam.passphrase } } });
+    assert.equal(overview.killSwitch.engaged, true);
+    assert.equal(overview.killSwitch.changedBy, `guardian Sam (${g.sam.view.address})`);
+    const row = freezes(f)[0]!;
+    const proof = (row.details as { proof: { kind: string; statement: RevocationStatement; signature: string } }).proof;
+    assert.equal(proof.kind, 'guardian-signature');
+    assert.equal(proof.statement.operation, 'signing.freeze');
+    assert.equal(proof.statement.reason, 'phishing wave');
+    assert.equal(recoverSigner(REVOCATION_TYPES, proof.statement, proof.signature), g.sam.view.address);
+    await f.cleanup();
+  });
+
+  it('the operator at the console freezes without any proof: freezing must never wait', async () => {
+    const { f } = await setUp();
+    const overview = await call(f, 'policy.engageKillSwitch', { reason: 'incident' });
+    assert.equal(overview.killSwitch.changedBy, 'operator');
+    assert.equal((freezes(f)[0]!.details as { proof?: unknown }).proof, undefined);
+    await f.cleanup();
+  });
+
+  it("refuses a freeze signed with someone else's key, by an unknown guardian or a remote signer, and by a Ledger signing with another key: signing stays allowed", async () => {
+    const { f, g } = await setUp();
+    await failsWith(f, 'policy.engageKillSwitch', { reason: 'x', by: { as: 'guardian', guardianId: g.sofia.view.id, signer: { method: 'software', keyFile: g.sam.keyFile, passphrase: g.sam.passphrase } } }, 'KEYFILE_NOT_GUARDIAN');
+    await failsWith(f, 'policy.engageKillSwitch', { reason: 'x', by: { as: 'guardian', guardianId: '00000000-0000-4000-8000-000000000000', signer: { method: 'ledger' } } }, 'GUARDIAN_NOT_FOUND');
+    assert.match(await failsWith(f, 'policy.engageKillSwitch', { reason: 'x', by: { as: 'guardian', guardianId: g.sam.view.id, signer: { method: 'remote' } } }, 'VALIDATION_FAILED'), /Freezing acts at once/);
+    f.device.signTypedDataWith = Wallet.createRandom().mnemonic!.phrase;
+    assert.match(await failsWith(f, 'policy.engageKillSwitch', { reason: 'x', by: { as: 'guardian', guardianId: g.lena.id, signer: { method: 'ledger' } } }, 'REVOCATION_SIGNATURE_INVALID'), /freeze was not signed by Lena's registered key.*Nothing was frozen/);
+    f.device.signTypedDataWith = null;
+    assert.equal(f.services.policy.overview().killSwitch.engaged, false);
+    assert.equal(freezes(f).length, 0);
+    await f.cleanup();
+  });
+});

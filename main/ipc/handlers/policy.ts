@@ -17,7 +17,7 @@ export function policyHandlers(services: Services): HandlersFor<'policy.'> {
     },
     'policy.engageKillSwitch': (request) => {
       vault.keyRing();
-      return policy.engageKillSwitch(request.reason);
+      return policy.engageKillSwitch(request.reason, request.by);
     },
     'policy.requestKillSwitchRelease': (request) => guardedRequest(services, 'signing.unfreeze', 'kill-switch', () => policy.releaseParameters(), request),
     'policy.releaseKillSwitch': (request) => {

@@ -32,24 +32,38 @@ export function useRevoker() {
   return { fields: { who, setWho, vaultPassphrase, setVaultPassphrase, keyFile, setKeyFile, keyPassphrase, setKeyPassphrase }, proof, ready, reset };
 }
 
-export function RevokerFields({ idPrefix, guardians, fields }: { idPrefix: string; guardians: GuardianView[]; fields: ReturnType<typeof useRevoker>['fields'] }) {
+/** The words of one safe-direction action: revoking an authorization, or freezing all signing. */
+export interface RevokerWords {
+  /** "Revoked by", "Frozen by". */
+  label: string;
+  /** "the revocation", "the freeze". */
+  statement: string;
+  /** The button the guardian's Ledger signs on: "Revoke now". */
+  button: string;
+  /** The operator proves who they are with the vault passphrase (false: being at the unlocked console is enough). */
+  operatorPassphrase: boolean;
+}
+
+const REVOKE_WORDS: RevokerWords = { label: 'Revoked by', statement: 'the revocation', button: 'Revoke now', operatorPassphrase: true };
+
+export function RevokerFields({ idPrefix, guardians, fields, words = REVOKE_WORDS }: { idPrefix: string; guardians: GuardianView[]; fields: ReturnType<typeof useRevoker>['fields']; words?: RevokerWords }) {
   const guardian = guardians.find((g) => g.id === fields.who);
   return (
     <>
       <div className="field">
-        <label htmlFor={`${idPrefix}-revoker`}>Revoked by</label>
+        <label htmlFor={`${idPrefix}-revoker`}>{words.label}</label>
         <select id={`${idPrefix}-revoker`} value={fields.who} onChange={(e) => fields.setWho(e.target.value)}>
-          <option value="">The operator (vault passphrase)</option>
-          {guardians.map((g) => <option key={g.id} value={g.id}>{g.name} (guardian; signs the revocation here)</option>)}
+          <option value="">{words.operatorPassphrase ? 'The operator (vault passphrase)' : 'The operator at this console'}</option>
+          {guardians.map((g) => <option key={g.id} value={g.id}>{g.name} (guardian; signs {words.statement} here)</option>)}
         </select>
       </div>
       {!guardian ? (
-        <PassphraseField id={`${idPrefix}-operator-passphrase`} label="Operator's vault passphrase (proves the operator revokes)" value={fields.vaultPassphrase} onChange={fields.setVaultPassphrase} />
+        words.operatorPassphrase ? <PassphraseField id={`${idPrefix}-operator-passphrase`} label="Operator's vault passphrase (proves the operator revokes)" value={fields.vaultPassphrase} onChange={fields.setVaultPassphrase} /> : null
       ) : guardian.kind === 'ledger' ? (
-        <span className="hint">{guardian.name} signs the revocation on their Ledger when you press Revoke now.</span>
+        <span className="hint">{guardian.name} signs {words.statement} on their Ledger when you press {words.button}.</span>
       ) : (
         <>
-          <KeyFilePicker label={`${guardian.name}'s key file (signs the revocation)`} fileName={fields.keyFile?.name ?? null} onLoad={(text, name) => fields.setKeyFile({ text, name })} />
+          <KeyFilePicker label={`${guardian.name}'s key file (signs ${words.statement})`} fileName={fields.keyFile?.name ?? null} onLoad={(text, name) => fields.setKeyFile({ text, name })} />
           <PassphraseField id={`${idPrefix}-revoker-key-passphrase`} label={`${guardian.name}'s key passphrase`} value={fields.keyPassphrase} onChange={fields.setKeyPassphrase} />
         </>
       )}

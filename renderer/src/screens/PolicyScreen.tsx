@@ -92,10 +92,19 @@ function GuardedChange(props: {
   );
 }
 
+const FREEZE_WORDS = { label: 'Frozen by', statement: 'the freeze', button: 'FREEZE ALL SIGNING NOW', operatorPassphrase: false };
+
 function KillSwitchPanel({ overview, onChange }: { overview: PolicyOverview; onChange(o: PolicyOverview): void }) {
   const ks = overview.killSwitch;
+  const [guardians, setGuardians] = useState<GuardianView[]>([]);
+  useEffect(() => {
+    void api.guardians.list({}).then((r) => r.ok && setGuardians(r.value.guardians));
+  }, []);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<AppError | null>(null);
+  const freezer = useRevoker();
+  const freezerId = useId();
+  const byGuardian = guardians.some((g) => g.id === freezer.fields.who);
   return (
     <section className={`card kill-switch ${ks.engaged ? 'kill-switch-on' : 'kill-switch-off'}`} aria-labelledby="kill-title" data-testid="kill-switch" data-engaged={ks.engaged}>
       <h1 id="kill-title">{ks.engaged ? 'SIGNING IS FROZEN' : 'Signing is allowed'}</h1>
@@ -105,17 +114,19 @@ function KillSwitchPanel({ overview, onChange }: { overview: PolicyOverview; onC
         </p>
       ) : (
         <>
-          <p>The kill switch freezes all signing on this node at once. You need no one's approval to freeze; resuming needs two guardians.</p>
+          <p>The kill switch freezes all signing on this node at once. You need no one's approval to freeze (the operator here, or one guardian signing the freeze); resuming needs two guardians.</p>
           <div className="field">
             <label htmlFor="freeze-reason">Why freeze?</label>
             <input id="freeze-reason" value={reason} maxLength={300} onChange={(e) => setReason(e.target.value)} />
           </div>
+          <RevokerFields idPrefix={freezerId} guardians={guardians} fields={freezer.fields} words={FREEZE_WORDS} />
           <button
             type="button"
             className="danger big"
-            disabled={!reason.trim()}
+            disabled={!reason.trim() || (byGuardian && !freezer.ready(guardians))}
             onClick={async () => {
-              const result = await api.policy.engageKillSwitch({ reason: reason.trim() });
+              const result = await api.policy.engageKillSwitch({ reason: reason.trim(), ...(byGuardian ? { by: freezer.proof(guardians) } : {}) });
+              freezer.reset();
               if (!result.ok) return setError(result.error);
               setReason('');
               setError(null);
