@@ -8,13 +8,9 @@
  * Runtime: main.
  */
 import { URDecoder } from '@ngraveio/bc-ur';
-import * as bytewordsModule from '@ngraveio/bc-ur/dist/bytewords';
 import { cborDecode } from '@ngraveio/bc-ur/dist/cbor';
 import { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder';
 import { fail } from '../errors';
-
-// A CommonJS default export: Node's ESM loader and bundlers disagree on where it lands.
-const bytewords = ((bytewordsModule as { default?: unknown }).default as typeof bytewordsModule.default | undefined)?.decode ? (bytewordsModule as { default: typeof bytewordsModule.default }).default : (bytewordsModule as unknown as typeof bytewordsModule.default);
 
 /** The longest text one QR code can hold (version 40, alphanumeric mode). */
 export const MAX_PART_CHARS = 4296;
@@ -122,7 +118,8 @@ export class UrReceiver {
 
   private bytes(body: string): Buffer {
     try {
-      return Buffer.from(bytewords.decode(body, bytewords.STYLES.MINIMAL), 'hex');
+      // Decoding a body as a single-part UR checks its bytewords and their CRC32.
+      return URDecoder.decode(`ur:bytes/${body}`).cbor;
     } catch {
       fail('QR_UR_CORRUPT', 'A frame of the QR code fails its checksum (CRC32): it was misread or altered. Hold the camera steady and scan again.');
     }
