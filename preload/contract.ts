@@ -32,6 +32,7 @@ export type * from './channels/overview';
 export type * from './channels/permits';
 export type * from './channels/policy';
 export type * from './channels/qr';
+export { QR_FRAGMENT_BYTES, QR_FRAME_INTERVAL_MS } from './channels/qr';
 export type * from './channels/vault';
 
 // ---------------------------------------------------------------------------------------------

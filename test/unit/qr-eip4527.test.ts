@@ -65,7 +65,7 @@ const evmAsk: EvmSignAsk = { requestId: randomUUID(), payloadHex, chainId: 1, ad
 const messageBase64 = buildSolanaTransfer({ type: 'sol', from: solana.publicKey.toBase58(), to: Keypair.generate().publicKey.toBase58(), amount: 2_000_000_000n, recentBlockhash: '11111111111111111111111111111111' } as never);
 const solAsk: SolanaSignAsk = { requestId: randomUUID(), messageBase64, address: solana.publicKey.toBase58(), path: "m/44'/501'/0'/0'", sourceFingerprint: '12345678' };
 
-function ethSignatureFor(tx: Transaction, signer: Wallet, requestId: string): ETHSignature {
+function ethSignatureFor(tx: Transaction, signer: Pick<Wallet, 'signingKey'>, requestId: string): ETHSignature {
   const sig = signer.signingKey.sign(keccak256(tx.unsignedSerialized));
   return new ETHSignature(Buffer.concat([Buffer.from(getBytes(sig.r)), Buffer.from(getBytes(sig.s)), Buffer.from([sig.yParity])]), Buffer.from(parseUuid(requestId)));
 }
