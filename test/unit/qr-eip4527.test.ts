@@ -143,5 +143,7 @@ describe('EIP-4527 interop: Solana', () => {
     const stranger = Keypair.generate();
     const forged = Buffer.from(ed25519.sign(message, stranger.secretKey.subarray(0, 32)));
     assert.equal(code(() => readSolSignature(readBack(new SolSignature(forged, Buffer.from(parseUuid(solAsk.requestId))), ['sol-signature']), solAsk)), 'QR_SIGNATURE_INVALID');
+    const ethereum = new ETHSignature(Buffer.concat([sig, Buffer.from([0])]), Buffer.from(parseUuid(solAsk.requestId))).toUR();
+    assert.equal(code(() => readSolSignature({ type: ethereum.type, cbor: ethereum.cbor }, solAsk)), 'QR_UR_WRONG_TYPE');
   });
 });
