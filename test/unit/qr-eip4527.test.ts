@@ -18,9 +18,13 @@ import { isAppFailure } from '../../main/errors';
 import { animatedUr } from '../../main/qr/animated-ur';
 import { ethSignRequest, readEthSignature, readSolSignature, solSignRequest, type EvmSignAsk, type SolanaSignAsk } from '../../main/qr/eip4527';
 import { UrReceiver } from '../../main/qr/ur-receiver';
+import { QrTransfers } from '../../main/qr/qr-transfers';
+import { issuePermit } from '../../main/permits/issue-permit';
+import { generateIssuerKey } from '../../main/permits/issuer-keys';
 
 /** A UUID as the 16 bytes EIP-4527 carries. */
 const parseUuid = (id: string): Buffer => Buffer.from(id.replace(/-/g, ''), 'hex');
+const uuidString = (bytes: Buffer): string => { const h = Buffer.from(bytes).toString('hex'); return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`; };
 
 const wallet = Wallet.createRandom();
 const solana = Keypair.generate();
@@ -145,5 +149,57 @@ describe('EIP-4527 interop: Solana', () => {
     assert.equal(code(() => readSolSignature(readBack(new SolSignature(forged, Buffer.from(parseUuid(solAsk.requestId))), ['sol-signature']), solAsk)), 'QR_SIGNATURE_INVALID');
     const ethereum = new ETHSignature(Buffer.concat([sig, Buffer.from([0])]), Buffer.from(parseUuid(solAsk.requestId))).toUR();
     assert.equal(code(() => readSolSignature({ type: ethereum.type, cbor: ethereum.cbor }, solAsk)), 'QR_UR_WRONG_TYPE');
+  });
+});
+
+describe('EIP-4527 through the console: request shown, signature read back once', () => {
+  const issuer = generateIssuerKey();
+  const signed = issuePermit({ keysetId: 'ks-evm', chain: { kind: 'evm', chainId: 1 }, payload: payloadHex, issuedAt: Date.now() }, issuer.secretKey);
+  const audit = { entries: [] as unknown[], append(e: unknown) { this.entries.push(e); return e; } };
+  const transfers = new QrTransfers({
+    audit: audit as never,
+    now: () => Date.now(),
+    requireUnlocked: () => undefined,
+    queue: { store: { require: (id: string) => { if (id !== signed.permit.permitId) throw new Error('unknown'); return { signed_permit: JSON.stringify(signed) }; } } } as never,
+    guardians: {} as never,
+    keyset: () => ({ keysetId: 'ks-evm', scheme: 'ecdsa', address: wallet.address, publicKey: wallet.signingKey.compressedPublicKey.slice(2), lab: false, status: 'active' }),
+    airgapImport: async () => { throw new Error('not used'); },
+    airgapSessions: () => [],
+  });
+
+  const readThrough = async (item: ETHSignature) => {
+    const ur = item.toUR();
+    const { receiveId } = transfers.receiveStart({ kind: 'sign-result' });
+    let view;
+    for (const part of animatedUr(ur as never, ur.cbor, 50).parts) {
+      view = await transfers.receivePart(receiveId, part);
+      if (view.state === 'done') return view;
+    }
+    assert.fail('not reassembled');
+  };
+
+  it('the request the console shows is answered by a signature that gives the signed transaction, accepted once', async () => {
+    const shown = await transfers.frames({ kind: 'sign-request', permitId: signed.permit.permitId }, 250);
+    assert.equal(shown.type, 'eth-sign-request');
+    const request = EthSignRequest.fromCBOR(decodeParts(shown.parts).cbor);
+    const requestId = uuidString(request.getRequestId()!);
+    assert.equal(requestId, shown.requestId);
+    const tx = Transaction.from(`0x${request.getSignData().toString('hex')}`);
+    assert.equal(tx.unsignedSerialized, payloadHex);
+    const done = await readThrough(ethSignatureFor(tx, wallet, requestId));
+    assert.ok(done.outcome.kind === 'sign-result');
+    assert.equal(done.outcome.signedTx, await wallet.signTransaction(tx));
+    assert.equal(done.outcome.permitId, signed.permit.permitId);
+    // The same signature again (replayed) answers no open request.
+    await assert.rejects(readThrough(ethSignatureFor(tx, wallet, requestId)), (e: unknown) => isAppFailure(e) && e.code === 'QR_SIGN_REQUEST_MISMATCH');
+  });
+
+  it('a signature for another request id than the one shown is refused', async () => {
+    const shown = await transfers.frames({ kind: 'sign-request', permitId: signed.permit.permitId }, 250);
+    const tx = Transaction.from(payloadHex);
+    await assert.rejects(readThrough(ethSignatureFor(tx, wallet, randomUUID())), (e: unknown) => isAppFailure(e) && e.code === 'QR_SIGN_REQUEST_MISMATCH');
+    // The request shown is still open for its own signature.
+    const done = await readThrough(ethSignatureFor(tx, wallet, shown.requestId!));
+    assert.ok(done.outcome.kind === 'sign-result');
   });
 });
