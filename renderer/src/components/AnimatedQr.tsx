@@ -16,12 +16,13 @@ function modulesOf(text: string): boolean[][] {
   return Array.from({ length: size }, (_, y) => Array.from({ length: size }, (_, x) => qr.modules.get(y, x) === 1));
 }
 
-function QrFrame({ text, caption }: { text: string; caption: string }) {
+/** One QR frame drawn from its text (also a single-frame UR, e.g. a share sheet's). */
+export function QrFrame({ text, caption, size: width = 420, testId = 'animated-qr-frame' }: { text: string; caption: string; size?: number; testId?: string }) {
   const modules = modulesOf(text);
   const quiet = 4;
   const size = modules.length + quiet * 2;
   return (
-    <svg className="keyset-qr" role="img" aria-label={caption} viewBox={`0 0 ${size} ${size}`} width={420} height={420} shapeRendering="crispEdges" data-testid="animated-qr-frame" data-part={text}>
+    <svg className="keyset-qr" role="img" aria-label={caption} viewBox={`0 0 ${size} ${size}`} width={width} height={width} shapeRendering="crispEdges" data-testid={testId} data-part={text}>
       <rect width={size} height={size} fill="#fff" />
       {modules.flatMap((row, y) => row.map((dark, x) => (dark ? <rect key={`${x}-${y}`} x={x + quiet} y={y + quiet} width={1} height={1} fill="#000" /> : null)))}
     </svg>
