@@ -1,7 +1,7 @@
 /**
  * A permit bundle crosses the air gap as an animated QR in Chromium: one page shows the bundle
  * file as a looping BC-UR animation; a second page, whose camera is Chromium's fake capture
- * device playing a video the test made from those frames, reassembles it and imports it through
+ * device playing a video the test made from screenshots of those frames, reassembles it and imports it through
  * the same verification as a file: the received bytes hash to the file's SHA-256 and the permit
  * is in the queue. In a second video one pure fragment never appears: the fountain code's mixed
  * frames make up for it.
@@ -24,7 +24,7 @@ import type { AnimatedQrView } from '../../preload/contract';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
 import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
-import { writeAnimatedQrY4m } from '../support/qr-video';
+import { pngToLuma, writeLumaY4m } from '../support/qr-video';
 import { TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
 
@@ -98,6 +98,26 @@ describe('animated QR round trip in the browser', { timeout: 300_000 }, () => {
     return view;
   };
 
+  /** Steps through the loop on the paused page, one screenshot per frame as drawn, keyed by its part. */
+  const filmFrames = async (view: AnimatedQrView): Promise<Map<string, Buffer>> => {
+    const blank = await browser.newPage();
+    try {
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const frames = new Map<string, Buffer>();
+      for (let i = 0; i < view.parts.length; i += 1) {
+        const frame = page.getByTestId('animated-qr-frame');
+        const part = (await frame.getAttribute('data-part'))!;
+        frames.set(part, await pngToLuma(blank, await frame.screenshot()));
+        await page.getByRole('button', { name: 'Next frame' }).click();
+      }
+      assert.equal(frames.size, view.parts.length, 'every frame of the loop was drawn once');
+      await page.getByRole('button', { name: 'Resume' }).click();
+      return frames;
+    } finally {
+      await blank.close();
+    }
+  };
+
   const receiveWithCamera = async (video: string, expectedSha: string, permitId: string, shot: string) => {
     const camera = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
     try {
@@ -124,8 +144,8 @@ describe('animated QR round trip in the browser', { timeout: 300_000 }, () => {
     const view = await showOnSendingPage(path);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'animated-qr-01-sending.png'), fullPage: true });
     const video = join(files.path, 'animated.y4m');
-    // One pass over the pure fragments is enough here; the loop repeats for frames the camera misses.
-    writeAnimatedQrY4m(video, view.parts.slice(0, view.seqLength));
+    const frames = await filmFrames(view);
+    writeLumaY4m(video, view.parts.map((part) => frames.get(part)!));
     await receiveWithCamera(video, view.sha256, 'qr-permit-1', 'animated-qr-02-received.png');
   });
 
@@ -140,7 +160,8 @@ describe('animated QR round trip in the browser', { timeout: 300_000 }, () => {
     assert.ok(lossy, 'some pure fragment can be lost and recovered');
     assert.equal(lossy.length, view.parts.length - 1);
     const video = join(files.path, 'animated-lossy.y4m');
-    writeAnimatedQrY4m(video, lossy);
+    const frames = await filmFrames(view);
+    writeLumaY4m(video, lossy.map((part) => frames.get(part)!));
     await receiveWithCamera(video, view.sha256, 'qr-permit-2', 'animated-qr-03-received-lossy.png');
   });
 });

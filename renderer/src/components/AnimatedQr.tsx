@@ -3,28 +3,31 @@
  * builds the parts; this only draws them in a loop. Frame interval and fragment size are set on
  * screen (200 ms and 250 bytes by default); the SHA-256 lets the receiver compare what arrived.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import QRCode from 'qrcode';
 import type { AnimatedQrView, AppError, QrPayloadRef } from '../../../preload/contract';
 import { QR_FRAGMENT_BYTES, QR_FRAME_INTERVAL_MS } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from './ErrorNotice';
 
-function modulesOf(text: string): boolean[][] {
+/** The dark modules of the QR of `text` as one SVG path (one element per frame, not thousands). */
+function qrPath(text: string, quiet: number): { path: string; size: number } {
   const qr = QRCode.create(text, { errorCorrectionLevel: 'L' });
-  const size = qr.modules.size;
-  return Array.from({ length: size }, (_, y) => Array.from({ length: size }, (_, x) => qr.modules.get(y, x) === 1));
+  const n = qr.modules.size;
+  let path = '';
+  for (let y = 0; y < n; y += 1) {
+    for (let x = 0; x < n; x += 1) if (qr.modules.get(y, x)) path += `M${x + quiet} ${y + quiet}h1v1h-1z`;
+  }
+  return { path, size: n + quiet * 2 };
 }
 
 /** One QR frame drawn from its text (also a single-frame UR, e.g. a share sheet's). */
 export function QrFrame({ text, caption, size: width = 420, testId = 'animated-qr-frame' }: { text: string; caption: string; size?: number; testId?: string }) {
-  const modules = modulesOf(text);
-  const quiet = 4;
-  const size = modules.length + quiet * 2;
+  const { path, size } = useMemo(() => qrPath(text, 4), [text]);
   return (
     <svg className="keyset-qr" role="img" aria-label={caption} viewBox={`0 0 ${size} ${size}`} width={width} height={width} shapeRendering="crispEdges" data-testid={testId} data-part={text}>
       <rect width={size} height={size} fill="#fff" />
-      {modules.flatMap((row, y) => row.map((dark, x) => (dark ? <rect key={`${x}-${y}`} x={x + quiet} y={y + quiet} width={1} height={1} fill="#000" /> : null)))}
+      <path d={path} fill="#000" />
     </svg>
   );
 }
@@ -95,6 +98,9 @@ export function AnimatedQr({ payload, idPrefix }: { payload: QrPayloadRef; idPre
           <input id={`${idPrefix}-qr-fragment`} type="number" min={QR_FRAGMENT_BYTES.min} max={QR_FRAGMENT_BYTES.max} step={50} value={fragmentBytes} onChange={(e) => setFragmentBytes(clamp(Number(e.target.value) || QR_FRAGMENT_BYTES.default, QR_FRAGMENT_BYTES))} />
         </div>
         <button type="button" className="secondary" onClick={() => setPaused((p) => !p)}>{paused ? 'Resume' : 'Pause'}</button>
+        {paused && view && view.parts.length > 1 ? (
+          <button type="button" className="secondary" onClick={() => setFrame((f) => (f + 1) % view.parts.length)}>Next frame</button>
+        ) : null}
       </div>
     </section>
   );

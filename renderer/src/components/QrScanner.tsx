@@ -165,7 +165,7 @@ export function QrScanner({ idPrefix, label, onScanned, animated }: { idPrefix: 
       {animated && progress ? (
         <div className="field" data-testid="qr-progress">
           <label htmlFor={`${idPrefix}-qr-progress`}>
-            Frames read: {progress.framesRead} of about {progress.fragments} needed ({Math.round(progress.estimated * 100)}%)
+            About {Math.round(progress.estimated * 100)}% received: {progress.framesRead} frame{progress.framesRead === 1 ? '' : 's'} read; the message has {progress.fragments} fragment{progress.fragments === 1 ? '' : 's'}
           </label>
           <progress id={`${idPrefix}-qr-progress`} max={1} value={progress.estimated} />
         </div>

@@ -67,7 +67,7 @@ function ImportForm(props: { onImported(report: QueueImportReport): void }) {
             }}
           />
           {received ? (
-            <p className="notice notice-ok" data-testid="qr-received">
+            <p className="notice notice-ok qr-received" data-testid="qr-received">
               Received {received.payloadBytes} bytes in {received.progress.framesRead} frames; SHA-256 <span className="mono" data-testid="qr-received-sha256">{received.sha256}</span>. Compare it with the sending screen. Each permit was verified as from a file.
             </p>
           ) : null}
