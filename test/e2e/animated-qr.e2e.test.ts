@@ -24,7 +24,8 @@ import type { AnimatedQrView } from '../../preload/contract';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
 import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
-import { pngToLuma, writeLumaY4m } from '../support/qr-video';
+import { pngToLuma, qrPng, writeLumaY4m } from '../support/qr-video';
+import { animatedUr, bytesUr } from '../../main/qr/animated-ur';
 import { TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
 
@@ -163,5 +164,16 @@ describe('animated QR round trip in the browser', { timeout: 300_000 }, () => {
     const frames = await filmFrames(view);
     writeLumaY4m(video, lossy.map((part) => frames.get(part)!));
     await receiveWithCamera(video, view.sha256, 'qr-permit-2', 'animated-qr-03-received-lossy.png');
+  });
+
+  it('a QR of another kind shown to the bundle reader is refused next to the scanner, with what was expected', async () => {
+    await page.getByRole('button', { name: 'Permit queue' }).click();
+    await page.getByLabel('Animated QR (camera)').check();
+    const approval = Buffer.from('{"format":"vaultkeeper.approval/1"}');
+    const [part] = animatedUr(bytesUr('vk-approval', approval), approval).parts;
+    await page.getByLabel('Or read the animated QR of a permit bundle from an image file').setInputFiles({ name: 'approval.png', mimeType: 'image/png', buffer: await qrPng(part!) });
+    const refusal = page.locator('[data-error-code="QR_UR_WRONG_TYPE"]');
+    await refusal.waitFor({ timeout: 15_000 });
+    assert.match((await refusal.textContent())!, /carries a ur:vk-approval, not a permit bundle/);
   });
 });
