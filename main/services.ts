@@ -22,6 +22,7 @@ import { GuardianOrOperatorRevoker } from './policy/revoker';
 import type { PermitService } from './permits/permit-service';
 import type { PolicyService } from './policy/policy-service';
 import type { PermitQueue } from './permits/queue/permit-queue';
+import { QrTransfers } from './qr/qr-transfers';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -64,6 +65,8 @@ export interface Services {
   jobs: JobService;
   ceremony: CeremonyDomain;
   backup: BackupDomain;
+  /** Animated QR (BC-UR) for payloads that cross the air gap, and EIP-4527 requests. */
+  qr: QrTransfers;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -116,7 +119,17 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup } as Services;
+  const qr = new QrTransfers({
+    audit,
+    now: () => clock.now(),
+    requireUnlocked: () => void vault.keyRing(),
+    queue: permitQueue,
+    guardians,
+    keyset: (id) => cluster.keyset(id),
+    airgapImport: (folder) => cluster.airgapImport(folder),
+    airgapSessions: () => cluster.airgapSessions(),
+  });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup, qr } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

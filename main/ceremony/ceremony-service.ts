@@ -30,6 +30,7 @@ import { entropyToSeed, entropyToWords, generateEntropy, seedFingerprint, wipe, 
 import { recoverEntropy, shareFingerprint, shareIndex, shareToWords, splitEntropy } from './shamir-backup';
 import { canonicalTranscript, transcriptHash, type Transcript } from './transcript';
 import { checkTranscription, choosePositions } from './transcription-check';
+import { shareUr } from '../qr/share-ur';
 
 
 export interface CeremonyServiceOptions {
@@ -196,6 +197,7 @@ export class CeremonyService {
           words,
           fingerprint: shareFingerprint(share),
           qrDataUrl: await QRCode.toDataURL(words.join(' '), { errorCorrectionLevel: 'M', margin: 2, width: 280 }),
+          ur: shareUr(share),
         };
       }),
     );

@@ -19,7 +19,8 @@ import { compareSolanaWithDevice, isSolanaCheck } from './ledger-solana';
 import { compareWithDevice, refuseMismatch } from './ledger-verification';
 import { WORDS_CLEAR_AFTER_SECONDS, type RevealRules } from './reveal-rules';
 import { entropyToSeed, entropyToWords, wipe } from './seed';
-import { recoverEntropy, shareFingerprint, shareIndex, SHARE_THRESHOLD, wordsToShare } from './shamir-backup';
+import { isUrText, shareFromUr } from '../qr/share-ur';
+import { recoverEntropy, SHARE_BYTES, shareFingerprint, shareIndex, SHARE_THRESHOLD, wordsToShare } from './shamir-backup';
 
 export const RECOVERY_TTL_MS = 15 * 60_000;
 
@@ -98,7 +99,8 @@ export class RecoveryCeremonies {
     const record = this.options.records.sealed(s.ceremonyId);
     let share: Uint8Array;
     try {
-      share = wordsToShare(words);
+      // A scanned share UR gives the bytes directly; typed or scanned words go through their checksum.
+      share = isUrText(words) ? shareFromUr(words, SHARE_BYTES) : wordsToShare(words);
     } catch (error) {
       return this.refuse(s, error);
     }

@@ -12,6 +12,7 @@ import { jobHandlers } from './handlers/jobs';
 import { overviewHandlers } from './handlers/overview';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
+import { qrHandlers } from './handlers/qr';
 import { vaultHandlers } from './handlers/vault';
 import type { Handlers } from './router';
 
@@ -27,5 +28,6 @@ export function createHandlers(services: Services): Handlers {
     ...backupHandlers(services),
     ...jobHandlers(services),
     ...overviewHandlers(services),
+    ...qrHandlers(services),
   };
 }

@@ -134,6 +134,8 @@ export interface ShareSheet {
   fingerprint: string;
   /** The words as a QR code (PNG data: URL), for scanning at recovery. */
   qrDataUrl: string;
+  /** The share as a single-frame BC-UR (`ur:vk-share`, with a CRC32), the other QR on the sheet. */
+  ur: string;
 }
 
 export interface SharesIssued {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { isAppFailure } from '../../main/errors';
 import { splitEntropy, shareToWords, wordsToShare } from '../../main/ceremony/shamir-backup';
 import { RevealRules } from '../../main/ceremony/reveal-rules';
+import { shareUr } from '../../main/qr/share-ur';
 import { generateEntropy, wordsToEntropy } from '../../main/ceremony/seed';
 import { GOOD_PASSPHRASE } from '../support/services';
 import { ceremonyFixture, runConsoleCeremony, type CeremonyFixture } from '../support/ceremony';
@@ -74,6 +75,23 @@ describe('recovery ceremony and reveal rules', () => {
     assert.equal(done.state, 'recovered');
     const types = f.services.audit.list({ limit: 500 }).entries.filter((e) => e.type === 'RECOVERY_REFUSED').map((e) => e.details.code);
     assert.deepEqual(types.sort(), ['SHARE_DUPLICATE', 'SHARE_MALFORMED', 'SHARE_UNKNOWN']);
+    recovery.close(r.id);
+  });
+
+  it('takes a share from its UR code (ur:vk-share) as from its words; a misread, foreign-type or foreign share UR is refused', async () => {
+    const { recovery } = f.services.ceremony;
+    const r = recovery.start(ceremony.id, 'verify');
+    const sheetUr = ceremony.sheets[0]!.ur;
+    assert.match(sheetUr, /^UR:VK-SHARE\//);
+    // One byteword swapped: the UR's CRC32 refuses it before any share check.
+    const body = sheetUr.slice(sheetUr.lastIndexOf('/') + 1);
+    const misread = `UR:VK-SHARE/${body.slice(0, 6)}${body.slice(6, 8) === 'AE' ? 'AD' : 'AE'}${body.slice(8)}`;
+    await assert.rejects(recovery.submitShare(r.id, misread), code('QR_UR_CORRUPT'));
+    await assert.rejects(recovery.submitShare(r.id, sheetUr.replace('UR:VK-SHARE/', 'UR:VK-PERMIT-BUNDLE/')), code('QR_UR_WRONG_TYPE'));
+    await assert.rejects(recovery.submitShare(r.id, shareUr((await splitEntropy(generateEntropy()))[0]!)), code('SHARE_UNKNOWN'));
+    assert.equal((await recovery.submitShare(r.id, sheetUr)).received, 1);
+    const done = await recovery.submitShare(r.id, ceremony.sheets[2]!.ur.toLowerCase());
+    assert.equal(done.state, 'verified');
     recovery.close(r.id);
   });
 

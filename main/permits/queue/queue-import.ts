@@ -17,7 +17,7 @@ import type { PermitChecker } from './permit-checker';
 import type { QueueStore } from './queue-store';
 import { describeState } from './queue-store';
 
-export type ImportSource = { from: 'file'; path: string } | { from: 'folder'; path: string } | { from: 'paste'; text: string };
+export type ImportSource = { from: 'file'; path: string } | { from: 'folder'; path: string } | { from: 'paste'; text: string } | { from: 'qr'; text: string };
 
 /** Refusal reasons are listed for the operator; the audit row keeps at most this many. */
 const AUDITED_REFUSALS = 100;
@@ -34,6 +34,7 @@ function refusal(source: string, permitId: string | null, error: unknown): Queue
 
 function readSources(input: ImportSource, refused: QueueRefusal[]): BundleText[] {
   if (input.from === 'paste') return [{ source: 'pasted payload', text: input.text }];
+  if (input.from === 'qr') return [{ source: 'animated QR', text: input.text }];
   const paths = input.from === 'file' ? [input.path] : listRegularFiles(input.path, { what: 'permit folder', accept: (name) => name.endsWith('.json') });
   const texts: BundleText[] = [];
   for (const path of paths) {
@@ -106,7 +107,7 @@ export function importBundles(deps: ImportDeps, input: ImportSource): QueueImpor
     refusedPermits.push(...refusedHere);
   }
   if (refusedBundles.length > 0) {
-    deps.audit.append({ type: 'PERMIT_QUEUE_IMPORTED', actor: 'operator', subject: input.from === 'paste' ? 'pasted payload' : input.path, details: { imported: 0, refusedBundles: refusedBundles.map((r) => ({ source: r.source, code: r.code })) } });
+    deps.audit.append({ type: 'PERMIT_QUEUE_IMPORTED', actor: 'operator', subject: input.from === 'paste' ? 'pasted payload' : input.from === 'qr' ? 'animated QR' : input.path, details: { imported: 0, refusedBundles: refusedBundles.map((r) => ({ source: r.source, code: r.code })) } });
   }
   return { imported: importedIds.length, importedIds, refusedBundles, refusedPermits };
 }

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { AppError, ApprovalDecision, ApprovalRequestList, ApprovalRequestView, GuardianRegistry, RequestFileExport } from '../../../preload/contract';
 import { api } from '../api';
+import { AnimatedQr } from '../components/AnimatedQr';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { QrScanner } from '../components/QrScanner';
 import { KeyFilePicker } from '../components/KeyFilePicker';
 import { PassphraseField } from '../components/PassphraseField';
 import { RequesterFields, useRequester } from '../components/RequesterFields';
@@ -18,6 +20,7 @@ function PendingRequest({ request, registry, onChanged, onRan }: { request: Appr
   const [ledgerId, setLedgerId] = useState('');
   const [ledgerDecision, setLedgerDecision] = useState<ApprovalDecision>('approve');
   const [keyFile, setKeyFile] = useState<{ text: string; name: string } | null>(null);
+  const [animatedRequest, setAnimatedRequest] = useState(false);
   const [keyPass, setKeyPass] = useState('');
   const [approvalFile, setApprovalFile] = useState<{ text: string; name: string } | null>(null);
   const [exported, setExported] = useState<RequestFileExport | null>(null);
@@ -168,8 +171,21 @@ function PendingRequest({ request, registry, onChanged, onRan }: { request: Appr
               <img src={exported.qrDataUrl} alt="Request as a QR code" width={200} height={200} />
             </div>
           ) : null}
+          <button type="button" className="secondary" onClick={() => setAnimatedRequest((on) => !on)}>{animatedRequest ? 'Hide the animated QR' : 'Show the request as an animated QR'}</button>
+          {animatedRequest ? <AnimatedQr idPrefix={`request-${tag}`} payload={{ kind: 'approval-request', requestId: request.id }} /> : null}
           <KeyFilePicker label="Approval file" fileName={approvalFile?.name ?? null} onLoad={(text, name) => setApprovalFile({ text, name })} />
           <button type="button" className="secondary" disabled={busy || !approvalFile} onClick={() => void act(() => api.approvals.importApproval({ fileText: approvalFile?.text ?? '' }), 'Approval file accepted.')}>Import approval file</button>
+          <QrScanner
+            idPrefix={`approval-${tag}`}
+            label="the approval's animated QR"
+            animated={{
+              start: { kind: 'approval' },
+              onReceived: () => {
+                setDone('Approval read by QR and accepted (checked as an approval file is).');
+                onChanged();
+              },
+            }}
+          />
         </div>
       </div>
       {request.operation.startsWith('ceremony.') ? (

@@ -6,6 +6,7 @@ import { JobList } from '../components/JobCard';
 import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
+import { AirgapQr } from './AirgapQr';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 
 const REFRESH_MS = 3_000;
@@ -276,6 +277,7 @@ function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: A
           Import bundles from folder
         </button>
       </div>
+      <AirgapQr folder={folder.trim()} onReport={setReport} />
       {report ? (
         <p className="small" data-testid="airgap-report">
           {report.bundles} bundle(s) handled{report.joined.length ? `, joined ${report.joined.length} session(s)` : ''}; {report.waiting.length} session(s) waiting for bundles.

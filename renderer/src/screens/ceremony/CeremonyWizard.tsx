@@ -10,6 +10,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { RequesterFields, useRequester } from '../../components/RequesterFields';
 import { CertificatePanel } from './CertificatePanel';
 import { LedgerChecks, RevealGate, useAction, WordGrid } from './shared';
+import { QrFrame } from '../../components/AnimatedQr';
 
 const STEPS: Array<{ step: CeremonyView['step']; label: string }> = [
   { step: 'words', label: '1 Words' },
@@ -110,6 +111,10 @@ function ShareSheets({ sheets }: { sheets: ShareSheet[] }) {
           <div className="row share-body">
             <WordGrid words={s.words} testId="share-words" />
             <img src={s.qrDataUrl} alt={`QR code of ${s.guardianName}'s share`} width={200} height={200} />
+            <figure className="share-ur">
+              <QrFrame text={s.ur} caption={`UR code of ${s.guardianName}'s share`} size={200} testId="share-ur" />
+              <figcaption className="small">The same share as a UR code (ur:vk-share), with a checksum</figcaption>
+            </figure>
           </div>
         </article>
       ))}

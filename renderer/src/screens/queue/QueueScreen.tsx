@@ -4,9 +4,11 @@
  * approved permits with progress per permit, and open one for review or its signed result.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { AppError, BulkSummaryView, QueueImportReport, QueueItemView, QueueOverviewView, QueueState } from '../../../../preload/contract';
+import type { AppError, BulkSummaryView, QrPayloadRef, QrReceiveView, QueueImportReport, QueueItemView, QueueOverviewView, QueueState } from '../../../../preload/contract';
 import { api } from '../../api';
+import { AnimatedQr } from '../../components/AnimatedQr';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { QrScanner } from '../../components/QrScanner';
 import { ReviewPanel } from './ReviewPanel';
 import { SignedResultPanel } from './SignedResultPanel';
 import { timeLeft, useNow } from './time-left';
@@ -25,12 +27,15 @@ const STATE_LABELS: Record<QueueState, string> = {
 const ORDER: QueueState[] = ['pending', 'approved', 'signing', 'signed', 'exported', 'rejected', 'expired', 'failed'];
 
 function ImportForm(props: { onImported(report: QueueImportReport): void }) {
-  const [from, setFrom] = useState<'file' | 'folder' | 'paste'>('file');
+  const [from, setFrom] = useState<'file' | 'folder' | 'paste' | 'qr'>('file');
+  const [received, setReceived] = useState<Extract<QrReceiveView, { state: 'done' }> | null>(null);
+  const [showFile, setShowFile] = useState<string | null>(null);
   const [path, setPath] = useState('');
   const [text, setText] = useState('');
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async () => {
+    if (from === 'qr') return;
     setBusy(true);
     setError(null);
     const result = await api.permits.queueImport(from === 'paste' ? { from, text } : { from, path: path.trim() });
@@ -42,13 +47,32 @@ function ImportForm(props: { onImported(report: QueueImportReport): void }) {
     <fieldset className="card" aria-label="Import permits">
       <legend>Import permit bundles</legend>
       <div className="tabs" role="radiogroup" aria-label="Import from">
-        {(['file', 'folder', 'paste'] as const).map((f) => (
+        {(['file', 'folder', 'paste', 'qr'] as const).map((f) => (
           <label key={f}>
-            <input type="radio" name="import-from" checked={from === f} onChange={() => setFrom(f)} /> {f === 'file' ? 'A bundle file' : f === 'folder' ? 'Every bundle in a folder' : 'Pasted or scanned payload'}
+            <input type="radio" name="import-from" checked={from === f} onChange={() => setFrom(f)} /> {f === 'file' ? 'A bundle file' : f === 'folder' ? 'Every bundle in a folder' : f === 'paste' ? 'Pasted or scanned payload' : 'Animated QR (camera)'}
           </label>
         ))}
       </div>
-      {from === 'paste' ? (
+      {from === 'qr' ? (
+        <>
+          <QrScanner
+            idPrefix="queue-import"
+            label="the animated QR of a permit bundle"
+            animated={{
+              start: { kind: 'permit-bundle' },
+              onReceived: (view) => {
+                setReceived(view);
+                if (view.outcome.kind === 'permit-bundle') props.onImported(view.outcome.report);
+              },
+            }}
+          />
+          {received ? (
+            <p className="notice notice-ok qr-received" data-testid="qr-received">
+              Received {received.payloadBytes} bytes in {received.progress.framesRead} frames; SHA-256 <span className="mono" data-testid="qr-received-sha256">{received.sha256}</span>. Compare it with the sending screen. Each permit was verified as from a file.
+            </p>
+          ) : null}
+        </>
+      ) : from === 'paste' ? (
         <div className="field">
           <label htmlFor="queue-import-text">Bundle (JSON)</label>
           <textarea id="queue-import-text" className="mono" rows={4} value={text} onChange={(e) => setText(e.target.value)} />
@@ -59,9 +83,17 @@ function ImportForm(props: { onImported(report: QueueImportReport): void }) {
           <input id="queue-import-path" className="mono" value={path} onChange={(e) => setPath(e.target.value)} />
         </div>
       )}
-      <button type="button" className="primary" disabled={busy || (from === 'paste' ? !text.trim() : !path.trim())} onClick={() => void submit()}>
-        Import
-      </button>
+      {from !== 'qr' ? (
+        <button type="button" className="primary" disabled={busy || (from === 'paste' ? !text.trim() : !path.trim())} onClick={() => void submit()}>
+          Import
+        </button>
+      ) : null}
+      {from === 'file' ? (
+        <button type="button" className="secondary" disabled={!path.trim()} onClick={() => setShowFile((shown) => (shown ? null : path.trim()))}>
+          {showFile ? 'Hide the animated QR' : 'Show this file as an animated QR'}
+        </button>
+      ) : null}
+      {from === 'file' && showFile ? <AnimatedQr idPrefix="queue-file" payload={{ kind: 'permit-bundle-file', path: showFile }} /> : null}
       <ErrorNotice error={error} />
     </fieldset>
   );
@@ -184,6 +216,7 @@ export function QueueScreen() {
   const [bulk, setBulk] = useState<BulkSummaryView | null>(null);
   const [busy, setBusy] = useState(false);
   const [sortByTimeLeft, setSortByTimeLeft] = useState(true);
+  const [shown, setShown] = useState<QrPayloadRef | null>(null);
   const now = useNow();
 
   const refresh = useCallback(async () => {
@@ -249,11 +282,15 @@ export function QueueScreen() {
         })}>
           Sign selected approved ({selectedIn('approved').length})
         </button>
+        <button type="button" className="secondary" disabled={selectedIds.length === 0} onClick={() => setShown(shown ? null : { kind: 'permit-bundle', permitIds: selectedIds })}>
+          {shown ? 'Hide the animated QR' : `Pass selected on by animated QR (${selectedIds.length})`}
+        </button>
         <label>
           <input type="checkbox" checked={sortByTimeLeft} onChange={(e) => setSortByTimeLeft(e.target.checked)} /> Sort by state, then time left
         </label>
       </div>
       <ErrorNotice error={error} />
+      {shown ? <AnimatedQr idPrefix="queue-selected" payload={shown} /> : null}
       {bulk ? (
         <BulkConfirm
           summary={bulk}

@@ -5,9 +5,11 @@
  * ask the guardians and record their approval.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { AppError, GuardianView, PermitReviewView } from '../../../../preload/contract';
+import type { AppError, GuardianView, PermitReviewView, QrReceiveOutcome } from '../../../../preload/contract';
 import { api } from '../../api';
+import { AnimatedQr } from '../../components/AnimatedQr';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { QrScanner } from '../../components/QrScanner';
 import { RequesterFields, useRequester } from '../../components/RequesterFields';
 import { timeLeft, useNow } from './time-left';
 import { Time } from '../../components/Time';
@@ -201,6 +203,35 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
         </div>
       ) : null}
       <ErrorNotice error={error} />
+      <Eip4527Panel permitId={review.item.permitId} />
     </section>
+  );
+}
+
+/**
+ * EIP-4527 interop: the permit's transaction as `eth-sign-request` / `sol-sign-request` for an
+ * external QR signer, and its `eth-signature` / `sol-signature` read back. Main accepts only a
+ * signature answering a request it showed, valid for the keyset address over that transaction.
+ */
+function Eip4527Panel({ permitId }: { permitId: string }) {
+  const [showing, setShowing] = useState(false);
+  const [signed, setSigned] = useState<Extract<QrReceiveOutcome, { kind: 'sign-result' }> | null>(null);
+  return (
+    <div className="eip4527" data-testid="eip4527">
+      <button type="button" className="secondary" onClick={() => setShowing((on) => !on)}>
+        {showing ? 'Hide the EIP-4527 signing request' : 'Show as an EIP-4527 signing request (QR wallets)'}
+      </button>
+      {showing ? (
+        <>
+          <AnimatedQr idPrefix="eip4527" payload={{ kind: 'sign-request', permitId }} />
+          <QrScanner idPrefix="eip4527" label="the signature QR" animated={{ start: { kind: 'sign-result' }, onReceived: (view) => setSigned(view.outcome.kind === 'sign-result' ? view.outcome : null) }} />
+        </>
+      ) : null}
+      {signed ? (
+        <p className="notice notice-ok" data-testid="eip4527-signed">
+          Signature for request {signed.requestId} verified; signed transaction <span className="mono">{signed.signedTxHash}</span>: <span className="mono signed-tx">{signed.signedTx}</span>
+        </p>
+      ) : null}
+    </div>
   );
 }

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AppError, QueueItemView, SignedResultView } from '../../../../preload/contract';
 import { api } from '../../api';
+import { AnimatedQr } from '../../components/AnimatedQr';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Time } from '../../components/Time';
 
@@ -32,6 +33,7 @@ export function SignedResultPanel(props: { item: QueueItemView; onClose(): void;
   useEffect(() => {
     void load();
   }, [load, props.item.state]);
+  const [animated, setAnimated] = useState(false);
   if (!result) return <ErrorNotice error={error} />;
   return (
     <section className="card signed-result" aria-labelledby="signed-title" data-testid="signed-result">
@@ -57,6 +59,10 @@ export function SignedResultPanel(props: { item: QueueItemView; onClose(): void;
         <dd data-testid="export-state">{result.exportedAt ? <><Time iso={result.exportedAt} /> to {result.exportFile}</> : 'not yet'}</dd>
       </dl>
       <Qr modules={result.qr} />
+      <button type="button" className="secondary" onClick={() => setAnimated((on) => !on)}>
+        {animated ? 'Hide the animated QR' : 'Show the result file as an animated QR (BC-UR)'}
+      </button>
+      {animated ? <AnimatedQr idPrefix="signed-result" payload={{ kind: 'signed-results', permitIds: [props.item.permitId] }} /> : null}
       <div className="field">
         <label htmlFor="export-folder">Export to folder (absolute path)</label>
         <input id="export-folder" className="mono" value={folder} onChange={(e) => setFolder(e.target.value)} />
