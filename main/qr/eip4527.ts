@@ -13,7 +13,7 @@ import { PublicKey, VersionedMessage, VersionedTransaction } from '@solana/web3.
 import { base58 } from '@scure/base';
 import { getAddress, getBytes, Signature, Transaction } from 'ethers';
 import type { UR } from '@ngraveio/bc-ur';
-import { fail } from '../errors';
+import { fail, isAppFailure } from '../errors';
 
 export const ETH_SIGN_REQUEST = 'eth-sign-request';
 export const ETH_SIGNATURE = 'eth-signature';
@@ -106,7 +106,7 @@ export function readEthSignature(ur: { type: string; cbor: Buffer }, ask: EvmSig
   try {
     tx.signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32, 64).toString('hex')}`, v: 27 + parityOf(sig[64]!, ask.chainId) });
   } catch (error) {
-    if (error instanceof Error && error.name === 'AppFailure') throw error;
+    if (isAppFailure(error)) throw error;
     fail('QR_SIGNATURE_INVALID', 'The signature is not a valid secp256k1 signature (r or s out of range).');
   }
   if (!tx.from || getAddress(tx.from) !== getAddress(ask.address)) {

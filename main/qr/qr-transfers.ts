@@ -14,7 +14,7 @@ import type { AirgapReport, AnimatedQrView, QrPayloadRef, QrReceiveKind, QrRecei
 import type { AuditLog } from '../audit/audit-log';
 import { bundleFileName, MAX_BUNDLE_BYTES as MAX_MPC_BUNDLE_BYTES, readBundle } from '../cluster/airgap';
 import type { AirgapImportReport } from '../cluster/airgap-sessions';
-import { fail } from '../errors';
+import { fail, isAppFailure } from '../errors';
 import type { GuardianService } from '../guardians/guardian-service';
 import { MAX_BUNDLE_BYTES as MAX_PERMIT_BUNDLE_BYTES, readBundle as readPermitBundle, serializeBundle } from '../permits/permit-bundle';
 import type { PermitQueue } from '../permits/queue/permit-queue';
@@ -212,7 +212,8 @@ export class QrTransfers {
         return { kind: 'sign-result', permitId: entry.permitId, requestId: requestIdOf(entry), encoding: signed.encoding, signedTx: signed.raw, signedTxHash: signed.hash };
       } catch (error) {
         lastError = error;
-        if (!(error instanceof Error && 'code' in error && (error as { code: string }).code === 'QR_SIGN_REQUEST_MISMATCH')) throw error;
+        // Another request's signature: try the next open request; any other refusal is final.
+        if (!(isAppFailure(error) && error.code === 'QR_SIGN_REQUEST_MISMATCH')) throw error;
       }
     }
     throw lastError;

@@ -10,7 +10,7 @@
 import { URDecoder } from '@ngraveio/bc-ur';
 import { cborDecode } from '@ngraveio/bc-ur/dist/cbor';
 import { FountainEncoderPart } from '@ngraveio/bc-ur/dist/fountainEncoder';
-import { fail } from '../errors';
+import { fail, isAppFailure } from '../errors';
 
 /** The longest text one QR code can hold (version 40, alphanumeric mode). */
 export const MAX_PART_CHARS = 4296;
@@ -86,7 +86,7 @@ export class UrReceiver {
     try {
       part = FountainEncoderPart.fromCBOR(this.bytes(body));
     } catch (error) {
-      if (error instanceof Error && error.name === 'AppFailure') throw error;
+      if (isAppFailure(error)) throw error;
       fail('QR_UR_CORRUPT', 'A frame of the animated QR does not decode as a fountain part. Scan again.');
     }
     if (part.seqNum !== seqNum || part.seqLength !== seqLength) fail('QR_UR_CORRUPT', `A frame says it is part ${seq} but carries part ${part.seqNum}-${part.seqLength}. Scan again.`);
