@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { validCoordinator } from '../../main/cluster/cluster-config';
 import type { Coordinator } from '../../main/coordinator/server';
 import { AppFailure } from '../../main/errors';
-import { GOOD_PASSPHRASE, TRUSTED } from '../support/services';
+import { callChannel, GOOD_PASSPHRASE } from '../support/services';
 import { tempDir } from '../support/temp-dir';
 import { startCoordinator, startNode, stopNode, until, type TestNode } from './support';
 
@@ -75,24 +75,24 @@ describe('coordinator address and certificate pin', { timeout: 120_000 }, () => 
   });
 
   it('saves nothing when the check fails: wrong pin, wrong cluster, insecure address', async () => {
-    const pinned = await node.services.router.dispatch('membership.configure', { name: 'treasury', airgapped: false, coordinatorUrl: tlsCoordinator.url, certSha256: other.sha256 }, TRUSTED);
+    const pinned = await callChannel(node.services, 'membership.configure', { name: 'treasury', airgapped: false, coordinatorUrl: tlsCoordinator.url, certSha256: other.sha256 });
     assert.ok(!pinned.ok);
     assert.equal(pinned.error.code, 'COORDINATOR_UNAVAILABLE');
     assert.match(pinned.error.message, /^Nothing was saved: .*not the pinned/);
-    const named = await node.services.router.dispatch('membership.configure', { name: 'payroll', airgapped: false, coordinatorUrl: plainCoordinator.url, certSha256: null }, TRUSTED);
+    const named = await callChannel(node.services, 'membership.configure', { name: 'payroll', airgapped: false, coordinatorUrl: plainCoordinator.url, certSha256: null });
     assert.ok(!named.ok);
     assert.match(named.error.message, /serves cluster "treasury", not "payroll"/);
-    const insecure = await node.services.router.dispatch('membership.configure', { name: 'treasury', airgapped: false, coordinatorUrl: 'ws://192.168.1.20:7400', certSha256: null }, TRUSTED);
+    const insecure = await callChannel(node.services, 'membership.configure', { name: 'treasury', airgapped: false, coordinatorUrl: 'ws://192.168.1.20:7400', certSha256: null });
     assert.ok(!insecure.ok);
     assert.equal(insecure.error.code, 'COORDINATOR_INSECURE');
-    const status = await node.services.router.dispatch('membership.status', {}, TRUSTED);
+    const status = await callChannel(node.services, 'membership.status', {});
     assert.ok(status.ok);
     assert.equal(status.value.configured, null);
     assert.equal(node.services.cluster.mode, 'none');
   });
 
   it('configures the cluster, keeps it through a lock, and reconnects after unlocking', async () => {
-    const done = await node.services.router.dispatch('membership.configure', { name: 'treasury', airgapped: false, coordinatorUrl: tlsCoordinator.url, certSha256: good.sha256 }, TRUSTED);
+    const done = await callChannel(node.services, 'membership.configure', { name: 'treasury', airgapped: false, coordinatorUrl: tlsCoordinator.url, certSha256: good.sha256 });
     assert.ok(done.ok, JSON.stringify(!done.ok && done.error));
     assert.equal(done.value.configured?.name, 'treasury');
     assert.equal(done.value.configured?.certSha256, good.sha256.replace(/:/g, '').toLowerCase());
@@ -105,7 +105,7 @@ describe('coordinator address and certificate pin', { timeout: 120_000 }, () => 
     await node.services.vault.unlock(GOOD_PASSPHRASE);
     await until(() => node.services.cluster.connected, 10_000);
     assert.equal(node.services.cluster.clusterId, 'treasury');
-    const airgapped = await node.services.router.dispatch('membership.configure', { name: 'treasury', airgapped: true }, TRUSTED);
+    const airgapped = await callChannel(node.services, 'membership.configure', { name: 'treasury', airgapped: true });
     assert.ok(airgapped.ok);
     assert.equal(airgapped.value.configured?.transport, 'airgap');
     assert.equal(airgapped.value.connected, false);

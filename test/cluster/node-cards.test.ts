@@ -11,7 +11,7 @@ import { MAX_CARD_FILE_BYTES, nodeCardText, parseNodeCardFile, type NodeCardFile
 import { AppFailure } from '../../main/errors';
 import type { RequesterProof } from '../../main/guardians/guardian-service';
 import { enrolThree, guardianFixture, type GuardianFixture } from '../support/guardians';
-import { GOOD_PASSPHRASE, TRUSTED } from '../support/services';
+import { callChannel, GOOD_PASSPHRASE } from '../support/services';
 import { startNode, stopNode, type TestNode } from './support';
 
 const AS_OPERATOR: RequesterProof = { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE };
@@ -49,7 +49,7 @@ describe('node cards', { timeout: 120_000 }, () => {
 
   it('exports this node\'s card: its keys, signed, with the words the vault shows', async () => {
     const me = await f.services.cluster.identity();
-    const card = await f.services.router.dispatch('membership.card', {}, TRUSTED);
+    const card = await callChannel(f.services, 'membership.card', {});
     assert.ok(card.ok);
     const parsed = parseNodeCardFile(card.value.text);
     assert.equal(parsed.card.nodeId, me.nodeId);
@@ -62,7 +62,7 @@ describe('node cards', { timeout: 120_000 }, () => {
 
   it('refuses a card whose words do not match, and enrols nothing', async () => {
     const wrong = words(1).split('-').reverse().join(' ');
-    const result = await f.services.router.dispatch('membership.enrolCard', { text: cards[0]!, words: wrong }, TRUSTED);
+    const result = await callChannel(f.services, 'membership.enrolCard', { text: cards[0]!, words: wrong });
     assert.ok(!result.ok);
     assert.equal(result.error.code, 'FINGERPRINT_MISMATCH');
     assert.match(result.error.message, /does not match this card\. Do not enrol it: compare the words on both screens again/);
@@ -86,14 +86,14 @@ describe('node cards', { timeout: 120_000 }, () => {
 
   it('refuses an oversized file before reading it as a card', async () => {
     const big = cards[0]!.replace('{', `{"padding":"${'x'.repeat(MAX_CARD_FILE_BYTES)}",`);
-    const result = await f.services.router.dispatch('membership.inspectCard', { text: big }, TRUSTED);
+    const result = await callChannel(f.services, 'membership.inspectCard', { text: big });
     assert.ok(!result.ok);
     assert.equal(result.error.code, 'PEER_CARD_TOO_LARGE');
     assert.match(result.error.message, /a node card is under 4096 bytes/);
   });
 
   it('refuses this node\'s own card as a peer', async () => {
-    const mine = await f.services.router.dispatch('membership.card', {}, TRUSTED);
+    const mine = await callChannel(f.services, 'membership.card', {});
     assert.ok(mine.ok);
     await rejects(f.services.cluster.roster.enrol(mine.value.text, mine.value.fingerprint), 'PEER_IS_SELF', /this node's own card/);
     // Also on the path the lab and the peers file take.
@@ -104,7 +104,7 @@ describe('node cards', { timeout: 120_000 }, () => {
 
   it('enrols a card once its words are confirmed (typed with spaces, any case), then refuses it again as a duplicate', async () => {
     const typed = words(0).toUpperCase().split('-').join('  ');
-    const result = await f.services.router.dispatch('membership.enrolCard', { text: cards[0]!, words: typed }, TRUSTED);
+    const result = await callChannel(f.services, 'membership.enrolCard', { text: cards[0]!, words: typed });
     assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
     assert.ok(result.value.members.some((m) => m.nodeId === file(0).card.nodeId && m.status === 'enrolled' && m.online === null));
     await rejects(f.services.cluster.roster.enrol(cards[0]!, words(0)), 'PEER_ALREADY_ENROLLED', /already enrolled on this node; nothing was changed/);
@@ -113,20 +113,20 @@ describe('node cards', { timeout: 120_000 }, () => {
 
   it('removes a peer only with two guardians\' approval, and refuses its card ever after (replayed file)', async () => {
     const nodeId = file(0).card.nodeId;
-    const request = await f.services.router.dispatch('membership.requestRemoval', { nodeId, reason: 'machine stolen', requester: AS_OPERATOR, ttlMinutes: 60 }, TRUSTED);
+    const request = await callChannel(f.services, 'membership.requestRemoval', { nodeId, reason: 'machine stolen', requester: AS_OPERATOR, ttlMinutes: 60 });
     assert.ok(request.ok, JSON.stringify(!request.ok && request.error));
-    const early = await f.services.router.dispatch('membership.removePeer', { nodeId, requestId: request.value.id }, TRUSTED);
+    const early = await callChannel(f.services, 'membership.removePeer', { nodeId, requestId: request.value.id });
     assert.ok(!early.ok);
     assert.equal(early.error.code, 'QUORUM_NOT_MET');
     assert.equal(peerRows(), 1, 'nothing removed without the quorum');
     await f.services.guardians.signWithLedger(request.value.id, guardians.lena.id, 'approve');
     await f.services.guardians.signWithKeyFile(request.value.id, guardians.sam.keyFile, guardians.sam.passphrase, 'approve');
-    const removed = await f.services.router.dispatch('membership.removePeer', { nodeId, requestId: request.value.id }, TRUSTED);
+    const removed = await callChannel(f.services, 'membership.removePeer', { nodeId, requestId: request.value.id });
     assert.ok(removed.ok, JSON.stringify(!removed.ok && removed.error));
     assert.equal(peerRows(), 0);
     assert.deepEqual(removed.value.removed.map((r) => r.nodeId), [nodeId]);
     // The approval is spent: it cannot remove anything again.
-    const again = await f.services.router.dispatch('membership.removePeer', { nodeId, requestId: request.value.id }, TRUSTED);
+    const again = await callChannel(f.services, 'membership.removePeer', { nodeId, requestId: request.value.id });
     assert.ok(!again.ok);
     // Its old card, replayed, on every path.
     await rejects(f.services.cluster.roster.enrol(cards[0]!, words(0)), 'PEER_REMOVED', /was removed from this cluster on .* with the guardians' approval; its card cannot be enrolled again/);
@@ -138,17 +138,17 @@ describe('node cards', { timeout: 120_000 }, () => {
   it('replaces a peer by a new machine\'s card under the quorum, with the words checked before the guardians are asked', async () => {
     await f.services.cluster.roster.enrol(cards[1]!, words(1));
     const oldId = file(1).card.nodeId;
-    const wrongWords = await f.services.router.dispatch('membership.requestReplacement', { nodeId: oldId, text: cards[2]!, words: words(1), reason: 'disk failed', requester: AS_OPERATOR, ttlMinutes: 60 }, TRUSTED);
+    const wrongWords = await callChannel(f.services, 'membership.requestReplacement', { nodeId: oldId, text: cards[2]!, words: words(1), reason: 'disk failed', requester: AS_OPERATOR, ttlMinutes: 60 });
     assert.ok(!wrongWords.ok);
     assert.equal(wrongWords.error.code, 'FINGERPRINT_MISMATCH');
-    const request = await f.services.router.dispatch('membership.requestReplacement', { nodeId: oldId, text: cards[2]!, words: words(2), reason: 'disk failed', requester: AS_OPERATOR, ttlMinutes: 60 }, TRUSTED);
+    const request = await callChannel(f.services, 'membership.requestReplacement', { nodeId: oldId, text: cards[2]!, words: words(2), reason: 'disk failed', requester: AS_OPERATOR, ttlMinutes: 60 });
     assert.ok(request.ok, JSON.stringify(!request.ok && request.error));
     await f.services.guardians.signWithLedger(request.value.id, guardians.lena.id, 'approve');
     await f.services.guardians.signWithKeyFile(request.value.id, guardians.sofia.keyFile, guardians.sofia.passphrase, 'approve');
     // The approval covers exactly this new card: another card is refused with it.
-    const other = await f.services.router.dispatch('membership.replacePeer', { nodeId: oldId, text: cards[0]!, words: words(0), requestId: request.value.id }, TRUSTED);
+    const other = await callChannel(f.services, 'membership.replacePeer', { nodeId: oldId, text: cards[0]!, words: words(0), requestId: request.value.id });
     assert.ok(!other.ok);
-    const done = await f.services.router.dispatch('membership.replacePeer', { nodeId: oldId, text: cards[2]!, words: words(2), requestId: request.value.id }, TRUSTED);
+    const done = await callChannel(f.services, 'membership.replacePeer', { nodeId: oldId, text: cards[2]!, words: words(2), requestId: request.value.id });
     assert.ok(done.ok, JSON.stringify(!done.ok && done.error));
     assert.deepEqual(done.value.members.filter((m) => !m.isSelf).map((m) => m.nodeId), [file(2).card.nodeId]);
     assert.ok(done.value.removed.some((r) => r.nodeId === oldId && r.replacedBy === file(2).card.nodeId));

@@ -6,6 +6,7 @@ import { JobList } from '../components/JobCard';
 import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
+import { ClusterMembershipPanel } from './ClusterMembershipPanel';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 
 const REFRESH_MS = 3_000;
@@ -330,6 +331,7 @@ export function KeysetsScreen() {
   return (
     <>
       <ClusterPanel onError={setError} />
+      <ClusterMembershipPanel />
       <EcdsaSetupPanel ready={ready} />
       <section className="card" aria-labelledby="keysets-title">
         <h1 id="keysets-title">Keysets</h1>

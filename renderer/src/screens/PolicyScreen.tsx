@@ -11,7 +11,7 @@ import { RequesterFields, useRequester, type RequesterInput } from '../component
 import { RevokerFields, useRevoker } from '../components/RevokerFields';
 
 /** Two steps of a guarded change: ask the guardians, then apply with the approved request. */
-function GuardedChange(props: {
+export function GuardedChange(props: {
   title: string;
   requestLabel: string;
   applyLabel: string;
