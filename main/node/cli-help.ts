@@ -66,7 +66,8 @@ Options
   --cluster NAME           The cluster's name: the coordinator must serve exactly this cluster id
                            (its --cluster), or the node refuses it.
   --air-gapped             No coordinator: sessions cross only as file bundles (see Air gap below).
-  --airgap-inbox DIR       Folder this node reads bundles from (a transfer medium), every 2 s.
+  --airgap-inbox DIR       Folder this node reads bundles from (a transfer medium), every 2 s; with
+                           --air-gapped, or beside --coordinator for partners that have no network.
   --airgap-outbox DIR      Folder this node writes its reply bundles to (default: the inbox).
   --export-card FILE       Write this node's card file to FILE (0600), print its words, and exit.
   --enrol-card FILE        Enrol the peer whose card file is FILE, and exit. Needs --words.

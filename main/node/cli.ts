@@ -84,7 +84,6 @@ function readPassphrase(): string {
 async function main(): Promise<void> {
   if (!values.data) die('--data DIR is required.');
   const transport = readInput(() => chosenTransport(values));
-  if (values['airgap-inbox'] && transport.kind === 'coordinator') die('--airgap-inbox serves the air gap: use it with --air-gapped, not with --coordinator.');
   if (values['airgap-outbox'] && !values['airgap-inbox']) die('--airgap-outbox needs --airgap-inbox.');
   if (values.words && !values['enrol-card']) die('--words confirms the card given with --enrol-card.');
   const dataDir = values.data!;

@@ -6,6 +6,8 @@
  * removed under the guardian quorum. Removal and replacement run only with two guardians' approval.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_CARD_FILE_BYTES, nodeCardText, parseNodeCardFile, type NodeCardFile } from '../../main/cluster/card-file';
 import { AppFailure } from '../../main/errors';
@@ -125,6 +127,7 @@ describe('node cards', { timeout: 120_000 }, () => {
     assert.ok(removed.ok, JSON.stringify(!removed.ok && removed.error));
     assert.equal(peerRows(), 0);
     assert.deepEqual(removed.value.removed.map((r) => r.nodeId), [nodeId]);
+    assert.equal(f.services.guardians.view(request.value.id).status, 'executed', 'the approval was consumed by the removal');
     // The approval is spent: it cannot remove anything again.
     const again = await callChannel(f.services, 'membership.removePeer', { nodeId, requestId: request.value.id });
     assert.ok(!again.ok);
@@ -144,14 +147,31 @@ describe('node cards', { timeout: 120_000 }, () => {
     const request = await callChannel(f.services, 'membership.requestReplacement', { nodeId: oldId, text: cards[2]!, words: words(2), reason: 'disk failed', requester: AS_OPERATOR, ttlMinutes: 60 });
     assert.ok(request.ok, JSON.stringify(!request.ok && request.error));
     await f.services.guardians.signWithLedger(request.value.id, guardians.lena.id, 'approve');
-    await f.services.guardians.signWithKeyFile(request.value.id, guardians.sofia.keyFile, guardians.sofia.passphrase, 'approve');
     // The approval covers exactly this new card: another card is refused with it.
     const other = await callChannel(f.services, 'membership.replacePeer', { nodeId: oldId, text: cards[0]!, words: words(0), requestId: request.value.id });
     assert.ok(!other.ok);
+    const early = await callChannel(f.services, 'membership.replacePeer', { nodeId: oldId, text: cards[2]!, words: words(2), requestId: request.value.id });
+    assert.ok(!early.ok);
+    assert.equal(early.error.code, 'QUORUM_NOT_MET');
+    await f.services.guardians.signWithKeyFile(request.value.id, guardians.sofia.keyFile, guardians.sofia.passphrase, 'approve');
     const done = await callChannel(f.services, 'membership.replacePeer', { nodeId: oldId, text: cards[2]!, words: words(2), requestId: request.value.id });
     assert.ok(done.ok, JSON.stringify(!done.ok && done.error));
+    assert.equal(f.services.guardians.view(request.value.id).status, 'executed', 'the approval was consumed by the replacement');
     assert.deepEqual(done.value.members.filter((m) => !m.isSelf).map((m) => m.nodeId), [file(2).card.nodeId]);
     assert.ok(done.value.removed.some((r) => r.nodeId === oldId && r.replacedBy === file(2).card.nodeId));
     await rejects(f.services.cluster.roster.enrol(cards[1]!, words(1)), 'PEER_REMOVED', /cannot be enrolled again/);
+  });
+
+  it('leaving the lab un-enrols only the nodes whose cards are in this console\'s own lab folder', async () => {
+    // node-d stands in for a lab node: its card is in <data>/lab/lab-node-b/, as the lab writes it.
+    const labNode = join(f.services.dataDir, 'lab', 'lab-node-b');
+    mkdirSync(labNode, { recursive: true });
+    writeFileSync(join(labNode, 'node-card.json'), cards[2]!);
+    const joined = await callChannel(f.services, 'membership.configure', { name: 'treasury', airgapped: true });
+    assert.ok(joined.ok, JSON.stringify(!joined.ok && joined.error));
+    assert.equal(joined.value.configured?.transport, 'airgap');
+    assert.ok(!joined.value.members.some((m) => m.nodeId === file(2).card.nodeId), 'the lab node is no longer a peer');
+    assert.equal(f.services.cluster.mode, 'configured');
+    assert.equal(f.services.audit.list({ type: 'LAB_LEFT' }).entries[0]?.details.nodes, file(2).card.nodeId);
   });
 });

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -173,7 +173,9 @@ describe('a configured cluster formed from two consoles and a headless node', { 
     // Both consoles join "treasury" through the coordinator on loopback; C starts on it.
     await join_(pageA);
     await join_(pageB);
-    child = spawn(process.execPath, [...nodeArgs, '--cluster', 'treasury', '--coordinator', coordinator.url, '--accept-keygen-minutes', '10'], { env: { ...process.env, VAULTKEEPER_NODE_PASSPHRASE: NODE_PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const medium = join(work.path, 'medium');
+    mkdirSync(medium);
+    child = spawn(process.execPath, [...nodeArgs, '--cluster', 'treasury', '--coordinator', coordinator.url, '--accept-keygen-minutes', '10', '--airgap-inbox', medium], { env: { ...process.env, VAULTKEEPER_NODE_PASSPHRASE: NODE_PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.setEncoding('utf8').on('data', (c: string) => childLines.push(...c.split('\n')));
     child.stderr!.resume();
     await until(() => childLines.some((l) => l.startsWith('READY ')), 60_000);
@@ -196,5 +198,26 @@ describe('a configured cluster formed from two consoles and a headless node', { 
     assert.match((await pageA.getByTestId('key-check-result').textContent()) ?? '', /signed by 2 nodes and verified/);
     await pageB.getByTestId('keyset-address').first().waitFor({ timeout: 20_000 });
     assert.equal(await pageB.getByTestId('keyset-address').first().textContent(), await address.textContent());
+
+    // The other side of the air gap: node C serves a folder; A carries a key check to it by bundles.
+    const completed = () => pageA.locator('[data-testid="cluster-session"][data-state="completed"]').count();
+    const before = await completed();
+    await pageA.getByLabel('Bundle folder (absolute path, e.g. the USB stick)').fill(medium);
+    const airgap = pageA.getByRole('region', { name: 'Air gap: bundles on removable media' });
+    await airgap.getByLabel('Keyset').selectOption({ index: 1 });
+    await airgap.getByLabel('Partner node').selectOption({ label: 'node-c' });
+    await airgap.getByRole('button', { name: 'Export key-check request bundle' }).click();
+    await pageA.getByTestId('airgap-report').waitFor();
+    await until(() => childLines.some((l) => l.startsWith('AIRGAP-JOINED ')), 30_000);
+    for (let i = 0; i < 20 && (await completed()) === before; i += 1) {
+      await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+      await new Promise((r) => setTimeout(r, 1_500));
+    }
+    assert.equal(await completed(), before + 1, 'the air-gap key check completed at the requester');
+    // The requester sees what the sessions produced: the key checks' signatures, the keyset's public key.
+    const results = await pageA.getByTestId('session-result').allTextContents();
+    assert.ok(results.filter((r) => /^signature [0-9a-f]{16}…$/.test(r)).length >= 2, results.join(' | '));
+    assert.ok(results.some((r) => /^public key [0-9a-f]{16}…$/.test(r)), results.join(' | '));
+    await until(() => childLines.some((l) => /^AIRGAP-DONE [0-9a-f]{16} signature [0-9a-f]{128}$/.test(l)), 30_000);
   });
 });

@@ -356,7 +356,7 @@ export function KeysetsScreen() {
         <h1 id="sessions-title">Sessions</h1>
         <table className="audit-table">
           <thead>
-            <tr><th>Started</th><th>Protocol</th><th>State</th><th>Error class</th><th>Reason</th></tr>
+            <tr><th>Started</th><th>Protocol</th><th>State</th><th>Result</th><th>Error class</th><th>Reason</th></tr>
           </thead>
           <tbody>
             {sessions.map((s) => (
@@ -364,6 +364,9 @@ export function KeysetsScreen() {
                 <td className="small"><Time iso={s.startedAt} seconds /></td>
                 <td>{s.protocol}</td>
                 <td>{s.state}</td>
+                <td className="mono small" data-testid="session-result" title={s.signature ?? s.publicKey ?? ''}>
+                  {s.signature ? `signature ${s.signature.slice(0, 16)}…` : s.publicKey ? `public key ${s.publicKey.slice(0, 16)}…` : ''}
+                </td>
                 <td>{s.errorClass ?? ''}{s.errorCode ? <span className="notice-code"> {s.errorCode}</span> : null}</td>
                 <td className="small">{s.errorReason ?? ''}{s.blamedNode ? ` (node ${s.blamedNode})` : ''}</td>
               </tr>
