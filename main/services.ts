@@ -7,6 +7,7 @@ import { createBackupDomain, type BackupDomain } from './backup';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { LabCluster, type LabOptions } from './cluster/lab';
+import { ClusterSetup } from './cluster/cluster-setup';
 import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
 import { createHandlers } from './ipc/handlers';
@@ -61,6 +62,8 @@ export interface Services {
   permitQueue: PermitQueue;
   cluster: ClusterService;
   lab: LabCluster;
+  /** The real cluster this console joined: its name, coordinator (pinned) or air gap. */
+  clusterSetup: ClusterSetup;
   /** Long operations owned by main (key generation, presignatures). */
   jobs: JobService;
   ceremony: CeremonyDomain;
@@ -108,6 +111,7 @@ export function createServices(options: ServiceOptions): Services {
   // A permit a previous run left mid-signature is settled before anything else can touch it.
   permitQueue.recover();
   const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
+  const clusterSetup = new ClusterSetup({ dataDir: options.dataDir, db, vault, audit, clock, cluster, lab });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir, pdfPrinter: options.pdfPrinter ?? null });
   // A seed or share in memory does not outlive the unlocked vault.
   vault.onLock((reason) => {
@@ -129,7 +133,7 @@ export function createServices(options: ServiceOptions): Services {
     airgapImport: (folder) => cluster.airgapImport(folder),
     airgapSessions: () => cluster.airgapSessions(),
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup, qr } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

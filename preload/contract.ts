@@ -18,6 +18,7 @@ import { PERMIT_ERROR_CODES, PERMIT_EVENT_TYPES, permitChannels, type PermitResp
 import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES, policyChannels, type PolicyResponses } from './channels/policy';
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { JOB_ERROR_CODES, JOB_EVENT_TYPES, jobChannels, type JobResponses } from './channels/jobs';
+import { MEMBERSHIP_ERROR_CODES, MEMBERSHIP_EVENT_TYPES, membershipChannels, type MembershipResponses } from './channels/membership';
 import { overviewChannels, type OverviewResponses } from './channels/overview';
 import { QR_ERROR_CODES, QR_EVENT_TYPES, qrChannels, type QrResponses } from './channels/qr';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
@@ -28,6 +29,7 @@ export type * from './channels/ceremony';
 export type * from './channels/cluster';
 export type * from './channels/guardians';
 export type * from './channels/jobs';
+export type * from './channels/membership';
 export type * from './channels/overview';
 export type * from './channels/permits';
 export type * from './channels/policy';
@@ -51,14 +53,15 @@ export const channels = {
   ...jobChannels,
   ...overviewChannels,
   ...qrChannels,
+  ...membershipChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, QrResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, QrResponses, MembershipResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...QR_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...QR_ERROR_CODES, ...MEMBERSHIP_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
-export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...QR_EVENT_TYPES] as const;
+export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...QR_EVENT_TYPES, ...MEMBERSHIP_EVENT_TYPES] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 // ---------------------------------------------------------------------------------------------

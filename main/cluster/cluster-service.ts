@@ -24,6 +24,7 @@ import { KeygenCeremonies, type CreateKeysetOptions } from './keygen';
 import { Keysets, type KeysetRecord, type Scheme } from './keysets';
 import { Membership, type NodeRecord } from './membership';
 import { Participations } from './participation';
+import { PeerRoster } from './peer-roster';
 import { PresignRequests } from './presign-requests';
 import { PresignaturePool, type PresignatureRecord } from './presignatures';
 import { PrimePool, type PrimePoolStatus } from './prime-pool';
@@ -85,6 +86,8 @@ export class ClusterService {
   readonly pool: PresignaturePool;
   readonly keygenWindow: KeygenWindow;
   readonly refusals: RefusalAudit;
+  /** Enrolment from card files, removal and replacement of peers (guardian quorum). */
+  readonly roster: PeerRoster;
 
   /** 'lab' while the embedded lab cluster serves this console. */
   mode: 'none' | 'lab' | 'configured' = 'none';
@@ -99,6 +102,7 @@ export class ClusterService {
     this.keygenWindow = new KeygenWindow(o.clock);
     this.refusals = new RefusalAudit(o.audit, o.clock, limits.refusalAuditWindowMs);
     this.membership = new Membership(deps, o.name ?? 'console');
+    this.roster = new PeerRoster(deps, this.membership);
     this.keysetStore = new Keysets(deps);
     const signer = () => this.signer;
     this.auxGroupStore = new AuxGroups({ ...deps, signer });
@@ -199,9 +203,21 @@ export class ClusterService {
 
   // --- coordinator ----------------------------------------------------------------------------
 
-  async connect(url: string): Promise<void> {
+  /** Connects to a coordinator; `certSha256` pins its TLS certificate, `clusterId` refuses one serving another cluster. */
+  async connect(url: string, options: { certSha256?: string | null; clusterId?: string | null } = {}): Promise<void> {
     const me = await this.identity();
-    await this.requests.connect(url, me, { onMessage: (m) => void this.handleNetworkMessage(m), onClose: () => this.onDisconnected() });
+    await this.requests.connect(url, me, { onMessage: (m) => void this.handleNetworkMessage(m), onClose: () => this.onDisconnected() }, options);
+  }
+
+  /** Drops the coordinator connection (leaving the lab, going air-gapped); running sessions end as failed. */
+  disconnect(): void {
+    this.requests.close();
+    this.onDisconnected();
+  }
+
+  /** Which of `nodeIds` the coordinator says are connected (this node always is, when connected). */
+  presence(nodeIds: string[]): Promise<string[]> {
+    return this.requests.requireClient().presence(nodeIds);
   }
 
   get coordinatorUrl(): string | null {

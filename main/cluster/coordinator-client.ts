@@ -7,6 +7,7 @@ import { HELLO_LABEL, MAX_FRAME_BYTES, type ClientMessage, type ServerMessage } 
 import { transcript } from './keys';
 import type { LocalIdentity } from './identity';
 import { presentAmong } from './presence';
+import { CertificatePinError, pinnedTlsConnect } from './coordinator-tls';
 
 export interface ClientEvents {
   onMessage(message: ServerMessage): void;
@@ -22,12 +23,15 @@ export class CoordinatorClient {
     readonly url: string,
     private readonly me: LocalIdentity,
     private readonly events: ClientEvents,
+    /** SHA-256 of the coordinator's TLS certificate, for wss:// addresses: only that certificate is accepted. */
+    private readonly certSha256: string | null = null,
   ) {}
 
   /** Connects and authenticates; rejects after `timeoutMs`. */
   connect(clusterIdHint: string | null = null, timeoutMs = 10_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url, { maxPayload: MAX_FRAME_BYTES });
+      if (this.certSha256 && !this.url.startsWith('wss:')) return reject(new Error('A certificate pin needs a wss:// coordinator address.'));
+      const ws = new WebSocket(this.url, { maxPayload: MAX_FRAME_BYTES, ...(this.certSha256 ? { createConnection: pinnedTlsConnect(this.certSha256) as never } : {}) });
       this.ws = ws;
       const timer = setTimeout(() => {
         ws.terminate();
@@ -74,7 +78,9 @@ export class CoordinatorClient {
       });
       ws.on('error', (error) => {
         clearTimeout(timer);
-        if (!welcomed) reject(new Error(`Cannot reach the coordinator at ${this.url} (${(error as NodeJS.ErrnoException).code ?? error.name}).`));
+        if (welcomed) return;
+        if (error instanceof CertificatePinError) reject(error);
+        else reject(new Error(`Cannot reach the coordinator at ${this.url} (${(error as NodeJS.ErrnoException).code ?? error.name}).`));
       });
     });
   }

@@ -57,6 +57,12 @@ export class Membership {
   enrolPeer(card: NodeCard, confirmedFingerprint: string): NodeRecord {
     this.d.vault.keyRing();
     if (!verifyCard(card)) fail('PEER_CARD_INVALID', 'That node card is not self-consistent (its keys do not match its node id). Ask the peer for its card again.');
+    // On every path (screen, command line, lab): never this node, never a removed node again.
+    if (card.nodeId === this.d.vault.nodeId()) fail('PEER_IS_SELF', 'That is this node\'s own card. Import the card of the other node (from its screen or its node-card.json).');
+    const removed = this.d.db.prepare('SELECT name, removed_at, request_id FROM mpc_removed_nodes WHERE node_id = ? OR signing_public_key = ?').get(card.nodeId, card.signingPublicKey) as { name: string; removed_at: string; request_id: string } | undefined;
+    if (removed) {
+      fail('PEER_REMOVED', `Node ${removed.name} (${card.nodeId}) was removed from this cluster on ${removed.removed_at.slice(0, 10)} with the guardians' approval; its card cannot be enrolled again. A replacement machine makes a new node card.`, { nodeId: card.nodeId, requestId: removed.request_id });
+    }
     const fingerprint = cardFingerprint(card);
     if (fingerprint !== confirmedFingerprint.trim().toLowerCase()) {
       fail('FINGERPRINT_MISMATCH', 'The fingerprint you confirmed does not match this card. Do not enrol it: compare the words on both screens again.', { nodeId: card.nodeId });

@@ -156,5 +156,17 @@ function toSession(r: Row): SessionRecord {
     blamedNode: (r.blamed_node as string | null) ?? null,
     startedAt: String(r.started_at),
     finishedAt: (r.finished_at as string | null) ?? null,
+    ...publicOutcome(r.result),
   };
+}
+
+/** The signature or public key a finished session recorded (nothing secret is ever in `result`). */
+function publicOutcome(raw: unknown): { signature: string | null; publicKey: string | null } {
+  if (typeof raw !== 'string') return { signature: null, publicKey: null };
+  try {
+    const result = JSON.parse(raw) as { signature?: unknown; publicKey?: unknown };
+    return { signature: typeof result.signature === 'string' ? result.signature : null, publicKey: typeof result.publicKey === 'string' ? result.publicKey : null };
+  } catch {
+    return { signature: null, publicKey: null };
+  }
 }

@@ -32,10 +32,10 @@ export class SessionRequests {
 
   constructor(private readonly membership: Membership) {}
 
-  async connect(url: string, me: LocalIdentity, handlers: { onMessage: (m: ServerMessage) => void; onClose: () => void }): Promise<void> {
+  async connect(url: string, me: LocalIdentity, handlers: { onMessage: (m: ServerMessage) => void; onClose: () => void }, options: { certSha256?: string | null; clusterId?: string | null } = {}): Promise<void> {
     this.client?.close();
-    const client = new CoordinatorClient(url, me, handlers);
-    this.clusterIdValue = await client.connect();
+    const client = new CoordinatorClient(url, me, handlers, options.certSha256 ?? null);
+    this.clusterIdValue = await client.connect(options.clusterId ?? null);
     this.client = client;
   }
 

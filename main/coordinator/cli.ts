@@ -2,7 +2,9 @@
  * The coordinator as a process: `npm run coordinator -- --port 7400 --cluster lab --store FILE`.
  * Listens on loopback unless --host says otherwise.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isLoopbackHost } from '../cluster/cluster-config';
 import { COORDINATOR_HELP, COORDINATOR_OPTIONS, COORDINATOR_USAGE } from './cli-help';
 import { Coordinator } from './server';
 
@@ -26,7 +28,18 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const certFile = values['tls-cert'];
+const keyFile = values['tls-key'];
+if ((certFile === undefined) !== (keyFile === undefined)) {
+  process.stderr.write('vaultkeeper coordinator: --tls-cert and --tls-key go together.\n');
+  process.exit(2);
+}
+if (!certFile && !isLoopbackHost(values.host!)) {
+  process.stderr.write(`vaultkeeper coordinator: --host ${values.host} is not this machine: serve wss:// with --tls-cert and --tls-key (the nodes refuse plain ws:// off loopback).\n`);
+  process.exit(2);
+}
 const coordinator = new Coordinator({
+  ...(certFile && keyFile ? { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } } : {}),
   storeFile: values.store!,
   clusterId: values.cluster!,
   host: values.host!,

@@ -5,6 +5,7 @@
  * plaintext protocol message, and nodes verify every envelope end to end.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ed25519PublicKey, transcript, verifyBytes } from '../cluster/keys';
@@ -22,6 +23,8 @@ export interface CoordinatorOptions {
   /** Test hook: sees (and may alter or drop) every relayed envelope. */
   relayFilter?: (relay: { sessionId: string; from: string; to: string; envelope: unknown }) => unknown | null;
   log?: (line: string) => void;
+  /** Serve wss:// with this certificate and key (PEM); nodes pin the certificate's SHA-256 fingerprint. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export type SessionEndFailure = NonNullable<Extract<ServerMessage, { t: 'session-end' }>['failure']>;
@@ -36,6 +39,7 @@ interface LiveSession {
 export class Coordinator {
   readonly store: CoordinatorStore;
   private server!: WebSocketServer;
+  private https: HttpsServer | null = null;
   private readonly connections = new Map<string, WebSocket>();
   private readonly live = new Map<string, LiveSession>();
   /** Identity keys the connected nodes proved at hello. */
@@ -48,18 +52,30 @@ export class Coordinator {
   }
 
   async listen(): Promise<string> {
-    this.server = new WebSocketServer({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0, maxPayload: MAX_FRAME_BYTES });
+    const host = this.options.host ?? '127.0.0.1';
+    const port = this.options.port ?? 0;
+    if (this.options.tls) {
+      const https = createHttpsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' });
+      this.https = https;
+      this.server = new WebSocketServer({ server: https, maxPayload: MAX_FRAME_BYTES });
+      await new Promise<void>((resolve, reject) => {
+        https.once('error', reject);
+        https.listen(port, host, () => resolve());
+      });
+    } else {
+      this.server = new WebSocketServer({ host, port, maxPayload: MAX_FRAME_BYTES });
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('listening', resolve);
+        this.server.once('error', reject);
+      });
+    }
     this.server.on('connection', (ws) => this.accept(ws));
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('listening', resolve);
-      this.server.once('error', reject);
-    });
     return this.url;
   }
 
   get url(): string {
-    const address = this.server.address() as AddressInfo;
-    return `ws://${address.address}:${address.port}`;
+    const address = (this.https ?? this.server).address() as AddressInfo;
+    return `${this.https ? 'wss' : 'ws'}://${address.address}:${address.port}`;
   }
 
   get connectedNodes(): string[] {
@@ -72,6 +88,7 @@ export class Coordinator {
     for (const ws of this.connections.values()) ws.terminate();
     for (const ws of this.server?.clients ?? []) ws.terminate();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.https ? this.https.close(() => resolve()) : resolve()));
     this.store.close();
   }
 

@@ -27,6 +27,8 @@ export const GUARDED_OPERATIONS = {
   'permit-issuer.enrol': { label: 'Trust a new permit issuer key', wired: true },
   'permit-issuer.remove': { label: 'Stop trusting a permit issuer key', wired: true },
   'execution-authorization.enable': { label: 'Let this node co-sign unattended within a scope (execution authorization)', wired: true },
+  'cluster.peer.remove': { label: 'Remove a signer node from this cluster (its card can never be enrolled again)', wired: true },
+  'cluster.peer.replace': { label: 'Replace a signer node of this cluster with a new machine (new node card)', wired: true },
 } as const satisfies Record<string, GuardedOperation>;
 
 export type GuardedOperationKind = keyof typeof GUARDED_OPERATIONS;

@@ -9,6 +9,7 @@ import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
 import { jobHandlers } from './handlers/jobs';
+import { membershipHandlers } from './handlers/membership';
 import { overviewHandlers } from './handlers/overview';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
@@ -29,5 +30,6 @@ export function createHandlers(services: Services): Handlers {
     ...jobHandlers(services),
     ...overviewHandlers(services),
     ...qrHandlers(services),
+    ...membershipHandlers(services),
   };
 }

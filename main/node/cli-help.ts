@@ -8,6 +8,14 @@ import { NODE_SETUP_HELP } from '../policy/node-setup';
 export const NODE_OPTIONS = {
   data: { type: 'string' },
   coordinator: { type: 'string' },
+  'coordinator-cert-sha256': { type: 'string' },
+  cluster: { type: 'string' },
+  'air-gapped': { type: 'boolean', default: false },
+  'airgap-inbox': { type: 'string' },
+  'airgap-outbox': { type: 'string' },
+  'export-card': { type: 'string' },
+  'enrol-card': { type: 'string' },
+  words: { type: 'string' },
   name: { type: 'string', default: 'signer-node' },
   init: { type: 'boolean', default: false },
   peers: { type: 'string' },
@@ -28,10 +36,13 @@ export const NODE_OPTIONS = {
   help: { type: 'boolean', default: false },
 } as const;
 
-export const NODE_USAGE = `usage: npm run node -- --data DIR --coordinator ws://HOST:PORT [--name NAME] [--init]
+export const NODE_USAGE = `usage: npm run node -- --data DIR (--coordinator ws(s)://HOST:PORT | --air-gapped) [--name NAME] [--init]
+         [--cluster NAME] [--coordinator-cert-sha256 HEX] [--airgap-inbox DIR --airgap-outbox DIR]
          [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
          [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]
-         [--accept-keygen-minutes N] [--state-dir DIR] [--lab] [--prime-pool N]`;
+         [--accept-keygen-minutes N] [--state-dir DIR] [--lab] [--prime-pool N]
+       npm run node -- --data DIR --export-card FILE          write this node's card and exit
+       npm run node -- --data DIR --enrol-card FILE --words "six words"   enrol one peer and exit`;
 
 export function nodeHelp(protocols: readonly string[], maxKeygenMinutes: number): string {
   return `Vaultkeeper signer node: the console's main-process services without a window. It holds one
@@ -43,8 +54,25 @@ ${NODE_USAGE}
 Options
   --data DIR               Data folder of this node (created owner-only, 0700): the vault database
                            vaultkeeper.sqlite3 and node-card.json. Required.
-  --coordinator URL        WebSocket address of the coordinator, e.g. ws://10.0.0.5:7400. Without it
-                           the node opens its vault, prints READY offline and takes part in nothing.
+  --coordinator URL        Address of the coordinator: wss://HOST:PORT, with --coordinator-cert-sha256
+                           when HOST is not this machine; plain ws:// only to 127.0.0.1 / ::1 /
+                           localhost (refused elsewhere). Without it (and without --air-gapped) the
+                           node opens its vault, prints READY offline and takes part in nothing.
+  --coordinator-cert-sha256 HEX
+                           SHA-256 fingerprint of the coordinator's TLS certificate (64 hex digits,
+                           colons allowed), read on the coordinator machine with
+                           openssl x509 -noout -fingerprint -sha256 -in cert.pem. Only that
+                           certificate is accepted; a mismatch stops before this node identifies itself.
+  --cluster NAME           The cluster's name: the coordinator must serve exactly this cluster id
+                           (its --cluster), or the node refuses it.
+  --air-gapped             No coordinator: sessions cross only as file bundles (see Air gap below).
+  --airgap-inbox DIR       Folder this node reads bundles from (a transfer medium), every 2 s; with
+                           --air-gapped, or beside --coordinator for partners that have no network.
+  --airgap-outbox DIR      Folder this node writes its reply bundles to (default: the inbox).
+  --export-card FILE       Write this node's card file to FILE (0600), print its words, and exit.
+  --enrol-card FILE        Enrol the peer whose card file is FILE, and exit. Needs --words.
+  --words "WORDS"          The six fingerprint words the peer's operator read to you from their own
+                           screen (spaces or hyphens). A card whose words differ is refused.
   --name NAME              Name shown to the other nodes and in their audit logs (default signer-node).
   --init                   Create the vault in DIR if there is none (without it a missing vault stops
                            the node, so a wrong --data cannot silently start an empty node).
@@ -53,6 +81,8 @@ Options
   --protocols LIST         Comma-separated protocols this node takes part in (default: all):
                            ${protocols.join(', ')}
   --passphrase-fd N        Read the vault passphrase from file descriptor N (0 = stdin; one line).
+                           Passphrase sources, in order: --passphrase-fd N, else the environment
+                           variable VAULTKEEPER_NODE_PASSPHRASE. There is no default and no prompt.
   --trusted-issuers FILE   Permit issuers this node accepts (see Setup files below).
   --policy FILE            Vault policy per keyset (see Setup files below).
   --execution-authorizations FILE
@@ -81,20 +111,47 @@ Environment
 
 Files
   DIR/vaultkeeper.sqlite3  The encrypted vault and this node's records (0600).
-  DIR/node-card.json       Written at start: { "card": { nodeId, signingPublicKey, ... },
-                           "fingerprint": "six-words" }. Give it to the other nodes' operators, who
-                           confirm the fingerprint with you by voice before enrolling it.
-  --peers FILE             [{ "card": <a peer's node-card.json card>, "fingerprint": "six-words" }]
+  DIR/node-card.json       This node's card, written at start (and by --export-card):
+                             { "format": "vaultkeeper-node-card/v1",
+                               "card": { "nodeId": 32 hex, "name": "node-b",
+                                         "signingPublicKey": Ed25519 (64 hex),
+                                         "hpkePublicKey": X25519 (64 hex),
+                                         "hpkeKeySignature": 128 hex },
+                               "fingerprint": "six-bip39-words",
+                               "signature": Ed25519 over the card, 128 hex }
+                           The words are six words of the BIP-39 English list from SHA-256 of the
+                           node's Ed25519 key; every other field is signed by that key. Give the file
+                           (or the console's card QR code) to the other operators, and read the words
+                           to them by voice: they enrol the card only if the words match their screen.
+                           At most 4096 bytes; altered, foreign-format or oversized cards are refused.
+  --peers FILE             JSON array of the peers' node-card.json contents (or of
+                           { "card": …, "fingerprint": "six-words" } pairs), listing only cards whose
+                           words you confirmed with their operators. Waited for up to 60 s at start.
+                           This node's own card, known peers and removed peers are skipped or refused.
+
+Air gap
+  An air-gapped node (--air-gapped) has no coordinator: a requester writes a signed session request
+  and its first round into a folder; the folder crosses on a medium. With --airgap-inbox DIR the
+  node takes in every complete bundle there every 2 s: a request addressed to it is checked as on a
+  network (requester enrolled, signature, expiry, permit and policy, key checks), joined or refused,
+  and its reply bundles are written to --airgap-outbox. Status lines: AIRGAP-JOINED <session>
+  <protocol> keyset <id>, AIRGAP-DONE <session> signature <hex>, AIRGAP-REFUSED <file> <code>: <why>.
+  Carry the outbox back to the requester, and its next bundles back to the inbox, until DONE.
 
 ${NODE_SETUP_HELP}
 
 Output
-  NODE <node id> <fingerprint>   once the vault is open;  READY <node id>   once connected.
+  NODE <node id> <fingerprint>   once the vault is open;  READY <node id>   once connected;
+  READY air-gapped               when serving the air gap;  CARD <file> <fingerprint>  for --export-card;
+  ENROLLED <node id> <name>      for --enrol-card.
   PRIME_POOL <level>/<target>    as the prime pool fills;  PROGRESS …   of long sessions every 5 s.
   SIGINT/SIGTERM cancel what runs and stop the node; SIGHUP re-reads the setup files.
 
 Example
-  printf '%s\\n' "$PASSPHRASE" | npm run node -- --data /srv/vk-node-b --init --name node-b \\
-      --coordinator ws://10.0.0.5:7400 --peers /srv/vk-node-b/peers.json --passphrase-fd 0 \\
-      --policy /srv/vk-node-b/policy.json --trusted-issuers /srv/vk-node-b/issuers.json`;
+  printf '%s\\n' "$PASSPHRASE" | npm run node -- --data /srv/vk-node-b --export-card /media/usb/node-b.json --passphrase-fd 0
+  printf '%s\\n' "$PASSPHRASE" | npm run node -- --data /srv/vk-node-b --enrol-card /media/usb/console-a.json \\
+      --words "orbit zebra wagon lamp fiber tooth" --passphrase-fd 0
+  printf '%s\\n' "$PASSPHRASE" | npm run node -- --data /srv/vk-node-b --init --name node-b --cluster treasury \\
+      --coordinator wss://10.0.0.5:7400 --coordinator-cert-sha256 3f:a1:…:9c --passphrase-fd 0 \\
+      --peers /srv/vk-node-b/peers.json --policy /srv/vk-node-b/policy.json --trusted-issuers /srv/vk-node-b/issuers.json`;
 }

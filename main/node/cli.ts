@@ -8,8 +8,9 @@
  *
  * The vault passphrase is read from a file descriptor (--passphrase-fd, e.g. 0 for stdin) or,
  * for tests, from VAULTKEEPER_NODE_PASSPHRASE. There is no default: without one the node exits.
- * The node writes its public card to DIR/node-card.json; --peers names a JSON file of
- * [{ card, fingerprint }] whose fingerprints an operator confirmed, read (and waited for) at start.
+ * The node writes its public card to DIR/node-card.json (card-file.ts); --peers names a JSON file
+ * of the peers' cards whose words an operator confirmed, read (and waited for) at start;
+ * --export-card / --enrol-card FILE --words do one membership step and exit (cluster-commands.ts).
  * The setup files (--trusted-issuers, --policy, --execution-authorizations) are read at start and
  * again on SIGHUP, so an operator adds a keyset's policy without restarting the node.
  * Status lines on stdout: NODE, READY, PRIME_POOL level/target (--prime-pool N keeps N entries of
@@ -19,7 +20,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { NodeCard } from '../cluster/identity';
 import { DEFAULT_POLICY } from '../cluster/cluster-service';
 import { MAX_KEYGEN_WINDOW_MINUTES } from '../cluster/session-limits';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
@@ -27,7 +27,9 @@ import { isAppFailure } from '../errors';
 import { readBoundedDescriptor, readRegularTextFile } from '../platform/safe-file';
 import { applyNodeSetupFiles } from '../policy/node-setup';
 import { createServices } from '../services';
+import { nodeCardText } from '../cluster/card-file';
 import { NODE_OPTIONS, NODE_USAGE, nodeHelp } from './cli-help';
+import { chosenTransport, enrolCardFile, enrolPeersFile, exportCard, serveAirgap } from './cluster-commands';
 
 function parseOptions() {
   try {
@@ -81,6 +83,9 @@ function readPassphrase(): string {
 
 async function main(): Promise<void> {
   if (!values.data) die('--data DIR is required.');
+  const transport = readInput(() => chosenTransport(values));
+  if (values['airgap-outbox'] && !values['airgap-inbox']) die('--airgap-outbox needs --airgap-inbox.');
+  if (values.words && !values['enrol-card']) die('--words confirms the card given with --enrol-card.');
   const dataDir = values.data!;
   const protocols = values.protocols ? (values.protocols.split(',') as ClusterProtocol[]) : DEFAULT_POLICY.protocols;
   for (const p of protocols) if (!(MPC_PROTOCOLS as readonly string[]).includes(p)) die(`unknown protocol ${p} in --protocols.`);
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
     cluster: { name: values.name!, policy: { protocols }, ...(primes ? { primes: () => primes } : {}), ...(values['state-dir'] ? { stateDir: values['state-dir'] } : {}) },
   });
   if (values.lab) services.cluster.mode = 'lab';
+  else if (transport.kind !== 'none') services.cluster.mode = 'configured';
   const keygenMinutes = values['accept-keygen-minutes'] !== undefined ? Number(values['accept-keygen-minutes']) : 0;
   if (values['accept-keygen-minutes'] !== undefined && !(keygenMinutes > 0 && keygenMinutes <= MAX_KEYGEN_WINDOW_MINUTES)) die(`--accept-keygen-minutes takes 1 to ${MAX_KEYGEN_WINDOW_MINUTES}.`);
   const shutdown = async (code: number) => {
@@ -153,8 +159,24 @@ async function main(): Promise<void> {
     for (const r of services.cluster.runningSessions()) say(`PROGRESS ${r.sessionId.slice(0, 16)} ${r.protocol} ${r.label} ${r.step}/${r.total}`);
   }, 5_000).unref();
   if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
-  writeFileSync(join(dataDir, 'node-card.json'), JSON.stringify({ card: me.card, fingerprint: me.fingerprint }, null, 1), { mode: 0o600 });
+  writeFileSync(join(dataDir, 'node-card.json'), nodeCardText(me), { mode: 0o600 });
   say(`NODE ${me.nodeId} ${me.fingerprint}`);
+  // One-shot membership commands: do the one thing, then stop.
+  if (values['export-card']) {
+    const words = await exportCard(services, values['export-card']);
+    say(`CARD ${values['export-card']} ${words}`);
+    return shutdown(0);
+  }
+  if (values['enrol-card']) {
+    try {
+      const peer = await enrolCardFile(services, values['enrol-card'], values.words);
+      say(`ENROLLED ${peer.nodeId} ${peer.name}`);
+      return shutdown(0);
+    } catch (error) {
+      process.stderr.write(`vaultkeeper node: ${isAppFailure(error) ? `${error.code}: ${error.message}` : 'the card could not be enrolled.'}\n`);
+      return shutdown(3);
+    }
+  }
 
   if (values.peers) {
     const deadline = Date.now() + 60_000;
@@ -163,20 +185,19 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const peersText = readInput(() => readRegularTextFile(values.peers!, { maxBytes: MAX_PEERS_FILE_BYTES, what: 'peers file' }));
-    const peers = JSON.parse(peersText) as Array<{ card: NodeCard; fingerprint: string }>;
-    for (const p of peers) {
-      if (p.card.nodeId === me.nodeId || services.cluster.node(p.card.nodeId)) continue;
-      services.cluster.enrolPeer(p.card, p.fingerprint);
-    }
+    readInput(() => enrolPeersFile(services, peersText, me.nodeId));
   }
-  if (!values.coordinator) {
-    say('READY offline');
+  if (values['airgap-inbox']) {
+    serveAirgap(services, values['airgap-inbox'], values['airgap-outbox'] ?? values['airgap-inbox'], say);
+  }
+  if (transport.kind !== 'coordinator') {
+    say(transport.kind === 'airgap' ? 'READY air-gapped' : 'READY offline');
     return;
   }
   // Reconnect with a bounded back-off; sessions lost with a connection end as transient failures.
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await services.cluster.connect(values.coordinator);
+      await services.cluster.connect(transport.url, { certSha256: transport.certSha256, clusterId: transport.clusterId });
       say(`READY ${me.nodeId}`);
       await new Promise<void>((resolve) => {
         const check = setInterval(() => {

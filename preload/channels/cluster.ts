@@ -175,6 +175,9 @@ export interface ClusterSessionView {
   blamedNode: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** What the session produced, as this node verified it: a signature (hex), or a new keyset's public key. */
+  signature: string | null;
+  publicKey: string | null;
 }
 
 const nodeId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a node id (32 hex characters)');

@@ -1,3 +1,4 @@
+import type { Channel, Responses, Result } from '../../preload/contract';
 import { ManualClock } from '../../main/platform/clock';
 import { createServices, type Services } from '../../main/services';
 import { join } from 'node:path';
@@ -22,3 +23,8 @@ export function testServices(): Services & { clock: ManualClock; cleanup: () => 
 }
 
 export const TRUSTED = { trustedSender: true, senderDescription: 'test' } as const;
+
+/** One IPC call as the renderer makes it (validated by the router), with the contract's answer type. */
+export function callChannel<C extends Channel>(services: { router: { dispatch(channel: unknown, payload: unknown, context: typeof TRUSTED): Promise<unknown> } }, channel: C, payload: unknown): Promise<Result<Responses[C]>> {
+  return services.router.dispatch(channel, payload, TRUSTED) as Promise<Result<Responses[C]>>;
+}

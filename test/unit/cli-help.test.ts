@@ -26,6 +26,8 @@ describe('command-line help', () => {
     for (const option of Object.keys(NODE_OPTIONS)) assert.ok(explains(text, option), `--${option} is explained`);
     for (const env of ['VAULTKEEPER_NODE_PASSPHRASE', 'VAULTKEEPER_STATE_DIR', 'VAULTKEEPER_MPC_ADDON']) assert.ok(text.includes(env), env);
     for (const section of ['Environment', 'Files', 'Example', 'node-card.json', 'Setup files']) assert.ok(text.includes(section), section);
+    // Joining a real cluster: the card and peers file formats, where the passphrase comes from, the air gap.
+    for (const topic of ['"format": "vaultkeeper-node-card/v1"', 'BIP-39 English list', 'Passphrase sources', '--peers FILE             JSON array', 'Air gap', 'AIRGAP-JOINED', 'plain ws:// only to 127.0.0.1']) assert.ok(text.includes(topic), topic);
   });
 
   it('the coordinator explains every option and its store file, with an example', () => {

@@ -7,6 +7,7 @@ import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
 import { AirgapQr } from './AirgapQr';
+import { ClusterMembershipPanel } from './ClusterMembershipPanel';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 
 const REFRESH_MS = 3_000;
@@ -332,6 +333,7 @@ export function KeysetsScreen() {
   return (
     <>
       <ClusterPanel onError={setError} />
+      <ClusterMembershipPanel />
       <EcdsaSetupPanel ready={ready} />
       <section className="card" aria-labelledby="keysets-title">
         <h1 id="keysets-title">Keysets</h1>
@@ -356,7 +358,7 @@ export function KeysetsScreen() {
         <h1 id="sessions-title">Sessions</h1>
         <table className="audit-table">
           <thead>
-            <tr><th>Started</th><th>Protocol</th><th>State</th><th>Error class</th><th>Reason</th></tr>
+            <tr><th>Started</th><th>Protocol</th><th>State</th><th>Result</th><th>Error class</th><th>Reason</th></tr>
           </thead>
           <tbody>
             {sessions.map((s) => (
@@ -364,6 +366,9 @@ export function KeysetsScreen() {
                 <td className="small"><Time iso={s.startedAt} seconds /></td>
                 <td>{s.protocol}</td>
                 <td>{s.state}</td>
+                <td className="mono small" data-testid="session-result" title={s.signature ?? s.publicKey ?? ''}>
+                  {s.signature ? `signature ${s.signature.slice(0, 16)}…` : s.publicKey ? `public key ${s.publicKey.slice(0, 16)}…` : ''}
+                </td>
                 <td>{s.errorClass ?? ''}{s.errorCode ? <span className="notice-code"> {s.errorCode}</span> : null}</td>
                 <td className="small">{s.errorReason ?? ''}{s.blamedNode ? ` (node ${s.blamedNode})` : ''}</td>
               </tr>

@@ -12,7 +12,7 @@ import { RevokerFields, useRevoker } from '../components/RevokerFields';
 import { Time } from '../components/Time';
 
 /** Two steps of a guarded change: ask the guardians, then apply with the approved request. */
-function GuardedChange(props: {
+export function GuardedChange(props: {
   title: string;
   requestLabel: string;
   applyLabel: string;
