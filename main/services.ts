@@ -5,6 +5,7 @@
 import { AuditLog } from './audit/audit-log';
 import { createBackupDomain, type BackupDomain } from './backup';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
+import { createDrillsDomain, type DrillsDomain } from './drills';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { LabCluster, type LabOptions } from './cluster/lab';
 import type { SignAuthorizer } from './cluster/sign-authorization';
@@ -64,6 +65,8 @@ export interface Services {
   jobs: JobService;
   ceremony: CeremonyDomain;
   backup: BackupDomain;
+  /** Key checks, recovery drills and their schedule. */
+  drills: DrillsDomain;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -116,7 +119,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup } as Services;
+  const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup, drills } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

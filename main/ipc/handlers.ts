@@ -10,6 +10,8 @@ import { clusterHandlers } from './handlers/cluster';
 import { guardianHandlers } from './handlers/guardians';
 import { jobHandlers } from './handlers/jobs';
 import { overviewHandlers } from './handlers/overview';
+import { drillHandlers } from './handlers/drills';
+import { keyCheckHandlers } from './handlers/keychecks';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
 import { vaultHandlers } from './handlers/vault';
@@ -27,5 +29,7 @@ export function createHandlers(services: Services): Handlers {
     ...backupHandlers(services),
     ...jobHandlers(services),
     ...overviewHandlers(services),
+    ...keyCheckHandlers(services),
+    ...drillHandlers(services),
   };
 }
