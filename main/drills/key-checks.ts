@@ -41,7 +41,6 @@ interface ResultRow {
   checked_at: number;
   outcome: 'passed' | 'failed';
   detail: string;
-  next_due_at: number;
 }
 
 const CHAIN = { ecdsa: 'Ethereum', eddsa: 'Solana' } as const;
@@ -69,13 +68,14 @@ export class KeyCheckService {
   }
 
   private last(kind: KeyCheckSubjectKind, id: string): ResultRow | undefined {
-    return this.o.db.prepare('SELECT checked_at, outcome, detail, next_due_at FROM key_check_results WHERE subject_kind = ? AND subject_id = ? ORDER BY checked_at DESC, id DESC LIMIT 1').get(kind, id) as ResultRow | undefined;
+    return this.o.db.prepare('SELECT checked_at, outcome, detail FROM key_check_results WHERE subject_kind = ? AND subject_id = ? ORDER BY checked_at DESC, id DESC LIMIT 1').get(kind, id) as ResultRow | undefined;
   }
 
   private view(s: Subject, now: number, intervalMs: number): KeyCheckSubjectView {
     const last = this.last(s.kind, s.id);
-    // A failed check does not push the due date: the subject is due again at once.
-    const nextDue = last ? (last.outcome === 'passed' ? last.next_due_at : last.checked_at) : s.since + intervalMs;
+    // The interval in force now counts (a shorter one brings checks forward). A failed check does
+    // not push the due date: the subject is due again at once.
+    const nextDue = last ? (last.outcome === 'passed' ? last.checked_at + intervalMs : last.checked_at) : s.since + intervalMs;
     const overdue = now >= nextDue;
     return {
       kind: s.kind,
