@@ -7,7 +7,7 @@ export const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 10
 export function DrillReport({ report }: { report: DrillReportView }) {
   const passed = report.outcome === 'passed';
   return (
-    <article className={`notice ${passed ? 'notice-ok' : 'notice-error'} drill-report`} data-testid="drill-report" data-outcome={report.outcome}>
+    <article className={`drill-report ${passed ? 'drill-report-passed' : 'drill-report-failed'}`} data-testid="drill-report" data-outcome={report.outcome}>
       <h3>
         {report.runbookTitle}: <span data-testid="drill-outcome">{passed ? 'PASSED' : 'FAILED'}</span>
         {passed ? <> — recovered in <span data-testid="drill-ttr">{seconds(report.timeToRecoverMs)}</span></> : null}

@@ -18,6 +18,8 @@ export function TimeToRecoverChart({ runs, runbooks }: { runs: DrillReportView[]
     const el = box.current;
     if (!el || passed.length === 0) return;
     const xs = passed.map((r) => Math.floor(Date.parse(r.finishedAt) / 1000));
+    // At least an hour either side, so one drill is a point in a readable window, not a span of years.
+    const pad = Math.max(3600, (xs[xs.length - 1]! - xs[0]!) * 0.05);
     const series = runbooks.map((rb) => passed.map((r) => (r.runbook === rb.runbook ? (r.timeToRecoverMs ?? 0) / 1000 : null)));
     const plot = new uPlot(
       {
@@ -25,7 +27,7 @@ export function TimeToRecoverChart({ runs, runbooks }: { runs: DrillReportView[]
         height: 280,
         title: 'Time to recover per runbook (seconds)',
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] } },
+        scales: { x: { time: true, auto: false, range: [xs[0]! - pad, xs[xs.length - 1]! + pad] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] } },
         axes: [{ label: 'Drill date (UTC)' }, { label: 'seconds', size: 60 }],
         series: [
           { label: 'When' },
