@@ -45,6 +45,8 @@ export interface ServiceOptions {
   pdfPrinter?: PdfPrinter | null;
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
+  /** How often due key checks are looked for (default hourly; 0 turns the timer off). */
+  keyCheckTickMs?: number;
 }
 
 export interface Services {
@@ -119,7 +121,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
-  const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup });
+  // Due share and backup checks run by themselves (hourly look).
+  const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
   const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup, drills } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
@@ -134,6 +137,7 @@ export function createServices(options: ServiceOptions): Services {
   timer?.unref();
   services.close = async () => {
     if (timer) clearInterval(timer);
+    drills.schedule.stop();
     // Lab children first: they must not outlive the console.
     await lab.stop().catch(() => undefined);
     cluster.stop();

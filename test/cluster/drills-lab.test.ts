@@ -140,6 +140,7 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
       s.cluster.keyCheck = real;
     }
     assert.equal((await s.drills.keyChecks.checkShare(keysetId)).outcome, 'passed');
+    if (!s.backup.backups.list(keysetId).length) await s.backup.backups.create(keysetId, medium.path, backupPassphrases(guardians, ids));
     const backup = s.backup.backups.list(keysetId)[0]!;
     assert.equal(s.drills.keyChecks.checkBackup(backup.backupId).outcome, 'passed');
     const original = readFileSync(backup.filePath, 'utf8');
