@@ -167,6 +167,20 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
     assert.ok(s.audit.list({ type: 'SHARE_RESTORED' }).entries.some((e) => e.subject === keysetId && e.details.stage === 'proved'));
   });
 
+  it('"a share was lost" that cannot restore (a wrong backup passphrase) fails with its reason and puts the original share back', async () => {
+    const [, sam, sofia] = guardians as [Guardian, Guardian, Guardian];
+    const backup = s.backup.backups.list(keysetId)[0]!;
+    const wrong = { ...signer(sofia), backupPassphrase: 'not the backup passphrase of sofia 99' };
+    const { report, job } = await runDrill({ runbook: 'share-lost', keysetId, backupFile: backup.filePath, vaultPassphrase: GOOD_PASSPHRASE, guardians: [signer(sam), wrong] });
+    assert.equal(job.state, 'failed');
+    assert.equal(report!.outcome, 'failed');
+    assert.equal(report!.steps.find((x) => x.id === 'restore')!.outcome, 'failed');
+    assert.match(report!.failureReason!, /^Restore the share from the backup/);
+    assert.equal(report!.steps.find((x) => x.id === 'put-back')!.detail, 'The original share was put back as it was.');
+    assert.equal(s.cluster.keyset(keysetId)!.lab, true);
+    assert.equal((await s.drills.keyChecks.checkShare(keysetId)).outcome, 'passed', 'the original share signs again');
+  });
+
   it('a drill whose final signature check fails is reported as failed with the reason, and the lab is put back', async () => {
     const real = s.cluster.keyCheck.bind(s.cluster);
     s.cluster.keyCheck = async (...args: Parameters<typeof real>) => {
@@ -187,6 +201,23 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
       s.cluster.keyCheck = real;
     }
     assert.ok(peerRunning('lab-node-c'));
+  });
+
+  it('the schedule re-runs a due share check and a due backup check by itself; guardian keys wait for their guardian', async () => {
+    const backup = s.backup.backups.list(keysetId)[0]!;
+    // A failed check is due again at once.
+    const insert = s.db.prepare("INSERT INTO key_check_results (subject_kind, subject_id, checked_at, outcome, detail, next_due_at, via) VALUES (?, ?, ?, 'failed', 'test', ?, 'test')");
+    insert.run('share', keysetId, Date.now() - 1000, Date.now());
+    insert.run('backup', backup.backupId, Date.now() - 1000, Date.now());
+    const overdueBefore = s.drills.keyChecks.overview().subjects.filter((x) => x.overdue).map((x) => x.kind);
+    assert.ok(overdueBefore.includes('share') && overdueBefore.includes('backup'));
+    const ran = await s.drills.schedule.runDue();
+    assert.equal(ran, 2);
+    const after = s.drills.keyChecks.overview().subjects;
+    assert.equal(after.find((x) => x.kind === 'share')!.lastOutcome, 'passed');
+    assert.equal(after.find((x) => x.kind === 'backup')!.lastOutcome, 'passed');
+    assert.ok(after.filter((x) => x.kind !== 'guardian').every((x) => !x.overdue));
+    assert.ok(s.audit.list({ type: 'KEY_CHECK_PASSED' }).entries.slice(0, 2).every((e) => e.details.via === 'schedule'));
   });
 
   it('a cancelled drill writes no report and leaves the lab as it was; a drill without what it needs is refused at once', async () => {
