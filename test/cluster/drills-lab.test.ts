@@ -201,6 +201,20 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
       s.cluster.keyCheck = real;
     }
     assert.ok(peerRunning('lab-node-c'));
+
+    // A signature the drill's victim took part in proves nothing about recovering without it.
+    s.cluster.keyCheck = async (...args: Parameters<typeof real>) => {
+      const out = await real(...args);
+      return { ...out, parties: [...out.parties, s.lab.peers().find((p) => p.name === 'lab-node-c')!.nodeId!] };
+    };
+    try {
+      const { report } = await runDrill({ runbook: 'node-compromised', keysetId });
+      assert.equal(report!.outcome, 'failed');
+      assert.match(report!.failureReason!, /lab-node-c took part in the signature although the drill had taken it out/);
+      assert.equal(report!.steps.find((x) => x.id === 'release')!.outcome, 'passed');
+    } finally {
+      s.cluster.keyCheck = real;
+    }
   });
 
   it('the schedule re-runs a due share check and a due backup check by itself; guardian keys wait for their guardian', async () => {
@@ -250,6 +264,15 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
 
     const refused = await s.router.dispatch('drills.start', { runbook: 'node-died' }, TRUSTED);
     assert.equal(!refused.ok && refused.error.code, 'DRILL_NOT_READY');
+    // A drill that takes a node out never runs outside the lab.
+    s.cluster.mode = 'configured';
+    try {
+      const outside = await s.router.dispatch('drills.start', { runbook: 'node-died', keysetId }, TRUSTED);
+      assert.equal(!outside.ok && outside.error.code, 'DRILL_NEEDS_LAB');
+    } finally {
+      s.cluster.mode = 'lab';
+    }
+    assert.ok(peerRunning('lab-node-c') && peerRunning('lab-node-b'), 'nothing was stopped');
     assert.equal(s.jobs.list().filter((j) => j.kind === 'drill' && j.state === 'running').length, 0);
   });
 });
