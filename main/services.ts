@@ -5,6 +5,7 @@
 import { AuditLog } from './audit/audit-log';
 import { createBackupDomain, type BackupDomain } from './backup';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
+import { createDrillsDomain, type DrillsDomain } from './drills';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
 import { LabCluster, type LabOptions } from './cluster/lab';
 import { ClusterSetup } from './cluster/cluster-setup';
@@ -46,6 +47,8 @@ export interface ServiceOptions {
   pdfPrinter?: PdfPrinter | null;
   /** Embedded lab cluster settings (tests lower the child nodes' scrypt cost). */
   lab?: LabOptions;
+  /** How often due key checks are looked for (default hourly; 0 turns the timer off). */
+  keyCheckTickMs?: number;
 }
 
 export interface Services {
@@ -70,6 +73,8 @@ export interface Services {
   backup: BackupDomain;
   /** Animated QR (BC-UR) for payloads that cross the air gap, and EIP-4527 requests. */
   qr: QrTransfers;
+  /** Key checks, recovery drills and their schedule. */
+  drills: DrillsDomain;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -133,7 +138,9 @@ export function createServices(options: ServiceOptions): Services {
     airgapImport: (folder) => cluster.airgapImport(folder),
     airgapSessions: () => cluster.airgapSessions(),
   });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr } as Services;
+  // Due share and backup checks run by themselves (hourly look).
+  const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {
@@ -147,6 +154,7 @@ export function createServices(options: ServiceOptions): Services {
   timer?.unref();
   services.close = async () => {
     if (timer) clearInterval(timer);
+    drills.schedule.stop();
     // Lab children first: they must not outlive the console.
     await lab.stop().catch(() => undefined);
     cluster.stop();

@@ -171,9 +171,7 @@ export class LabCluster {
         const dir = join(labDir, name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         const init = !existsSync(join(dir, 'vaultkeeper.sqlite3'));
-        const primes = this.o.options?.testPrimesFile?.(name);
-        const args = ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
-        return { name, dir, child: this.spawnChild(name, 'node', args, this.passphraseFor(name)) };
+        return { name, dir, child: this.spawnChild(name, 'node', this.peerArgs(name, dir, url, init), this.passphraseFor(name)) };
       });
       const cards: Array<{ card: NodeCard; fingerprint: string }> = [];
       for (const n of nodes) {
@@ -202,6 +200,43 @@ export class LabCluster {
     }
   }
 
+  private peerArgs(name: string, dir: string, url: string, init: boolean): string[] {
+    const primes = this.o.options?.testPrimesFile?.(name);
+    return ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
+  }
+
+  /** The lab signer nodes by name, with their node ids and whether their process runs. */
+  peers(): Array<{ name: string; nodeId: string | null; running: boolean }> {
+    return PEERS.map((name) => {
+      const child = this.children.find((c) => c.name === name);
+      let nodeId: string | null = null;
+      try {
+        nodeId = (JSON.parse(readFileSync(join(this.o.dataDir, 'lab', name, 'node-card.json'), 'utf8')) as { card: NodeCard }).card.nodeId;
+      } catch {
+        nodeId = null;
+      }
+      return { name, nodeId, running: !!child && child.proc.exitCode === null && child.proc.signalCode === null };
+    });
+  }
+
+  /** Recovery drills: one lab signer node dies (its process is stopped); the rest keeps running. */
+  async stopPeer(name: string): Promise<void> {
+    const child = this.children.find((c) => c.name === name && (PEERS as readonly string[]).includes(name));
+    if (!child || !this.status().running) fail('LAB_START_FAILED', `The lab node ${name} is not running.`);
+    this.children = this.children.filter((c) => c !== child);
+    await endChild(child);
+  }
+
+  /** Recovery drills: brings a stopped lab signer node back on its own data (same identity and shares). */
+  async startPeer(name: string): Promise<void> {
+    if (!(PEERS as readonly string[]).includes(name)) fail('LAB_START_FAILED', `There is no lab node ${name}.`);
+    if (!this.url) fail('LAB_START_FAILED', 'The lab cluster is not running; start it first.');
+    if (this.children.some((c) => c.name === name)) return;
+    const dir = join(this.o.dataDir, 'lab', name);
+    const child = this.spawnChild(name, 'node', this.peerArgs(name, dir, this.url, false), this.passphraseFor(name));
+    await this.waitForLine(child, 'READY ', Date.now() + START_TIMEOUT_MS);
+  }
+
   /** Stops the children: SIGTERM, then SIGKILL after a grace period. */
   async stop(): Promise<LabStatus> {
     const children = this.children;
@@ -213,20 +248,7 @@ export class LabCluster {
       this.o.cluster.stop();
     }
     process.removeListener('exit', this.exitHook);
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
-            const timer = setTimeout(() => c.proc.kill('SIGKILL'), 5_000);
-            c.proc.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            c.proc.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(children.map(endChild));
     if (wasRunning && this.o.vault.unlocked) {
       try {
         this.o.audit.append({ type: 'LAB_CLUSTER_STOPPED', actor: 'system', subject: 'lab', details: {} });
@@ -241,4 +263,17 @@ export class LabCluster {
   private killNow(): void {
     for (const c of this.children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
   }
+}
+
+/** SIGTERM, then SIGKILL after a grace period. */
+function endChild(c: Child): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
+    const timer = setTimeout(() => c.proc.kill('SIGKILL'), 5_000);
+    c.proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    c.proc.kill('SIGTERM');
+  });
 }

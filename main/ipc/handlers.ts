@@ -11,6 +11,8 @@ import { guardianHandlers } from './handlers/guardians';
 import { jobHandlers } from './handlers/jobs';
 import { membershipHandlers } from './handlers/membership';
 import { overviewHandlers } from './handlers/overview';
+import { drillHandlers } from './handlers/drills';
+import { keyCheckHandlers } from './handlers/keychecks';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
 import { qrHandlers } from './handlers/qr';
@@ -31,5 +33,7 @@ export function createHandlers(services: Services): Handlers {
     ...overviewHandlers(services),
     ...qrHandlers(services),
     ...membershipHandlers(services),
+    ...keyCheckHandlers(services),
+    ...drillHandlers(services),
   };
 }

@@ -14,7 +14,7 @@ function inWords(ms: number): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup'>;
+type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup' | 'drills'>;
 
 export class OverviewService {
   constructor(private readonly s: Deps) {}
@@ -22,7 +22,7 @@ export class OverviewService {
   get(): OverviewView {
     this.s.vault.keyRing();
     const now = this.s.clock.now();
-    const items = [this.vaultItem(), this.guardiansItem(), this.approvalsItem(now), this.clusterItem(), this.keysetsItem(), this.backupsItem(), this.policyItem(), this.auditItem()];
+    const items = [this.vaultItem(), this.guardiansItem(), this.approvalsItem(now), this.clusterItem(), this.keysetsItem(), this.backupsItem(), this.keyChecksItem(), this.drillsItem(), this.policyItem(), this.auditItem()];
     return { items, checklist: this.checklist(), now: new Date(now).toISOString() };
   }
 
@@ -144,6 +144,36 @@ export class OverviewService {
     };
   }
 
+  /** Every share, backup and guardian key with its last check and next due date; overdue ones first. */
+  private keyChecksItem(): OverviewItem {
+    const { subjects, intervalDays, overdueCount } = this.s.drills.keyChecks.overview();
+    return {
+      id: 'key-checks',
+      title: 'Key checks',
+      tone: overdueCount ? 'attention' : subjects.length ? 'ok' : 'idle',
+      headline: subjects.length
+        ? overdueCount ? `${overdueCount} of ${subjects.length} key check(s) OVERDUE (every ${intervalDays} days)` : `All ${subjects.length} key check(s) up to date (every ${intervalDays} days)`
+        : 'Nothing to check yet: no share, guardian or backup',
+      lines: subjects.map((k) => `${k.overdue ? 'OVERDUE' : 'ok'} — ${k.label}: last check ${k.lastCheckedAt ? `${utcWords(k.lastCheckedAt)} (${k.lastOutcome})` : 'never'}, ${k.overdue ? `due since ${utcWords(k.nextDueAt)} (${k.days} day(s) late)` : `next due ${utcWords(k.nextDueAt)}`}`),
+      link: 'drills',
+      action: overdueCount ? 'Run the overdue key checks' : 'Open Drills and key checks',
+    };
+  }
+
+  private drillsItem(): OverviewItem {
+    const { runbooks, settings } = this.s.drills.history.history();
+    const overdue = runbooks.filter((r) => r.overdue);
+    return {
+      id: 'drills',
+      title: 'Recovery drills',
+      tone: overdue.length ? 'attention' : 'ok',
+      headline: overdue.length ? `${overdue.length} of ${runbooks.length} runbook(s) not drilled in the last ${settings.drillIntervalDays} days` : `Every runbook drilled in the last ${settings.drillIntervalDays} days`,
+      lines: runbooks.map((r) => `${r.overdue ? 'OVERDUE' : 'ok'} — ${r.title}: ${r.lastPassedAt ? `last passed ${utcWords(r.lastPassedAt)}` : 'never passed'}`),
+      link: 'drills',
+      action: 'Open Drills',
+    };
+  }
+
   private policyItem(): OverviewItem {
     const { killSwitch } = this.s.policy.overview();
     return {
@@ -195,7 +225,12 @@ export class OverviewService {
       { id: 'keyset', label: 'Create a keyset', done: keysets.length > 0, note: keysets.length ? `${keysets.length} active keyset(s)` : 'None yet', link: 'keysets', available: true },
       { id: 'ceremony', label: 'Run the master-seed ceremony', done: certified > 0, note: certified ? `${certified} certified ceremony(ies)` : ceremonies.length ? 'Started, not certified yet' : 'Not run yet', link: 'ceremony', available: true },
       this.backupsStep(),
-      { id: 'drill', label: 'Run a first recovery drill', done: false, note: 'Recovery drills are not available in this version of the console yet.', link: null, available: false },
+      this.drillStep(),
     ];
+  }
+
+  private drillStep(): ChecklistStep {
+    const passed = this.s.drills.history.history().runbooks.filter((r) => r.lastPassedAt).length;
+    return { id: 'drill', label: 'Run a first recovery drill', done: passed > 0, note: passed ? `${passed} runbook(s) drilled with a pass` : 'No drill has passed yet', link: 'drills', available: true };
   }
 }

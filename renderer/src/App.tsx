@@ -5,6 +5,7 @@ import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
 import { BackupsScreen } from './screens/BackupsScreen';
 import { CeremonyScreen } from './screens/ceremony/CeremonyScreen';
+import { DrillsScreen } from './screens/drills/DrillsScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
 import { LabBanner } from './components/LabBanner';
@@ -52,6 +53,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'policy', label: 'Policy' },
   { screen: 'queue', label: 'Permit queue' },
   { screen: 'backups', label: 'Backups' },
+  { screen: 'drills', label: 'Drills' },
 ];
 
 export function App() {
@@ -107,6 +109,7 @@ export function App() {
       {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
       {state === 'unlocked' && screen === 'queue' ? <QueueScreen /> : null}
       {state === 'unlocked' && screen === 'backups' ? <BackupsScreen /> : null}
+      {state === 'unlocked' && screen === 'drills' ? <DrillsScreen /> : null}
     </div>
   );
 }

@@ -55,7 +55,7 @@ export function JobCard({ job }: { job: JobView }) {
             if (r.ok) track(r.value);
           }}
         >
-          Cancel {job.kind === 'keygen' ? 'key generation' : 'job'}
+          Cancel {job.kind === 'keygen' ? 'key generation' : job.kind === 'drill' ? 'drill' : 'job'}
         </button>
       ) : (
         <button type="button" className="link" onClick={() => dismiss(job.id)}>
