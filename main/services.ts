@@ -100,7 +100,9 @@ export function createServices(options: ServiceOptions): Services {
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
   // Before the cluster: on lock, jobs end their sessions as failed (peers told) before the cluster stops.
   const jobs = new JobService({ clock, audit, vault });
-  const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
+  // Refresh approvals are checked against this vault's own guardians.
+  const guardianAddresses = () => (vault.unlocked ? guardians.registry().guardians.map((g) => g.address) : null);
+  const cluster = new ClusterService({ db, audit, clock, vault, authorizer, guardianAddresses, ...clusterOptions });
   const permitQueue = createQueue(cluster);
   // A permit a previous run left mid-signature is settled before anything else can touch it.
   permitQueue.recover();

@@ -19,6 +19,7 @@ import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES, policyChannels, type PolicyResp
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { JOB_ERROR_CODES, JOB_EVENT_TYPES, jobChannels, type JobResponses } from './channels/jobs';
 import { overviewChannels, type OverviewResponses } from './channels/overview';
+import { REFRESH_ERROR_CODES, REFRESH_EVENT_TYPES } from './channels/refresh';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
 export type * from './channels/audit';
@@ -30,6 +31,7 @@ export type * from './channels/jobs';
 export type * from './channels/overview';
 export type * from './channels/permits';
 export type * from './channels/policy';
+export type * from './channels/refresh';
 export type * from './channels/vault';
 
 // ---------------------------------------------------------------------------------------------
@@ -51,10 +53,10 @@ export const channels = {
 
 export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...REFRESH_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
-export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES] as const;
+export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...REFRESH_EVENT_TYPES] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,33 @@
+/** Channels of keyset share refresh: guardian request, run (as a job), interrupted refresh, schedule. */
+import { z } from 'zod';
+import type { ApprovalRequestView } from './guardians';
+import { guardedRequester, guardedTtlMinutes } from './permits';
+
+export const REFRESH_ERROR_CODES = [
+  'SHARE_EPOCH_MISMATCH',
+  'REFRESH_APPROVAL_MISSING',
+  'REFRESH_APPROVAL_INVALID',
+  'REFRESH_APPROVAL_QUORUM',
+  'REFRESH_APPROVAL_EXPIRED',
+  'REFRESH_APPROVAL_REPLAYED',
+  'REFRESH_NEEDS_ALL_NODES',
+  'REFRESH_KEY_CHANGED',
+  'REFRESH_INTERRUPTED',
+  'REFRESH_NOT_INTERRUPTED',
+  'REFRESH_UNRESOLVED',
+  'REFRESH_INTERVAL_INVALID',
+  'BACKUP_BEFORE_REFRESH',
+] as const;
+
+export const REFRESH_EVENT_TYPES = [
+  'MPC_REFRESH_STARTED',
+  'MPC_REFRESH_COMPLETED',
+  'MPC_REFRESH_FAILED',
+  'KEYSET_REFRESH_REQUESTED',
+  'KEYSET_REFRESH_STARTED',
+  'KEYSET_REFRESH_PENDING',
+  'KEYSET_REFRESHED',
+  'KEYSET_REFRESH_FAILED',
+  'KEYSET_REFRESH_RESOLVED',
+  'KEYSET_REFRESH_INTERVAL_SET',
+] as const;
