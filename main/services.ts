@@ -17,6 +17,7 @@ import { systemClock, type Clock } from './platform/clock';
 import type { PdfPrinter } from './platform/pdf-printer';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
+import { RefreshService } from './refresh/refresh-service';
 import { createSigningAuthorization } from './permits/signing-authorization';
 import { GuardianOrOperatorRevoker } from './policy/revoker';
 import type { PermitService } from './permits/permit-service';
@@ -64,6 +65,8 @@ export interface Services {
   jobs: JobService;
   ceremony: CeremonyDomain;
   backup: BackupDomain;
+  /** Share refresh of keysets: guardian request, refresh through the cluster, interrupted refresh, schedule. */
+  refresh: RefreshService;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -118,7 +121,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup } as Services;
+  const refresh = new RefreshService({ db, audit, clock, guardians, cluster, backups: backup.backups });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup, refresh } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

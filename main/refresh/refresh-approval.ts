@@ -17,7 +17,7 @@ import type { Db } from '../store/database';
 import { describeDuration } from '../platform/duration';
 import { APPROVAL_TYPES, payloadHash, recoverSigner, type ApprovalMessage } from '../guardians/typed-data';
 
-export const REFRESH_OPERATION = 'keyset.refresh';
+export const REFRESH_OPERATION = 'keyset.refresh' as const;
 const QUORUM = 2;
 
 export interface RefreshTerms {
