@@ -19,7 +19,7 @@ import { POLICY_ERROR_CODES, POLICY_EVENT_TYPES, policyChannels, type PolicyResp
 import { GUARDIAN_ERROR_CODES, GUARDIAN_EVENT_TYPES, guardianChannels, type GuardianResponses } from './channels/guardians';
 import { JOB_ERROR_CODES, JOB_EVENT_TYPES, jobChannels, type JobResponses } from './channels/jobs';
 import { overviewChannels, type OverviewResponses } from './channels/overview';
-import { REFRESH_ERROR_CODES, REFRESH_EVENT_TYPES } from './channels/refresh';
+import { REFRESH_ERROR_CODES, REFRESH_EVENT_TYPES, refreshChannels, type RefreshResponses } from './channels/refresh';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
 export type * from './channels/audit';
@@ -49,9 +49,10 @@ export const channels = {
   ...backupChannels,
   ...jobChannels,
   ...overviewChannels,
+  ...refreshChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, RefreshResponses {}
 
 export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...REFRESH_ERROR_CODES] as const;
 

@@ -49,6 +49,7 @@ export class RefreshRequests {
     }
     let auxId: string | undefined;
     if (options.newAux) {
+      options.onSession?.('', 'aux');
       const group = await this.d.keygen.prepareAux({ ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
       auxId = group.auxId;
     }

@@ -13,6 +13,7 @@ import { overviewHandlers } from './handlers/overview';
 import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
 import { vaultHandlers } from './handlers/vault';
+import { refreshHandlers } from './handlers/refresh';
 import type { Handlers } from './router';
 
 export function createHandlers(services: Services): Handlers {
@@ -27,5 +28,6 @@ export function createHandlers(services: Services): Handlers {
     ...backupHandlers(services),
     ...jobHandlers(services),
     ...overviewHandlers(services),
+    ...refreshHandlers(services),
   };
 }

@@ -16,7 +16,7 @@ export const JOB_ERROR_CODES = [
 
 export const JOB_EVENT_TYPES = ['JOB_CANCELLED'] as const;
 
-export const JOB_KINDS = ['keygen', 'presign'] as const;
+export const JOB_KINDS = ['keygen', 'presign', 'refresh'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';

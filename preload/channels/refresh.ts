@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ApprovalRequestView } from './guardians';
 import type { JobView } from './jobs';
+import { noArguments } from './common';
 import { guardedRequester, guardedTtlMinutes } from './permits';
 
 export const REFRESH_ERROR_CODES = [
@@ -85,7 +86,7 @@ const reason = z.string().trim().min(1, 'Say why.').max(300);
 const requestId = z.string().uuid();
 
 export const refreshChannels = {
-  'refresh.list': { request: z.strictObject({}), activity: false },
+  'refresh.list': { request: noArguments, activity: false },
   'refresh.requestApproval': { request: z.strictObject({ keysetId, newAux: z.boolean().default(false), reason, requester: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
   /** Starts the approved refresh as a job (progress and cancel through jobs.list / jobs.cancel). */
   'refresh.start': { request: z.strictObject({ keysetId, requestId, newAux: z.boolean().default(false) }), activity: true },
