@@ -19,6 +19,10 @@ import { parseBackupFile } from '../../main/backup/backup-format';
 import { readFileSync } from 'node:fs';
 import { tempDir } from '../support/temp-dir';
 import { GOOD_PASSPHRASE } from '../support/services';
+import { Wallet } from 'ethers';
+import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardians/typed-data';
+import { REFRESH_OPERATION, refreshParameters, termsOf } from '../../main/refresh/refresh-approval';
+import { ClusterError } from '../../main/cluster/errors';
 
 describe('keyset share refresh through the cluster (EdDSA)', { timeout: 900_000 }, () => {
   let coordinator: Coordinator;
@@ -127,6 +131,19 @@ describe('keyset share refresh through the cluster (EdDSA)', { timeout: 900_000 
     const strangers = await inviteRefusal(0, 1, { refresh: { ...proof, vaultId: 'another-vault' } });
     assert.equal(strangers?.code, 'REFRESH_APPROVAL_QUORUM');
 
+    // Two keys that sign exactly these terms but are not guardians on the checking node.
+    const keyset = svc(0).cluster.keyset(keysetId)!;
+    const terms = termsOf({ body: { requester: await id(0) } } as never, keyset);
+    const hash = payloadHash(proof.vaultId, REFRESH_OPERATION, keysetId, refreshParameters(terms), proof.context);
+    const strangerApprovals = await Promise.all([Wallet.createRandom(), Wallet.createRandom()].map(async (w) => {
+      const nonce = `0x${'ab'.repeat(32)}`;
+      const signature = await w.signTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, { requestId: proof.requestId, payloadHash: hash, operation: REFRESH_OPERATION, nonce, expiry: Math.floor(proof.expiresAt / 1000), decision: 'approve' });
+      return { address: w.address, nonce, signature };
+    }));
+    const unknown = await inviteRefusal(0, 1, { refresh: { ...proof, approvals: strangerApprovals } });
+    assert.equal(unknown?.code, 'REFRESH_APPROVAL_QUORUM');
+    assert.match(unknown!.reason, /2 are signed by keys this node does not know as guardians/);
+
     const expired = await inviteRefusal(0, 1, { refresh: { ...proof, expiresAt: Date.now() - 5 * 60_000 } });
     assert.equal(expired?.code, 'REFRESH_APPROVAL_EXPIRED');
     assert.match(expired!.reason, /expired \d+ min ago/);
@@ -148,6 +165,12 @@ describe('keyset share refresh through the cluster (EdDSA)', { timeout: 900_000 
     assert.equal(swap?.code, 'SESSION_REQUEST_WRONG_PARTIES');
     const epoch = await inviteRefusal(0, 1, { shareEpoch: 1, refresh: proof });
     assert.equal(epoch?.code, 'SHARE_EPOCH_MISMATCH');
+    // A refresh result for another key (here: another keyset's share) is never kept.
+    const foreign = svc(1).cluster.keysetRefreshes.shareFor({ keysetId: otherKeyset, sessionId: '', protocol: 'eddsa-sign', clusterId: 'test', parties: [], threshold: 2, requester: b, deadlineAt: 0 })!;
+    assert.throws(
+      () => svc(1).cluster.keysetRefreshes.sealPending({ keysetId, sessionId: 'f'.repeat(64), protocol: 'eddsa-refresh', clusterId: 'test', parties, threshold: 2, requester: b, deadlineAt: 0 }, { share: foreign }),
+      (e: unknown) => e instanceof ClusterError && e.code === 'REFRESH_KEY_CHANGED',
+    );
     nothingChanged();
   });
 
