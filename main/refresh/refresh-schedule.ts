@@ -21,5 +21,5 @@ export function refreshDue(keyset: { createdAt: string; refreshedAt: string | nu
   const due = since + intervalDays * DAY_MS;
   const left = due - now;
   const state: RefreshDueState = left < 0 ? 'overdue' : left <= REFRESH_WARNING_DAYS * DAY_MS ? 'due-soon' : 'ok';
-  return { intervalDays, intervalIsDefault: keyset.refreshIntervalDays === null, dueAt: new Date(due).toISOString(), state, daysLeft: left >= 0 ? Math.floor(left / DAY_MS) : -Math.ceil(-left / DAY_MS) };
+  return { intervalDays, intervalIsDefault: keyset.refreshIntervalDays === null, dueAt: new Date(due).toISOString(), state, daysLeft: left >= 0 ? Math.floor(left / DAY_MS) : -Math.max(1, Math.floor(-left / DAY_MS)) };
 }

@@ -125,7 +125,7 @@ export class RefreshService {
     } catch (error) {
       const pending = this.o.cluster.keysetRefreshes.pending(keysetId);
       this.o.audit.append({ type: 'KEYSET_REFRESH_FAILED', actor: 'operator', subject: keysetId, details: { requestId, code: error instanceof AppFailure ? error.code : 'INTERNAL', newShareSealedHere: pending !== null } });
-      if (pending && error instanceof AppFailure) {
+      if (pending && error instanceof AppFailure && error.code !== 'REFRESH_INTERRUPTED') {
         fail(error.code, `${error.message} This node holds the refresh's new share sealed beside the old one: choose "Finish interrupted refresh" to prove which one the other nodes hold.`, { ...error.details, keysetId, pendingEpoch: pending.toEpoch });
       }
       throw error;

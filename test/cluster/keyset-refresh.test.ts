@@ -18,7 +18,8 @@ import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode }
 import { parseBackupFile } from '../../main/backup/backup-format';
 import { readFileSync } from 'node:fs';
 import { tempDir } from '../support/temp-dir';
-import { GOOD_PASSPHRASE } from '../support/services';
+import { GOOD_PASSPHRASE, TRUSTED } from '../support/services';
+import type { JobView, KeysetRefreshView, OverviewView, ApprovalRequestView } from '../../preload/contract';
 import { Wallet } from 'ethers';
 import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardians/typed-data';
 import { REFRESH_OPERATION, refreshParameters, termsOf } from '../../main/refresh/refresh-approval';
@@ -280,6 +281,44 @@ describe('keyset share refresh through the cluster (EdDSA)', { timeout: 900_000 
       assert.equal(svc(i).vault.records.get(PENDING_SHARE_RECORD.type, otherKeyset), null);
     }
     await svc(1).cluster.keyCheck(otherKeyset, 'key-check', { prefer: [await id(2)] });
+    // The nodes live on: they switch again when a session completes.
+    for (const i of [0, 1, 2]) delete (svc(i).cluster.keysetRefreshes as { sessionEnded?: unknown }).sessionEnded;
+  });
+
+  it('through the console channels: a refresh runs as a job, and the schedule flags an overdue keyset', async () => {
+    const r = svc(0).router;
+    const bad = await r.dispatch('refresh.setInterval', { keysetId, days: 0 }, TRUSTED);
+    assert.ok(!bad.ok && bad.error.code === 'VALIDATION_FAILED');
+    const asked = await r.dispatch('refresh.requestApproval', { keysetId, reason: 'quarterly refresh', requester: REQUESTER, ttlMinutes: 60 }, TRUSTED);
+    assert.ok(asked.ok, JSON.stringify(asked));
+    const requestId = (asked.value as ApprovalRequestView).id;
+    await approve(svc(0), requestId, [GUARDIANS[1]!, GUARDIANS[2]!]);
+    const started = await r.dispatch('refresh.start', { keysetId, requestId }, TRUSTED);
+    assert.ok(started.ok, JSON.stringify(started));
+    const jobId = (started.value as JobView).id;
+    let job: JobView | undefined;
+    await until(() => {
+      job = svc(0).jobs.list().find((j) => j.id === jobId);
+      return job?.state !== 'running';
+    }, 30_000);
+    assert.equal(job?.state, 'succeeded', JSON.stringify(job?.error));
+    assert.match(job!.result!.summary, /epoch 1 → 2/);
+    await until(() => nodes.every((n) => n.services.cluster.keyset(keysetId)?.shareEpoch === 2), 10_000);
+
+    // A keyset last refreshed 40 days ago on a 30-day schedule is overdue, on the list and the overview.
+    svc(0).db.prepare('UPDATE mpc_keysets SET refreshed_at = ? WHERE keyset_id = ?').run(new Date(Date.now() - 40 * 86_400_000).toISOString(), keysetId);
+    const listed = await r.dispatch('refresh.list', {}, TRUSTED);
+    assert.ok(listed.ok);
+    const mine = (listed.value as KeysetRefreshView[]).find((k) => k.keysetId === keysetId)!;
+    assert.equal(mine.state, 'overdue');
+    assert.equal(mine.daysLeft, -10);
+    const overview = await r.dispatch('overview.get', {}, TRUSTED);
+    assert.ok(overview.ok);
+    const item = (overview.value as OverviewView).items.find((i) => i.id === 'refresh')!;
+    assert.equal(item.tone, 'attention');
+    assert.ok(item.lines.some((l) => l.includes('refresh OVERDUE by 10 day(s)')), item.lines.join('\n'));
+    const set = await r.dispatch('refresh.setInterval', { keysetId, days: 60 }, TRUSTED);
+    assert.ok(set.ok && (set.value as KeysetRefreshView).state === 'ok');
   });
 
   it('a backup made before the refresh is refused with its reason, nothing kept, while signing works', async () => {
