@@ -145,6 +145,19 @@ describe('keyset share refresh through the cluster (EdDSA)', { timeout: 900_000 
     assert.equal(unknown?.code, 'REFRESH_APPROVAL_QUORUM');
     assert.match(unknown!.reason, /2 are signed by keys this node does not know as guardians/);
 
+    // A guardian who requested the refresh does not approve it: with Lena as requester, Lena and Sam make one approval.
+    const [lena, sam] = await Promise.all([GUARDIANS[0]!, GUARDIANS[1]!].map((g) => Wallet.fromEncryptedJson(g.keyFile, g.keyPassphrase)));
+    const asLena = { ...proof.context, requesterAddress: lena!.address };
+    const lenaHash = payloadHash(proof.vaultId, REFRESH_OPERATION, keysetId, refreshParameters(terms), asLena);
+    const selfApproved = await Promise.all([lena!, sam!].map(async (w) => {
+      const nonce = `0x${'cd'.repeat(32)}`;
+      const signature = await w.signTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, { requestId: proof.requestId, payloadHash: lenaHash, operation: REFRESH_OPERATION, nonce, expiry: Math.floor(proof.expiresAt / 1000), decision: 'approve' });
+      return { address: w.address, nonce, signature };
+    }));
+    const byRequester = await inviteRefusal(0, 1, { refresh: { ...proof, context: asLena, approvals: selfApproved } });
+    assert.equal(byRequester?.code, 'REFRESH_APPROVAL_QUORUM');
+    assert.match(byRequester!.reason, /1 of the 2 approvals/);
+
     const expired = await inviteRefusal(0, 1, { refresh: { ...proof, expiresAt: Date.now() - 5 * 60_000 } });
     assert.equal(expired?.code, 'REFRESH_APPROVAL_EXPIRED');
     assert.match(expired!.reason, /expired \d+ min ago/);
