@@ -19,6 +19,7 @@ import { systemClock, type Clock } from './platform/clock';
 import type { PdfPrinter } from './platform/pdf-printer';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
+import { RefreshService } from './refresh/refresh-service';
 import { createSigningAuthorization } from './permits/signing-authorization';
 import { GuardianOrOperatorRevoker } from './policy/revoker';
 import type { PermitService } from './permits/permit-service';
@@ -75,6 +76,8 @@ export interface Services {
   qr: QrTransfers;
   /** Key checks, recovery drills and their schedule. */
   drills: DrillsDomain;
+  /** Share refresh of keysets: guardian request, refresh through the cluster, interrupted refresh, schedule. */
+  refresh: RefreshService;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -111,7 +114,9 @@ export function createServices(options: ServiceOptions): Services {
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
   // Before the cluster: on lock, jobs end their sessions as failed (peers told) before the cluster stops.
   const jobs = new JobService({ clock, audit, vault });
-  const cluster = new ClusterService({ db, audit, clock, vault, authorizer, ...clusterOptions });
+  // Refresh approvals are checked against this vault's own guardians.
+  const guardianAddresses = () => (vault.unlocked ? guardians.registry().guardians.map((g) => g.address) : null);
+  const cluster = new ClusterService({ db, audit, clock, vault, authorizer, guardianAddresses, ...clusterOptions });
   const permitQueue = createQueue(cluster);
   // A permit a previous run left mid-signature is settled before anything else can touch it.
   permitQueue.recover();
@@ -128,6 +133,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
+  const refresh = new RefreshService({ db, audit, clock, guardians, cluster, backups: backup.backups });
   const qr = new QrTransfers({
     audit,
     now: () => clock.now(),
@@ -140,7 +146,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Due share and backup checks run by themselves (hourly look).
   const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills, refresh } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

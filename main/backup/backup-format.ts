@@ -48,7 +48,8 @@ const header = z.strictObject({
     address: z.string().min(32).max(64),
   }),
   node: z.strictObject({ nodeId: z.string().regex(/^[0-9a-f]{32}$/), partyIndex: z.number().int().min(0).max(15), signingPublicKey: hex(64, 64) }),
-  share: z.strictObject({ version: z.number().int(), epoch: hex(32, 32), publicShare: hex(64, 66) }),
+  /** refreshEpoch: refreshes the keyset's shares went through when the backup was made (absent in older files: 0). */
+  share: z.strictObject({ version: z.number().int(), epoch: hex(32, 32), publicShare: hex(64, 66), refreshEpoch: z.number().int().min(0).max(1_000_000).optional() }),
   guardians: z.array(guardianPart).length(3),
 });
 
@@ -76,7 +77,7 @@ export function headerDigest(h: BackupHeader): Buffer {
     h.createdAt,
     [h.keyset.keysetId, h.keyset.clusterId, h.keyset.scheme, h.keyset.threshold, h.keyset.participants.map((p) => [p.nodeId, p.partyIndex]), h.keyset.publicKey, h.keyset.address],
     [h.node.nodeId, h.node.partyIndex, h.node.signingPublicKey],
-    [h.share.version, h.share.epoch, h.share.publicShare],
+    [h.share.version, h.share.epoch, h.share.publicShare, ...(h.share.refreshEpoch !== undefined ? [h.share.refreshEpoch] : [])],
     h.guardians.map((g) => [g.index, g.guardianId, g.name, g.address, [g.kdf.algorithm, g.kdf.N, g.kdf.r, g.kdf.p, g.kdf.saltHex], [g.sealed.iv, g.sealed.tag, g.sealed.ciphertext]]),
   ];
   return createHash('sha256').update('vaultkeeper/share-backup/header/v1\0').update(JSON.stringify(canonical)).digest();

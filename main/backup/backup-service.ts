@@ -94,7 +94,7 @@ export class BackupService {
         createdAt: this.now(),
         keyset: { keysetId, clusterId: keyset.clusterId, scheme: keyset.scheme, threshold: keyset.threshold, participants: keyset.participants.map((p) => ({ nodeId: p.nodeId, partyIndex: p.partyIndex })), publicKey: keyset.publicKey, address: keyset.address },
         node: { nodeId: me.nodeId, partyIndex: keyset.myPartyIndex, signingPublicKey: me.card.signingPublicKey },
-        share: { version: SHARE_VERSION, epoch: shareEpoch(info.publicShare), publicShare: info.publicShare.toString('hex') },
+        share: { version: SHARE_VERSION, epoch: shareEpoch(info.publicShare), publicShare: info.publicShare.toString('hex'), refreshEpoch: keyset.shareEpoch },
         guardians: parts,
       };
       const payload = sealPayload(key, header, { ...detached, identitySecret, hpkeKeyPair });

@@ -118,7 +118,7 @@ export class ShareRestore {
       const share = secrets.share;
       this.o.db.transaction(() => {
         this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);
-        installRestoredKeyset(this.o.db, this.o.vault, { keysetId, clusterId: f.keyset.clusterId, scheme: f.keyset.scheme, threshold: f.keyset.threshold, participants: f.keyset.participants, myPartyIndex: f.node.partyIndex, publicKey: f.keyset.publicKey, address: f.keyset.address, source: `restore:${f.backupId}` }, share, this.now());
+        installRestoredKeyset(this.o.db, this.o.vault, { keysetId, clusterId: f.keyset.clusterId, scheme: f.keyset.scheme, threshold: f.keyset.threshold, participants: f.keyset.participants, myPartyIndex: f.node.partyIndex, publicKey: f.keyset.publicKey, address: f.keyset.address, source: `restore:${f.backupId}`, shareEpoch: f.share.refreshEpoch ?? 0 }, share, this.now());
         this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'installed, proving', requestId } });
       })();
     } catch (error) {
@@ -137,6 +137,12 @@ export class ShareRestore {
     } catch (error) {
       removeRestoredKeyset(this.o.db, keysetId);
       const why = error instanceof AppFailure ? error.message : 'the key-check session failed';
+      // The other nodes hold a later share epoch: this backup predates a refresh.
+      if (error instanceof AppFailure && error.details?.code === 'SHARE_EPOCH_MISMATCH') {
+        this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: 'BACKUP_BEFORE_REFRESH', stage: 'proof' } });
+        const when = /since the refresh of ([0-9-]+ [0-9:]+ UTC)/.exec(error.message)?.[1] ?? 'its shares (date not reported)';
+        fail('BACKUP_BEFORE_REFRESH', `This backup was made before the refresh of ${when}; it no longer matches the keyset — use a backup made after it. The restored share was taken out again; nothing else was changed.`, { keysetId, backupId: f.backupId, backupEpoch: f.share.refreshEpoch ?? 0 });
+      }
       this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'proof' } });
       fail('BACKUP_RESTORE_PROOF_FAILED', `The restored share did not produce a key-check signature with the other nodes, so it was taken out again (${why}). If the keyset was refreshed after this backup was made, the backup is dead: restore from a backup made after the refresh. Otherwise check that the peers are enrolled and online.`, { keysetId, backupId: f.backupId });
     }

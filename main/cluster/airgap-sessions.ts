@@ -120,6 +120,7 @@ export class AirgapSessions {
       threshold: keyset.threshold,
       message: sign.message.toString('hex'),
       ...(sign.permit !== undefined ? { permit: sign.permit } : {}),
+      shareEpoch: keyset.shareEpoch ?? 0,
       deadlineAt: Date.now() + Math.min(options.ttlMs ?? AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS - 60_000),
     };
     const permitId = this.host.preAuthorize(keyset, { ...body, permitId: null }, me);

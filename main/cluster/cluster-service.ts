@@ -35,6 +35,8 @@ import { SessionRecords, type SessionRecord } from './session-records';
 import { sessionFailure, SessionRequests } from './session-requests';
 import { Signing, type KeyCheckOutcome, type SignOptions, type SignOutcome } from './signing';
 import type { SignAuthorizer } from './sign-authorization';
+import { KeysetRefreshes } from './keyset-refresh';
+import { RefreshRequests } from './refresh-requests';
 
 export { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
 export { PRESIGNATURE_RECORD, type PresignatureRecord } from './presignatures';
@@ -66,6 +68,8 @@ export interface ClusterServiceOptions {
   limits?: Partial<SessionLimitSettings>;
   /** Entries the prime pool keeps ready (default 2, at most 8; 0 turns refilling off). */
   primePoolTarget?: number;
+  /** Addresses of this vault's enrolled guardians, against which refresh approvals are checked. */
+  guardianAddresses?: () => string[] | null;
 }
 
 export class ClusterService {
@@ -88,6 +92,9 @@ export class ClusterService {
   readonly refusals: RefusalAudit;
   /** Enrolment from card files, removal and replacement of peers (guardian quorum). */
   readonly roster: PeerRoster;
+  /** Keyset refreshes at this node: pending shares, the switch, interrupted refreshes. */
+  readonly keysetRefreshes: KeysetRefreshes;
+  readonly refreshRequests: RefreshRequests;
 
   /** 'lab' while the embedded lab cluster serves this console. */
   mode: 'none' | 'lab' | 'configured' = 'none';
@@ -109,6 +116,7 @@ export class ClusterService {
     this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
     this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, signer, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
     this.requests = new SessionRequests(this.membership);
+    this.keysetRefreshes = new KeysetRefreshes({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, pool: this.pool, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
     this.participations = new Participations({
       ...deps,
       policy: this.policy,
@@ -126,12 +134,14 @@ export class ClusterService {
       keygenWindow: this.keygenWindow,
       refusals: this.refusals,
       airgapHas: (sid) => this.airgap.has(sid),
+      refreshes: this.keysetRefreshes,
     });
     const parts = { audit: o.audit, authorizer: o.authorizer, membership: this.membership, keysets: this.keysetStore, requests: this.requests, pool: this.pool };
     this.signing = new Signing(parts);
     this.presignRequests = new PresignRequests(parts);
     this.presignatureRefill = new PresignatureRefill({ ...deps, keysets: this.keysetStore, pool: this.pool, presign: (id) => this.presignRequests.presign(id), ready: () => this.participations.idle() && this.requests.connected });
     this.keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership: this.membership, keysets: this.keysetStore, auxGroups: this.auxGroupStore, requests: this.requests, window: this.keygenWindow });
+    this.refreshRequests = new RefreshRequests({ membership: this.membership, keysets: this.keysetStore, requests: this.requests, keygen: this.keygen, refreshes: this.keysetRefreshes });
     this.airgap = new AirgapSessions({
       identity: () => this.identity(),
       keyset: (id) => this.keysetStore.get(id),

@@ -14,7 +14,7 @@ export interface ParticipationPolicy {
   protocols: readonly ClusterProtocol[];
 }
 
-export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg'] };
+export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg', 'eddsa-refresh', 'ecdsa-refresh-shares'] };
 
 export interface InviteKeyset extends KeysetFacts {
   publicKey: string | null;
@@ -33,6 +33,10 @@ export interface InviteContext {
   sessionKnown(sessionId: string): boolean;
   /** Keysets made by the lab cluster are never usable with a production issuer. */
   isLab(keyset: InviteKeyset): boolean;
+  /** The epoch of a refresh interrupted here, or null (see RequestCheckContext). */
+  pendingEpoch?(keysetId: string): number | null;
+  /** Refresh sessions: the guardian approval, checked at this node. */
+  refreshApproval?(request: SignedSessionRequest, keyset: InviteKeyset): void;
   now: number;
   maxTtlMs: number;
 }

@@ -19,13 +19,15 @@ export interface RestoredKeyset {
   address: string;
   /** Where it came from, in the place of the keygen session id. */
   source: string;
+  /** The share epoch the backup recorded (0 for backups made before epochs were recorded). */
+  shareEpoch?: number;
 }
 
 /** Inserts the keyset and seals the share; throws if the keyset or its share already exists (nothing is overwritten). */
 export function installRestoredKeyset(db: Db, vault: VaultService, k: RestoredKeyset, share: Buffer, now: string): void {
   db.transaction(() => {
     if (vault.records.get(SHARE_RECORD.type, k.keysetId)) throw new Error('a share of this keyset already exists');
-    db.prepare(`INSERT INTO mpc_keysets (keyset_id, cluster_id, scheme, key_ref, threshold, participants, my_party_index, public_key, address, status, session_id, created_at, lab) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, 0)`).run(
+    db.prepare(`INSERT INTO mpc_keysets (keyset_id, cluster_id, scheme, key_ref, threshold, participants, my_party_index, public_key, address, status, session_id, created_at, lab, share_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, 0, ?)`).run(
       k.keysetId,
       k.clusterId,
       k.scheme,
@@ -37,6 +39,7 @@ export function installRestoredKeyset(db: Db, vault: VaultService, k: RestoredKe
       k.address,
       k.source,
       now,
+      k.shareEpoch ?? 0,
     );
     vault.records.put(SHARE_RECORD.type, k.keysetId, SHARE_RECORD.schemaVersion, share);
   })();

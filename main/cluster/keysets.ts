@@ -26,6 +26,12 @@ export interface KeysetRecord {
   lab: boolean;
   /** ECDSA: the group auxiliary data its shares carry (null when made with its own, in one session). */
   auxGroupId: string | null;
+  /** Refreshes this node's share went through; every session of the keyset names it. */
+  shareEpoch: number;
+  /** When the last refresh switched here (null: never refreshed). */
+  refreshedAt: string | null;
+  /** The keyset's refresh schedule in days (null: the default). */
+  refreshIntervalDays: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -74,5 +80,8 @@ function toKeyset(r: Row): KeysetRecord {
     createdAt: String(r.created_at),
     lab: r.lab === 1,
     auxGroupId: (r.aux_group_id as string | null | undefined) ?? null,
+    shareEpoch: Number(r.share_epoch ?? 0),
+    refreshedAt: (r.refreshed_at as string | null | undefined) ?? null,
+    refreshIntervalDays: r.refresh_interval_days === null || r.refresh_interval_days === undefined ? null : Number(r.refresh_interval_days),
   };
 }

@@ -23,7 +23,8 @@ import { admissionRefusal, sessionDeadline, type KeygenWindow, type RefusalAudit
 import type { SessionRecords } from './session-records';
 import type { SessionEnd, SessionRequests } from './session-requests';
 import { SessionRunner, type RunnerTransport } from './session-runner';
-import { RequestRefusal } from './session-request';
+import { isRefreshProtocol, RequestRefusal } from './session-request';
+import type { KeysetRefreshes } from './keyset-refresh';
 import type { SignAuthorizer } from './sign-authorization';
 
 /** Refused requests audited one row each per window; more are only counted in the summary. */
@@ -72,6 +73,7 @@ export interface ParticipationDeps extends ClusterDeps {
   refusals: RefusalAudit;
   /** True when the air-gap transport runs that session. */
   airgapHas: (sessionId: string) => boolean;
+  refreshes: KeysetRefreshes;
 }
 
 export class Participations {
@@ -199,6 +201,8 @@ export class Participations {
       keyset: (id) => this.d.keysets.get(id),
       sessionKnown: (sid) => this.d.records.known(sid) || this.participations.has(sid) || this.d.airgapHas(sid),
       isLab: (k) => this.d.keysets.isLab(k),
+      pendingEpoch: (id) => this.d.refreshes.pendingEpoch(id),
+      refreshApproval: (request, keyset) => this.d.refreshes.checkRequest(request, this.d.keysets.active(keyset.keysetId)),
       now: Date.now(),
       maxTtlMs,
     };
@@ -263,7 +267,7 @@ export class Participations {
     if (keygen) {
       if (!this.d.keygenWindow.permits(info, me.nodeId)) return this.decline(info.sessionId, 'key generation is not open on this node (its operator has not started one or opened a key-generation window)', undefined, info.requester);
     } else {
-      share = this.d.keysets.share(info.keysetId);
+      share = this.d.refreshes.shareFor(info);
       if (!share) return this.decline(info.sessionId, 'share missing');
       if (info.protocol === 'ecdsa-sign-presigned') {
         const refusal = this.d.pool.refusal(info, shareEpoch(this.d.signer(), share));
@@ -278,7 +282,7 @@ export class Participations {
     try {
       const peers = await this.d.membership.peersFor(info, me);
       // Checked before anything is sent: the group's own auxiliary data, as this node sealed it.
-      if (info.protocol === 'ecdsa-dkg') aux = this.d.auxGroups.forKeygen(info.auxId!, info.parties, me.nodeId);
+      if (info.protocol === 'ecdsa-dkg' || (info.protocol === 'ecdsa-refresh-shares' && info.auxId)) aux = this.d.auxGroups.forKeygen(info.auxId!, info.parties, me.nodeId);
       const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => this.d.requests.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
       // A pool entry is taken (and deleted) here: it is never offered to a second session.
       const primes = info.protocol === 'ecdsa-keygen' || info.protocol === 'ecdsa-aux' ? (this.d.primePool.take() ?? this.d.primes?.()) : undefined;
@@ -305,6 +309,8 @@ export class Participations {
     }
     const epoch = info.protocol === 'ecdsa-presign' && share ? shareEpoch(this.d.signer(), share) : undefined;
     this.d.records.recordStart(info, decision, 'coordinator');
+    // The guardians' approval is spent here once this node joined its refresh.
+    if (isRefreshProtocol(info.protocol)) this.d.refreshes.joined(admitted.request);
     // This node's own deadline (the request's, capped), whatever the coordinator does: a run never outlives it.
     const deadline = setTimeout(() => this.deadlinePassed(info.sessionId), Math.max(0, sessionDeadline(info, Date.now()) - Date.now()));
     deadline.unref();
@@ -367,6 +373,14 @@ export class Participations {
         return;
       }
       if (isSetupProtocol(info.protocol) || info.protocol === 'ecdsa-presign') p.pendingShare = result;
+      if (isRefreshProtocol(info.protocol)) {
+        // Sealed beside the old share before anyone hears this node finished (see keyset-refresh.ts).
+        try {
+          this.d.refreshes.sealPending(info, result);
+        } finally {
+          result.share?.fill(0);
+        }
+      }
       const pub: PublicResult = {
         ...(result.presignatureId ? { presignatureId: result.presignatureId.toString('hex') } : {}),
         ...(result.publicKey ? { publicKey: result.publicKey.toString('hex') } : {}),
@@ -405,6 +419,9 @@ export class Participations {
         const state = m.state === 'completed' && p.ownResult ? 'completed' : 'failed';
         const failure = state === 'failed' ? (m.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The coordinator reported the session completed before this node finished it.' }) : undefined;
         this.d.records.finish(p.info, state, p.pendingShare, failure, p.ownResult);
+        // Switched only when every party finished; on a failure the sealed new share waits for
+        // "Finish interrupted refresh", which proves one share or the other before it decides.
+        if (isRefreshProtocol(p.info.protocol) && state === 'completed') this.d.refreshes.sessionEnded(p.info, true, null);
       } finally {
         this.releaseParticipation(p);
         p.pendingShare?.share?.fill(0);

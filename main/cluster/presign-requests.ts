@@ -34,6 +34,7 @@ export class PresignRequests {
       keysetId,
       parties,
       threshold: keyset.threshold,
+      shareEpoch: keyset.shareEpoch,
       permitId: null,
       deadlineAt: Date.now() + (options.timeoutMs ?? 60_000),
     });

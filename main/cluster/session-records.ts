@@ -135,10 +135,11 @@ export class SessionRecords {
   }
 }
 
-/** Audit event family of a protocol: MPC_KEYGEN, MPC_AUX, MPC_PRESIGN or MPC_SIGN. */
+/** Audit event family of a protocol: MPC_KEYGEN, MPC_AUX, MPC_REFRESH, MPC_PRESIGN or MPC_SIGN. */
 function eventPrefix(protocol: string): string {
   if (protocol.endsWith('-keygen') || protocol === 'ecdsa-dkg') return 'MPC_KEYGEN';
   if (protocol === 'ecdsa-aux') return 'MPC_AUX';
+  if (protocol === 'eddsa-refresh' || protocol === 'ecdsa-refresh-shares') return 'MPC_REFRESH';
   return protocol === 'ecdsa-presign' ? 'MPC_PRESIGN' : 'MPC_SIGN';
 }
 

@@ -26,6 +26,10 @@ export interface KeysetFacts {
   participants: Participant[];
   myPartyIndex: number;
   status: 'active' | 'failed';
+  /** Refreshes this node's share went through (absent: 0). */
+  shareEpoch?: number;
+  /** When the last refresh switched here. */
+  refreshedAt?: string | null;
 }
 
 export function requestBytes(body: SessionRequestBody): Buffer {
@@ -55,6 +59,7 @@ export function sessionInfoOf(body: SessionRequestBody): SessionInfo {
     ...(body.message !== undefined ? { message: body.message } : {}),
     ...(body.presignatureId !== undefined ? { presignatureId: body.presignatureId } : {}),
     ...(body.auxId !== undefined ? { auxId: body.auxId } : {}),
+    ...(body.shareEpoch !== undefined ? { shareEpoch: body.shareEpoch } : {}),
     requester: body.requester,
     deadlineAt: body.deadlineAt,
   };
@@ -84,6 +89,10 @@ export interface RequestCheckContext<K extends KeysetFacts = KeysetFacts> {
   now: number;
   /** Longest deadline this transport accepts, from now. */
   maxTtlMs: number;
+  /** The epoch of a refresh interrupted at this node (its new share sealed, not switched), or null. */
+  pendingEpoch?(keysetId: string): number | null;
+  /** Refresh sessions: throws a RequestRefusal unless the guardian approval holds at this node. */
+  refreshApproval?(request: SignedSessionRequest, keyset: K): void;
 }
 
 const SIGN_PROTOCOLS: readonly ClusterProtocol[] = ['eddsa-sign', 'ecdsa-sign', 'ecdsa-sign-presigned'];
@@ -92,9 +101,32 @@ export function isSignProtocol(protocol: ClusterProtocol): boolean {
   return SIGN_PROTOCOLS.includes(protocol);
 }
 
+export function isRefreshProtocol(protocol: ClusterProtocol): boolean {
+  return protocol === 'eddsa-refresh' || protocol === 'ecdsa-refresh-shares';
+}
+
 function fitsScheme(scheme: 'ecdsa' | 'eddsa', protocol: ClusterProtocol): boolean {
-  if (scheme === 'ecdsa') return protocol === 'ecdsa-sign' || protocol === 'ecdsa-presign' || protocol === 'ecdsa-sign-presigned';
-  return protocol === 'eddsa-sign';
+  if (scheme === 'ecdsa') return protocol === 'ecdsa-sign' || protocol === 'ecdsa-presign' || protocol === 'ecdsa-sign-presigned' || protocol === 'ecdsa-refresh-shares';
+  return protocol === 'eddsa-sign' || protocol === 'eddsa-refresh';
+}
+
+/**
+ * The request's share epoch against this node's: a node that missed a refresh (or switched while
+ * another did not) refuses, naming the node that must finish its interrupted refresh.
+ */
+function epochRefusal(b: SessionRequestBody, keyset: KeysetFacts, ctx: { me: string; pendingEpoch?(keysetId: string): number | null }, own: boolean): RequestRefusal | null {
+  const asked = b.shareEpoch ?? 0;
+  const mine = keyset.shareEpoch ?? 0;
+  if (asked === mine) return null;
+  const pending = ctx.pendingEpoch?.(b.keysetId) ?? null;
+  // This node proving its sealed new share with a key check of its own.
+  if (own && pending !== null && asked === pending) return null;
+  const since = keyset.refreshedAt ? ` since the refresh of ${keyset.refreshedAt.slice(0, 16).replace('T', ' ')} UTC` : '';
+  if (asked < mine) {
+    return new RequestRefusal('SHARE_EPOCH_MISMATCH', `Node ${b.requester.slice(0, 8)}… asks for keyset ${b.keysetId} at share epoch ${asked}, but this node holds epoch ${mine}${since}: the refresh did not finish on node ${b.requester.slice(0, 8)}…. On that node open Keysets and choose "Finish interrupted refresh"; nothing was signed.`);
+  }
+  const here = pending === asked ? ` A refresh to epoch ${asked} was interrupted on this node: open Keysets here and choose "Finish interrupted refresh".` : ' Check that this node took part in the latest refresh; if not, restore its share from a backup made after the refresh.';
+  return new RequestRefusal('SHARE_EPOCH_MISMATCH', `Node ${b.requester.slice(0, 8)}… asks for keyset ${b.keysetId} at share epoch ${asked}, but this node (${ctx.me.slice(0, 8)}…) holds epoch ${mine}${since}.${here} Nothing was signed.`);
 }
 
 const ago = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
@@ -132,12 +164,16 @@ export function verifySessionRequest<K extends KeysetFacts>(raw: unknown, ctx: R
   }
   if (!nodes.has(ctx.me)) throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', 'The session request does not include this node.');
   const keygen = isSetupProtocol(b.protocol);
-  if ((b.protocol === 'ecdsa-dkg') !== (b.auxId !== undefined)) {
+  if (b.protocol !== 'ecdsa-refresh-shares' && (b.protocol === 'ecdsa-dkg') !== (b.auxId !== undefined)) {
     throw new RequestRefusal('SESSION_REQUEST_MALFORMED', `An ecdsa-dkg request names the auxiliary data every party attaches (auxId); a ${b.protocol} request carries none.`);
   }
   const signing = isSignProtocol(b.protocol);
   if (signing !== (b.message !== undefined) || (b.protocol === 'ecdsa-sign-presigned') !== (b.presignatureId !== undefined) || (!signing && b.permit !== undefined)) {
     throw new RequestRefusal('SESSION_REQUEST_MALFORMED', `A ${b.protocol} request must carry ${signing ? 'the message to sign' : 'no message and no permit'}${b.protocol === 'ecdsa-sign-presigned' ? ' and a presignature id' : ''}.`);
+  }
+  const refresh = isRefreshProtocol(b.protocol);
+  if (refresh !== (b.refresh !== undefined)) {
+    throw new RequestRefusal(refresh ? 'REFRESH_APPROVAL_MISSING' : 'SESSION_REQUEST_MALFORMED', refresh ? `The refresh request for keyset ${b.keysetId} carries no guardian approval; a refresh runs only with two guardians' approval. Nothing was changed.` : `A ${b.protocol} request carries no guardian refresh approval.`);
   }
   if (keygen) {
     if (ctx.keyset(b.keysetId)) throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', `Keyset ${b.keysetId} already exists on this node.`);
@@ -153,6 +189,16 @@ export function verifySessionRequest<K extends KeysetFacts>(raw: unknown, ctx: R
     if (!member || member.partyIndex !== p.partyIndex) {
       throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', `The request names node ${p.nodeId} as party ${p.partyIndex}, which does not match keyset ${b.keysetId} on this node.`);
     }
+  }
+  const epoch = epochRefusal(b, keyset, ctx, who === ctx.me);
+  if (epoch) throw epoch;
+  if (refresh) {
+    // Every share changes in a refresh: every holder takes part, or none.
+    if (b.parties.length !== keyset.participants.length) {
+      throw new RequestRefusal('REFRESH_NEEDS_ALL_NODES', `A refresh of keyset ${b.keysetId} needs all ${keyset.participants.length} share holders; the request names ${b.parties.length}. Nothing was changed.`);
+    }
+    if (!ctx.refreshApproval) throw new RequestRefusal('REFRESH_APPROVAL_INVALID', 'This node cannot check guardian approvals (no guardian registry), so it takes part in no refresh.');
+    ctx.refreshApproval(request, keyset);
   }
   return { request, info: sessionInfoOf(b), keyset };
 }

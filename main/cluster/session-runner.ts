@@ -90,7 +90,7 @@ export class SessionRunner {
         ...(this.o.share ? { share: this.o.share } : {}),
         ...(info.message !== undefined ? { message: engineMessage(protocol, Buffer.from(info.message, 'hex')) } : {}),
         ...(needsPrimes && this.o.primes ? { primes: this.o.primes } : {}),
-        ...(protocol === 'ecdsa-dkg' && this.o.aux ? { aux: this.o.aux } : {}),
+        ...((protocol === 'ecdsa-dkg' || protocol === 'ecdsa-refresh-shares') && this.o.aux ? { aux: this.o.aux } : {}),
       });
     } catch (error) {
       this.fail(this.classify(error));

@@ -48,6 +48,8 @@ export interface SignOptions {
   operationId?: string;
   /** ECDSA: use a ready presignature when one fits (default), or never. */
   presigned?: 'prefer' | 'never';
+  /** Key checks only: the share epoch asked for (a sealed new share proving itself after an interrupted refresh). */
+  shareEpoch?: number;
 }
 
 /** What a signing asks for: a transaction under a permit, or a key check the nodes can read. */
@@ -130,7 +132,7 @@ export class Signing {
     const operationId = options.operationId ?? randomBytes(16).toString('hex');
     const exclude = this.d.membership.quarantined();
     const timeoutMs = options.timeoutMs ?? (keyset.scheme === 'ecdsa' ? 60_000 : 15_000);
-    const common = { clusterId, keysetId: keyset.keysetId, threshold: keyset.threshold, message: what.message.toString('hex'), ...(what.permit !== undefined ? { permit: what.permit } : {}) };
+    const common = { clusterId, keysetId: keyset.keysetId, threshold: keyset.threshold, message: what.message.toString('hex'), ...(what.permit !== undefined ? { permit: what.permit } : {}), shareEpoch: what.permit === undefined && options.shareEpoch !== undefined ? options.shareEpoch : keyset.shareEpoch };
     const withPermit = what.permit !== undefined;
     let attempts = 0;
     let note: string | null = null;

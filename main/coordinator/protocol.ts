@@ -13,7 +13,7 @@ const MAX_MESSAGE_HEX = 2 * 64 * 1024;
  * `ecdsa-presign` makes one single-use presignature per quorum party; `ecdsa-sign-presigned` is
  * the one-round online step that consumes it (each party sends its partial signature).
  */
-export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg'] as const;
+export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg', 'eddsa-refresh', 'ecdsa-refresh-shares'] as const;
 export type ClusterProtocol = (typeof MPC_PROTOCOLS)[number];
 
 export const participant = z.strictObject({ nodeId, partyIndex: z.number().int().min(0).max(15) });
@@ -34,8 +34,10 @@ export const sessionInfo = z.strictObject({
   message: hex(MAX_MESSAGE_HEX).optional(),
   /** ecdsa-sign-presigned: the presignature (32-byte id) every party must consume. */
   presignatureId: hex(64).length(64).optional(),
-  /** ecdsa-dkg: the group's auxiliary data (hash of its public part) every party attaches. */
+  /** ecdsa-dkg: the group's auxiliary data (hash of its public part) every party attaches; ecdsa-refresh-shares: the new auxiliary data the refreshed shares switch to. */
   auxId: hex(64).length(64).optional(),
+  /** Sessions of an existing keyset: the share epoch (refreshes so far) every party must hold. */
+  shareEpoch: z.number().int().min(0).max(1_000_000).optional(),
   requester: nodeId,
   deadlineAt: z.number().int(),
 });
@@ -61,6 +63,10 @@ export const sessionRequestBody = z.strictObject({
   message: hex(MAX_MESSAGE_HEX).optional(),
   presignatureId: hex(64).length(64).optional(),
   auxId: hex(64).length(64).optional(),
+  /** Sessions of an existing keyset: the share epoch every party must hold (absent: 0). */
+  shareEpoch: z.number().int().min(0).max(1_000_000).optional(),
+  /** Refresh sessions: the guardian quorum's approval, which every party verifies itself. */
+  refresh: z.lazy(() => refreshApproval).optional(),
   /** The signed permit, opaque to the cluster (the authorizer parses it). */
   permit: z.unknown().optional(),
   permitId: z.string().min(1).max(128).nullable(),
@@ -68,6 +74,24 @@ export const sessionRequestBody = z.strictObject({
   deadlineAt: z.number().int().positive(),
 });
 export type SessionRequestBody = z.infer<typeof sessionRequestBody>;
+
+/**
+ * The guardian approval of a keyset refresh, as the requesting node's console recorded it: its
+ * vault id, request id, expiry and context (what the payload hash commits to) and each approving
+ * guardian's EIP-712 signature. Every party recomputes the approved parameters from its own
+ * keyset record and checks the signatures against its own guardian registry.
+ */
+export const refreshApproval = z.strictObject({
+  vaultId: z.string().min(1).max(128),
+  requestId: z.string().min(1).max(64),
+  /** Unix ms: the guardian request's expiry. */
+  expiresAt: z.number().int().positive(),
+  context: z.record(z.string(), z.unknown()).refine((c) => JSON.stringify(c).length <= 4096, 'context too large'),
+  approvals: z
+    .array(z.strictObject({ address: z.string().regex(/^0x[0-9a-fA-F]{40}$/), nonce: z.string().regex(/^0x[0-9a-fA-F]{64}$/), signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/) }))
+    .max(3),
+});
+export type RefreshApproval = z.infer<typeof refreshApproval>;
 
 export const signedSessionRequest = z.strictObject({
   body: sessionRequestBody,

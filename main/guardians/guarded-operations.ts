@@ -26,6 +26,7 @@ export const GUARDED_OPERATIONS = {
   'signing.unfreeze': { label: 'Turn the signing kill switch off (resume all signing)', wired: true },
   'permit-issuer.enrol': { label: 'Trust a new permit issuer key', wired: true },
   'permit-issuer.remove': { label: 'Stop trusting a permit issuer key', wired: true },
+  'keyset.refresh': { label: 'Refresh the MPC key shares of a keyset on all three nodes (same address; old shares and backups stop working)', wired: true },
   'execution-authorization.enable': { label: 'Let this node co-sign unattended within a scope (execution authorization)', wired: true },
   'cluster.peer.remove': { label: 'Remove a signer node from this cluster (its card can never be enrolled again)', wired: true },
   'cluster.peer.replace': { label: 'Replace a signer node of this cluster with a new machine (new node card)', wired: true },

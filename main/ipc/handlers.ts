@@ -17,6 +17,7 @@ import { permitHandlers } from './handlers/permits';
 import { policyHandlers } from './handlers/policy';
 import { qrHandlers } from './handlers/qr';
 import { vaultHandlers } from './handlers/vault';
+import { refreshHandlers } from './handlers/refresh';
 import type { Handlers } from './router';
 
 export function createHandlers(services: Services): Handlers {
@@ -35,5 +36,6 @@ export function createHandlers(services: Services): Handlers {
     ...membershipHandlers(services),
     ...keyCheckHandlers(services),
     ...drillHandlers(services),
+    ...refreshHandlers(services),
   };
 }

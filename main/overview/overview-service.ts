@@ -5,6 +5,7 @@
  */
 import type { ChecklistStep, OverviewItem, OverviewView } from '../../preload/contract';
 import type { Services } from '../services';
+import { refreshOverviewItem } from '../refresh/refresh-overview';
 
 const utcWords = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 
@@ -14,7 +15,7 @@ function inWords(ms: number): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup' | 'drills'>;
+type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup' | 'drills'> & Partial<Pick<Services, 'refresh'>>;
 
 export class OverviewService {
   constructor(private readonly s: Deps) {}
@@ -22,7 +23,7 @@ export class OverviewService {
   get(): OverviewView {
     this.s.vault.keyRing();
     const now = this.s.clock.now();
-    const items = [this.vaultItem(), this.guardiansItem(), this.approvalsItem(now), this.clusterItem(), this.keysetsItem(), this.backupsItem(), this.keyChecksItem(), this.drillsItem(), this.policyItem(), this.auditItem()];
+    const items = [this.vaultItem(), this.guardiansItem(), this.approvalsItem(now), this.clusterItem(), this.keysetsItem(), ...(this.s.refresh ? [refreshOverviewItem(this.s.refresh)] : []), this.backupsItem(), this.keyChecksItem(), this.drillsItem(), this.policyItem(), this.auditItem()];
     return { items, checklist: this.checklist(), now: new Date(now).toISOString() };
   }
 

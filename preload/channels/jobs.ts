@@ -16,7 +16,7 @@ export const JOB_ERROR_CODES = [
 
 export const JOB_EVENT_TYPES = ['JOB_CANCELLED'] as const;
 
-export const JOB_KINDS = ['keygen', 'presign', 'drill'] as const;
+export const JOB_KINDS = ['keygen', 'presign', 'refresh', 'drill'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';

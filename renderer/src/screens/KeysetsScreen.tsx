@@ -9,6 +9,7 @@ import { useConsole } from '../store';
 import { AirgapQr } from './AirgapQr';
 import { ClusterMembershipPanel } from './ClusterMembershipPanel';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
+import { KeysetRefreshPanel } from './KeysetRefreshPanel';
 
 const REFRESH_MS = 3_000;
 type Scheme = 'ecdsa' | 'eddsa';
@@ -221,6 +222,7 @@ function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; on
         <KeyCheckButton k={k} ready={ready} />
         {k.scheme === 'ecdsa' ? <PresignButton k={k} ready={ready} /> : null}
       </div>
+      <KeysetRefreshPanel k={k} ready={ready} />
     </article>
   );
 }
@@ -347,7 +349,7 @@ export function KeysetsScreen() {
         </div>
         {!ready ? <p className="hint">Connect to a cluster (or start the lab cluster) to create a keyset.</p> : null}
         {keygen ? <p className="hint">Create is disabled while the key generation below runs: one key generation at a time.</p> : null}
-        <JobList kinds={['keygen', 'presign']} />
+        <JobList kinds={['keygen', 'presign', 'refresh']} />
         {keygen && keygen.kind === 'keygen' && keygen.label.startsWith('ECDSA') ? <p className="hint">{cluster?.auxGroups.some((g) => g.status === 'active') ? 'Auxiliary data ready: only the distributed key generation runs.' : 'No auxiliary data yet: threshold ECDSA key generation takes tens of seconds to a few minutes.'}</p> : null}
         {keysets.length === 0 ? <p className="hint">No keysets yet.</p> : null}
         <div className="keysets">
