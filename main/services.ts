@@ -6,6 +6,8 @@ import { AuditLog } from './audit/audit-log';
 import { createBackupDomain, type BackupDomain } from './backup';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
+import { createExitDomain } from './exit';
+import type { EmergencyExit } from './exit/emergency-exit';
 import { LabCluster, type LabOptions } from './cluster/lab';
 import type { SignAuthorizer } from './cluster/sign-authorization';
 import { GuardianService } from './guardians/guardian-service';
@@ -64,6 +66,8 @@ export interface Services {
   jobs: JobService;
   ceremony: CeremonyDomain;
   backup: BackupDomain;
+  /** Emergency exit: the keyset's full key, rebuilt from two backups, as an encrypted keystore. */
+  exit: EmergencyExit;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -116,7 +120,9 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup } as Services;
+  // Exit keystores cost what the vault's passphrase costs when a cost is set (tests); else ethers' default.
+  const exit = createExitDomain({ db, audit, clock, vault, guardians, cluster, backup, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { keystoreScrypt: options.kdfCost } : {}) });
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, jobs, ceremony, backup, exit } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {
