@@ -1,7 +1,7 @@
 /**
  * Emergency-exit reconstruction in the addon: two shares of different parties rebuild the full
  * key (frost-core keys::reconstruct), and nothing is returned unless its public key is the group
- * key. ECDSA keygen reuses the test prime fixture; the epoch-mixing refusal runs on EdDSA.
+ * key. ECDSA keygen and refresh reuse the test prime fixture.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,5 +69,9 @@ test('ecdsa: a pair of cggmp24 shares rebuilds an Ethereum private key of the ke
     key.secretKey.fill(0);
   }
   refusedWith(() => signer.reconstructSecretKey([at(shares, 2), at(shares, 2)]), 'SHARE_MISMATCH', /same party/);
+  // After a refresh, an old share and a new one interpolate to another key: refused.
+  const rotated = PARTIES.map((p) => at(primes, (p + 1) % PARTIES.length));
+  const fresh = sharesOf((await refresh(nodes, 'ecdsa-refresh', shares, rotated)).results);
+  refusedWith(() => signer.reconstructSecretKey([at(shares, 0), at(fresh, 1)]), 'SHARE_MISMATCH', /does not have the keyset's public key/);
   assert.deepEqual(signer.groupPublicShares(at(shares, 0)), PARTIES.map((p) => signer.shareInfo(at(shares, p)).publicShare));
 });

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { AppError, BulkSummaryView, QueueImportReport, QueueItemView, QueueOverviewView, QueueState } from '../../../../preload/contract';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { ExportedMark, useExportedKeysets } from '../../components/ExportedMark';
 import { ReviewPanel } from './ReviewPanel';
 import { SignedResultPanel } from './SignedResultPanel';
 import { timeLeft, useNow } from './time-left';
@@ -140,7 +141,7 @@ function BulkConfirm(props: { summary: BulkSummaryView; onConfirm(): void; onCan
   );
 }
 
-function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; onSelect(on: boolean): void; onOpen(): void }) {
+function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; exportedAt: string | undefined; onSelect(on: boolean): void; onOpen(): void }) {
   const { item } = props;
   const waiting = item.state === 'pending' || item.state === 'approved';
   const left = timeLeft(item.expiresAt, props.now);
@@ -164,6 +165,7 @@ function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; 
         <div className="small">
           {item.chain} · keyset {item.keysetId}
         </div>
+        <ExportedMark exportedAt={props.exportedAt} />
       </td>
       <td className={waiting && left.seconds < 20 ? 'expiry-soon' : ''}>{waiting ? left.text : '—'}</td>
       <td>
@@ -176,6 +178,7 @@ function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; 
 }
 
 export function QueueScreen() {
+  const exported = useExportedKeysets();
   const [overview, setOverview] = useState<QueueOverviewView | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [report, setReport] = useState<QueueImportReport | null>(null);
@@ -282,6 +285,7 @@ export function QueueScreen() {
               key={item.permitId}
               item={item}
               now={now}
+              exportedAt={exported.get(item.keysetId)}
               selected={selected.has(item.permitId)}
               onSelect={(on) => setSelected((s) => {
                 const next = new Set(s);

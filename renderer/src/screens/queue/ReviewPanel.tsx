@@ -8,6 +8,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { AppError, GuardianView, PermitReviewView } from '../../../../preload/contract';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { ExportedMark, useExportedKeysets } from '../../components/ExportedMark';
 import { RequesterFields, useRequester } from '../../components/RequesterFields';
 import { timeLeft, useNow } from './time-left';
 
@@ -73,6 +74,7 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
   const [error, setError] = useState<AppError | null>(null);
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState('');
+  const exported = useExportedKeysets();
   const now = useNow();
   const load = useCallback(async () => {
     const r = await api.permits.review({ permitId: props.permitId });
@@ -100,6 +102,7 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
           Close
         </button>
       </div>
+      <ExportedMark exportedAt={exported.get(item.keysetId)} />
       <p className={left.seconds < 20 ? 'expiry-soon' : ''} data-testid="countdown" aria-live="polite">
         <strong>{item.state === 'pending' || item.state === 'approved' ? left.text : item.state}</strong> · expires {new Date(item.expiresAt).toLocaleTimeString()}
       </p>
