@@ -13,7 +13,6 @@ use crate::error::{ErrorCode, MpcError, MpcResult};
 use crate::share::{self, Engine, Kind};
 use crate::util::solana_address;
 use rand::rngs::OsRng;
-use std::collections::BTreeSet;
 use zeroize::Zeroizing;
 
 pub struct Reconstructed {
@@ -40,7 +39,7 @@ macro_rules! frost_refusal {
 }
 
 /// Rebuilds the full secret key from full share blobs of one keyset (at least its threshold,
-/// each of a different party). Fails unless the rebuilt key's public key is the group key.
+/// each of a different party: frost-core refuses a duplicated identifier). Fails unless the rebuilt key's public key is the group key.
 pub fn reconstruct(blobs: &[&[u8]]) -> MpcResult<Reconstructed> {
     let first = blobs.first().ok_or_else(|| MpcError::invalid("no shares given"))?;
     let (engine, _) = share::unwrap(first, Kind::Full)?;
@@ -50,30 +49,19 @@ pub fn reconstruct(blobs: &[&[u8]]) -> MpcResult<Reconstructed> {
     }
 }
 
-fn distinct_parties(parties: &[u16]) -> MpcResult<()> {
-    let set: BTreeSet<u16> = parties.iter().copied().collect();
-    if set.len() != parties.len() {
-        return Err(mismatch("two shares of the same party"));
-    }
-    Ok(())
-}
-
 fn reconstruct_eddsa(blobs: &[&[u8]]) -> MpcResult<Reconstructed> {
     use frost_ed25519 as frost;
     let mut packages = Vec::with_capacity(blobs.len());
-    let mut parties = Vec::with_capacity(blobs.len());
     let mut group: Option<frost::VerifyingKey> = None;
     for blob in blobs {
-        let (body, kp, pkp) = eddsa::load_full(blob)?;
+        let (_, kp, pkp) = eddsa::load_full(blob)?;
         let key = *pkp.verifying_key();
         if kp.verifying_key() != &key || group.is_some_and(|g| g != key) {
             return Err(mismatch("the shares belong to different keys"));
         }
         group = Some(key);
-        parties.push(body.party_index);
         packages.push(kp);
     }
-    distinct_parties(&parties)?;
     let group = group.ok_or_else(|| MpcError::invalid("no shares given"))?;
     let signing_key = frost::keys::reconstruct(&packages).map_err(frost_refusal!(frost_ed25519))?;
     if frost::VerifyingKey::from(&signing_key) != group {
@@ -91,7 +79,6 @@ fn reconstruct_eddsa(blobs: &[&[u8]]) -> MpcResult<Reconstructed> {
 fn reconstruct_ecdsa(blobs: &[&[u8]]) -> MpcResult<Reconstructed> {
     use frost_secp256k1 as fs;
     let mut packages = Vec::with_capacity(blobs.len());
-    let mut parties = Vec::with_capacity(blobs.len());
     let mut group: Option<fs::VerifyingKey> = None;
     let mut address = String::new();
     for blob in blobs {
@@ -103,10 +90,8 @@ fn reconstruct_ecdsa(blobs: &[&[u8]]) -> MpcResult<Reconstructed> {
         }
         group = Some(key);
         address = ecdsa_share::info_of(&share).address;
-        parties.push(share.core.i);
         packages.push(kp);
     }
-    distinct_parties(&parties)?;
     let group = group.ok_or_else(|| MpcError::invalid("no shares given"))?;
     let signing_key = fs::keys::reconstruct(&packages).map_err(frost_refusal!(frost_secp256k1))?;
     if fs::VerifyingKey::from(&signing_key) != group {

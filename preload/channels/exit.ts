@@ -5,7 +5,7 @@ import type { ApprovalRequestView } from './guardians';
 import { guardianUnlocks } from './backup';
 import { guardedRequester, guardedTtlMinutes } from './permits';
 
-export const EXIT_ERROR_CODES = ['EXIT_BACKUPS_REQUIRED', 'EXIT_SAME_NODE', 'EXIT_PASSPHRASE_MISMATCH', 'EXIT_PASSPHRASE_REFUSED', 'EXIT_RATE_LIMITED', 'EXIT_KEY_MISMATCH', 'EXIT_WRITE_FAILED'] as const;
+export const EXIT_ERROR_CODES = ['EXIT_BACKUPS_REQUIRED', 'EXIT_SAME_NODE', 'EXIT_PASSPHRASE_MISMATCH', 'EXIT_PASSPHRASE_REFUSED', 'EXIT_RATE_LIMITED', 'EXIT_WRITE_FAILED'] as const;
 
 export const EXIT_EVENT_TYPES = ['KEYSET_EXPORTED', 'KEYSET_EXPORT_FAILED'] as const;
 

@@ -4,6 +4,7 @@ import { ErrorNotice } from './components/ErrorNotice';
 import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
 import { BackupsScreen } from './screens/BackupsScreen';
+import { ExitScreen } from './screens/ExitScreen';
 import { CeremonyScreen } from './screens/ceremony/CeremonyScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
 import { KeysetsScreen } from './screens/KeysetsScreen';
@@ -52,6 +53,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'policy', label: 'Policy' },
   { screen: 'queue', label: 'Permit queue' },
   { screen: 'backups', label: 'Backups' },
+  { screen: 'exit', label: 'Emergency exit' },
 ];
 
 export function App() {
@@ -107,6 +109,7 @@ export function App() {
       {state === 'unlocked' && screen === 'policy' ? <PolicyScreen /> : null}
       {state === 'unlocked' && screen === 'queue' ? <QueueScreen /> : null}
       {state === 'unlocked' && screen === 'backups' ? <BackupsScreen /> : null}
+      {state === 'unlocked' && screen === 'exit' ? <ExitScreen /> : null}
     </div>
   );
 }

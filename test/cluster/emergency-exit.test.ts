@@ -95,9 +95,11 @@ describe('emergency exit: two current backups, the guardian quorum, a Solana key
   });
 
   it('refuses two backups of the same node, a backup of another keyset, a tampered backup; nothing written', async () => {
+    await rejectsWith(() => a().exit.check(keysetId, [files['0']!]), 'EXIT_BACKUPS_REQUIRED');
     const same = await rejectsWith(() => a().exit.check(keysetId, [files['0']!, files.secondOfA!]), 'EXIT_SAME_NODE');
     assert.match(same.message, /one node's share twice is still one share/);
-    await rejectsWith(() => a().exit.check(keysetId, [files['0']!, files.other!]), 'BACKUP_WRONG_KEYSET');
+    const wrongKeyset = await rejectsWith(() => a().exit.check(keysetId, [files['0']!, files.other!]), 'BACKUP_WRONG_KEYSET');
+    assert.match(wrongKeyset.message, new RegExp(`holds a share of keyset ${otherKeyset}, not of ${keysetId}`));
     const tampered = join(media.path, 'tampered.json');
     const t = fileOf(files['1']!);
     t.createdAt = new Date(0).toISOString();
