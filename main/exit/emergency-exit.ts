@@ -100,7 +100,7 @@ export class EmergencyExit {
     }
     const [first, second] = reads as [ReadBackup, ReadBackup];
     // By party index: the file's node id is only a label, the share at that index is what counts.
-    if (false) {
+    if (first.file.node.partyIndex === second.file.node.partyIndex) {
       fail('EXIT_SAME_NODE', `Both backups are of node ${first.file.node.nodeId.slice(0, 8)}…: one node's share twice is still one share. Choose backups of two different nodes; nothing was written.`, { nodeId: first.file.node.nodeId });
     }
     // Current means: the public share the backup holds is that party's public share now. This also
