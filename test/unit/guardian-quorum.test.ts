@@ -223,7 +223,7 @@ describe('guarded operations', () => {
       assert.ok(kind in GUARDED_OPERATIONS, kind);
     }
     assert.deepEqual(Object.entries(GUARDED_OPERATIONS).filter(([, op]) => op.wired).map(([kind]) => kind).sort(), [
-      'ceremony.certify', 'ceremony.cold.sign', 'ceremony.run', 'execution-authorization.enable', 'guardian.replace', 'permit-issuer.enrol', 'permit-issuer.remove', 'policy.change', 'share.restore', 'signing.unfreeze', 'vault.passphrase.change', 'withdrawal.large',
+      'ceremony.certify', 'ceremony.cold.sign', 'ceremony.run', 'execution-authorization.enable', 'guardian.replace', 'keyset.exit', 'permit-issuer.enrol', 'permit-issuer.remove', 'policy.change', 'share.restore', 'signing.unfreeze', 'vault.passphrase.change', 'withdrawal.large',
     ]);
   });
 
