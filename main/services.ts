@@ -7,6 +7,8 @@ import { createBackupDomain, type BackupDomain } from './backup';
 import { createCeremonyDomain, type CeremonyDomain } from './ceremony';
 import { createDrillsDomain, type DrillsDomain } from './drills';
 import { ClusterService, type ClusterServiceOptions } from './cluster/cluster-service';
+import { createExitDomain } from './exit';
+import type { EmergencyExit } from './exit/emergency-exit';
 import { LabCluster, type LabOptions } from './cluster/lab';
 import { ClusterSetup } from './cluster/cluster-setup';
 import type { SignAuthorizer } from './cluster/sign-authorization';
@@ -78,6 +80,8 @@ export interface Services {
   drills: DrillsDomain;
   /** Share refresh of keysets: guardian request, refresh through the cluster, interrupted refresh, schedule. */
   refresh: RefreshService;
+  /** Emergency exit: the keyset's full key, rebuilt from two backups, as an encrypted keystore. */
+  exit: EmergencyExit;
   router: IpcRouter;
   close(): Promise<void>;
 }
@@ -133,6 +137,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
+  // Exit keystores cost what the vault's passphrase costs when a cost is set (tests); else ethers' default.
+  const exit = createExitDomain({ db, audit, clock, vault, guardians, cluster, backup, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { keystoreScrypt: options.kdfCost } : {}) });
   const refresh = new RefreshService({ db, audit, clock, guardians, cluster, backups: backup.backups });
   const qr = new QrTransfers({
     audit,
@@ -146,7 +152,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Due share and backup checks run by themselves (hourly look).
   const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills, refresh } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills, refresh, exit } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

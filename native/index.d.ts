@@ -207,4 +207,26 @@ export declare function replaceEcdsaAux(share: Buffer, auxData: Buffer): Buffer;
 export declare function ecdsaAuxInfo(blob: Buffer): AuxInfo;
 /** Signing precomputation (multi-exponentiation tables): a larger full share for memory only. */
 export declare function precomputeEcdsaShare(share: Buffer): Buffer;
+export interface ReconstructedKey {
+  engine: 'cggmp24-secp256k1' | 'frost-ed25519';
+  /**
+   * SECRET. secp256k1: the 32-byte big-endian private key (an ordinary Ethereum key). Ed25519: the
+   * 32-byte little-endian secret scalar, not a seed (a key made by DKG has no seed). Wipe after use.
+   */
+  secretKey: Buffer;
+  /** Group public key: compressed SEC1 (33 bytes) or Ed25519 (32 bytes). */
+  publicKey: Buffer;
+  address: string;
+}
+/**
+ * Emergency exit: rebuilds a keyset's full secret key from full shares of at least its threshold
+ * of different parties (frost-core `keys::reconstruct`; ECDSA shares mapped onto frost-secp256k1
+ * at the same evaluation points). SHARE_MISMATCH unless the rebuilt key's public key is the group
+ * key, the shares are of different parties and of the same key.
+ */
+export declare function reconstructSecretKey(shares: Buffer[]): ReconstructedKey;
+/** Every party's current public share, by party index, from a full share (same encoding as ShareInfo.publicShare). */
+export declare function groupPublicShares(share: Buffer): Buffer[];
+/** Ed25519 signature (64 bytes) with an exported secret scalar; SHARE_MISMATCH if its public key is not `publicKey`. */
+export declare function signWithEd25519Scalar(secretScalar: Buffer, publicKey: Buffer, message: Buffer): Buffer;
 export declare function engineInfo(): string[];

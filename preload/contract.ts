@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { BACKUP_ERROR_CODES, BACKUP_EVENT_TYPES, backupChannels, type BackupResponses } from './channels/backup';
 import { AUDIT_ERROR_CODES, AUDIT_LOG_EVENT_TYPES, auditChannels, type AuditResponses } from './channels/audit';
 import { CEREMONY_ERROR_CODES, CEREMONY_EVENT_TYPES, ceremonyChannels, type CeremonyResponses } from './channels/ceremony';
+import { EXIT_ERROR_CODES, EXIT_EVENT_TYPES, exitChannels, type ExitResponses } from './channels/exit';
 import { CLUSTER_ERROR_CODES, CLUSTER_EVENT_TYPES, clusterChannels, type ClusterResponses } from './channels/cluster';
 import { COMMON_ERROR_CODES } from './channels/common';
 import { PLATFORM_ERROR_CODES } from './channels/platform';
@@ -30,6 +31,7 @@ export type * from './channels/audit';
 export type * from './channels/backup';
 export type * from './channels/ceremony';
 export type * from './channels/cluster';
+export type * from './channels/exit';
 export type * from './channels/guardians';
 export type * from './channels/jobs';
 export type * from './channels/membership';
@@ -56,6 +58,7 @@ export const channels = {
   ...permitChannels,
   ...policyChannels,
   ...backupChannels,
+  ...exitChannels,
   ...jobChannels,
   ...overviewChannels,
   ...qrChannels,
@@ -65,12 +68,12 @@ export const channels = {
   ...refreshChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, QrResponses, MembershipResponses, KeyCheckResponses, DrillResponses, RefreshResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, QrResponses, MembershipResponses, KeyCheckResponses, DrillResponses, RefreshResponses, ExitResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...QR_ERROR_CODES, ...MEMBERSHIP_ERROR_CODES, ...KEY_CHECK_ERROR_CODES, ...DRILL_ERROR_CODES, ...REFRESH_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...QR_ERROR_CODES, ...MEMBERSHIP_ERROR_CODES, ...KEY_CHECK_ERROR_CODES, ...DRILL_ERROR_CODES, ...REFRESH_ERROR_CODES, ...EXIT_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
-export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...QR_EVENT_TYPES, ...MEMBERSHIP_EVENT_TYPES, ...KEY_CHECK_EVENT_TYPES, ...DRILL_EVENT_TYPES, ...REFRESH_EVENT_TYPES] as const;
+export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...QR_EVENT_TYPES, ...MEMBERSHIP_EVENT_TYPES, ...KEY_CHECK_EVENT_TYPES, ...DRILL_EVENT_TYPES, ...REFRESH_EVENT_TYPES, ...EXIT_EVENT_TYPES] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 // ---------------------------------------------------------------------------------------------

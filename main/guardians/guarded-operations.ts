@@ -16,6 +16,7 @@ export const GUARDED_OPERATIONS = {
   'vault.passphrase.change': { label: 'Change the vault passphrase', wired: true },
   'wallet.rotate': { label: 'Rotate a wallet to a new key', wired: false },
   'share.restore': { label: "Restore this node's MPC key share from backup", wired: true },
+  'keyset.exit': { label: 'Emergency exit: rebuild the full private key of a keyset from two backups and export it (the keyset becomes a single point of failure)', wired: true },
   'withdrawal.large': { label: 'Co-sign a large withdrawal (a permit above the keyset\'s guardian threshold)', wired: true },
   'account.recovery': { label: 'Recover an account', wired: false },
   'override.manual': { label: 'Override the automated controls (manual execution)', wired: false },

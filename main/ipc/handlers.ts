@@ -7,6 +7,7 @@ import { auditHandlers } from './handlers/audit';
 import { backupHandlers } from './handlers/backup';
 import { ceremonyHandlers } from './handlers/ceremony';
 import { clusterHandlers } from './handlers/cluster';
+import { exitHandlers } from './handlers/exit';
 import { guardianHandlers } from './handlers/guardians';
 import { jobHandlers } from './handlers/jobs';
 import { membershipHandlers } from './handlers/membership';
@@ -30,6 +31,7 @@ export function createHandlers(services: Services): Handlers {
     ...permitHandlers(services),
     ...policyHandlers(services),
     ...backupHandlers(services),
+    ...exitHandlers(services),
     ...jobHandlers(services),
     ...overviewHandlers(services),
     ...qrHandlers(services),

@@ -243,6 +243,36 @@ export class MpcSigner {
     }
   }
 
+  /**
+   * Emergency exit only: the keyset's full secret key from full shares of different parties,
+   * refused unless its public key is the group key. The caller wipes `secretKey`.
+   */
+  reconstructSecretKey(shares: Buffer[]): Native.ReconstructedKey {
+    try {
+      return this.addon.reconstructSecretKey(shares);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** Every party's current public share, by party index, from this node's full share. */
+  groupPublicShares(share: Buffer): Buffer[] {
+    try {
+      return this.addon.groupPublicShares(share);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** Ed25519 signature with an exported secret scalar (the Solana keypair file of an emergency exit). */
+  signWithEd25519Scalar(secretScalar: Buffer, publicKey: Buffer, message: Buffer): Buffer {
+    try {
+      return this.addon.signWithEd25519Scalar(secretScalar, publicKey, message);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
   /** Full ECDSA share from an incomplete share (`ecdsa-dkg` without aux) and this party's aux data. */
   completeEcdsaShare(incomplete: Buffer, aux: Buffer): Buffer {
     try {

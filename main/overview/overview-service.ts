@@ -15,7 +15,7 @@ function inWords(ms: number): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup' | 'drills'> & Partial<Pick<Services, 'refresh'>>;
+type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup' | 'drills' | 'exit'> & Partial<Pick<Services, 'refresh'>>;
 
 export class OverviewService {
   constructor(private readonly s: Deps) {}
@@ -103,20 +103,24 @@ export class OverviewService {
     const { cluster } = this.s;
     const keysets = cluster.keysets();
     const now = this.s.clock.now();
+    const exported = this.s.exit.records.exportedKeysets();
     const lines = keysets.map((k) => {
       const chain = k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana';
       const mode = k.lab ? 'lab' : 'cluster';
       const pool = k.scheme === 'ecdsa'
         ? `, ${cluster.presignatures(k.keysetId).filter((p) => p.state === 'ready' && p.holdsSecret && Date.parse(p.expiresAt) > now).length} presignature(s) ready`
         : '';
-      return `${chain} ${k.address ?? k.keysetId} — ${k.threshold}-of-${k.participants.length}, ${mode}, ${k.status}${pool}`;
+      const exportedAt = exported.get(k.keysetId);
+      const mark = exportedAt ? `EXPORTED ${utcWords(exportedAt)} — full key outside the cluster, single point of failure: ` : '';
+      return `${mark}${chain} ${k.address ?? k.keysetId} — ${k.threshold}-of-${k.participants.length}, ${mode}, ${k.status}${pool}`;
     });
     const failed = keysets.filter((k) => k.status !== 'active').length;
+    const exportedCount = keysets.filter((k) => exported.has(k.keysetId)).length;
     return {
       id: 'keysets',
       title: 'Keysets',
-      tone: failed ? 'attention' : keysets.length ? 'ok' : 'idle',
-      headline: keysets.length ? `${keysets.length} keyset(s)${failed ? `, ${failed} failed` : ''}` : 'No keyset yet',
+      tone: failed || exportedCount ? 'attention' : keysets.length ? 'ok' : 'idle',
+      headline: keysets.length ? `${keysets.length} keyset(s)${failed ? `, ${failed} failed` : ''}${exportedCount ? `, ${exportedCount} EXPORTED (single point of failure: move the funds)` : ''}` : 'No keyset yet',
       lines,
       link: 'keysets',
       action: keysets.length ? 'Open Keysets' : 'Create a keyset',

@@ -16,6 +16,7 @@ import { permitQueue } from './migrations/009-permit-queue';
 import { shareBackups } from './migrations/010-share-backups';
 import { ecdsaAux } from './migrations/011-ecdsa-aux';
 import { requestOutcomes } from './migrations/012-request-outcomes';
+import { emergencyExit } from './migrations/014-emergency-exit';
 import { keysetRefresh } from './migrations/013-keyset-refresh';
 import { drillsAndKeyChecks } from './migrations/015-drills-and-key-checks';
 import { removedPeers } from './migrations/016-removed-peers';
@@ -26,4 +27,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes, keysetRefresh, drillsAndKeyChecks, removedPeers];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes, keysetRefresh, emergencyExit, drillsAndKeyChecks, removedPeers];

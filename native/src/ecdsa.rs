@@ -281,27 +281,9 @@ pub(crate) fn refresh_core(ctx: &mut Ctx, p: &SessionParams) -> MpcResult<(cggmp
         return Err(MpcError::invalid("key share does not match the refresh parameters"));
     }
     let id_of = |k: u16| fs::Identifier::try_from(k + 1).map_err(conversion_failed);
-
-    // Express the current share in FROST's types (same evaluation points, 1..=n).
-    let secret_x: &SecretScalar<E> = old.core.x.as_ref();
-    let scalar_x: &Scalar<E> = secret_x.as_ref();
-    let x_bytes = Zeroizing::new(scalar_x.to_be_bytes().as_bytes().to_vec());
-    let signing_share = fs::keys::SigningShare::deserialize(&x_bytes).map_err(conversion_failed)?;
-    let pub_point = |pt: &NonZero<Point<E>>| pt.to_bytes(true).as_bytes().to_vec();
-    let mut verifying_shares = BTreeMap::new();
-    for (k, pt) in old.core.public_shares.iter().enumerate() {
-        verifying_shares.insert(id_of(k as u16)?, fs::keys::VerifyingShare::deserialize(&pub_point(pt)).map_err(conversion_failed)?);
-    }
-    let verifying_key = fs::VerifyingKey::deserialize(&pub_point(&old.core.shared_public_key)).map_err(conversion_failed)?;
-    let old_pkp = fs::keys::PublicKeyPackage::new(verifying_shares, verifying_key, Some(p.threshold));
+    let (old_kp, old_pkp) = frost_packages(&old)?;
+    let verifying_key = *old_pkp.verifying_key();
     let my_id = id_of(me)?;
-    let old_kp = fs::keys::KeyPackage::new(
-        my_id,
-        signing_share,
-        fs::keys::VerifyingShare::deserialize(&pub_point(&old.core.public_shares[me as usize])).map_err(conversion_failed)?,
-        verifying_key,
-        p.threshold,
-    );
 
     // Round 1: commitments to a random polynomial with zero constant term (broadcast).
     ctx.progress(0, 2, "refresh-shares");
@@ -358,6 +340,35 @@ pub(crate) fn refresh_core(ctx: &mut Ctx, p: &SessionParams) -> MpcResult<(cggmp
     core.key_info.public_shares = new_public;
     let incomplete = core.validate().map_err(|_| MpcError::internal("refreshed share does not validate"))?;
     Ok((incomplete, old_aux))
+}
+
+/// Expresses a cggmp24 key share in frost-secp256k1's types at the same evaluation points
+/// (party k is FROST identifier k+1): the same Shamir share x, the same public shares and
+/// group key. Used by share refresh and by the emergency-exit reconstruction.
+pub(crate) fn frost_packages(share: &EcdsaShare) -> MpcResult<(frost_secp256k1::keys::KeyPackage, frost_secp256k1::keys::PublicKeyPackage)> {
+    use frost_secp256k1 as fs;
+    let id_of = |k: u16| fs::Identifier::try_from(k + 1).map_err(conversion_failed);
+    let secret_x: &SecretScalar<E> = share.core.x.as_ref();
+    let scalar_x: &Scalar<E> = secret_x.as_ref();
+    let x_bytes = Zeroizing::new(scalar_x.to_be_bytes().as_bytes().to_vec());
+    let signing_share = fs::keys::SigningShare::deserialize(&x_bytes).map_err(conversion_failed)?;
+    let pub_point = |pt: &NonZero<Point<E>>| pt.to_bytes(true).as_bytes().to_vec();
+    let mut verifying_shares = BTreeMap::new();
+    for (k, pt) in share.core.public_shares.iter().enumerate() {
+        verifying_shares.insert(id_of(k as u16)?, fs::keys::VerifyingShare::deserialize(&pub_point(pt)).map_err(conversion_failed)?);
+    }
+    let verifying_key = fs::VerifyingKey::deserialize(&pub_point(&share.core.shared_public_key)).map_err(conversion_failed)?;
+    let threshold = share.min_signers();
+    let pkp = fs::keys::PublicKeyPackage::new(verifying_shares, verifying_key, Some(threshold));
+    let me = share.core.i;
+    let kp = fs::keys::KeyPackage::new(
+        id_of(me)?,
+        signing_share,
+        fs::keys::VerifyingShare::deserialize(&pub_point(&share.core.public_shares[me as usize])).map_err(conversion_failed)?,
+        verifying_key,
+        threshold,
+    );
+    Ok((kp, pkp))
 }
 
 fn conversion_failed<T>(_: T) -> MpcError {

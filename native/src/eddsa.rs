@@ -51,10 +51,10 @@ fn collect(ctx: &mut Ctx, stage: u8, round: u16, broadcast: bool, from: &[u16]) 
 }
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-struct FullBody {
-    party_index: u16,
+pub(crate) struct FullBody {
+    pub(crate) party_index: u16,
     threshold: u16,
-    parties: u16,
+    pub(crate) parties: u16,
     #[serde(with = "serde_bytes")]
     key_package: Vec<u8>,
     #[serde(with = "serde_bytes")]
@@ -132,7 +132,7 @@ pub fn run_keygen(ctx: &mut Ctx, p: SessionParams) -> MpcResult<SessionOutput> {
     output(me, n, &kp, &pkp)
 }
 
-fn load_full(blob: &[u8]) -> MpcResult<(FullBody, KeyPackage, PublicKeyPackage)> {
+pub(crate) fn load_full(blob: &[u8]) -> MpcResult<(FullBody, KeyPackage, PublicKeyPackage)> {
     let (engine, body) = share::unwrap(blob, Kind::Full)?;
     if engine != Engine::FrostEd25519 {
         return Err(MpcError::new(ErrorCode::UnsupportedShare, "not an EdDSA share"));

@@ -7,6 +7,7 @@ mod ecdsa;
 mod ecdsa_share;
 mod eddsa;
 mod envelope;
+mod exit;
 mod error;
 mod presign;
 mod session;
@@ -446,6 +447,45 @@ pub fn ecdsa_aux_info(blob: Buffer) -> Result<AuxInfoJs> {
 #[napi]
 pub fn precompute_ecdsa_share(share: Buffer) -> Result<CopiedBuffer> {
     guarded(move || Ok(CopiedBuffer(aux::precompute(&share)?.to_vec())))
+}
+
+#[napi(object, object_from_js = false)]
+pub struct ReconstructedKey {
+    /// cggmp24-secp256k1 | frost-ed25519
+    pub engine: String,
+    /// Secret. secp256k1: 32-byte big-endian private key; Ed25519: 32-byte little-endian
+    /// secret scalar (not a seed). The caller wipes it after use.
+    pub secret_key: CopiedBuffer,
+    pub public_key: CopiedBuffer,
+    pub address: String,
+}
+
+/// Emergency exit: rebuilds a keyset's full secret key from full shares of at least its
+/// threshold of different parties; refused unless the key's public key is the group key.
+#[napi]
+pub fn reconstruct_secret_key(shares: Vec<Buffer>) -> Result<ReconstructedKey> {
+    guarded(move || {
+        let slices: Vec<&[u8]> = shares.iter().map(|b| &b[..]).collect();
+        let r = exit::reconstruct(&slices)?;
+        Ok(ReconstructedKey {
+            engine: r.engine.name().to_string(),
+            secret_key: CopiedBuffer(r.secret_key.to_vec()),
+            public_key: CopiedBuffer(r.public_key),
+            address: r.address,
+        })
+    })
+}
+
+/// Every party's current public share, by party index, from a full share.
+#[napi]
+pub fn group_public_shares(share: Buffer) -> Result<Vec<CopiedBuffer>> {
+    guarded(move || Ok(exit::group_public_shares(&share)?.into_iter().map(CopiedBuffer).collect()))
+}
+
+/// Ed25519 signature with an exported secret scalar whose public key must be `public_key`.
+#[napi]
+pub fn sign_with_ed25519_scalar(secret_scalar: Buffer, public_key: Buffer, message: Buffer) -> Result<CopiedBuffer> {
+    guarded(move || Ok(CopiedBuffer(exit::sign_ed25519(&secret_scalar, &public_key, &message)?)))
 }
 
 #[napi]

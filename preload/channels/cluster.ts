@@ -156,6 +156,11 @@ export interface KeysetView {
   addressQr: string | null;
   /** Made in the lab cluster: never for real funds. Permanent, shown wherever the keyset appears. */
   lab: boolean;
+  /**
+   * When the keyset's full private key was exported by an emergency exit (null: never). From then
+   * on it is a single point of failure; shown wherever the keyset appears.
+   */
+  exportedAt: string | null;
   /** The caption printed with the QR code (carries the lab mark). */
   qrCaption: string;
   /** ECDSA: the group auxiliary data the shares carry (null: made with their own). */

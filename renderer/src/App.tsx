@@ -4,6 +4,7 @@ import { ErrorNotice } from './components/ErrorNotice';
 import { ApprovalsScreen } from './screens/ApprovalsScreen';
 import { AuditScreen } from './screens/AuditScreen';
 import { BackupsScreen } from './screens/BackupsScreen';
+import { ExitScreen } from './screens/ExitScreen';
 import { CeremonyScreen } from './screens/ceremony/CeremonyScreen';
 import { DrillsScreen } from './screens/drills/DrillsScreen';
 import { GuardiansScreen } from './screens/GuardiansScreen';
@@ -54,6 +55,7 @@ const NAV: Array<{ screen: Screen; label: string }> = [
   { screen: 'queue', label: 'Permit queue' },
   { screen: 'backups', label: 'Backups' },
   { screen: 'drills', label: 'Drills' },
+  { screen: 'exit', label: 'Emergency exit' },
 ];
 
 export function App() {
@@ -110,6 +112,7 @@ export function App() {
       {state === 'unlocked' && screen === 'queue' ? <QueueScreen /> : null}
       {state === 'unlocked' && screen === 'backups' ? <BackupsScreen /> : null}
       {state === 'unlocked' && screen === 'drills' ? <DrillsScreen /> : null}
+      {state === 'unlocked' && screen === 'exit' ? <ExitScreen /> : null}
     </div>
   );
 }

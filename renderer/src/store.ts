@@ -3,7 +3,7 @@ import { create } from 'zustand';
 import type { AppError, ClusterStatus, Result, VaultStatus } from '../../preload/contract';
 import { api } from './api';
 
-export type Screen = 'overview' | 'audit' | 'guardians' | 'approvals' | 'keysets' | 'ceremony' | 'policy' | 'queue' | 'backups' | 'drills';
+export type Screen = 'overview' | 'audit' | 'guardians' | 'approvals' | 'keysets' | 'ceremony' | 'policy' | 'queue' | 'backups' | 'drills' | 'exit';
 
 interface ConsoleState {
   status: VaultStatus | null;

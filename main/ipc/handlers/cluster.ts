@@ -18,7 +18,7 @@ function requireFolder(path: string): string {
   return path;
 }
 
-export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<'cluster.'> {
+export function clusterHandlers({ vault, cluster, lab, exit }: Services): HandlersFor<'cluster.'> {
   const status = (): ClusterStatus => {
     const unlocked = vault.unlocked;
     return {
@@ -53,6 +53,7 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       createdAt: k.createdAt,
       addressQr: k.address ? await QRCode.toDataURL(k.address, { errorCorrectionLevel: 'M', margin: 1, width: 192 }) : null,
       lab: k.lab,
+      exportedAt: exit.records.exportedKeysets().get(k.keysetId) ?? null,
       auxGroupId: k.auxGroupId,
       presignaturePool: k.scheme === 'ecdsa' ? { ...cluster.presignaturePoolLevel(k.keysetId), cap: PRESIGNATURE_POOL_CAP } : null,
       qrCaption: k.lab ? `LAB KEYSET — NOT FOR REAL FUNDS · ${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} address` : `${k.scheme === 'ecdsa' ? 'Ethereum' : 'Solana'} address`,

@@ -18,7 +18,7 @@ const STATUS_WORDS: Record<string, { label: string; badge: string }> = {
 };
 
 /** Two guardians, each typing their own backup passphrase. */
-function TwoGuardians({ idPrefix, guardians, value, onChange }: { idPrefix: string; guardians: { id: string; name: string }[]; value: { guardianId: string; passphrase: string }[]; onChange(v: { guardianId: string; passphrase: string }[]): void }) {
+export function TwoGuardians({ idPrefix, guardians, value, onChange }: { idPrefix: string; guardians: { id: string; name: string }[]; value: { guardianId: string; passphrase: string }[]; onChange(v: { guardianId: string; passphrase: string }[]): void }) {
   return (
     <>
       {[0, 1].map((i) => (

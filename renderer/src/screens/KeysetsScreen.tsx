@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { AirgapReport, AppError, ClusterSessionView, KeyCheckPurpose, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ExportedMark } from '../components/ExportedMark';
 import { JobList } from '../components/JobCard';
 import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
@@ -197,6 +198,7 @@ function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; on
   return (
     <article className={k.lab ? 'keyset keyset-lab' : 'keyset'} data-testid="keyset" data-scheme={k.scheme} data-lab={k.lab ? 'true' : 'false'}>
       {k.lab ? <div className="lab-mark" data-testid="keyset-lab-mark">LAB KEYSET — NOT FOR REAL FUNDS</div> : null}
+      <ExportedMark exportedAt={k.exportedAt} />
       {k.addressQr ? (
         <figure className="keyset-qr">
           <img src={k.addressQr} alt={`QR code of the ${k.chain} address${k.lab ? ' (lab keyset, not for real funds)' : ''}`} width={160} height={160} data-testid="keyset-qr" />

@@ -9,6 +9,7 @@ import { api } from '../../api';
 import { AnimatedQr } from '../../components/AnimatedQr';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { QrScanner } from '../../components/QrScanner';
+import { ExportedMark, useExportedKeysets } from '../../components/ExportedMark';
 import { ReviewPanel } from './ReviewPanel';
 import { SignedResultPanel } from './SignedResultPanel';
 import { timeLeft, useNow } from './time-left';
@@ -172,7 +173,7 @@ function BulkConfirm(props: { summary: BulkSummaryView; onConfirm(): void; onCan
   );
 }
 
-function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; onSelect(on: boolean): void; onOpen(): void }) {
+function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; exportedAt: string | undefined; onSelect(on: boolean): void; onOpen(): void }) {
   const { item } = props;
   const waiting = item.state === 'pending' || item.state === 'approved';
   const left = timeLeft(item.expiresAt, props.now);
@@ -196,6 +197,7 @@ function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; 
         <div className="small">
           {item.chain} · keyset {item.keysetId}
         </div>
+        <ExportedMark exportedAt={props.exportedAt} />
       </td>
       <td className={waiting && left.seconds < 20 ? 'expiry-soon' : ''}>{waiting ? left.text : '—'}</td>
       <td>
@@ -208,6 +210,7 @@ function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; 
 }
 
 export function QueueScreen() {
+  const exported = useExportedKeysets();
   const [overview, setOverview] = useState<QueueOverviewView | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [report, setReport] = useState<QueueImportReport | null>(null);
@@ -319,6 +322,7 @@ export function QueueScreen() {
               key={item.permitId}
               item={item}
               now={now}
+              exportedAt={exported.get(item.keysetId)}
               selected={selected.has(item.permitId)}
               onSelect={(on) => setSelected((s) => {
                 const next = new Set(s);

@@ -10,6 +10,7 @@ import { api } from '../../api';
 import { AnimatedQr } from '../../components/AnimatedQr';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { QrScanner } from '../../components/QrScanner';
+import { ExportedMark, useExportedKeysets } from '../../components/ExportedMark';
 import { RequesterFields, useRequester } from '../../components/RequesterFields';
 import { timeLeft, useNow } from './time-left';
 import { Time } from '../../components/Time';
@@ -76,6 +77,7 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
   const [error, setError] = useState<AppError | null>(null);
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState('');
+  const exported = useExportedKeysets();
   const now = useNow();
   const load = useCallback(async () => {
     const r = await api.permits.review({ permitId: props.permitId });
@@ -103,6 +105,7 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
           Close
         </button>
       </div>
+      <ExportedMark exportedAt={exported.get(item.keysetId)} />
       <p className={left.seconds < 20 ? 'expiry-soon' : ''} data-testid="countdown" aria-live="polite">
         <strong>{item.state === 'pending' || item.state === 'approved' ? left.text : item.state}</strong> · expires <Time iso={item.expiresAt} />
       </p>
