@@ -95,14 +95,14 @@ export class ClusterService {
     this.signerValue = o.signer ?? null;
     const limits: SessionLimitSettings = { ...DEFAULT_SESSION_LIMITS, ...o.limits };
     const guard = new RollbackGuard({ ...deps, stateDir: o.stateDir ?? defaultStateDir() });
-    this.pool = new PresignaturePool({ ...deps, guard });
+    this.pool = new PresignaturePool({ ...deps, guard, alsoDiscard: () => ({ primesDiscarded: this.primePool.discardAllInTransaction() }) });
     this.keygenWindow = new KeygenWindow(o.clock);
     this.refusals = new RefusalAudit(o.audit, o.clock, limits.refusalAuditWindowMs);
     this.membership = new Membership(deps, o.name ?? 'console');
     this.keysetStore = new Keysets(deps);
     const signer = () => this.signer;
     this.auxGroupStore = new AuxGroups({ ...deps, signer });
-    this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
+    this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), guard, rollbackChecked: () => this.pool.ready(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
     this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, signer, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
     this.requests = new SessionRequests(this.membership);
     this.participations = new Participations({
