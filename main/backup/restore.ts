@@ -10,10 +10,14 @@
  * 4. restore — every check before anything is written: the file's signature, the keyset asked
  *    for, this vault's node, no share of the keyset here already, the guardians are the backup's,
  *    the approval; two guardians open the backup and the share must derive the public share the
- *    file names. Then, in one transaction, the approval is consumed and the keyset and share are
- *    installed; every presignature is discarded; and the share proves itself with a key-check
- *    signature with the other nodes. A failed proof (a backup from before a refresh, say) takes
- *    the keyset and share out again.
+ *    file names. Then, in one transaction, the approval is checked again and the keyset and share
+ *    are installed; every presignature is discarded; and the share proves itself with a key-check
+ *    signature with the other nodes. Only a proved share consumes the approval (in the transaction
+ *    that records the proof). A failed proof (a backup from before a refresh, peers offline) takes
+ *    the keyset and share out again and leaves the approval unused: it names this exact file,
+ *    keyset, node and epoch, so a retry with it can only restore what the guardians approved, and
+ *    peers that were offline should not cost the guardians a second signature. Its expiry still
+ *    bounds it.
  */
 import type { RestoreOutcome } from '../../preload/channels/backup';
 import type { ApprovalRequestView } from '../../preload/channels/guardians';
@@ -117,7 +121,8 @@ export class ShareRestore {
       secrets = await openBackup(f, this.o.backups.resolveUnlocks(f, unlocks), this.o.signer());
       const share = secrets.share;
       this.o.db.transaction(() => {
-        this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);
+        // Checked, not consumed: the approval is spent only by a share that proved itself.
+        this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
         installRestoredKeyset(this.o.db, this.o.vault, { keysetId, clusterId: f.keyset.clusterId, scheme: f.keyset.scheme, threshold: f.keyset.threshold, participants: f.keyset.participants, myPartyIndex: f.node.partyIndex, publicKey: f.keyset.publicKey, address: f.keyset.address, source: `restore:${f.backupId}` }, share, this.now());
         this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'installed, proving', requestId } });
       })();
@@ -130,15 +135,26 @@ export class ShareRestore {
 
     // Nothing made before the restore may be used with the restored share.
     const discarded = this.o.cluster.pool.discardAll('share restored from backup');
+    let proof: Awaited<ReturnType<ClusterService['keyCheck']>>;
     try {
-      const proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
-      this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'proved', proofSession: proof.sessionId, parties: proof.parties } });
-      return { keysetId, address: f.keyset.address, epoch: f.share.epoch, proofSessionId: proof.sessionId, proofParties: proof.parties, presignaturesDiscarded: discarded };
+      proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
     } catch (error) {
       removeRestoredKeyset(this.o.db, keysetId);
       const why = error instanceof AppFailure ? error.message : 'the key-check session failed';
-      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'proof' } });
-      fail('BACKUP_RESTORE_PROOF_FAILED', `The restored share did not produce a key-check signature with the other nodes, so it was taken out again (${why}). If the keyset was refreshed after this backup was made, the backup is dead: restore from a backup made after the refresh. Otherwise check that the peers are enrolled and online.`, { keysetId, backupId: f.backupId });
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'proof', requestId, approval: 'unused' } });
+      fail('BACKUP_RESTORE_PROOF_FAILED', `The restored share did not produce a key-check signature with the other nodes, so it was taken out again (${why}). If the keyset was refreshed after this backup was made, the backup is dead: restore from a backup made after the refresh. Otherwise check that the peers are enrolled and online, then retry: the guardians' approval was not used and still holds until it expires.`, { keysetId, backupId: f.backupId, requestId });
     }
+    try {
+      this.o.db.transaction(() => {
+        const { approvers } = this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);
+        this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'proved', proofSession: proof.sessionId, parties: proof.parties, requestId, approvers } });
+      })();
+    } catch (error) {
+      // The approval expired or was used during the proof: the share does not stay without it.
+      removeRestoredKeyset(this.o.db, keysetId);
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'approval' } });
+      throw error;
+    }
+    return { keysetId, address: f.keyset.address, epoch: f.share.epoch, proofSessionId: proof.sessionId, proofParties: proof.parties, presignaturesDiscarded: discarded };
   }
 }
