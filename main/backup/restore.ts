@@ -63,14 +63,17 @@ export class ShareRestore {
   /** Step 1: a new vault that takes the backup's node identity. Only on a machine with no vault. */
   async createVaultFromBackup(path: string, unlocks: GuardianUnlock[], passphrase: string, confirmation: string): Promise<{ nodeId: string; keysetId: string }> {
     if (this.o.vault.status().state !== 'uninitialized') fail('VAULT_ALREADY_EXISTS', 'A vault already exists on this machine: a node is restored onto a fresh machine or a fresh data folder, so nothing on this one is overwritten.');
+    // Every check first (the file's signature, two guardians opening it, the share against the
+    // file's public data): nothing is written before all of them passed.
     const read = this.o.backups.read(path);
     const secrets = await openBackup(read.file, unlocks, this.o.signer());
     try {
-      await this.o.vault.create(passphrase, confirmation, secrets.identitySecret);
-      this.o.db.transaction(() => {
-        this.o.vault.records.put(HPKE_KEY_RECORD.type, HPKE_KEY_RECORD.id, HPKE_KEY_RECORD.schemaVersion, secrets.hpkeKeyPair);
-        this.o.audit.append({ type: 'SHARE_RESTORE_IDENTITY', actor: 'operator', subject: read.file.node.nodeId, details: { backupId: read.file.backupId, keysetId: read.file.keyset.keysetId, guardians: unlocks.map((u) => u.guardianId) } });
-      })();
+      // One transaction: the identity never exists here without its HPKE key and audit entry.
+      await this.o.vault.create(passphrase, confirmation, {
+        identitySecret: secrets.identitySecret,
+        records: [{ ...HPKE_KEY_RECORD, plaintext: secrets.hpkeKeyPair }],
+        audit: { type: 'SHARE_RESTORE_IDENTITY', actor: 'operator', subject: read.file.node.nodeId, details: { backupId: read.file.backupId, keysetId: read.file.keyset.keysetId, guardians: unlocks.map((u) => u.guardianId) } },
+      });
     } finally {
       wipeSecrets(secrets);
     }

@@ -203,8 +203,19 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     it('a fresh vault takes the backed-up identity only when two guardians open the backup', async () => {
       const file = parseBackupFile(readFileSync(files[eddsaKeyset]!, 'utf8'));
       const lena = unlock(['Lena'], file)[0]!;
+      const noIdentityWritten = () => {
+        assert.equal(fresh.vault.status().state, 'uninitialized');
+        for (const table of ['vault_meta', 'sealed_records']) assert.equal((fresh.db.prepare(`SELECT COUNT(*) AS c FROM ${table}`).get() as { c: number }).c, 0, `nothing in ${table}`);
+      };
       await rejectsWith(fresh.backup.restore.createVaultFromBackup(files[eddsaKeyset]!, [lena, lena], GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_GUARDIAN_UNLOCK');
-      assert.equal(fresh.vault.status().state, 'uninitialized');
+      noIdentityWritten();
+      // A guardian's wrong passphrase, or a file altered after it was signed: still nothing written.
+      await rejectsWith(fresh.backup.restore.createVaultFromBackup(files[eddsaKeyset]!, [lena, { ...unlock(['Sam'], file)[0]!, passphrase: 'not sams backup passphrase' }], GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_GUARDIAN_UNLOCK');
+      noIdentityWritten();
+      const altered = join(media.path, 'altered-identity.json');
+      writeFileSync(altered, JSON.stringify({ ...file, createdAt: new Date(0).toISOString() }));
+      await rejectsWith(fresh.backup.restore.createVaultFromBackup(altered, unlock(['Lena', 'Sam'], file), GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_BAD_SIGNATURE');
+      noIdentityWritten();
       // Through the IPC router, as the setup screen asks: the file's public part first, then the vault.
       const inspected = await fresh.router.dispatch('backup.inspect', { file: files[eddsaKeyset]! }, TRUSTED);
       assert.ok(inspected.ok && (inspected.value as { nodeId: string }).nodeId === oldNodeId());
