@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
 import readerWasmUrl from 'zxing-wasm/reader/zxing_reader.wasm?url';
+import { qrImageRefusal, qrTextRefusal } from './qr-limits';
 
 // The decoder's default would fetch its WebAssembly from jsDelivr; the app serves its own copy.
 prepareZXingModule({ overrides: { locateFile: (path: string, prefix: string) => (path.endsWith('.wasm') ? readerWasmUrl : prefix + path) } });
@@ -50,8 +51,9 @@ export function QrScanner({ idPrefix, label, onScanned }: { idPrefix: string; la
         if (text && !stopped) {
           stop();
           setScanning(false);
-          setMessage('QR code read.');
-          deliver.current(text);
+          const refused = qrTextRefusal(text);
+          setMessage(refused ?? 'QR code read.');
+          if (!refused) deliver.current(text);
           return;
         }
       }
@@ -78,9 +80,14 @@ export function QrScanner({ idPrefix, label, onScanned }: { idPrefix: string; la
 
   async function fromFile(file: File | undefined) {
     if (!file) return;
-    setMessage(null);
+    const tooLarge = qrImageRefusal(file);
+    setMessage(tooLarge);
+    if (tooLarge) return;
     const text = await decode(file).catch(() => null);
-    if (text) {
+    const refused = text ? qrTextRefusal(text) : null;
+    if (refused) {
+      setMessage(refused);
+    } else if (text) {
       setMessage('QR code read from the image.');
       onScanned(text);
     } else {
