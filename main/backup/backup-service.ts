@@ -10,6 +10,7 @@ import type { BackupCheckView, BackupInspection, BackupsOverview, BackupStatus, 
 import type { AuditLog } from '../audit/audit-log';
 import { SHARE_RECORD, type ClusterService, type KeysetRecord } from '../cluster/cluster-service';
 import { HPKE_KEY_RECORD } from '../cluster/identity';
+import { shareEpoch } from '../cluster/share-epoch';
 import { ed25519PublicKey, verifyBytes } from '../cluster/keys';
 import { fail } from '../errors';
 import type { GuardianService } from '../guardians/guardian-service';
@@ -20,7 +21,7 @@ import type { Clock } from '../platform/clock';
 import { readRegularFile } from '../platform/safe-file';
 import type { Db } from '../store/database';
 import { NODE_IDENTITY_RECORD, type VaultService } from '../vault/vault-service';
-import { BACKUP_FORMAT, BACKUP_VERSION, headerOf, MAX_BACKUP_BYTES, parseBackupFile, shareEpoch, SHARE_VERSION, signedBytes, type BackupFile, type BackupHeader } from './backup-format';
+import { BACKUP_FORMAT, BACKUP_VERSION, headerOf, MAX_BACKUP_BYTES, parseBackupFile, SHARE_VERSION, signedBytes, type BackupFile, type BackupHeader } from './backup-format';
 import { sealBackupKey, type GuardianUnlock } from './backup-key';
 import { openBackup, sealPayload, wipeSecrets } from './backup-payload';
 

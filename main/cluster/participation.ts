@@ -14,7 +14,7 @@ import type { LocalIdentity } from './identity';
 import { admitInvite, type AdmittedInvite, type InviteContext, type ParticipationPolicy } from './invites';
 import type { Keysets } from './keysets';
 import type { Membership } from './membership';
-import { shareEpoch } from './presign-requests';
+import { shareEpoch } from './share-epoch';
 import type { PrimePool } from './prime-pool';
 import { isSetupProtocol } from './protocols';
 import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
@@ -266,7 +266,7 @@ export class Participations {
       share = this.d.keysets.share(info.keysetId);
       if (!share) return this.decline(info.sessionId, 'share missing');
       if (info.protocol === 'ecdsa-sign-presigned') {
-        const refusal = this.d.pool.refusal(info, shareEpoch(this.d.signer(), share));
+        const refusal = this.d.pool.refusal(info, shareEpoch(this.d.signer().shareInfo(share).publicShare));
         if (refusal) {
           share.fill(0);
           return this.decline(info.sessionId, refusal);
@@ -303,7 +303,7 @@ export class Participations {
       this.refuseRequest(info.sessionId, new RequestRefusal(code, message, true), 'coordinator');
       return this.decline(info.sessionId, message, code);
     }
-    const epoch = info.protocol === 'ecdsa-presign' && share ? shareEpoch(this.d.signer(), share) : undefined;
+    const epoch = info.protocol === 'ecdsa-presign' && share ? shareEpoch(this.d.signer().shareInfo(share).publicShare) : undefined;
     this.d.records.recordStart(info, decision, 'coordinator');
     // This node's own deadline (the request's, capped), whatever the coordinator does: a run never outlives it.
     const deadline = setTimeout(() => this.deadlinePassed(info.sessionId), Math.max(0, sessionDeadline(info, Date.now()) - Date.now()));
