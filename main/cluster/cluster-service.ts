@@ -151,7 +151,7 @@ export class ClusterService {
       void this.pool.verifyAfterUnlock();
       this.presignatureRefill.resume();
     });
-    o.vault.onLock(() => this.stop());
+    o.vault.onLock(() => this.stop('The vault of this node was locked.'));
     // Expired presignatures leave the pool (and their secrets the database) without waiting for a use.
     const sweeper = setInterval(() => {
       if (!o.vault.unlocked) return;
@@ -216,12 +216,12 @@ export class ClusterService {
     return this.requests.connected;
   }
 
-  /** Ends every running participation (vault locked, shutting down). */
-  stop(): void {
+  /** Ends every running participation (vault locked, shutting down); the peers are told before the connection closes. */
+  stop(reason = 'This node stopped.'): void {
+    this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason }));
     this.requests.close();
     this.primePool.stop();
     this.presignatureRefill.stop();
-    this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
     this.airgap.stopAll();
     this.participations.releaseAll();
     this.refusals.flush();

@@ -123,9 +123,12 @@ export class Participations {
     return this.participations.size === 0 && this.inviting.size === 0;
   }
 
-  /** Aborts every running participation (vault locked, shutting down). */
+  /**
+   * Ends every running participation as failed (vault locked, shutting down), its own and those
+   * joined for a peer alike: rows closed and peers told now, not left running until a restart.
+   */
   abortAll(failure: ClusterError): void {
-    for (const p of this.participations.values()) p.runner.abort(failure);
+    for (const p of [...this.participations.values()]) this.endFailed(p, failure);
   }
 
   /** Forgets every participation, clearing their timers and shares. */
