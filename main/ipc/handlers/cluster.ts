@@ -83,7 +83,6 @@ export function clusterHandlers({ vault, cluster, lab }: Services): HandlersFor<
       vault.keyRing();
       return Promise.all(cluster.keysets().map(view));
     },
-    'cluster.createKeyset': async (request) => view(await cluster.createKeyset(request.scheme)),
     'cluster.sessions': () => {
       vault.keyRing();
       return cluster.sessions(100);
