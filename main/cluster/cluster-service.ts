@@ -151,7 +151,7 @@ export class ClusterService {
       void this.pool.verifyAfterUnlock();
       this.presignatureRefill.resume();
     });
-    o.vault.onLock(() => this.stop('The vault of this node was locked.'));
+    o.vault.onLock((reason) => this.stop(reason === 'shutdown' ? undefined : 'The vault of this node was locked.'));
     // Expired presignatures leave the pool (and their secrets the database) without waiting for a use.
     const sweeper = setInterval(() => {
       if (!o.vault.unlocked) return;
@@ -216,9 +216,14 @@ export class ClusterService {
     return this.requests.connected;
   }
 
-  /** Ends every running participation (vault locked, shutting down); the peers are told before the connection closes. */
-  stop(reason = 'This node stopped.'): void {
-    this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason }));
+  /**
+   * Ends every running participation. On a vault lock (`lockReason`) each ends failed here with
+   * that reason and the peers are told before the connection closes; on shutdown the engines
+   * stop and the rows are closed as NODE_RESTARTED on the next start.
+   */
+  stop(lockReason?: string): void {
+    if (lockReason) this.participations.endAll(new ClusterError({ errorClass: 'transient', code: 'VAULT_LOCKED', reason: lockReason }));
+    this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
     this.requests.close();
     this.primePool.stop();
     this.presignatureRefill.stop();

@@ -123,11 +123,16 @@ export class Participations {
     return this.participations.size === 0 && this.inviting.size === 0;
   }
 
-  /**
-   * Ends every running participation as failed (vault locked, shutting down), its own and those
-   * joined for a peer alike: rows closed and peers told now, not left running until a restart.
-   */
+  /** Aborts every running participation's engine (connection lost, shutting down). */
   abortAll(failure: ClusterError): void {
+    for (const p of this.participations.values()) p.runner.abort(failure);
+  }
+
+  /**
+   * Ends every running participation as failed (the vault is locking), its own and those joined
+   * for a peer alike: rows closed and peers told now, not left running until a restart.
+   */
+  endAll(failure: ClusterError): void {
     for (const p of [...this.participations.values()]) this.endFailed(p, failure);
   }
 

@@ -46,12 +46,9 @@ export class JobService {
   private readonly jobs = new Map<string, Job>();
 
   constructor(private readonly o: { clock: Clock; audit: AuditLog; vault: VaultService }) {
-    // The one place a lock ends jobs, whoever locks (operator, idle timer, shutdown). Registered
-    // before the cluster's own lock handler, so sessions end as failed with this reason (and
-    // peers are told) before the connection closes.
-    o.vault.onLock(() => {
-      for (const job of this.running()) this.stop(job, `vault locked during ${job.spec.activity}`, 'VAULT_LOCKED', 'failed', 'system');
-    });
+    // Registered before the cluster's own lock handler, so sessions end as failed with this reason
+    // (and peers are told) before the connection closes.
+    o.vault.onLock(() => void this.endForLock());
   }
 
   private running(): Job[] {
@@ -119,6 +116,26 @@ export class JobService {
     if (job.view.state !== 'running') fail('JOB_FINISHED', `The ${job.spec.activity} already ended (${job.view.state}); there is nothing to cancel.`, { jobId });
     this.stop(job, `cancelled by the operator at ${utcWords(this.o.clock.now())}`, 'JOB_CANCELLED', 'cancelled', 'operator');
     return this.toView(job);
+  }
+
+  /**
+   * Before a lock requested by the operator: ends every running job with "vault locked during …"
+   * and waits (bounded) for its work to settle, so peers have been told before the lock closes
+   * the connection. The lock listener does the same without waiting for an idle lock.
+   */
+  async cancelForLock(waitMs = 5_000): Promise<void> {
+    const running = this.endForLock();
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(running.map((j) => j.settled)), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** The one place a lock ends jobs: each running job fails with "vault locked during …". */
+  private endForLock(): Job[] {
+    const running = this.running();
+    for (const job of running) this.stop(job, `vault locked during ${job.spec.activity}`, 'VAULT_LOCKED', 'failed', 'system');
+    return running;
   }
 
   private toView(job: Job): JobView {
