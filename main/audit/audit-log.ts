@@ -9,9 +9,10 @@
  */
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { AuditEntry, AuditPage, ChainVerification } from '../../preload/contract';
+import { writeFileAtomically } from '../platform/atomic-file';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 
@@ -145,9 +146,7 @@ export class AuditLog {
       lines.push(JSON.stringify({ ...toEntry(seq, entry, hash), prevHash: headHash }));
       headHash = hash.toString('hex');
     }
-    const temporary = `${path}.partial`;
-    writeFileSync(temporary, lines.length ? `${lines.join('\n')}\n` : '', { mode: 0o600 });
-    renameSync(temporary, path);
+    writeFileAtomically(dirname(path), basename(path), lines.length ? `${lines.join('\n')}\n` : '', { replace: true });
     return { rows: lines.length, headHash };
   }
 }

@@ -60,11 +60,6 @@ export type BackupFile = z.infer<typeof backupFileSchema>;
 export type GuardianPart = z.infer<typeof guardianPart>;
 export type SealedHex = z.infer<typeof box>;
 
-/** Short id of a share: the hash of its public share. The cluster ties presignatures to the same value. */
-export function shareEpoch(publicShare: Buffer): string {
-  return createHash('sha256').update(publicShare).digest('hex').slice(0, 32);
-}
-
 /**
  * Canonical bytes of the header: fields in a fixed order written out here, never the order the
  * file happens to use, so the hash is the same for every reader.

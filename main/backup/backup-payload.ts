@@ -11,7 +11,8 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { associatedData, EnvelopeOpenError, open, seal } from '../crypto/envelope';
 import { fail } from '../errors';
 import type { MpcSigner } from '../mpc/index';
-import { headerDigest, shareEpoch, type BackupFile, type BackupHeader, type SealedHex } from './backup-format';
+import { shareEpoch } from '../cluster/share-epoch';
+import { headerDigest, type BackupFile, type BackupHeader, type SealedHex } from './backup-format';
 import { fromHex, openBackupKey, toHex, type GuardianUnlock } from './backup-key';
 
 const IDENTITY_BYTES = 32;

@@ -4,23 +4,24 @@
  * (signature, format, public data against this node's keyset) or fully with two guardians
  * (decrypt, derive the public share, compare, wipe).
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { statSync, unlinkSync } from 'node:fs';
 import type { BackupCheckView, BackupInspection, BackupsOverview, BackupStatus, BackupVerification, BackupView } from '../../preload/channels/backup';
 import type { AuditLog } from '../audit/audit-log';
 import { SHARE_RECORD, type ClusterService, type KeysetRecord } from '../cluster/cluster-service';
 import { HPKE_KEY_RECORD } from '../cluster/identity';
+import { shareEpoch } from '../cluster/share-epoch';
 import { ed25519PublicKey, verifyBytes } from '../cluster/keys';
 import { fail } from '../errors';
 import type { GuardianService } from '../guardians/guardian-service';
 import { nodeIdFromPublicKey } from '../identity/node-identity';
 import type { MpcSigner } from '../mpc/index';
+import { writeErrorCode, writeFileAtomically } from '../platform/atomic-file';
 import type { Clock } from '../platform/clock';
 import { readRegularFile } from '../platform/safe-file';
 import type { Db } from '../store/database';
 import { NODE_IDENTITY_RECORD, type VaultService } from '../vault/vault-service';
-import { BACKUP_FORMAT, BACKUP_VERSION, headerOf, MAX_BACKUP_BYTES, parseBackupFile, shareEpoch, SHARE_VERSION, signedBytes, type BackupFile, type BackupHeader } from './backup-format';
+import { BACKUP_FORMAT, BACKUP_VERSION, headerOf, MAX_BACKUP_BYTES, parseBackupFile, SHARE_VERSION, signedBytes, type BackupFile, type BackupHeader } from './backup-format';
 import { sealBackupKey, type GuardianUnlock } from './backup-key';
 import { openBackup, sealPayload, wipeSecrets } from './backup-payload';
 
@@ -256,24 +257,13 @@ function requireFolder(folder: string): void {
   if (!ok) fail('BACKUP_WRITE_FAILED', `The folder ${folder} does not exist or is not a folder. Mount the backup medium and choose a folder on it.`, { folder });
 }
 
-/** Writes under a temporary name, flushes to the medium, then renames: a reader never sees half a backup. */
+/** Written atomically and owner-only: a reader never sees half a backup. */
 function writeAtomically(folder: string, name: string, text: string): string {
-  const final = join(folder, name);
-  const temp = join(folder, `.${name}.${randomBytes(6).toString('hex')}.partial`);
   try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, final);
+    return writeFileAtomically(folder, name, text);
   } catch (error) {
-    unlinkQuietly(temp);
-    fail('BACKUP_WRITE_FAILED', `Cannot write the backup into ${folder} (${(error as NodeJS.ErrnoException).code ?? 'I/O error'}). Check that the medium is writable and not full, then try again.`, { folder });
+    fail('BACKUP_WRITE_FAILED', `Cannot write the backup into ${folder} (${writeErrorCode(error)}). Check that the medium is writable and not full, then try again.`, { folder });
   }
-  return final;
 }
 
 function unlinkQuietly(path: string): void {

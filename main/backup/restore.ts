@@ -10,10 +10,14 @@
  * 4. restore — every check before anything is written: the file's signature, the keyset asked
  *    for, this vault's node, no share of the keyset here already, the guardians are the backup's,
  *    the approval; two guardians open the backup and the share must derive the public share the
- *    file names. Then, in one transaction, the approval is consumed and the keyset and share are
- *    installed; every presignature is discarded; and the share proves itself with a key-check
- *    signature with the other nodes. A failed proof (a backup from before a refresh, say) takes
- *    the keyset and share out again.
+ *    file names. Then, in one transaction, the approval is checked again and the keyset and share
+ *    are installed; every presignature is discarded; and the share proves itself with a key-check
+ *    signature with the other nodes. Only a proved share consumes the approval (in the transaction
+ *    that records the proof). A failed proof (a backup from before a refresh, peers offline) takes
+ *    the keyset and share out again and leaves the approval unused: it names this exact file,
+ *    keyset, node and epoch, so a retry with it can only restore what the guardians approved, and
+ *    peers that were offline should not cost the guardians a second signature. Its expiry still
+ *    bounds it.
  */
 import type { RestoreOutcome } from '../../preload/channels/backup';
 import type { ApprovalRequestView } from '../../preload/channels/guardians';
@@ -59,14 +63,17 @@ export class ShareRestore {
   /** Step 1: a new vault that takes the backup's node identity. Only on a machine with no vault. */
   async createVaultFromBackup(path: string, unlocks: GuardianUnlock[], passphrase: string, confirmation: string): Promise<{ nodeId: string; keysetId: string }> {
     if (this.o.vault.status().state !== 'uninitialized') fail('VAULT_ALREADY_EXISTS', 'A vault already exists on this machine: a node is restored onto a fresh machine or a fresh data folder, so nothing on this one is overwritten.');
+    // Every check first (the file's signature, two guardians opening it, the share against the
+    // file's public data): nothing is written before all of them passed.
     const read = this.o.backups.read(path);
     const secrets = await openBackup(read.file, unlocks, this.o.signer());
     try {
-      await this.o.vault.create(passphrase, confirmation, secrets.identitySecret);
-      this.o.db.transaction(() => {
-        this.o.vault.records.put(HPKE_KEY_RECORD.type, HPKE_KEY_RECORD.id, HPKE_KEY_RECORD.schemaVersion, secrets.hpkeKeyPair);
-        this.o.audit.append({ type: 'SHARE_RESTORE_IDENTITY', actor: 'operator', subject: read.file.node.nodeId, details: { backupId: read.file.backupId, keysetId: read.file.keyset.keysetId, guardians: unlocks.map((u) => u.guardianId) } });
-      })();
+      // One transaction: the identity never exists here without its HPKE key and audit entry.
+      await this.o.vault.create(passphrase, confirmation, {
+        identitySecret: secrets.identitySecret,
+        records: [{ ...HPKE_KEY_RECORD, plaintext: secrets.hpkeKeyPair }],
+        audit: { type: 'SHARE_RESTORE_IDENTITY', actor: 'operator', subject: read.file.node.nodeId, details: { backupId: read.file.backupId, keysetId: read.file.keyset.keysetId, guardians: unlocks.map((u) => u.guardianId) } },
+      });
     } finally {
       wipeSecrets(secrets);
     }
@@ -117,7 +124,8 @@ export class ShareRestore {
       secrets = await openBackup(f, this.o.backups.resolveUnlocks(f, unlocks), this.o.signer());
       const share = secrets.share;
       this.o.db.transaction(() => {
-        this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);
+        // Checked, not consumed: the approval is spent only by a share that proved itself.
+        this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
         installRestoredKeyset(this.o.db, this.o.vault, { keysetId, clusterId: f.keyset.clusterId, scheme: f.keyset.scheme, threshold: f.keyset.threshold, participants: f.keyset.participants, myPartyIndex: f.node.partyIndex, publicKey: f.keyset.publicKey, address: f.keyset.address, source: `restore:${f.backupId}`, shareEpoch: f.share.refreshEpoch ?? 0 }, share, this.now());
         this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'installed, proving', requestId } });
       })();
@@ -130,21 +138,32 @@ export class ShareRestore {
 
     // Nothing made before the restore may be used with the restored share.
     const discarded = this.o.cluster.pool.discardAll('share restored from backup');
+    let proof: Awaited<ReturnType<ClusterService['keyCheck']>>;
     try {
-      const proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
-      this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'proved', proofSession: proof.sessionId, parties: proof.parties } });
-      return { keysetId, address: f.keyset.address, epoch: f.share.epoch, proofSessionId: proof.sessionId, proofParties: proof.parties, presignaturesDiscarded: discarded };
+      proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
     } catch (error) {
       removeRestoredKeyset(this.o.db, keysetId);
       const why = error instanceof AppFailure ? error.message : 'the key-check session failed';
       // The other nodes hold a later share epoch: this backup predates a refresh.
       if (error instanceof AppFailure && error.details?.code === 'SHARE_EPOCH_MISMATCH') {
-        this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: 'BACKUP_BEFORE_REFRESH', stage: 'proof' } });
+        this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: 'BACKUP_BEFORE_REFRESH', stage: 'proof', requestId, approval: 'unused' } });
         const when = /since the refresh of ([0-9-]+ [0-9:]+ UTC)/.exec(error.message)?.[1] ?? 'its shares (date not reported)';
         fail('BACKUP_BEFORE_REFRESH', `This backup was made before the refresh of ${when}; it no longer matches the keyset — use a backup made after it. The restored share was taken out again; nothing else was changed.`, { keysetId, backupId: f.backupId, backupEpoch: f.share.refreshEpoch ?? 0 });
       }
-      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'proof' } });
-      fail('BACKUP_RESTORE_PROOF_FAILED', `The restored share did not produce a key-check signature with the other nodes, so it was taken out again (${why}). If the keyset was refreshed after this backup was made, the backup is dead: restore from a backup made after the refresh. Otherwise check that the peers are enrolled and online.`, { keysetId, backupId: f.backupId });
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'proof', requestId, approval: 'unused' } });
+      fail('BACKUP_RESTORE_PROOF_FAILED', `The restored share did not produce a key-check signature with the other nodes, so it was taken out again (${why}). If the keyset was refreshed after this backup was made, the backup is dead: restore from a backup made after the refresh. Otherwise check that the peers are enrolled and online, then retry: the guardians' approval was not used and still holds until it expires.`, { keysetId, backupId: f.backupId, requestId });
     }
+    try {
+      this.o.db.transaction(() => {
+        const { approvers } = this.o.guardians.requireApproval('share.restore', keysetId, parameters, requestId);
+        this.o.audit.append({ type: 'SHARE_RESTORED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, epoch: f.share.epoch, stage: 'proved', proofSession: proof.sessionId, parties: proof.parties, requestId, approvers } });
+      })();
+    } catch (error) {
+      // The approval expired or was used during the proof: the share does not stay without it.
+      removeRestoredKeyset(this.o.db, keysetId);
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'operator', subject: keysetId, details: { backupId: f.backupId, code: error instanceof AppFailure ? error.code : 'INTERNAL', stage: 'approval' } });
+      throw error;
+    }
+    return { keysetId, address: f.keyset.address, epoch: f.share.epoch, proofSessionId: proof.sessionId, proofParties: proof.parties, presignaturesDiscarded: discarded };
   }
 }

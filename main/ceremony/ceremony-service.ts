@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
-import type { ApprovalRequestView, CeremonyStarted, CeremonyView, CertificateView, LedgerCheckView, RevealedWords, ShareFingerprintView, SharesIssued } from '../../preload/contract';
+import type { ApprovalRequestView, CeremonyStarted, CeremonyView, CertificateView, RevealedWords, ShareFingerprintView, SharesIssued } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
 import { fail, isAppFailure } from '../errors';
 import type { LedgerDevice } from '../ledger/ledger-device';
@@ -19,12 +19,13 @@ import type { Clock } from '../platform/clock';
 import type { RequesterProof } from '../guardians/guardian-service';
 import type { Db } from '../store/database';
 import { certificateHtml } from './certificate';
+import { CeremonyLedgerSteps } from './ceremony-ledger-steps';
 import { ceremonyView, type ConsoleSession } from './ceremony-view';
 import { CeremonyRecords, type CeremonyRecord } from './ceremony-records';
 import { DEFAULT_PLAN, derivePublicMaterial, type PlanSize, type PublicMaterial } from './derivation-plan';
-import { compareSolanaWithDevice, isSolanaCheck, readDeviceSolana, solanaAccountsMissing } from './ledger-solana';
+import { solanaAccountsMissing } from './ledger-solana';
 import { approvalSignatures, type CeremonyGuardians } from './guardian-capability';
-import { compareWithDevice, devicePath, readDeviceMaterial, refuseMismatch } from './ledger-verification';
+import { readDeviceMaterial } from './ledger-verification';
 import { WORDS_CLEAR_AFTER_SECONDS, type RevealRules } from './reveal-rules';
 import { entropyToSeed, entropyToWords, generateEntropy, seedFingerprint, wipe, WORD_COUNT } from './seed';
 import { recoverEntropy, shareFingerprint, shareIndex, shareToWords, splitEntropy } from './shamir-backup';
@@ -49,7 +50,19 @@ const START_OPERATION = 'ceremony.run';
 export class CeremonyService {
   private readonly sessions = new Map<string, ConsoleSession>();
 
-  constructor(private readonly options: CeremonyServiceOptions) {}
+  private readonly ledgerSteps: CeremonyLedgerSteps;
+
+  constructor(private readonly options: CeremonyServiceOptions) {
+    this.ledgerSteps = new CeremonyLedgerSteps({
+      db: options.db,
+      ledger: options.ledger,
+      records: options.records,
+      session: (id) => this.session(id),
+      liveSession: (id) => this.sessions.get(id),
+      record: (id, step, detail, event) => this.record(id, step, detail, event),
+      view: (id) => this.view(id),
+    });
+  }
 
   private get db(): Db {
     return this.options.db;
@@ -208,66 +221,18 @@ export class CeremonyService {
   }
 
   /** Checks on the Ledger that the restored words derive the ceremony's addresses and xpub. */
-  async verifyLedger(id: string): Promise<CeremonyView> {
-    const s = this.session(id);
-    if (!s.shares) fail('CEREMONY_STEP_OUT_OF_ORDER', 'Issue the guardian shares before verifying the Ledger.');
-    const checks = await compareWithDevice(this.options.ledger, s.material);
-    this.saveChecks(id, [...checks, ...this.options.records.find(id).ledgerChecks.filter(isSolanaCheck)]);
-    try {
-      refuseMismatch(checks);
-    } catch (error) {
-      this.record(id, 'ledger-mismatch', `${checks.filter((c) => !c.matches).length} of ${checks.length} checks differ`, { type: 'CEREMONY_LEDGER_MISMATCH', details: { mismatches: checks.filter((c) => !c.matches).map((c) => ({ path: c.path, found: c.found })) } });
-      throw error;
-    }
-    s.ledgerVerified = true;
-    this.record(id, 'ledger-verified', `${checks.length} of ${checks.length} addresses and xpub match on the Ledger`, { type: 'CEREMONY_LEDGER_VERIFIED', details: { checks: checks.length } });
-    return this.view(id);
+  verifyLedger(id: string): Promise<CeremonyView> {
+    return this.ledgerSteps.verifyLedger(id);
   }
 
-  private saveChecks(id: string, checks: LedgerCheckView[]): void {
-    this.db.prepare('UPDATE ceremonies SET ledger_checks = ? WHERE id = ?').run(JSON.stringify(checks), id);
-  }
-
-  /**
-   * The Solana step, with the Solana app open on the Ledger: reads the accounts of a seed made on
-   * the device, or checks that the restored seed derives the recorded accounts.
-   */
-  async ledgerSolana(id: string): Promise<CeremonyView> {
-    const record = this.options.records.find(id);
-    const { row } = record;
-    if (row.status !== 'in-progress') fail('CEREMONY_STEP_OUT_OF_ORDER', `Ceremony ${id.slice(0, 8)} is ${row.status}; the Solana step belongs to a ceremony in progress.`);
-    if (row.mode === 'ledger') {
-      if (solanaAccountsMissing(record.plan, record.material) === 0) fail('CEREMONY_STEP_OUT_OF_ORDER', 'The Solana accounts of this Ledger are already recorded.');
-      const accounts = await readDeviceSolana(this.options.ledger, record.plan);
-      const material: PublicMaterial = { ...record.material!, addresses: [...record.material!.addresses.filter((a) => a.chain !== 'solana'), ...accounts] };
-      this.db.prepare("UPDATE ceremonies SET public_material = ? WHERE id = ? AND status = 'in-progress'").run(JSON.stringify(material), id);
-      this.record(id, 'ledger-solana-read', `${accounts.length} Solana account${accounts.length === 1 ? '' : 's'} read from the Ledger's Solana app`, { type: 'CEREMONY_LEDGER_SOLANA_READ', details: { accounts: accounts.map((a) => ({ path: a.path, address: a.address })) } });
-      return this.view(id);
-    }
-    const s = this.session(id);
-    if (!s.ledgerVerified) fail('CEREMONY_STEP_OUT_OF_ORDER', 'Verify the Ethereum addresses on the Ledger first, then open the Solana app.');
-    const checks = await compareSolanaWithDevice(this.options.ledger, s.material);
-    this.saveChecks(id, [...record.ledgerChecks.filter((c) => !isSolanaCheck(c)), ...checks]);
-    try {
-      refuseMismatch(checks);
-    } catch (error) {
-      this.record(id, 'ledger-solana-mismatch', `${checks.filter((c) => !c.matches).length} of ${checks.length} Solana accounts differ`, { type: 'CEREMONY_LEDGER_MISMATCH', details: { app: 'solana', mismatches: checks.filter((c) => !c.matches).map((c) => ({ path: c.path, found: c.found })) } });
-      throw error;
-    }
-    s.solanaVerified = true;
-    this.record(id, 'ledger-solana-verified', `${checks.length} of ${checks.length} Solana accounts match on the Ledger's Solana app`, { type: 'CEREMONY_LEDGER_VERIFIED', details: { app: 'solana', checks: checks.length } });
-    return this.view(id);
+  /** The Solana step, with the Solana app open on the Ledger (see ceremony-ledger-steps.ts). */
+  ledgerSolana(id: string): Promise<CeremonyView> {
+    return this.ledgerSteps.ledgerSolana(id);
   }
 
   /** Shows one recorded address on the Ledger (Ethereum or Solana app) for the person to compare, and checks it. */
-  async showOnDevice(id: string, index: number, chain: 'evm' | 'solana' = 'evm'): Promise<{ address: string; path: string }> {
-    const record = this.options.records.find(id);
-    const material = record.material ?? this.sessions.get(id)?.material;
-    const planned = material?.addresses.find((a) => a.chain === chain && a.index === index);
-    if (!planned) fail('CEREMONY_NOT_FOUND', `Ceremony ${id.slice(0, 8)} recorded no ${chain === 'evm' ? 'EVM address' : 'Solana account'} at index ${index}.`);
-    const shown = chain === 'evm' ? (await this.options.ledger.getPublicKey(devicePath(planned.path), { display: true })).address : await this.options.ledger.getSolanaAddress(devicePath(planned.path), { display: true });
-    refuseMismatch([{ path: planned.path, expected: planned.address, found: shown, matches: shown === planned.address }]);
-    return { address: shown, path: planned.path };
+  showOnDevice(id: string, index: number, chain: 'evm' | 'solana' = 'evm'): Promise<{ address: string; path: string }> {
+    return this.ledgerSteps.showOnDevice(id, index, chain);
   }
 
   // --- finish, certify ------------------------------------------------------------------------

@@ -4,11 +4,12 @@
  * with the file's SHA-256, so a filed copy can be matched to the log later.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertificatePdf } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
 import { fail } from '../errors';
+import { writeFileAtomically } from '../platform/atomic-file';
 import type { PdfPrinter } from '../platform/pdf-printer';
 import type { CeremonyService } from './ceremony-service';
 
@@ -29,10 +30,7 @@ export class CertificateExport {
     const sha256 = createHash('sha256').update(pdf).digest('hex');
     const dir = join(this.options.dataDir, 'exports');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, `ceremony-certificate-${ceremonyId.slice(0, 8)}-${sha256.slice(0, 8)}.pdf`);
-    const partial = `${path}.partial`;
-    writeFileSync(partial, pdf, { mode: 0o600 });
-    renameSync(partial, path);
+    const path = writeFileAtomically(dir, `ceremony-certificate-${ceremonyId.slice(0, 8)}-${sha256.slice(0, 8)}.pdf`, pdf, { replace: true });
     this.options.audit.append({ type: 'CEREMONY_CERTIFICATE_EXPORTED', actor: 'operator', subject: ceremonyId, details: { transcriptHash: certificate.transcriptHash, pdfSha256: sha256, bytes: pdf.length } });
     return { path, sha256, bytes: pdf.length, transcriptHash: certificate.transcriptHash };
   }

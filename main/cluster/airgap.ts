@@ -8,13 +8,12 @@
  *
  * Files are written to a temporary name and renamed, so a reader never sees half a bundle.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { signedSessionRequest, type SessionInfo } from '../coordinator/protocol';
 import { fail, isAppFailure } from '../errors';
+import { writeErrorCode, writeFileAtomically } from '../platform/atomic-file';
 import { listRegularFiles, readRegularTextFile } from '../platform/safe-file';
 import type { ErrorCode } from '../../preload/contract';
 import { wireEnvelope, type Peer, type WireEnvelope } from './envelope';
@@ -80,29 +79,13 @@ export function bundleFileName(h: Pick<BundleHeader, 'sid' | 'round' | 'from' | 
   return `vk-${h.sid.slice(0, 16)}-r${String(h.round).padStart(3, '0')}-${h.from.slice(0, 8)}-to-${h.to.map((t) => t.slice(0, 8)).join('+')}${BUNDLE_SUFFIX}`;
 }
 
-/** Writes a bundle into `dir` under a temporary name, flushes it to the medium, then renames it. */
+/** Writes a bundle into `dir` atomically (a reader never sees half a bundle); a resumed round writes it again. */
 export function writeBundle(dir: string, bundle: Bundle): string {
-  const name = bundleFileName(bundle.header);
-  const final = join(dir, name);
-  const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.partial`);
   try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(bundle));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, final);
+    return writeFileAtomically(dir, bundleFileName(bundle.header), JSON.stringify(bundle), { replace: true });
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // nothing was written
-    }
-    throw new ClusterError({ errorClass: 'transient', code: 'BUNDLE_WRITE_FAILED', reason: `Cannot write the bundle to ${dir} (${(error as NodeJS.ErrnoException).code ?? 'I/O error'}). Check that the folder is writable and the medium is not full, then run the session again.` });
+    throw new ClusterError({ errorClass: 'transient', code: 'BUNDLE_WRITE_FAILED', reason: `Cannot write the bundle to ${dir} (${writeErrorCode(error)}). Check that the folder is writable and the medium is not full, then run the session again.` });
   }
-  return final;
 }
 
 /**

@@ -105,7 +105,7 @@ export class ClusterService {
     this.signerValue = o.signer ?? null;
     const limits: SessionLimitSettings = { ...DEFAULT_SESSION_LIMITS, ...o.limits };
     const guard = new RollbackGuard({ ...deps, stateDir: o.stateDir ?? defaultStateDir() });
-    this.pool = new PresignaturePool({ ...deps, guard });
+    this.pool = new PresignaturePool({ ...deps, guard, alsoDiscard: () => ({ primesDiscarded: this.primePool.discardAllInTransaction() }) });
     this.keygenWindow = new KeygenWindow(o.clock);
     this.refusals = new RefusalAudit(o.audit, o.clock, limits.refusalAuditWindowMs);
     this.membership = new Membership(deps, o.name ?? 'console');
@@ -113,7 +113,7 @@ export class ClusterService {
     this.keysetStore = new Keysets(deps);
     const signer = () => this.signer;
     this.auxGroupStore = new AuxGroups({ ...deps, signer });
-    this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
+    this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), guard, rollbackChecked: () => this.pool.ready(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
     this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, signer, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
     this.requests = new SessionRequests(this.membership);
     this.keysetRefreshes = new KeysetRefreshes({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, pool: this.pool, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
@@ -165,7 +165,7 @@ export class ClusterService {
       void this.pool.verifyAfterUnlock();
       this.presignatureRefill.resume();
     });
-    o.vault.onLock(() => this.stop());
+    o.vault.onLock((reason) => this.stop(reason === 'shutdown' ? undefined : 'The vault of this node was locked.'));
     // Expired presignatures leave the pool (and their secrets the database) without waiting for a use.
     const sweeper = setInterval(() => {
       if (!o.vault.unlocked) return;
@@ -242,12 +242,17 @@ export class ClusterService {
     return this.requests.connected;
   }
 
-  /** Ends every running participation (vault locked, shutting down). */
-  stop(): void {
+  /**
+   * Ends every running participation. On a vault lock (`lockReason`) each ends failed here with
+   * that reason and the peers are told before the connection closes; on shutdown the engines
+   * stop and the rows are closed as NODE_RESTARTED on the next start.
+   */
+  stop(lockReason?: string): void {
+    if (lockReason) this.participations.endAll(new ClusterError({ errorClass: 'transient', code: 'VAULT_LOCKED', reason: lockReason }));
+    this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
     this.requests.close();
     this.primePool.stop();
     this.presignatureRefill.stop();
-    this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
     this.airgap.stopAll();
     this.participations.releaseAll();
     this.refusals.flush();

@@ -14,12 +14,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditLog } from '../audit/audit-log';
 import { fail } from '../errors';
+import { writeFileAtomically } from '../platform/atomic-file';
 import type { VaultService } from '../vault/vault-service';
 import type { ClusterService } from './cluster-service';
 import type { NodeCard } from './identity';
@@ -184,9 +185,7 @@ export class LabCluster {
       const mine = { card: me.card, fingerprint: me.fingerprint };
       for (const [i, n] of nodes.entries()) {
         const peers = [mine, ...cards.filter((_, j) => j !== i)];
-        const temp = join(n.dir, `.peers.${randomBytes(4).toString('hex')}.json`);
-        writeFileSync(temp, JSON.stringify(peers), { mode: 0o600 });
-        renameSync(temp, join(n.dir, 'peers.json'));
+        writeFileAtomically(n.dir, 'peers.json', JSON.stringify(peers), { replace: true });
       }
       for (const n of nodes) await this.waitForLine(n.child, 'READY ', deadline);
       await this.o.cluster.connect(url);

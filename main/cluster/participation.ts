@@ -14,7 +14,7 @@ import type { LocalIdentity } from './identity';
 import { admitInvite, type AdmittedInvite, type InviteContext, type ParticipationPolicy } from './invites';
 import type { Keysets } from './keysets';
 import type { Membership } from './membership';
-import { shareEpoch } from './presign-requests';
+import { shareEpoch } from './share-epoch';
 import type { PrimePool } from './prime-pool';
 import { isSetupProtocol } from './protocols';
 import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
@@ -125,9 +125,17 @@ export class Participations {
     return this.participations.size === 0 && this.inviting.size === 0;
   }
 
-  /** Aborts every running participation (vault locked, shutting down). */
+  /** Aborts every running participation's engine (connection lost, shutting down). */
   abortAll(failure: ClusterError): void {
     for (const p of this.participations.values()) p.runner.abort(failure);
+  }
+
+  /**
+   * Ends every running participation as failed (the vault is locking), its own and those joined
+   * for a peer alike: rows closed and peers told now, not left running until a restart.
+   */
+  endAll(failure: ClusterError): void {
+    for (const p of [...this.participations.values()]) this.endFailed(p, failure);
   }
 
   /** Forgets every participation, clearing their timers and shares. */
@@ -270,7 +278,7 @@ export class Participations {
       share = this.d.refreshes.shareFor(info);
       if (!share) return this.decline(info.sessionId, 'share missing');
       if (info.protocol === 'ecdsa-sign-presigned') {
-        const refusal = this.d.pool.refusal(info, shareEpoch(this.d.signer(), share));
+        const refusal = this.d.pool.refusal(info, shareEpoch(this.d.signer().shareInfo(share).publicShare));
         if (refusal) {
           share.fill(0);
           return this.decline(info.sessionId, refusal);
@@ -307,7 +315,7 @@ export class Participations {
       this.refuseRequest(info.sessionId, new RequestRefusal(code, message, true), 'coordinator');
       return this.decline(info.sessionId, message, code);
     }
-    const epoch = info.protocol === 'ecdsa-presign' && share ? shareEpoch(this.d.signer(), share) : undefined;
+    const epoch = info.protocol === 'ecdsa-presign' && share ? shareEpoch(this.d.signer().shareInfo(share).publicShare) : undefined;
     this.d.records.recordStart(info, decision, 'coordinator');
     // The guardians' approval is spent here once this node joined its refresh.
     if (isRefreshProtocol(info.protocol)) this.d.refreshes.joined(admitted.request);

@@ -1,17 +1,11 @@
-/** Requesting ECDSA presignatures for a keyset, and the share epoch each presignature is bound to. */
-import { createHash, randomBytes } from 'node:crypto';
+/** Requesting ECDSA presignatures for a keyset (each is bound to the share epoch, see share-epoch.ts). */
+import { randomBytes } from 'node:crypto';
 import { fail } from '../errors';
-import type { MpcSigner } from '../mpc/index';
 import type { Keysets } from './keysets';
 import type { Membership } from './membership';
 import type { PresignaturePool, PresignatureRecord } from './presignatures';
 import { newSessionId } from './session-request';
 import { sessionFailure, type SessionRequests } from './session-requests';
-
-/** Ties a presignature to the share it was made with: a refresh changes the public share. */
-export function shareEpoch(signer: MpcSigner, share: Buffer): string {
-  return createHash('sha256').update(signer.shareInfo(share).publicShare).digest('hex').slice(0, 32);
-}
 
 export class PresignRequests {
   constructor(private readonly d: { membership: Membership; keysets: Keysets; requests: SessionRequests; pool: PresignaturePool }) {}

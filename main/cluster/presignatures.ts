@@ -59,6 +59,11 @@ export interface PresignaturePoolOptions {
   audit: AuditLog;
   clock: Clock;
   guard: RollbackGuard;
+  /**
+   * Other single-use state that a rollback must discard with the pool (the prime pool), inside
+   * the same transaction; returns what it dropped, for the audit entry.
+   */
+  alsoDiscard?: () => Record<string, number>;
 }
 
 type Row = Record<string, unknown>;
@@ -100,9 +105,11 @@ export class PresignaturePool {
     if (verdict.reasons.length > 0) {
       this.o.db.transaction(() => {
         const discarded = this.discardAllInTransaction('rollback detected');
-        this.o.audit.append({ type: 'ROLLBACK_DETECTED', actor: 'system', subject: this.o.vault.nodeId(), details: { reasons: verdict.reasons, databaseCounter: verdict.databaseCounter, mirrorCounter: verdict.mirrorCounter, presignaturesDiscarded: discarded } });
+        const others = this.o.alsoDiscard?.() ?? {};
+        this.o.audit.append({ type: 'ROLLBACK_DETECTED', actor: 'system', subject: this.o.vault.nodeId(), details: { reasons: verdict.reasons, databaseCounter: verdict.databaseCounter, mirrorCounter: verdict.mirrorCounter, presignaturesDiscarded: discarded, ...others } });
         this.o.guard.advance();
       })();
+      this.scrub();
     } else {
       this.o.db.transaction(() => this.o.guard.advance())();
     }
@@ -111,15 +118,20 @@ export class PresignaturePool {
     return verdict;
   }
 
-  /** Every use of the pool goes through here: unlocked, rollback-checked, clock not gone back. */
-  private ready(): void {
+  /**
+   * Every use of the pool, and of other single-use state, goes through here: unlocked,
+   * rollback-checked, clock not gone back.
+   */
+  ready(): void {
     if (!this.verified) this.verifyAfterUnlock();
     if (this.o.guard.clockWentBack()) {
       this.o.db.transaction(() => {
         const discarded = this.discardAllInTransaction('clock went backwards');
-        this.o.audit.append({ type: 'ROLLBACK_DETECTED', actor: 'system', subject: this.o.vault.nodeId(), details: { reasons: ['clock went backwards while running'], presignaturesDiscarded: discarded } });
+        const others = this.o.alsoDiscard?.() ?? {};
+        this.o.audit.append({ type: 'ROLLBACK_DETECTED', actor: 'system', subject: this.o.vault.nodeId(), details: { reasons: ['clock went backwards while running'], presignaturesDiscarded: discarded, ...others } });
         this.o.guard.advance();
       })();
+      this.scrub();
     }
   }
 

@@ -1,12 +1,17 @@
 /**
  * Pregenerated Paillier safe primes, sealed in the vault, so auxiliary-data generation does not
  * wait on a prime search. An entry is deleted before its primes are handed out: it is used once,
- * and a crash or restart after the hand-out cannot bring it back. Refilling runs while the node
- * is idle; the search itself runs on the addon's worker threads, off the JS thread.
+ * and a crash or restart after the hand-out cannot bring it back. A restored older copy of the
+ * data folder could: each hand-out advances the rollback counter in the same transaction, and a
+ * detected rollback discards the whole pool with the presignatures (see rollback-guard.ts).
+ * Refilling runs while the node is idle; the search itself runs on the addon's worker threads,
+ * off the JS thread.
  */
 import { randomUUID } from 'node:crypto';
 import type { MpcSigner } from '../mpc/index';
+import { scrubAfterDelete } from '../store/database';
 import type { ClusterDeps } from './deps';
+import type { RollbackGuard } from './rollback-guard';
 
 export const PRIME_POOL_RECORD = { type: 'mpc-primes', schemaVersion: 1 } as const;
 export const DEFAULT_PRIME_POOL_TARGET = 2;
@@ -25,6 +30,9 @@ export interface PrimePoolDeps extends ClusterDeps {
   /** False while sessions run here: the search then waits, so it never slows a ceremony. */
   idle: () => boolean;
   target?: number;
+  guard: RollbackGuard;
+  /** Runs the rollback check of this unlock if it has not run yet (it may discard the pool). */
+  rollbackChecked: () => void;
 }
 
 export class PrimePool {
@@ -69,16 +77,28 @@ export class PrimePool {
    */
   take(): Buffer | undefined {
     this.d.vault.keyRing();
-    const row = this.d.db.prepare('SELECT record_id FROM sealed_records WHERE record_type = ? ORDER BY updated_at, record_id LIMIT 1').get(PRIME_POOL_RECORD.type) as { record_id: string } | undefined;
-    if (!row) return undefined;
-    const primes = this.d.vault.records.get(PRIME_POOL_RECORD.type, row.record_id)?.plaintext;
-    const { deleted } = this.d.vault.records.delete(PRIME_POOL_RECORD.type, row.record_id);
-    if (!primes || !deleted) {
-      primes?.fill(0);
-      return undefined;
-    }
-    this.d.audit.append({ type: 'PRIME_POOL_ENTRY_USED', actor: 'system', subject: row.record_id, details: { left: this.level() } });
-    return primes;
+    this.d.rollbackChecked();
+    const taken = this.d.db.transaction(() => {
+      const row = this.d.db.prepare('SELECT record_id FROM sealed_records WHERE record_type = ? ORDER BY updated_at, record_id LIMIT 1').get(PRIME_POOL_RECORD.type) as { record_id: string } | undefined;
+      if (!row) return undefined;
+      const primes = this.d.vault.records.get(PRIME_POOL_RECORD.type, row.record_id)?.plaintext;
+      const deleted = this.d.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRIME_POOL_RECORD.type, row.record_id).changes;
+      if (!primes || deleted !== 1) {
+        primes?.fill(0);
+        return undefined;
+      }
+      this.d.guard.advance();
+      return { id: row.record_id, primes };
+    })();
+    if (!taken) return undefined;
+    if (!this.d.db.inTransaction) scrubAfterDelete(this.d.db);
+    this.d.audit.append({ type: 'PRIME_POOL_ENTRY_USED', actor: 'system', subject: taken.id, details: { left: this.level() } });
+    return taken.primes;
+  }
+
+  /** Drops every entry (a rollback was detected); call inside the caller's transaction. */
+  discardAllInTransaction(): number {
+    return this.d.db.prepare('DELETE FROM sealed_records WHERE record_type = ?').run(PRIME_POOL_RECORD.type).changes;
   }
 
   /**

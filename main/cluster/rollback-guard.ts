@@ -13,9 +13,10 @@
  * What it cannot see: a snapshot of the whole machine (data folder and state file together)
  * restored later. Presignature expiry bounds that window (see README, "Presignatures").
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
+import { writeFileAtomically } from '../platform/atomic-file';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
@@ -137,17 +138,8 @@ export class RollbackGuard {
   }
 
   private writeMirror(state: CounterState): void {
-    const path = this.mirrorPath();
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify({ vaultId: this.vaultId(), ...state }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    mkdirSync(this.o.stateDir, { recursive: true, mode: 0o700 });
+    writeFileAtomically(this.o.stateDir, basename(this.mirrorPath()), JSON.stringify({ vaultId: this.vaultId(), ...state }), { replace: true });
   }
 }
 

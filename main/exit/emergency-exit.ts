@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApprovalRequestView } from '../../preload/channels/guardians';
 import type { ExitOutcome, ExitPrecheck } from '../../preload/channels/exit';
 import type { AuditLog } from '../audit/audit-log';
-import { shareEpoch } from '../backup/backup-format';
+import { shareEpoch } from '../cluster/share-epoch';
 import type { GuardianUnlock } from '../backup/backup-key';
 import { openBackup, wipeSecrets, type BackupSecrets } from '../backup/backup-payload';
 import type { BackupService, ReadBackup } from '../backup/backup-service';

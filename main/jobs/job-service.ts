@@ -48,9 +48,7 @@ export class JobService {
   constructor(private readonly o: { clock: Clock; audit: AuditLog; vault: VaultService }) {
     // Registered before the cluster's own lock handler, so sessions end as failed with this reason
     // (and peers are told) before the connection closes.
-    o.vault.onLock(() => {
-      for (const job of this.running()) this.stop(job, `vault locked during ${job.spec.activity}`, 'VAULT_LOCKED', 'failed', 'system');
-    });
+    o.vault.onLock(() => void this.endForLock());
   }
 
   private running(): Job[] {
@@ -126,12 +124,18 @@ export class JobService {
    * the connection. The lock listener does the same without waiting for an idle lock.
    */
   async cancelForLock(waitMs = 5_000): Promise<void> {
-    const running = this.running();
-    for (const job of running) this.stop(job, `vault locked during ${job.spec.activity}`, 'VAULT_LOCKED', 'failed', 'system');
+    const running = this.endForLock();
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running.map((j) => j.settled)), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
+  }
+
+  /** The one place a lock ends jobs: each running job fails with "vault locked during …". */
+  private endForLock(): Job[] {
+    const running = this.running();
+    for (const job of running) this.stop(job, `vault locked during ${job.spec.activity}`, 'VAULT_LOCKED', 'failed', 'system');
+    return running;
   }
 
   private toView(job: Job): JobView {

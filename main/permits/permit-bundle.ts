@@ -3,7 +3,9 @@
  * Reading one checks only its shape, size and duplicates; each permit is verified on its own by
  * the authorizer when a signature is requested.
  */
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { writeFileAtomically } from '../platform/atomic-file';
 import { readRegularTextFile } from '../platform/safe-file';
 import { z } from 'zod';
 import { fail } from '../errors';
@@ -63,8 +65,7 @@ export function appendToBundle(path: string, permits: SignedPermit[]): PermitBun
   const existing = existsSync(path) ? readBundle(path).permits : [];
   const text = serializeBundle([...existing, ...permits]);
   parseBundle(text);
-  const temporary = `${path}.partial`;
-  writeFileSync(temporary, text, { mode: 0o644 });
-  renameSync(temporary, path);
+  // Owner-only like every file written here; the bundle is replaced whole, never half-written.
+  writeFileAtomically(dirname(path), basename(path), text, { replace: true });
   return parseBundle(text);
 }

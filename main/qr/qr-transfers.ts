@@ -8,7 +8,8 @@
  * Runtime: main.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomically } from '../platform/atomic-file';
 import { join } from 'node:path';
 import type { AirgapReport, AnimatedQrView, QrPayloadRef, QrReceiveKind, QrReceiveOutcome, QrReceiveStartView, QrReceiveView } from '../../preload/contract';
 import type { AuditLog } from '../audit/audit-log';
@@ -261,8 +262,8 @@ function requireFolder(path: string): void {
  * check a file gets), then the folder is imported as usual: signature and session checks there.
  */
 function writeReceivedBundle(folder: string, text: string): string {
-  const temporary = join(folder, `.qr-${randomUUID()}.partial`);
-  writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
+  // Checked where it will be read, under a name no bundle has; renamed only when it passed.
+  const temporary = writeFileAtomically(folder, `.qr-${randomUUID()}.partial`, text);
   try {
     const bundle = readBundle(temporary);
     const final = join(folder, bundleFileName(bundle.header));

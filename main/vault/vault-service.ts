@@ -10,7 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { VaultStatus } from '../../preload/contract';
-import type { AuditLog } from '../audit/audit-log';
+import type { AuditEvent, AuditLog } from '../audit/audit-log';
 import type { OperationGuard } from '../guardians/guard';
 import { associatedData, EnvelopeOpenError, open, pack, seal, unpack } from '../crypto/envelope';
 import { deriveKeyEncryptionKey, INTERACTIVE_SCRYPT, isUsableScryptParams, newScryptParams, type ScryptParams } from '../crypto/kdf';
@@ -44,6 +44,13 @@ interface VaultMetaRow {
   wrapped_master_key: Buffer;
   failed_attempts: number;
   unlock_blocked_until: number | null;
+}
+
+/** A node identity brought back from a share backup, and the sealed records that go with it. */
+export interface RestoredIdentity {
+  identitySecret: Uint8Array;
+  records?: Array<{ type: string; id: string; schemaVersion: number; plaintext: Buffer }>;
+  audit?: AuditEvent;
 }
 
 export interface VaultServiceOptions {
@@ -120,10 +127,13 @@ export class VaultService implements KeyAccess {
   }
 
   /**
-   * `restoredIdentity`: the node identity secret from a share backup, so a node restored onto a
-   * fresh machine is the cluster member its peers enrolled (main/backup/restore.ts).
+   * `restored`: the node identity secret from a share backup, so a node restored onto a fresh
+   * machine is the cluster member its peers enrolled (main/backup/restore.ts), with the records
+   * that travel with it; all written in the transaction that creates the vault, so the identity
+   * never exists without them.
    */
-  create(passphrase: string, confirmation: string, restoredIdentity?: Uint8Array): Promise<VaultStatus> {
+  create(passphrase: string, confirmation: string, restored?: RestoredIdentity): Promise<VaultStatus> {
+    const restoredIdentity = restored?.identitySecret;
     return this.serialized(async () => {
       if (this.meta()) fail('VAULT_ALREADY_EXISTS', 'A vault already exists on this machine. Unlock it instead of creating a new one.');
       if (passphrase !== confirmation) fail('PASSPHRASE_MISMATCH', 'The two passphrases do not match. Type the same passphrase in both fields.');
@@ -155,6 +165,8 @@ export class VaultService implements KeyAccess {
             subject: nodeId,
             details: { vaultId, kdf: { algorithm: params.algorithm, N: params.N, r: params.r, p: params.p }, ...(restoredIdentity ? { identity: 'restored from share backup' } : {}) },
           });
+          for (const r of restored?.records ?? []) this.records.put(r.type, r.id, r.schemaVersion, r.plaintext);
+          if (restored?.audit) this.options.audit.append(restored.audit);
         })();
       } catch (error) {
         this.wipe();

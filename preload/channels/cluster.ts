@@ -191,7 +191,6 @@ const folder = z.string().min(1).max(1024).refine((p) => p.startsWith('/') || /^
 export const clusterChannels = {
   'cluster.status': { request: noArguments, activity: false },
   'cluster.keysets': { request: noArguments, activity: true },
-  'cluster.createKeyset': { request: z.strictObject({ scheme: z.enum(['ecdsa', 'eddsa']) }), activity: true },
   'cluster.sessions': { request: noArguments, activity: true },
   'cluster.releasePeer': { request: z.strictObject({ nodeId }), activity: true },
   'cluster.startLab': { request: noArguments, activity: true },
@@ -228,7 +227,6 @@ export const clusterChannels = {
 export interface ClusterResponses {
   'cluster.status': ClusterStatus;
   'cluster.keysets': KeysetView[];
-  'cluster.createKeyset': KeysetView;
   'cluster.sessions': ClusterSessionView[];
   'cluster.releasePeer': ClusterStatus;
   'cluster.startLab': ClusterStatus;

@@ -1,6 +1,6 @@
 /**
  * A hostile coordinator against one signer node: repeated invites, random, duplicated, reordered
- * and oversized messages. The node must stay up (no unhandled rejection), refuse what it cannot
+ * and oversized messages, for every protocol (auxiliary data and ECDSA key generation on it included). The node must stay up (no unhandled rejection), refuse what it cannot
  * take part in, and leave its database unchanged except for audit rows.
  */
 import assert from 'node:assert/strict';
@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { SessionInfo } from '../../main/coordinator/protocol';
-import { enrolAll, startNode, stopNode, until, type TestNode, sessionDescription, signedInvite } from './support';
+import { MPC_PROTOCOLS, type SessionInfo } from '../../main/coordinator/protocol';
+import { enrolAll, startNode, stopNode, testPrimes, until, type TestNode, sessionDescription, signedInvite } from './support';
 
 let unhandled = 0;
 const onUnhandled = () => {
@@ -56,7 +56,9 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
 
   before(async () => {
     process.on('unhandledRejection', onUnhandled);
-    nodes = [await startNode('console', undefined, undefined, { acceptKeygen: false }), await startNode('node-b'), await startNode('node-c')];
+    // Test primes: an ecdsa-aux or ecdsa-dkg invite that got through would not wait on a prime search.
+    const primes = testPrimes();
+    nodes = [await startNode('console', primes[0], undefined, { acceptKeygen: false }), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
     await enrolAll(nodes);
     ids = nodes.map((n) => n.services.cluster.nodes().find((x) => x.isSelf)!.nodeId);
   });
@@ -113,7 +115,7 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
     const nodeIdArb = fc.oneof(fc.constantFrom(...ids), hex(16));
     const info = fc.record({
       sessionId: fc.oneof(fc.constantFrom(...sessionIds), hex(32)),
-      protocol: fc.constantFrom('ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'bogus'),
+      protocol: fc.constantFrom(...MPC_PROTOCOLS, 'bogus'),
       clusterId: fc.constantFrom('test', 'other'),
       keysetId: fc.constantFrom('ks-unknown', 'ks-1'),
       parties: fc.oneof(
@@ -123,6 +125,8 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
       threshold: fc.integer({ min: 0, max: 17 }),
       message: fc.option(hex(32), { nil: undefined }),
       presignatureId: fc.option(hex(32), { nil: undefined }),
+      // ecdsa-dkg names the group's auxiliary data; a hostile one names any.
+      auxId: fc.option(hex(32), { nil: undefined }),
       requester: nodeIdArb,
       deadlineAt: fc.oneof(fc.constant(Date.now() - 1000), fc.constant(Date.now() + 60_000), fc.constant(Number.MAX_SAFE_INTEGER)),
     });
@@ -130,7 +134,7 @@ describe('hostile coordinator messages', { timeout: 300_000 }, () => {
       info.map((session) => ({ t: 'invite', session })),
       fc.constantFrom(...sessionIds).map((sessionId) => ({ t: 'start', sessionId })),
       fc.record({ t: fc.constant('envelope'), sessionId: fc.constantFrom(...sessionIds), from: nodeIdArb, envelope: fc.anything() }),
-      fc.record({ t: fc.constant('session-end'), session: info, state: fc.constantFrom('completed', 'failed'), result: fc.option(fc.record({ address: fc.string({ maxLength: 10 }) }), { nil: undefined }) }),
+      fc.record({ t: fc.constant('session-end'), session: info, state: fc.constantFrom('completed', 'failed'), result: fc.option(fc.record({ address: fc.string({ maxLength: 10 }), auxId: fc.option(hex(32), { nil: undefined }), presignatureId: fc.option(hex(32), { nil: undefined }) }), { nil: undefined }) }),
       info.map((session) => ({ t: 'invite', session: { ...session, message: 'ab'.repeat(300_000) } })),
       // Right tag, wrong body: what a handler that trusted the tag would trip over.
       fc.record({ t: fc.constantFrom('invite', 'start', 'envelope', 'session-end'), session: fc.anything(), sessionId: fc.anything(), state: fc.anything() }),

@@ -91,5 +91,22 @@ describe('key generation jobs', { timeout: 300_000 }, () => {
     const reasonOn = (n: TestNode) => (n.services.db.prepare('SELECT error_reason FROM mpc_sessions WHERE session_id = ?').get(sessionId) as { error_reason: string | null } | undefined)?.error_reason;
     await until(() => nodes.every((n) => reasonOn(n) === 'vault locked during key generation'), 15_000);
     await vault.unlock(GOOD_PASSPHRASE);
+    await cluster.connect(coordinator.url);
+  });
+
+  it('locking the vault ends the sessions this node joined for a peer: failed at once, not left running until a restart', async () => {
+    const [a, b] = nodes;
+    const started = b!.services.cluster.createKeyset('ecdsa').catch((e: unknown) => e);
+    await until(() => nodes.every((n) => keygenSessions(n).filter((s) => s.state === 'running').length === 1), 30_000);
+    const sessionId = keygenSessions(a!).find((s) => s.state === 'running')!.sessionId;
+    await a!.services.vault.lock('operator');
+    const row = a!.services.db.prepare('SELECT state, error_reason FROM mpc_sessions WHERE session_id = ?').get(sessionId) as { state: string; error_reason: string };
+    assert.deepEqual(row, { state: 'failed', error_reason: 'The vault of this node was locked.' });
+    // The requester hears of it from the coordinator and fails too, with the same reason.
+    assert.ok((await started) instanceof Error);
+    const onB = () => b!.services.db.prepare('SELECT state FROM mpc_sessions WHERE session_id = ?').get(sessionId) as { state: string };
+    await until(() => onB().state === 'failed', 15_000);
+    await a!.services.vault.unlock(GOOD_PASSPHRASE);
+    await a!.services.cluster.connect(coordinator.url);
   });
 });

@@ -11,7 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { BACKUP_FORMAT, parseBackupFile, shareEpoch, signedBytes, headerOf, type BackupFile } from '../../main/backup/backup-format';
+import { BACKUP_FORMAT, parseBackupFile, signedBytes, headerOf, type BackupFile } from '../../main/backup/backup-format';
+import { shareEpoch } from '../../main/cluster/share-epoch';
 import { sealBackupKey } from '../../main/backup/backup-key';
 import { sealPayload } from '../../main/backup/backup-payload';
 import { SHARE_RECORD } from '../../main/cluster/cluster-service';
@@ -188,6 +189,7 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
   describe('node A loses its data folder and is restored from its backups (EdDSA)', () => {
     let node: FreshNode;
     let fresh: Services;
+    let retryRequestId = '';
     const oldNodeId = () => parseBackupFile(readFileSync(files[eddsaKeyset]!, 'utf8')).node.nodeId;
     const ask = (keysetId: string, ttlMinutes = 60, file = files[keysetId]!) => fresh.backup.restore.requestRestore(file, keysetId, 'node A lost its disk', REQUESTER, ttlMinutes);
 
@@ -202,8 +204,19 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     it('a fresh vault takes the backed-up identity only when two guardians open the backup', async () => {
       const file = parseBackupFile(readFileSync(files[eddsaKeyset]!, 'utf8'));
       const lena = unlock(['Lena'], file)[0]!;
+      const noIdentityWritten = () => {
+        assert.equal(fresh.vault.status().state, 'uninitialized');
+        for (const table of ['vault_meta', 'sealed_records']) assert.equal((fresh.db.prepare(`SELECT COUNT(*) AS c FROM ${table}`).get() as { c: number }).c, 0, `nothing in ${table}`);
+      };
       await rejectsWith(fresh.backup.restore.createVaultFromBackup(files[eddsaKeyset]!, [lena, lena], GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_GUARDIAN_UNLOCK');
-      assert.equal(fresh.vault.status().state, 'uninitialized');
+      noIdentityWritten();
+      // A guardian's wrong passphrase, or a file altered after it was signed: still nothing written.
+      await rejectsWith(fresh.backup.restore.createVaultFromBackup(files[eddsaKeyset]!, [lena, { ...unlock(['Sam'], file)[0]!, passphrase: 'not sams backup passphrase' }], GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_GUARDIAN_UNLOCK');
+      noIdentityWritten();
+      const altered = join(media.path, 'altered-identity.json');
+      writeFileSync(altered, JSON.stringify({ ...file, createdAt: new Date(0).toISOString() }));
+      await rejectsWith(fresh.backup.restore.createVaultFromBackup(altered, unlock(['Lena', 'Sam'], file), GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'BACKUP_BAD_SIGNATURE');
+      noIdentityWritten();
       // Through the IPC router, as the setup screen asks: the file's public part first, then the vault.
       const inspected = await fresh.router.dispatch('backup.inspect', { file: files[eddsaKeyset]! }, TRUSTED);
       assert.ok(inspected.ok && (inspected.value as { nodeId: string }).nodeId === oldNodeId());
@@ -266,6 +279,10 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       await approve(fresh, proofless.id, [GUARDIANS[0]!, GUARDIANS[1]!]);
       const unproven = await rejectsWith(fresh.backup.restore.restore(files[eddsaKeyset]!, eddsaKeyset, two, proofless.id), 'BACKUP_RESTORE_PROOF_FAILED');
       assert.match(unproven.message, /taken out again/);
+      assert.match(unproven.message, /approval was not used/);
+      // The approval is not spent by a share that never proved itself: the restore below retries with it.
+      assert.equal(fresh.guardians.view(proofless.id).status, 'pending');
+      retryRequestId = proofless.id;
       await fresh.cluster.connect(coordinator.url);
 
       assert.equal(fresh.cluster.keysets().length, 0, 'nothing was installed');
@@ -276,7 +293,8 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     it('restores both keysets with two guardians, proves each with a 2-of-3 signature including A, then signs again', async () => {
       for (const keysetId of [eddsaKeyset, otherKeyset]) {
         const file = parseBackupFile(readFileSync(files[keysetId]!, 'utf8'));
-        const pending = fresh.guardians.listRequests().pending.find((r) => r.operation === 'share.restore' && r.subject === keysetId && r.status === 'pending' && r.approvalsCounted === 2);
+        // The EdDSA keyset retries with the approval its failed proof left unused.
+        const pending = keysetId === eddsaKeyset ? { id: retryRequestId } : fresh.guardians.listRequests().pending.find((r) => r.operation === 'share.restore' && r.subject === keysetId && r.status === 'pending' && r.approvalsCounted === 2);
         const requestId = pending?.id ?? (await ask(keysetId)).id;
         if (!pending) await approve(fresh, requestId, [GUARDIANS[0]!, GUARDIANS[2]!]);
         // The screen names guardians by their ids on this vault (enrolled anew); the file by its own.

@@ -1,6 +1,9 @@
 /** The ceremony channels at the IPC boundary: validated, bounded, typed errors, no partial writes. */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { findChromium } from '../../main/platform/pdf-printer';
 import { TRUSTED } from '../support/services';
 import { ceremonyFixture, type CeremonyFixture } from '../support/ceremony';
 
@@ -32,6 +35,17 @@ describe('ceremony IPC channels', () => {
       if (!result.ok) assert.equal(result.error.code, expected, `${channel}: ${result.error.message}`);
     }
     assert.equal((f.services.db.prepare('SELECT count(*) AS n FROM ceremonies').get() as { n: number }).n, 0);
+  });
+
+  it('"Save as PDF" on a console with no PDF printer answers PDF_UNAVAILABLE, pointing to Print; nothing written or audited', async () => {
+    assert.equal(findChromium('/nonexistent/chromium'), null, 'a named browser engine that is not there gives no printer');
+    assert.equal(f.services.ceremony.certificates.available, false);
+    const auditBefore = f.services.audit.list({ limit: 1 }).total;
+    const result = await dispatch('ceremony.saveCertificatePdf', { ceremonyId: '0123abcd-0000-0000' });
+    assert.ok(!result.ok && result.error.code === 'PDF_UNAVAILABLE', JSON.stringify(result));
+    assert.match(result.error.message, /no PDF printer .* Use Print and choose "Save as PDF"/);
+    assert.equal(existsSync(join(dirname(f.services.db.name), 'exports')), false, 'no exports folder');
+    assert.equal(f.services.audit.list({ limit: 1 }).total, auditBefore, 'no audit entry');
   });
 
   it('answers unknown ids with a sentence, and a locked vault with VAULT_LOCKED', async () => {

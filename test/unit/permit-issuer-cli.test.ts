@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
@@ -47,6 +47,8 @@ describe('npm run permit: the issuer tool', { timeout: 600_000 }, () => {
 
     const { permits } = readBundle(bundle);
     assert.equal(permits.length, issues.length);
+    assert.equal(statSync(bundle).mode & 0o777, 0o600, 'the bundle is owner-only, also after each append');
+    assert.deepEqual(readdirSync(dir.path).filter((n) => n.endsWith('.partial')), [], 'no temporary file left behind');
     const issuerKey = issuerPublicKeyObject(Buffer.from(publicKey, 'hex'));
     const kinds = permits.map((p) => {
       assert.equal(p.issuerKey, publicKey);

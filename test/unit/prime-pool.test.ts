@@ -1,5 +1,6 @@
 /** The prime pool hands out each sealed entry once: deleted before use, also across a restart. */
 import assert from 'node:assert/strict';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PRIME_POOL_CAP, PRIME_POOL_RECORD } from '../../main/cluster/prime-pool';
@@ -60,6 +61,40 @@ test('the prime pool stays locked with the vault and never grows past its cap', 
     await services.vault.lock();
     assert.equal(pool.level(), 0, 'nothing visible while locked');
     assert.throws(() => pool.take(), 'nothing taken while locked');
+    await services.close();
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('an older copy of the data folder restored after a hand-out never hands that entry out again: the rollback discards the pool', async () => {
+  const dir = tempDir();
+  const [a, b] = testPrimes();
+  try {
+    let services = open(dir.path);
+    await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+    services.cluster.primePool.add(a!);
+    services.cluster.primePool.add(b!);
+    // A copy of the running node's data folder, both entries ready (the WAL folded in first).
+    services.db.pragma('wal_checkpoint(TRUNCATE)');
+    const copy = join(dir.path, 'copy');
+    cpSync(join(dir.path, 'data'), copy, { recursive: true });
+    const used = services.cluster.primePool.take()!;
+    assert.ok(used.equals(a!) || used.equals(b!));
+    await services.close();
+
+    // The data folder goes back to the copy taken while both entries were ready.
+    rmSync(join(dir.path, 'data'), { recursive: true, force: true });
+    cpSync(copy, join(dir.path, 'data'), { recursive: true });
+    services = open(dir.path);
+    await services.vault.unlock(GOOD_PASSPHRASE);
+    const handedOut: Buffer[] = [];
+    for (let next = services.cluster.primePool.take(); next; next = services.cluster.primePool.take()) handedOut.push(next);
+    assert.ok(!handedOut.some((p) => p.equals(used)), 'the entry used before the restore is not handed out again');
+    assert.equal(handedOut.length, 0, 'the restored pool is discarded whole');
+    const rollback = services.audit.list({ type: 'ROLLBACK_DETECTED' }).entries;
+    assert.equal(rollback.length, 1);
+    assert.equal((rollback[0]!.details as { primesDiscarded?: number }).primesDiscarded, 2);
     await services.close();
   } finally {
     dir.cleanup();

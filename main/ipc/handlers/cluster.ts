@@ -84,7 +84,6 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
       vault.keyRing();
       return Promise.all(cluster.keysets().map(view));
     },
-    'cluster.createKeyset': async (request) => view(await cluster.createKeyset(request.scheme)),
     'cluster.sessions': () => {
       vault.keyRing();
       return cluster.sessions(100);

@@ -14,6 +14,7 @@ import { api } from '../api';
 import { ErrorNotice } from './ErrorNotice';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
 import readerWasmUrl from 'zxing-wasm/reader/zxing_reader.wasm?url';
+import { qrImageRefusal, qrTextRefusal } from './qr-limits';
 
 // The decoder's default would fetch its WebAssembly from jsDelivr; the app serves its own copy.
 prepareZXingModule({ overrides: { locateFile: (path: string, prefix: string) => (path.endsWith('.wasm') ? readerWasmUrl : prefix + path) } });
@@ -110,6 +111,14 @@ export function QrScanner({ idPrefix, label, onScanned, animated }: { idPrefix: 
         const context = canvas.getContext('2d', { willReadFrequently: true });
         context?.drawImage(v, 0, 0);
         const text = context ? await decode(context.getImageData(0, 0, canvas.width, canvas.height)).catch(() => null) : null;
+        // A text no QR code can hold did not come from one: refused before anything reads it.
+        const refused = text && !stopped ? qrTextRefusal(text) : null;
+        if (refused) {
+          stop();
+          setScanning(false);
+          setMessage(refused);
+          return;
+        }
         if (text && !stopped && (await handle(text))) {
           stop();
           setScanning(false);
@@ -144,9 +153,14 @@ export function QrScanner({ idPrefix, label, onScanned, animated }: { idPrefix: 
 
   async function fromFile(file: File | undefined) {
     if (!file) return;
-    setMessage(null);
+    const tooLarge = qrImageRefusal(file);
+    setMessage(tooLarge);
+    if (tooLarge) return;
     const text = await decode(file).catch(() => null);
-    if (text) {
+    const refused = text ? qrTextRefusal(text) : null;
+    if (refused) {
+      setMessage(refused);
+    } else if (text) {
       setMessage('QR code read from the image.');
       await handle(text);
     } else {
