@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { api } from '../api';
+import { Time } from './Time';
 
 /** keyset id → when its key was exported (keysets never exported are absent). */
 export function useExportedKeysets(): Map<string, string> {
@@ -20,7 +21,7 @@ export function ExportedMark({ exportedAt }: { exportedAt: string | null | undef
   if (!exportedAt) return null;
   return (
     <div className="exported-mark" data-testid="keyset-exported-mark" role="note">
-      EXPORTED {exportedAt.slice(0, 16).replace('T', ' ')} UTC — the full private key left the cluster: single point of failure. Move the funds to a new keyset.
+      EXPORTED <Time iso={exportedAt} /> — the full private key left the cluster: single point of failure. Move the funds to a new keyset.
     </div>
   );
 }

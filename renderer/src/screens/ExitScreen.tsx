@@ -10,6 +10,7 @@ import { ErrorNotice } from '../components/ErrorNotice';
 import { PassphraseField } from '../components/PassphraseField';
 import { RequesterFields, useRequester } from '../components/RequesterFields';
 import { TwoGuardians } from './BackupsScreen';
+import { Time } from '../components/Time';
 
 type Unlock = { guardianId: string; passphrase: string };
 const noUnlocks = (): Unlock[] => [{ guardianId: '', passphrase: '' }, { guardianId: '', passphrase: '' }];
@@ -72,7 +73,7 @@ export function ExitScreen() {
             <tbody>
               {overview.exports.map((e) => (
                 <tr key={e.exportId}>
-                  <td>{e.exportedAt.replace('T', ' ').slice(0, 19)} UTC</td>
+                  <td><Time iso={e.exportedAt} seconds /></td>
                   <td className="mono">{e.keysetId}</td>
                   <td className="mono">{e.address}</td>
                   <td className="mono">{e.fileName}</td>
