@@ -60,7 +60,7 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
     await page.getByLabel('Type it again').fill(GOOD_PASSPHRASE);
     await page.getByRole('button', { name: 'Create vault' }).click();
     await page.getByTestId('checklist').waitFor({ timeout: 15_000 });
-    assert.equal(await page.getByRole('heading', { name: 'First steps: 0 of 5 done' }).count(), 1);
+    assert.equal(await page.getByRole('heading', { name: 'First steps: 0 of 6 done' }).count(), 1);
     assert.equal(await step('drill'), 'false', 'no drill has passed yet');
     assert.equal(await step('guardians'), 'false');
     assert.equal(await tone('guardians'), 'idle');
