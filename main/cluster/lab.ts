@@ -81,9 +81,6 @@ function launch(entry: 'node' | 'coordinator', args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-/** How long lab nodes keep running after a lock, to hear how their sessions ended. */
-const LOCK_STOP_GRACE_MS = 2_000;
-
 export class LabCluster {
   private children: Child[] = [];
   private url: string | null = null;
@@ -93,19 +90,7 @@ export class LabCluster {
   constructor(
     private readonly o: { dataDir: string; vault: VaultService; audit: AuditLog; cluster: ClusterService; options?: LabOptions; stateDir?: string },
   ) {
-    o.vault.onLock(() => void this.stopAfterLock());
-  }
-
-  /**
-   * On a lock the console's sessions end as failed and the lab's coordinator relays that to the
-   * lab nodes; they are stopped a moment later, so each records why (not "this node stopped").
-   */
-  private async stopAfterLock(): Promise<void> {
-    const children = this.children;
-    if (children.length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, LOCK_STOP_GRACE_MS).unref());
-    // Nothing to do when the lab was stopped or started anew meanwhile.
-    if (this.children === children) await this.stop();
+    o.vault.onLock(() => void this.stop());
   }
 
   private availabilityValue: ReturnType<typeof labAvailability> | null = null;
