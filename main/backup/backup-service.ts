@@ -5,7 +5,7 @@
  * (decrypt, derive the public share, compare, wipe).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { statSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import type { BackupCheckView, BackupInspection, BackupsOverview, BackupStatus, BackupVerification, BackupView } from '../../preload/channels/backup';
 import type { AuditLog } from '../audit/audit-log';
 import { SHARE_RECORD, type ClusterService, type KeysetRecord } from '../cluster/cluster-service';
@@ -18,7 +18,7 @@ import { nodeIdFromPublicKey } from '../identity/node-identity';
 import type { MpcSigner } from '../mpc/index';
 import { writeErrorCode, writeFileAtomically } from '../platform/atomic-file';
 import type { Clock } from '../platform/clock';
-import { readRegularFile } from '../platform/safe-file';
+import { isFolder, readRegularFile } from '../platform/safe-file';
 import type { Db } from '../store/database';
 import { NODE_IDENTITY_RECORD, type VaultService } from '../vault/vault-service';
 import { BACKUP_FORMAT, BACKUP_VERSION, headerOf, MAX_BACKUP_BYTES, parseBackupFile, SHARE_VERSION, signedBytes, type BackupFile, type BackupHeader } from './backup-format';
@@ -248,13 +248,7 @@ export class BackupService {
 }
 
 function requireFolder(folder: string): void {
-  let ok = false;
-  try {
-    ok = statSync(folder).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) fail('BACKUP_WRITE_FAILED', `The folder ${folder} does not exist or is not a folder. Mount the backup medium and choose a folder on it.`, { folder });
+  if (!isFolder(folder)) fail('BACKUP_WRITE_FAILED', `The folder ${folder} does not exist or is not a folder. Mount the backup medium and choose a folder on it.`, { folder });
 }
 
 /** Written atomically and owner-only: a reader never sees half a backup. */

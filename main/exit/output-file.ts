@@ -1,16 +1,11 @@
 /** Writing the exit keystore: a new file only (never over another), owner-only, complete or absent. */
-import { statSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { fail } from '../errors';
 import { writeErrorCode, writeFileAtomically } from '../platform/atomic-file';
+import { isFolder } from '../platform/safe-file';
 
 export function requireFolder(folder: string): void {
-  let ok = false;
-  try {
-    ok = statSync(folder).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) fail('EXIT_WRITE_FAILED', `The folder ${folder} does not exist or is not a folder. Mount the offline medium and choose a folder on it; nothing was written.`, { folder });
+  if (!isFolder(folder)) fail('EXIT_WRITE_FAILED', `The folder ${folder} does not exist or is not a folder. Mount the offline medium and choose a folder on it; nothing was written.`, { folder });
 }
 
 /** A new file only, through the platform's atomic writer (owner-only, complete or absent). */

@@ -10,7 +10,7 @@
  *
  * Every refusal is an AppFailure with a FILE_* code and a sentence an operator can act on.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../errors';
 
@@ -182,4 +182,13 @@ export function readBoundedDescriptor(fd: number, maxBytes: number, what = 'inpu
   }
   if (filled > maxBytes) fail('FILE_TOO_LARGE', `The ${what} is longer than ${describeSize(maxBytes)}; it was not used.`, { limit: maxBytes });
   return buffer.subarray(0, filled);
+}
+
+/** True when `path` names an existing folder (a mounted medium); each caller words its own refusal. */
+export function isFolder(path: string): boolean {
+  try {
+    return path.length > 0 && statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -22,7 +22,7 @@ import type { PermitQueue } from '../permits/queue/permit-queue';
 import { resultEntry, resultFileText } from '../permits/queue/result-file';
 import { signedPermitOf } from '../permits/queue/queue-views';
 import type { QueueKeyset } from '../permits/queue/permit-checker';
-import { readRegularTextFile } from '../platform/safe-file';
+import { isFolder, readRegularTextFile } from '../platform/safe-file';
 import { animatedUr, bytesUr, MAX_QR_PAYLOAD_BYTES } from './animated-ur';
 import { ETH_SIGNATURE, ethSignRequest, readEthSignature, readSolSignature, SOL_SIGNATURE, solSignRequest, type EvmSignAsk, type SolanaSignAsk } from './eip4527';
 import { payloadOfBytesUr, UrReceiver } from './ur-receiver';
@@ -248,13 +248,7 @@ function utf8(bytes: Buffer): string {
 }
 
 function requireFolder(path: string): void {
-  let dir = false;
-  try {
-    dir = statSync(path).isDirectory();
-  } catch {
-    dir = false;
-  }
-  if (!dir) fail('BUNDLE_MALFORMED', `The folder ${path || '(none)'} does not exist or is not a folder. Check that the medium is mounted.`);
+  if (!isFolder(path)) fail('BUNDLE_MALFORMED', `The folder ${path || '(none)'} does not exist or is not a folder. Check that the medium is mounted.`);
 }
 
 /**

@@ -16,15 +16,7 @@ import { backupPassphrases, enrolGuardians, makeGuardians, type Guardian } from 
 import { until } from './support';
 import { GOOD_PASSPHRASE, TEST_KDF_COST, TRUSTED } from '../support/services';
 import { tempDir } from '../support/temp-dir';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { killLeftovers } from '../support/processes';
 
 describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => {
   let s: Services;
@@ -63,7 +55,7 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
   after(async () => {
     pids = [...new Set([...pids, ...(s?.lab.status().pids ?? [])])];
     await s?.close();
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    killLeftovers(pids);
     dir.cleanup();
     medium.cleanup();
   });

@@ -11,18 +11,10 @@ import type { Browser, Page } from 'playwright-core';
 import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
+import { killLeftovers } from '../support/processes';
 
 const PASSPHRASE = 'granite lantern orchard velvet compass';
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('recovery drills in the browser', { timeout: 300_000 }, () => {
   let browser: Browser;
@@ -43,7 +35,7 @@ describe('recovery drills in the browser', { timeout: 300_000 }, () => {
     await browser?.close();
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    killLeftovers(pids);
   });
 
   it('runs "a signer node died" in the lab from the Drills screen and shows its report and the chart', async () => {

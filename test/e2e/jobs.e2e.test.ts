@@ -16,18 +16,10 @@ import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
+import { isAlive, killLeftovers } from '../support/processes';
 
 const PASSPHRASE = 'granite lantern orchard velvet compass';
 const REASON = 'vault locked during key generation';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('key generation jobs in the browser', { timeout: 480_000 }, () => {
   let browser: Browser;
@@ -57,7 +49,7 @@ describe('key generation jobs in the browser', { timeout: 480_000 }, () => {
     await browser?.close();
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    killLeftovers(pids);
     primesDir.cleanup();
   });
 
@@ -118,7 +110,7 @@ describe('key generation jobs in the browser', { timeout: 480_000 }, () => {
     await page.getByRole('button', { name: 'Lock' }).click();
     await page.getByRole('heading', { name: 'Vault locked' }).waitFor();
     const stopBy = Date.now() + 20_000;
-    while (pids.some(alive) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
+    while (pids.some(isAlive) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
 
     const own = harness.services.db.prepare('SELECT state, error_reason FROM mpc_sessions WHERE session_id = ?').get(sessionId);
     assert.deepEqual(own, { state: 'failed', error_reason: REASON });

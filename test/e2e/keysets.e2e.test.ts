@@ -11,17 +11,9 @@ import type { Browser, Page } from 'playwright-core';
 import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
 import { startTestHost } from '../support/host';
 import { TEST_KDF_COST } from '../support/services';
+import { isAlive, killLeftovers } from '../support/processes';
 
 const PASSPHRASE = 'granite lantern orchard velvet compass';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
   let browser: Browser;
@@ -42,7 +34,7 @@ describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
     // Whatever survived a clean stop is killed here, so no child outlives the test.
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    killLeftovers(pids);
   });
 
   it('starts the lab cluster, creates an EdDSA keyset and shows its Solana address and QR code', async () => {
@@ -101,8 +93,8 @@ describe('keysets in lab mode in the browser', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Lock' }).click();
     await page.getByRole('heading', { name: 'Vault locked' }).waitFor();
     const deadline = Date.now() + 15_000;
-    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(pids.filter(alive), []);
+    while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(pids.filter(isAlive), []);
     assert.equal(await page.getByTestId('lab-banner').count(), 0);
   });
 });

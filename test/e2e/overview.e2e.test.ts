@@ -13,15 +13,7 @@ import { enrolThree, TEST_KEY_FILE_N, type GuardianFixture } from '../support/gu
 import { startTestHost } from '../support/host';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
 import { tempDir } from '../support/temp-dir';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { killLeftovers } from '../support/processes';
 
 describe('the Overview in the browser', { timeout: 240_000 }, () => {
   let browser: Browser;
@@ -50,7 +42,7 @@ describe('the Overview in the browser', { timeout: 240_000 }, () => {
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
     backupDir.cleanup();
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    killLeftovers(pids);
   });
 
   it('a new vault: the checklist leads, nothing is set up, each item links to its screen', async () => {

@@ -129,6 +129,17 @@ describe('the kill switch: the operator or one guardian freezes at once, and who
     await f.cleanup();
   });
 
+  it('an operator who offers a proof must pass it: a wrong vault passphrase freezes nothing, the right one is recorded', async () => {
+    const { f } = await setUp();
+    await failsWith(f, 'policy.engageKillSwitch', { reason: 'incident', by: { as: 'operator', vaultPassphrase: 'not the passphrase at all' } }, 'WRONG_PASSPHRASE');
+    assert.equal(f.services.policy.overview().killSwitch.engaged, false);
+    assert.equal(freezes(f).length, 0);
+    const overview = await call(f, 'policy.engageKillSwitch', { reason: 'incident', by: { as: 'operator', vaultPassphrase: GOOD_PASSPHRASE } });
+    assert.equal(overview.killSwitch.changedBy, 'operator (vault passphrase confirmed)');
+    assert.deepEqual((freezes(f)[0]!.details as { proof?: unknown }).proof, { kind: 'vault-passphrase' });
+    await f.cleanup();
+  });
+
   it("refuses a freeze signed with someone else's key, by an unknown guardian or a remote signer, and by a Ledger signing with another key: signing stays allowed", async () => {
     const { f, g } = await setUp();
     await failsWith(f, 'policy.engageKillSwitch', { reason: 'x', by: { as: 'guardian', guardianId: g.sofia.view.id, signer: { method: 'software', keyFile: g.sam.keyFile, passphrase: g.sam.passphrase } } }, 'KEYFILE_NOT_GUARDIAN');

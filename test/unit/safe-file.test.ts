@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { isAppFailure } from '../../main/errors';
-import { listRegularFiles, readRegularFile, readRegularTextFile } from '../../main/platform/safe-file';
+import { isFolder, listRegularFiles, readRegularFile, readRegularTextFile } from '../../main/platform/safe-file';
 import { tempDir } from '../support/temp-dir';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -143,4 +143,17 @@ describe('safe file reads', () => {
     assert.equal(endless.error, undefined, 'reading an endless stream did not stop at the bound');
     assert.equal(endless.stdout, 'FILE_TOO_LARGE');
   });
+});
+
+it('isFolder: true only for an existing folder (not a file, a missing path or an empty name)', () => {
+  const dir = tempDir('vk-is-folder-');
+  try {
+    writeFileSync(join(dir.path, 'file.json'), '{}');
+    assert.equal(isFolder(dir.path), true);
+    assert.equal(isFolder(join(dir.path, 'file.json')), false);
+    assert.equal(isFolder(join(dir.path, 'missing')), false);
+    assert.equal(isFolder(''), false);
+  } finally {
+    dir.cleanup();
+  }
 });

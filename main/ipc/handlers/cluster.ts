@@ -1,20 +1,14 @@
 import QRCode from 'qrcode';
-import { statSync } from 'node:fs';
 import type { AirgapReport, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
 import { PRESIGNATURE_POOL_CAP } from '../../cluster/presignature-refill';
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
+import { isFolder } from '../../platform/safe-file';
 
 function requireFolder(path: string): string {
-  let dir = false;
-  try {
-    dir = statSync(path).isDirectory();
-  } catch {
-    dir = false;
-  }
-  if (!dir) fail('BUNDLE_MALFORMED', `The folder ${path} does not exist or is not a folder. Check that the medium is mounted.`);
+  if (!isFolder(path)) fail('BUNDLE_MALFORMED', `The folder ${path} does not exist or is not a folder. Check that the medium is mounted.`);
   return path;
 }
 

@@ -45,6 +45,7 @@ export function ExitScreen() {
   const [outcome, setOutcome] = useState<ExitOutcome | null>(null);
   const [exportError, setExportError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [exporting, setExporting] = useState(false);
   const run = async (work: () => Promise<void>) => {
     setBusy(true);
     await work();
@@ -176,7 +177,8 @@ export function ExitScreen() {
           onClick={() =>
             void run(async () => {
               setExportError(null);
-              const r = await api.exit.export({ keysetId, backups: files.map((file, i) => ({ file, guardians: unlocks[i]! })), passphrase, confirmation, folder, requestId });
+              setExporting(true);
+              const r = await api.exit.export({ keysetId, backups: files.map((file, i) => ({ file, guardians: unlocks[i]! })), passphrase, confirmation, folder, requestId }).finally(() => setExporting(false));
               setUnlocks([noUnlocks(), noUnlocks()]);
               setPassphrase('');
               setConfirmation('');
@@ -188,6 +190,7 @@ export function ExitScreen() {
         >
           Rebuild the key and write the keystore
         </button>
+        {exporting ? <p className="hint" role="status" data-testid="exit-busy">Working: opening both backups with the guardians' passphrases, rebuilding the key and encrypting the keystore. The passphrase stretching takes several seconds; keep this screen open.</p> : null}
         <ErrorNotice error={exportError} />
         {outcome ? (
           <div className="notice notice-error" role="alert" data-testid="exit-warning-after">
