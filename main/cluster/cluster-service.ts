@@ -4,21 +4,17 @@
  * presignatures, key generation, and the air gap. Each part lives in its own module; this class
  * wires them and keeps the public API in one place.
  */
-import type { AuditLog } from '../audit/audit-log';
 import { MpcSigner } from '../mpc/index';
-import type { Clock } from '../platform/clock';
-import type { Db } from '../store/database';
-import type { VaultService } from '../vault/vault-service';
 import type { Bundle } from './airgap';
 import { AirgapSessions, type AirgapHandle, type AirgapImportReport } from './airgap-sessions';
-import type { ClusterDeps } from './deps';
 import type { SessionInfo } from '../coordinator/protocol';
 import { fail } from '../errors';
 import { AuxGroups, type AuxGroupRecord } from './aux-groups';
-import { ClusterError, type SessionFailure } from './errors';
+import { wireCluster, type ClusterServiceOptions } from './cluster-components';
+import { ClusterError } from './errors';
 import type { LocalIdentity, NodeCard } from './identity';
 import { parseInbound } from './inbound-messages';
-import { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
+import type { ParticipationPolicy } from './invites';
 import type { KeyCheckPurpose } from './key-check';
 import { KeygenCeremonies, type CreateKeysetOptions } from './keygen';
 import { Keysets, type KeysetRecord, type Scheme } from './keysets';
@@ -29,12 +25,10 @@ import { PresignRequests } from './presign-requests';
 import { PresignaturePool, type PresignatureRecord } from './presignatures';
 import { PrimePool, type PrimePoolStatus } from './prime-pool';
 import { PresignatureRefill, type PresignaturePoolLevel } from './presignature-refill';
-import { defaultStateDir, RollbackGuard } from './rollback-guard';
-import { DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, type SessionLimitSettings } from './session-limits';
+import type { KeygenWindow, RefusalAudit } from './session-limits';
 import { SessionRecords, type SessionRecord } from './session-records';
-import { sessionFailure, SessionRequests } from './session-requests';
+import type { SessionRequests } from './session-requests';
 import { Signing, type KeyCheckOutcome, type SignOptions, type SignOutcome } from './signing';
-import type { SignAuthorizer } from './sign-authorization';
 import { KeysetRefreshes } from './keyset-refresh';
 import { RefreshRequests } from './refresh-requests';
 
@@ -46,31 +40,10 @@ export type { NodeRecord } from './membership';
 export type { SessionRecord } from './session-records';
 export type { KeyCheckOutcome, SignOptions, SignOutcome } from './signing';
 export type { AuxGroupRecord } from './aux-groups';
+export type { ClusterServiceOptions } from './cluster-components';
 export type { CreateKeysetOptions } from './keygen';
 export type { PrimePoolStatus } from './prime-pool';
 export type { PresignaturePoolLevel } from './presignature-refill';
-
-export interface ClusterServiceOptions {
-  db: Db;
-  vault: VaultService;
-  audit: AuditLog;
-  clock: Clock;
-  name?: string;
-  policy?: ParticipationPolicy;
-  /** Pregenerated Paillier primes for ECDSA key generation (tests pass the test-only fixture). */
-  primes?: () => Buffer | undefined;
-  signer?: MpcSigner;
-  /** Decides, at this node, whether it contributes to a signature (permits, policy, key checks). */
-  authorizer: SignAuthorizer;
-  /** Folder of the rollback counter's mirror, outside the data folder (default: the OS state folder). */
-  stateDir?: string;
-  /** Bounds on concurrent sessions and the refusal audit window. */
-  limits?: Partial<SessionLimitSettings>;
-  /** Entries the prime pool keeps ready (default 2, at most 8; 0 turns refilling off). */
-  primePoolTarget?: number;
-  /** Addresses of this vault's enrolled guardians, against which refresh approvals are checked. */
-  guardianAddresses?: () => string[] | null;
-}
 
 export class ClusterService {
   private signerValue: MpcSigner | null;
@@ -100,66 +73,27 @@ export class ClusterService {
   mode: 'none' | 'lab' | 'configured' = 'none';
 
   constructor(private readonly o: ClusterServiceOptions) {
-    const deps: ClusterDeps = { db: o.db, vault: o.vault, audit: o.audit, clock: o.clock };
-    this.policy = o.policy ?? DEFAULT_POLICY;
     this.signerValue = o.signer ?? null;
-    const limits: SessionLimitSettings = { ...DEFAULT_SESSION_LIMITS, ...o.limits };
-    const guard = new RollbackGuard({ ...deps, stateDir: o.stateDir ?? defaultStateDir() });
-    this.pool = new PresignaturePool({ ...deps, guard, alsoDiscard: () => ({ primesDiscarded: this.primePool.discardAllInTransaction() }) });
-    this.keygenWindow = new KeygenWindow(o.clock);
-    this.refusals = new RefusalAudit(o.audit, o.clock, limits.refusalAuditWindowMs);
-    this.membership = new Membership(deps, o.name ?? 'console');
-    this.roster = new PeerRoster(deps, this.membership);
-    this.keysetStore = new Keysets(deps);
-    const signer = () => this.signer;
-    this.auxGroupStore = new AuxGroups({ ...deps, signer });
-    this.primePool = new PrimePool({ ...deps, signer, idle: () => this.participations.idle(), guard, rollbackChecked: () => this.pool.ready(), ...(o.primePoolTarget !== undefined ? { target: o.primePoolTarget } : {}) });
-    this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, signer, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
-    this.requests = new SessionRequests(this.membership);
-    this.keysetRefreshes = new KeysetRefreshes({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, pool: this.pool, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
-    this.participations = new Participations({
-      ...deps,
-      policy: this.policy,
-      limits,
-      authorizer: o.authorizer,
-      ...(o.primes ? { primes: o.primes } : {}),
-      primePool: this.primePool,
-      auxGroups: this.auxGroupStore,
-      signer,
-      membership: this.membership,
-      keysets: this.keysetStore,
-      records: this.records,
-      requests: this.requests,
-      pool: this.pool,
-      keygenWindow: this.keygenWindow,
-      refusals: this.refusals,
-      airgapHas: (sid) => this.airgap.has(sid),
-      refreshes: this.keysetRefreshes,
-    });
-    const parts = { audit: o.audit, authorizer: o.authorizer, membership: this.membership, keysets: this.keysetStore, requests: this.requests, pool: this.pool };
-    this.signing = new Signing(parts);
-    this.presignRequests = new PresignRequests(parts);
-    this.presignatureRefill = new PresignatureRefill({ ...deps, keysets: this.keysetStore, pool: this.pool, presign: (id) => this.presignRequests.presign(id), ready: () => this.participations.idle() && this.requests.connected });
-    this.keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership: this.membership, keysets: this.keysetStore, auxGroups: this.auxGroupStore, requests: this.requests, window: this.keygenWindow });
-    this.refreshRequests = new RefreshRequests({ membership: this.membership, keysets: this.keysetStore, requests: this.requests, keygen: this.keygen, refreshes: this.keysetRefreshes });
-    this.airgap = new AirgapSessions({
-      identity: () => this.identity(),
-      keyset: (id) => this.keysetStore.get(id),
-      activeKeyset: (id) => this.keysetStore.active(id),
-      peerSigningKey: (id) => (this.membership.node(id)?.isSelf ? null : this.membership.nodeKey(id)),
-      preAuthorize: (keyset, body, me) => this.signing.preAuthorize(keyset as KeysetRecord, body, me),
-      inviteContext: (me, clusterId, maxTtlMs) => this.participations.inviteContext(me, clusterId, maxTtlMs),
-      ownRequests: this.requests.ownRequests,
-      refuseRequest: (sid, refusal, transport) => this.participations.refuseRequest(sid, refusal, transport),
-      sessionKnown: (sid) => this.records.known(sid),
-      peersFor: (info, me) => this.membership.peersFor(info, me),
-      share: (keysetId) => this.keysetStore.share(keysetId),
-      signer,
-      recordStart: (info, decision, transport) => this.records.recordStart(info, decision, transport),
-      finish: (info, state, failure, result) => this.records.finish(info, state, undefined, failure, result),
-      quarantine: (nodeId, reason, sid) => this.membership.quarantine(nodeId, reason, sid),
-      sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent, (id) => this.node(id)?.name ?? null),
-    });
+    const c = wireCluster(o, { signer: () => this.signer, labMode: () => this.mode === 'lab', identity: () => this.identity() });
+    this.policy = c.policy;
+    this.pool = c.pool;
+    this.keygenWindow = c.keygenWindow;
+    this.refusals = c.refusals;
+    this.membership = c.membership;
+    this.roster = c.roster;
+    this.keysetStore = c.keysetStore;
+    this.auxGroupStore = c.auxGroupStore;
+    this.primePool = c.primePool;
+    this.records = c.records;
+    this.requests = c.requests;
+    this.keysetRefreshes = c.keysetRefreshes;
+    this.participations = c.participations;
+    this.signing = c.signing;
+    this.presignRequests = c.presignRequests;
+    this.presignatureRefill = c.presignatureRefill;
+    this.keygen = c.keygen;
+    this.refreshRequests = c.refreshRequests;
+    this.airgap = c.airgap;
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
     o.vault.onUnlock(() => {
       void this.pool.verifyAfterUnlock();
@@ -423,8 +357,4 @@ export class ClusterService {
   airgapSessions(): AirgapHandle[] {
     return this.airgap.handles();
   }
-}
-
-function sessionFailureOf(info: SessionInfo, failure: SessionFailure, permitSpent: boolean, nameOf: (nodeId: string) => string | null): never {
-  return sessionFailure({ t: 'session-end', session: info, state: 'failed', failure }, permitSpent, nameOf);
 }

@@ -5,27 +5,18 @@
  */
 import type { PublicResult, ServerMessage, SessionInfo } from '../coordinator/protocol';
 import { AppFailure } from '../errors';
-import type { MpcSigner, SessionResult } from '../mpc/index';
-import type { AuxGroups } from './aux-groups';
-import type { ClusterDeps } from './deps';
-import type { WireEnvelope } from './envelope';
+import type { SessionResult } from '../mpc/index';
 import { ClusterError } from './errors';
 import type { LocalIdentity } from './identity';
-import { admitInvite, type AdmittedInvite, type InviteContext, type ParticipationPolicy } from './invites';
-import type { Keysets } from './keysets';
-import type { Membership } from './membership';
-import { shareEpoch } from './share-epoch';
-import type { PrimePool } from './prime-pool';
+import type { InviteContext } from './invites';
+import { prepareParticipation, type ParticipationDeps } from './participation-setup';
+import type { ParticipationRunner } from './presigned-runner';
 import { isSetupProtocol } from './protocols';
-import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
-import type { PresignaturePool } from './presignatures';
-import { admissionRefusal, sessionDeadline, type KeygenWindow, type RefusalAudit, type SessionLimitSettings } from './session-limits';
-import type { SessionRecords } from './session-records';
-import type { SessionEnd, SessionRequests } from './session-requests';
-import { SessionRunner, type RunnerTransport } from './session-runner';
+import { sessionDeadline } from './session-limits';
+import type { SessionEnd } from './session-requests';
 import { isRefreshProtocol, RequestRefusal } from './session-request';
-import type { KeysetRefreshes } from './keyset-refresh';
-import type { SignAuthorizer } from './sign-authorization';
+
+export type { ParticipationDeps } from './participation-setup';
 
 /** Refused requests audited one row each per window; more are only counted in the summary. */
 const MAX_REFUSAL_ROWS_PER_WINDOW = 20;
@@ -53,27 +44,6 @@ interface Participation {
   aux?: Buffer;
   /** What this node's own engine produced: the only result it records (the relay's copy is unverified). */
   ownResult?: PublicResult;
-}
-
-export interface ParticipationDeps extends ClusterDeps {
-  policy: ParticipationPolicy;
-  limits: SessionLimitSettings;
-  authorizer: SignAuthorizer;
-  /** Pregenerated Paillier primes when the prime pool is empty (tests pass the test-only fixture). */
-  primes?: () => Buffer | undefined;
-  primePool: PrimePool;
-  auxGroups: AuxGroups;
-  signer: () => MpcSigner;
-  membership: Membership;
-  keysets: Keysets;
-  records: SessionRecords;
-  requests: SessionRequests;
-  pool: PresignaturePool;
-  keygenWindow: KeygenWindow;
-  refusals: RefusalAudit;
-  /** True when the air-gap transport runs that session. */
-  airgapHas: (sessionId: string) => boolean;
-  refreshes: KeysetRefreshes;
 }
 
 export class Participations {
@@ -250,75 +220,16 @@ export class Participations {
   }
 
   private async prepareInvited(m: Extract<ServerMessage, { t: 'invite' }>): Promise<void> {
-    const relayedId = m.session.sessionId;
-    let me: LocalIdentity;
-    try {
-      me = await this.d.membership.identity();
-    } catch {
-      return this.decline(relayedId, 'vault locked');
+    const running = (sessionId: string) => [...[...this.inviting.values()].filter((i) => i.sessionId !== sessionId), ...[...this.participations.values()].map((p) => p.info)];
+    const prepared = await prepareParticipation(this.d, m, (me) => this.inviteContext(me, this.d.requests.clusterId, ONLINE_MAX_TTL_MS), running);
+    if (prepared.decline) {
+      if (prepared.refusal) this.refuseRequest(m.session.sessionId, prepared.refusal, 'coordinator');
+      return this.decline(m.session.sessionId, prepared.reason, prepared.code, prepared.requester);
     }
-    let admitted: AdmittedInvite;
-    try {
-      admitted = admitInvite(m.request, this.inviteContext(me, this.d.requests.clusterId, ONLINE_MAX_TTL_MS));
-      if (admitted.info.sessionId !== relayedId) throw new RequestRefusal('SESSION_REQUEST_MALFORMED', 'The relay announced another session id than the signed request carries.');
-    } catch (error) {
-      if (!(error instanceof RequestRefusal)) return this.decline(relayedId, 'cannot check the session request');
-      this.refuseRequest(relayedId, error, 'coordinator');
-      return this.decline(relayedId, error.message, error.code);
-    }
-    const { info, decision } = admitted;
-    const running = [...[...this.inviting.values()].filter((i) => i.sessionId !== info.sessionId), ...[...this.participations.values()].map((p) => p.info)];
-    const bound = admissionRefusal(this.d.limits, running, info);
-    if (bound) return this.decline(info.sessionId, bound, undefined, info.requester);
-    let share: Buffer | undefined;
-    const keygen = isSetupProtocol(info.protocol);
-    if (keygen) {
-      if (!this.d.keygenWindow.permits(info, me.nodeId)) return this.decline(info.sessionId, 'key generation is not open on this node (its operator has not started one or opened a key-generation window)', undefined, info.requester);
-    } else {
-      share = this.d.refreshes.shareFor(info);
-      if (!share) return this.decline(info.sessionId, 'share missing');
-      if (info.protocol === 'ecdsa-sign-presigned') {
-        const refusal = this.d.pool.refusal(info, shareEpoch(this.d.signer().shareInfo(share).publicShare));
-        if (refusal) {
-          share.fill(0);
-          return this.decline(info.sessionId, refusal);
-        }
-      }
-    }
-    let runner: ParticipationRunner;
-    let aux: Buffer | undefined;
-    try {
-      const peers = await this.d.membership.peersFor(info, me);
-      // Checked before anything is sent: the group's own auxiliary data, as this node sealed it.
-      if (info.protocol === 'ecdsa-dkg' || (info.protocol === 'ecdsa-refresh-shares' && info.auxId)) aux = this.d.auxGroups.forKeygen(info.auxId!, info.parties, me.nodeId);
-      const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => this.d.requests.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
-      // A pool entry is taken (and deleted) here: it is never offered to a second session.
-      const primes = info.protocol === 'ecdsa-keygen' || info.protocol === 'ecdsa-aux' ? (this.d.primePool.take() ?? this.d.primes?.()) : undefined;
-      if (info.protocol === 'ecdsa-sign-presigned') {
-        const presignatureId = info.presignatureId!;
-        runner = new PresignedSignRunner({ me, info, peers, signer: this.d.signer(), transport, share: share!, consume: () => this.d.pool.consume(presignatureId, info.keysetId, info.parties) });
-      } else {
-        runner = new SessionRunner({ me, info, peers, signer: this.d.signer(), transport, ...(share ? { share } : {}), ...(primes ? { primes } : {}), ...(aux ? { aux } : {}) });
-      }
-    } catch (error) {
-      share?.fill(0);
-      aux?.fill(0);
-      return this.decline(info.sessionId, error instanceof ClusterError ? error.reason : 'cannot prepare the session');
-    }
-    try {
-      decision?.commit();
-    } catch (error) {
-      share?.fill(0);
-      aux?.fill(0);
-      const code = error instanceof AppFailure ? error.code : 'PERMIT_NOT_RECORDED';
-      const message = error instanceof AppFailure ? error.message : 'This node could not record the permit as used, so it does not sign.';
-      this.refuseRequest(info.sessionId, new RequestRefusal(code, message, true), 'coordinator');
-      return this.decline(info.sessionId, message, code);
-    }
-    const epoch = info.protocol === 'ecdsa-presign' && share ? shareEpoch(this.d.signer().shareInfo(share).publicShare) : undefined;
+    const { info, runner, decision, share, aux, shareEpoch: epoch } = prepared;
     this.d.records.recordStart(info, decision, 'coordinator');
     // The guardians' approval is spent here once this node joined its refresh.
-    if (isRefreshProtocol(info.protocol)) this.d.refreshes.joined(admitted.request);
+    if (isRefreshProtocol(info.protocol)) this.d.refreshes.joined(prepared.request);
     // This node's own deadline (the request's, capped), whatever the coordinator does: a run never outlives it.
     const deadline = setTimeout(() => this.deadlinePassed(info.sessionId), Math.max(0, sessionDeadline(info, Date.now()) - Date.now()));
     deadline.unref();

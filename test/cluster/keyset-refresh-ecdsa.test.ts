@@ -2,7 +2,9 @@
  * Share refresh of an ECDSA keyset (test-only primes): the group's auxiliary data is made once,
  * the keyset reuses it, a presignature is made with the old shares; the refresh (shares only)
  * keeps the public key and Ethereum address at every node, discards the presignature, and every
- * quorum signs afterwards. The refresh checks themselves are exercised on EdDSA in
+ * quorum signs afterwards. A second refresh renews the auxiliary data too (after a suspected
+ * compromise): the keyset moves to the new group's data at every node, keeps its address, and
+ * every quorum signs with it. The refresh checks themselves are exercised on EdDSA in
  * keyset-refresh.test.ts (the same code path for both schemes).
  */
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import type { Coordinator } from '../../main/coordinator/server';
 import { approve, enrolGuardians, makeGuardians, REQUESTER, type Guardian } from './backup-support';
 import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
 
-describe('keyset share refresh (ECDSA, shares only)', { timeout: 1_800_000 }, () => {
+describe('keyset share refresh (ECDSA)', { timeout: 1_800_000 }, () => {
   let coordinator: Coordinator;
   let nodes: TestNode[] = [];
   let GUARDIANS: Guardian[] = [];
@@ -58,5 +60,40 @@ describe('keyset share refresh (ECDSA, shares only)', { timeout: 1_800_000 }, ()
       const check = await nodes[requester]!.services.cluster.keyCheck(keyset.keysetId, 'key-check', { prefer: [...pair] });
       assert.deepEqual([...check.parties].sort(), [...pair].sort());
     }
+  });
+
+  it('refreshes with new auxiliary data: the keyset moves to the new group at every node, same address, every quorum signs', async () => {
+    const a = nodes[0]!.services;
+    const keyset = a.cluster.keysets().find((k) => k.scheme === 'ecdsa')!;
+    const oldGroup = keyset.auxGroupId;
+    // The fixture has one prime blob per node: the renewed data is made from the same primes
+    // (production nodes take fresh ones from their prime pool), with fresh proofs and a new id.
+    for (const [i, n] of nodes.entries()) n.services.cluster.primePool.add(primes[i]!);
+    const view = await a.refresh.requestApproval(keyset.keysetId, { newAux: true, reason: 'node-b may be compromised', requester: REQUESTER, ttlMinutes: 60 });
+    await approve(a, view.id, [GUARDIANS[1]!, GUARDIANS[2]!]);
+    const steps: string[] = [];
+    const out = await a.refresh.run(keyset.keysetId, view.id, { newAux: true, onSession: (_sid, step) => steps.push(step) });
+    assert.deepEqual(steps, ['aux', 'refresh'], 'the auxiliary data is renewed first, then the shares');
+    assert.equal(out.newAux, true);
+    assert.equal(out.address, keyset.address);
+    assert.equal(out.toEpoch, keyset.shareEpoch + 1);
+    await until(() => nodes.every((n) => n.services.cluster.keyset(keyset.keysetId)?.shareEpoch === out.toEpoch), 10_000);
+    const groups = new Set<string | null>();
+    for (const n of nodes) {
+      const k = n.services.cluster.keyset(keyset.keysetId)!;
+      assert.equal(k.publicKey, keyset.publicKey);
+      assert.equal(k.address, keyset.address);
+      assert.notEqual(k.auxGroupId, oldGroup, 'the keyset uses the renewed auxiliary data');
+      groups.add(k.auxGroupId);
+    }
+    assert.equal(groups.size, 1, 'every node switched to the same auxiliary group');
+    const ids = await Promise.all(nodes.map(async (n) => (await n.services.cluster.identity()).nodeId));
+    for (const [requester, pair] of [[0, [ids[0]!, ids[1]!]], [1, [ids[1]!, ids[2]!]], [2, [ids[0]!, ids[2]!]]] as const) {
+      const check = await nodes[requester]!.services.cluster.keyCheck(keyset.keysetId, 'key-check', { prefer: [...pair] });
+      assert.deepEqual([...check.parties].sort(), [...pair].sort());
+    }
+    // Presigning works with the renewed data and the new shares.
+    await a.cluster.presign(keyset.keysetId);
+    assert.equal(a.cluster.presignatures(keyset.keysetId).filter((p) => p.state === 'ready').length, 1);
   });
 });
