@@ -4,7 +4,7 @@
  * handler sees it, and never reaches the database.
  */
 import { z } from 'zod';
-import { failure, publicResult, sessionInfo, signedSessionRequest, type ServerMessage } from '../coordinator/protocol';
+import { failure, publicResult, sessionAttestation, sessionInfo, signedSessionRequest, type ServerMessage } from '../coordinator/protocol';
 
 const sessionId = z.string().regex(/^[0-9a-f]{32,128}$/);
 const nodeId = z.string().regex(/^[0-9a-f]{32}$/);
@@ -13,7 +13,7 @@ const inbound = z.discriminatedUnion('t', [
   z.object({ t: z.literal('invite'), session: sessionInfo, request: signedSessionRequest }),
   z.object({ t: z.literal('start'), sessionId }),
   z.object({ t: z.literal('envelope'), sessionId, from: nodeId, envelope: z.unknown() }),
-  z.object({ t: z.literal('session-end'), session: sessionInfo, state: z.enum(['completed', 'failed']), result: publicResult.optional(), failure: failure.optional() }),
+  z.object({ t: z.literal('session-end'), session: sessionInfo, state: z.enum(['completed', 'failed']), result: publicResult.optional(), attestations: z.array(sessionAttestation).max(16).optional(), failure: failure.optional() }),
 ]);
 
 export type InboundMessage = Extract<ServerMessage, { t: 'invite' | 'start' | 'envelope' | 'session-end' }>;

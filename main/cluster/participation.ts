@@ -15,6 +15,7 @@ import { isSetupProtocol } from './protocols';
 import { sessionDeadline } from './session-limits';
 import type { SessionEnd } from './session-requests';
 import { isRefreshProtocol, RequestRefusal } from './session-request';
+import { attestationGap, attestDone, needsAttestations } from './session-attestation';
 
 export type { ParticipationDeps } from './participation-setup';
 
@@ -309,7 +310,10 @@ export class Participations {
         ...(result.auxId ? { auxId: result.auxId.toString('hex') } : {}),
       };
       p.ownResult = pub;
-      this.d.requests.send({ t: 'done', sessionId: info.sessionId, result: pub });
+      // Signed, so that every party can check that this one finished before it keeps the outcome.
+      const me = this.d.membership.current;
+      const attestation = me && needsAttestations(info.protocol) ? attestDone(me, info, pub) : undefined;
+      this.d.requests.send({ t: 'done', sessionId: info.sessionId, result: pub, ...(attestation ? { attestation } : {}) });
     } catch (error) {
       const failure = error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The session hit an internal error.' });
       try {
@@ -333,10 +337,13 @@ export class Participations {
       try {
         this.recordDropped(p);
         if (!p.runner.finished) p.runner.abort(new ClusterError(m.state === 'failed' && m.failure ? m.failure : { errorClass: 'transient', code: 'FAILED', reason: 'The coordinator ended the session before this node finished it.' }));
-        if (m.state === 'completed' && p.info.protocol === 'ecdsa-presign' && p.pendingShare) this.d.pool.store(p.info, p.pendingShare, p.shareEpoch ?? null);
-        // A completed session is recorded with this node's own result; one it never finished itself is not completed here.
-        const state = m.state === 'completed' && p.ownResult ? 'completed' : 'failed';
-        const failure = state === 'failed' ? (m.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The coordinator reported the session completed before this node finished it.' }) : undefined;
+        // A completed session is recorded with this node's own result; one it never finished itself
+        // is not completed here, nor one whose outcome it keeps without every party's signed confirmation.
+        const gap = m.state === 'completed' && p.ownResult && needsAttestations(p.info.protocol) ? attestationGap(p.info, p.ownResult, m.attestations, (id) => this.d.membership.nodeKey(id)) : null;
+        const state = m.state === 'completed' && p.ownResult && !gap ? 'completed' : 'failed';
+        const failure = state === 'completed' ? undefined : gap ? unprovenCompletion(p.info, gap) : (m.failure ?? { errorClass: 'transient' as const, code: 'FAILED', reason: 'The coordinator reported the session completed before this node finished it.' });
+        if (gap) this.d.audit.append({ type: 'MPC_COMPLETION_UNPROVEN', actor: 'system', subject: sid, details: { protocol: p.info.protocol, keysetId: p.info.keysetId, gap } });
+        if (state === 'completed' && p.info.protocol === 'ecdsa-presign' && p.pendingShare) this.d.pool.store(p.info, p.pendingShare, p.shareEpoch ?? null);
         this.d.records.finish(p.info, state, p.pendingShare, failure, p.ownResult);
         // Switched only when every party finished; on a failure the sealed new share waits for
         // "Finish interrupted refresh", which proves one share or the other before it decides.
@@ -350,4 +357,10 @@ export class Participations {
     }
     this.d.requests.deliverEnd(m);
   }
+}
+
+/** The failure recorded when the coordinator's "completed" is not backed by every party's signed confirmation. */
+function unprovenCompletion(info: SessionInfo, gap: string): { errorClass: 'permanent'; code: string; reason: string } {
+  const kept = isRefreshProtocol(info.protocol) ? ' This node keeps its current share; the new one stays sealed until "Finish interrupted refresh" proves which one the other nodes hold.' : ' Nothing of it was kept.';
+  return { errorClass: 'permanent', code: 'COMPLETION_UNPROVEN', reason: `The coordinator reported the session completed, but ${gap}.${kept}`.slice(0, 500) };
 }

@@ -112,6 +112,10 @@ export const publicResult = z.strictObject({
 });
 export type PublicResult = z.infer<typeof publicResult>;
 
+/** A party's signed confirmation that it finished the session with this result (see main/cluster/session-attestation.ts). */
+export const sessionAttestation = z.strictObject({ nodeId, result: publicResult, signature: hex(128).length(128) });
+export type SessionAttestation = z.infer<typeof sessionAttestation>;
+
 export const failure = z.strictObject({
   errorClass: z.enum(['transient', 'permanent', 'protocol-violation']),
   code: z.string().max(64),
@@ -134,7 +138,8 @@ export const clientMessage = z.discriminatedUnion('t', [
   /** `code` when the node refused on purpose (e.g. its authorizer said no): a permanent failure. */
   z.strictObject({ t: z.literal('decline'), sessionId: z.string(), reason: z.string().max(500), code: z.string().regex(/^[A-Z0-9_]{1,64}$/).optional() }),
   z.strictObject({ t: z.literal('relay'), sessionId: z.string(), to: nodeId, envelope: z.unknown() }),
-  z.strictObject({ t: z.literal('done'), sessionId: z.string(), result: publicResult }),
+  /** `attestation`: the party's signed confirmation, relayed to every party in the session end. */
+  z.strictObject({ t: z.literal('done'), sessionId: z.string(), result: publicResult, attestation: sessionAttestation.optional() }),
   z.strictObject({ t: z.literal('failed'), sessionId: z.string(), failure }),
 ]);
 export type ClientMessage = z.input<typeof clientMessage>;
@@ -153,6 +158,8 @@ export type ServerMessage =
       session: SessionInfo;
       state: 'completed' | 'failed';
       result?: PublicResult;
+      /** completed: each party's signed confirmation, as the parties sent them. */
+      attestations?: SessionAttestation[];
       failure?: z.infer<typeof failure>;
     };
 

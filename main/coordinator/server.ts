@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ed25519PublicKey, transcript, verifyBytes } from '../cluster/keys';
 import { requestBytes, sessionInfoOf } from '../cluster/session-request';
 import { nodeIdFromPublicKey } from '../identity/node-identity';
-import { clientMessage, HELLO_LABEL, MAX_FRAME_BYTES, type PublicResult, type ServerMessage, type SessionInfo } from './protocol';
+import { clientMessage, HELLO_LABEL, MAX_FRAME_BYTES, type PublicResult, type SessionAttestation, type ServerMessage, type SessionInfo } from './protocol';
 import { CoordinatorStore } from './store';
 
 export interface CoordinatorOptions {
@@ -33,6 +33,8 @@ interface LiveSession {
   info: SessionInfo;
   accepted: Set<string>;
   results: Map<string, PublicResult>;
+  /** Each party's signed confirmation that it finished, relayed to all in the session end. */
+  attestations: Map<string, SessionAttestation>;
   timer: NodeJS.Timeout;
 }
 
@@ -190,6 +192,8 @@ export class Coordinator {
         const s = this.live.get(msg.sessionId);
         if (!s || !s.info.parties.some((p) => p.nodeId === from)) return;
         s.results.set(from, msg.result);
+        // Only a party's own confirmation is relayed (the nodes check its signature themselves).
+        if (msg.attestation?.nodeId === from) s.attestations.set(from, msg.attestation);
         if (s.results.size === s.info.parties.length) {
           const all = [...s.results.values()];
           const first = all[0]!;
@@ -256,7 +260,7 @@ export class Coordinator {
     this.store.insert(key, info, now);
     const timer = setTimeout(() => this.end(info.sessionId, { errorClass: 'transient', code: 'TIMEOUT', reason: 'The session passed its deadline.' }), body.deadlineAt - now);
     timer.unref();
-    this.live.set(info.sessionId, { info, accepted: new Set(), results: new Map(), timer });
+    this.live.set(info.sessionId, { info, accepted: new Set(), results: new Map(), attestations: new Map(), timer });
     this.send(from, { t: 'created', reqId: msg.reqId, session: info, state: 'inviting' });
     for (const p of info.parties) this.send(p.nodeId, { t: 'invite', session: info, request });
     this.log(`session ${info.sessionId.slice(0, 12)} ${info.protocol} with ${info.parties.map((p) => p.partyIndex).join(',')}`);
@@ -274,7 +278,8 @@ export class Coordinator {
     const now = Date.now();
     if (failure) this.store.fail(sessionId, failure, now);
     else this.store.complete(sessionId, result ?? {}, now);
-    const message: ServerMessage = failure ? { t: 'session-end', session: info, state: 'failed', failure } : { t: 'session-end', session: info, state: 'completed', result: result ?? {} };
+    const attestations = [...s.attestations.values()];
+    const message: ServerMessage = failure ? { t: 'session-end', session: info, state: 'failed', failure } : { t: 'session-end', session: info, state: 'completed', result: result ?? {}, ...(attestations.length ? { attestations } : {}) };
     const told = new Set([...info.parties.map((p) => p.nodeId), info.requester]);
     for (const node of told) this.send(node, message);
   }

@@ -5,25 +5,20 @@ import { join } from 'node:path';
 import { keccak256, recoverAddress, Signature } from 'ethers';
 import { BUNDLE_SUFFIX } from '../../main/cluster/airgap';
 import { tempDir } from '../support/temp-dir';
-import type { Coordinator } from '../../main/coordinator/server';
 import { testPermit } from '../support/authorizer';
-import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
+import { allowEverywhere, startPrimedTrio, until, type TestNode, type TestTrio } from './support';
 
 // One ECDSA key generation only: it takes tens of seconds with the current big-integer backend.
 describe('ECDSA keyset through the coordinator on loopback', { timeout: 400_000 }, () => {
-  let coordinator: Coordinator;
   let nodes: TestNode[] = [];
+  let trio: TestTrio | undefined;
 
   before(async () => {
-    coordinator = await startCoordinator();
-    const primes = testPrimes();
-    nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
-    await enrolAll(nodes);
-    for (const n of nodes) await n.services.cluster.connect(coordinator.url);
+    trio = await startPrimedTrio();
+    ({ nodes } = trio);
   });
   after(async () => {
-    for (const n of nodes) await stopNode(n).catch(() => undefined);
-    await coordinator.close();
+    await trio?.stop();
   });
 
   it('creates a 2-of-3 keyset with an Ethereum address; each of the three quorums, and the air gap, sign digests that recover to it', async () => {

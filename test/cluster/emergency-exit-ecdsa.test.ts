@@ -8,30 +8,25 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { parseBackupFile } from '../../main/backup/backup-format';
-import type { Coordinator } from '../../main/coordinator/server';
 import { tempDir } from '../support/temp-dir';
 import { approve, backupPassphrases, enrolGuardians, makeGuardians, REQUESTER, unlock, type Guardian } from './backup-support';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
+import { startPrimedTrio, until, type TestNode, type TestTrio } from './support';
 
 const EXIT_PASSPHRASE = 'copper lantern exit keystore 27';
 
 describe('emergency exit of an ECDSA keyset: an Ethereum keystore ethers opens', { timeout: 900_000 }, () => {
-  let coordinator: Coordinator;
   let nodes: TestNode[] = [];
+  let trio: TestTrio | undefined;
   let guardians: Guardian[] = [];
   const media = tempDir('vk-exit-medium-');
 
   before(async () => {
     guardians = await makeGuardians();
-    coordinator = await startCoordinator();
-    const primes = testPrimes();
-    nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
-    await enrolAll(nodes);
-    for (const n of nodes) await n.services.cluster.connect(coordinator.url);
+    trio = await startPrimedTrio();
+    ({ nodes } = trio);
   });
   after(async () => {
-    for (const n of nodes) await stopNode(n).catch(() => undefined);
-    await coordinator.close();
+    await trio?.stop();
     media.cleanup();
   });
 

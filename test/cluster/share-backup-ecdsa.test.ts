@@ -11,27 +11,24 @@ import type { Coordinator } from '../../main/coordinator/server';
 import { signatureMatchesKeyset } from '../../main/cluster/signature-check';
 import { tempDir } from '../support/temp-dir';
 import { approve, backupPassphrases, destroyAndStartFresh, enrolGuardians, makeGuardians, rejoin, unlock, type FreshNode, type Guardian } from './backup-support';
-import { enrolAll, startCoordinator, startNode, stopNode, testPrimes, until, type TestNode } from './support';
+import { startPrimedTrio, until, type TestNode, type TestTrio } from './support';
 
 describe('ECDSA share: backup, lost data folder, guarded restore, 2-of-3 signing with the restored node', { timeout: 600_000 }, () => {
   let coordinator: Coordinator;
   let nodes: TestNode[] = [];
+  let trio: TestTrio | undefined;
   let guardians: Guardian[] = [];
   let fresh: FreshNode | null = null;
   const media = tempDir('vk-backup-medium-');
 
   before(async () => {
     guardians = await makeGuardians();
-    coordinator = await startCoordinator();
-    const primes = testPrimes();
-    nodes = [await startNode('console', primes[0]), await startNode('node-b', primes[1]), await startNode('node-c', primes[2])];
-    await enrolAll(nodes);
-    for (const n of nodes) await n.services.cluster.connect(coordinator.url);
+    trio = await startPrimedTrio();
+    ({ coordinator, nodes } = trio);
   });
   after(async () => {
     await fresh?.cleanup();
-    for (const n of nodes) await stopNode(n).catch(() => undefined);
-    await coordinator.close();
+    await trio?.stop();
     media.cleanup();
   });
 
