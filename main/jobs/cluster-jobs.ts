@@ -31,7 +31,8 @@ export function keygenJob(cluster: ClusterService, vault: VaultService, scheme: 
       const keyset = await started;
       return { summary: `${CHAIN[scheme]} keyset created: ${keyset.address ?? keyset.keysetId}`, keysetId: keyset.keysetId };
     },
-    cancel: (reason, code) => void cluster.abortSessions(ownSessions(vault, (p) => p === `${scheme}-keygen`), code, reason),
+    // With the group's auxiliary data reused, an ECDSA key generation runs as ecdsa-dkg.
+    cancel: (reason, code) => void cluster.abortSessions(ownSessions(vault, (p) => p === `${scheme}-keygen` || (scheme === 'ecdsa' && p === 'ecdsa-dkg')), code, reason),
   };
 }
 

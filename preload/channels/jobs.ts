@@ -12,9 +12,13 @@ export const JOB_ERROR_CODES = [
   'JOB_NOT_FOUND',
   /** The job has already ended; there is nothing to cancel. */
   'JOB_FINISHED',
+  /** The job is at a step that cannot be stopped safely (a restore writing the share). */
+  'JOB_NOT_CANCELLABLE',
+  /** The console stopped while the job ran; it is listed as failed after the restart. */
+  'JOB_INTERRUPTED',
 ] as const;
 
-export const JOB_EVENT_TYPES = ['JOB_CANCELLED'] as const;
+export const JOB_EVENT_TYPES = ['JOB_CANCELLED', 'JOB_INTERRUPTED'] as const;
 
 export const JOB_KINDS = ['keygen', 'presign', 'refresh', 'drill'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -41,6 +45,8 @@ export interface JobView {
   error: { code: string; message: string } | null;
   /** What it produced, in words, and the keyset it concerns. */
   result: { summary: string; keysetId: string | null } | null;
+  /** While running: why it cannot be cancelled at this step (then Cancel is not offered); else null. */
+  cancelBlocked: string | null;
 }
 
 export interface JobList {

@@ -46,7 +46,9 @@ export function JobCard({ job }: { job: JobView }) {
           {job.error.message} <span className="notice-code">{job.error.code}</span>
         </div>
       ) : null}
-      {running ? (
+      {running && job.cancelBlocked ? (
+        <div data-testid="job-cannot-cancel">Cannot be cancelled at this step: {job.cancelBlocked}.</div>
+      ) : running ? (
         <button
           type="button"
           className="secondary"
