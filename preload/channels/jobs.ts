@@ -20,7 +20,7 @@ export const JOB_ERROR_CODES = [
 
 export const JOB_EVENT_TYPES = ['JOB_CANCELLED', 'JOB_INTERRUPTED'] as const;
 
-export const JOB_KINDS = ['keygen', 'presign', 'refresh', 'drill'] as const;
+export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -61,6 +61,8 @@ export const jobChannels = {
   'jobs.list': { request: noArguments, activity: false },
   'jobs.startKeygen': { request: z.strictObject({ scheme: z.enum(['ecdsa', 'eddsa']) }), activity: true },
   'jobs.startPresign': { request: z.strictObject({ keysetId }), activity: true },
+  /** The group's ECDSA auxiliary data (once; again after a suspected compromise). */
+  'jobs.startAux': { request: noArguments, activity: true },
   'jobs.cancel': { request: z.strictObject({ jobId }), activity: true },
 } as const;
 
@@ -68,5 +70,6 @@ export interface JobResponses {
   'jobs.list': JobList;
   'jobs.startKeygen': JobView;
   'jobs.startPresign': JobView;
+  'jobs.startAux': JobView;
   'jobs.cancel': JobView;
 }
