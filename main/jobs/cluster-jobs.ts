@@ -39,7 +39,7 @@ export function auxJob(cluster: ClusterService, vault: VaultService): JobSpec {
     run: async (control) => {
       control.progress('Checking that the three nodes are online');
       const running = cluster.prepareAuxData();
-      control.progress('Generating the Paillier keys and their proofs with the three nodes (minutes on a slow machine)');
+      control.progress('Generating the auxiliary data (Paillier keys and their proofs) with the three nodes: minutes on a slow machine');
       const stop = followEngine(cluster, control, 'Generating the auxiliary data with the three nodes', (s) => s.protocol === 'ecdsa-aux');
       try {
         const group = await running;
