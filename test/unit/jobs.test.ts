@@ -112,6 +112,20 @@ describe('jobs', () => {
     await s.jobs.settled();
   });
 
+  it('the Overview points to the screen of the running job', async () => {
+    const s = await start();
+    const drill = manualJob('drill');
+    drill.spec.kind = 'drill';
+    s.jobs.start(drill.spec);
+    const overview = await callChannel(s, 'overview.get', {});
+    assert.ok(overview.ok);
+    const vault = overview.value.items.find((i) => i.id === 'vault')!;
+    assert.equal(vault.link, 'drills');
+    assert.ok(vault.lines.some((l) => l.startsWith('Running: Test operation')));
+    drill.finish('done');
+    await s.jobs.settled();
+  });
+
   it('a lock ends running jobs as failed with "vault locked during …", audited', async () => {
     const s = await start();
     const a = manualJob('lock', 'key generation');
