@@ -117,7 +117,7 @@ export function createServices(options: ServiceOptions): Services {
   const { authorizer: makeAuthorizer, ...clusterOptions } = options.cluster ?? {};
   const authorizer = makeAuthorizer ? makeAuthorizer({ db, audit, clock, vault }) : permitAuthorizer;
   // Before the cluster: on lock, jobs end their sessions as failed (peers told) before the cluster stops.
-  const jobs = new JobService({ clock, audit, vault });
+  const jobs = new JobService({ clock, audit, vault, db });
   // Refresh approvals are checked against this vault's own guardians.
   const guardianAddresses = () => (vault.unlocked ? guardians.registry().guardians.map((g) => g.address) : null);
   const cluster = new ClusterService({ db, audit, clock, vault, authorizer, guardianAddresses, ...clusterOptions });

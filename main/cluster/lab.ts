@@ -10,8 +10,12 @@
  *
  * Life cycle: the children stop when the console closes and when its vault locks — their
  * passphrases are secrets of this vault, so they should not stay unlocked while it is locked.
- * After unlocking, "Start lab cluster" brings them back on the same data (keysets survive).
+ * On a lock they stop once each node has recorded how the sessions it shared with this console
+ * ended (the lock ends them as failed, the coordinator relays the reason), or after
+ * LOCK_SETTLE_MS at most. After unlocking, "Start lab cluster" brings them back on the same data
+ * (keysets survive).
  */
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import type { AuditLog } from '../audit/audit-log';
 import { fail } from '../errors';
 import { writeFileAtomically } from '../platform/atomic-file';
+import { DATABASE_FILE } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import type { ClusterService } from './cluster-service';
 import type { NodeCard } from './identity';
@@ -29,6 +34,8 @@ const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSPHRASE_RECORD = { type: 'lab-node-passphrase', schemaVersion: 1 } as const;
 const PEERS = ['lab-node-b', 'lab-node-c'] as const;
 const START_TIMEOUT_MS = 90_000;
+/** Longest a lock waits for the lab nodes to record the end of their sessions before they stop. */
+export const LOCK_SETTLE_MS = 3_000;
 
 export interface LabOptions {
   /** Lower scrypt cost for the lab nodes' vaults (tests only). */
@@ -85,12 +92,64 @@ export class LabCluster {
   private children: Child[] = [];
   private url: string | null = null;
   private starting: Promise<LabStatus> | null = null;
+  /** The stop that follows a lock, while the nodes finish recording their sessions' end. */
+  private stoppingAfterLock: Promise<void> | null = null;
   private readonly exitHook = () => this.killNow();
 
   constructor(
     private readonly o: { dataDir: string; vault: VaultService; audit: AuditLog; cluster: ClusterService; options?: LabOptions; stateDir?: string },
   ) {
-    o.vault.onLock(() => void this.stop());
+    o.vault.onLock(() => {
+      if (this.children.length === 0) return;
+      this.stoppingAfterLock = this.stopAfterLock().finally(() => (this.stoppingAfterLock = null));
+    });
+  }
+
+  /**
+   * A lock: the lab stops serving at once, and its nodes are stopped as soon as none of them still
+   * runs a session with this console — this console's side of each ended failed with the lock's
+   * reason, and the coordinator relays that to them — or after LOCK_SETTLE_MS, whichever is first.
+   * Stopping them at once would race the relay, and a node would record "this node stopped"
+   * instead of why its session ended.
+   */
+  private async stopAfterLock(): Promise<void> {
+    const children = this.children;
+    let me: string | null = null;
+    try {
+      me = this.o.vault.nodeId();
+    } catch {
+      me = null;
+    }
+    this.url = null;
+    if (this.o.cluster.mode === 'lab') this.o.cluster.mode = 'none';
+    const deadline = Date.now() + LOCK_SETTLE_MS;
+    while (me && Date.now() < deadline && this.children === children && this.sessionsRunningAtPeers(me) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (this.children === children) await this.stop();
+  }
+
+  /**
+   * Sessions with this node that a running lab node still has open, read from its own session
+   * table (the record the node writes when a session ends), so an acknowledgement cannot run ahead
+   * of the record. A node whose table cannot be read counts as settled.
+   */
+  sessionsRunningAtPeers(me: string): number {
+    let open = 0;
+    for (const child of this.children) {
+      if (!(PEERS as readonly string[]).includes(child.name) || child.proc.exitCode !== null || child.proc.signalCode !== null) continue;
+      let db: Database.Database | null = null;
+      try {
+        db = new Database(join(this.o.dataDir, 'lab', child.name, DATABASE_FILE), { readonly: true, fileMustExist: true });
+        const rows = db.prepare("SELECT parties FROM mpc_sessions WHERE state = 'running'").all() as Array<{ parties: string }>;
+        open += rows.filter((r) => (JSON.parse(r.parties) as Array<{ nodeId: string }>).some((p) => p.nodeId === me)).length;
+      } catch {
+        // Not readable (yet): nothing to wait for at that node.
+      } finally {
+        db?.close();
+      }
+    }
+    return open;
   }
 
   private availabilityValue: ReturnType<typeof labAvailability> | null = null;
@@ -110,7 +169,8 @@ export class LabCluster {
     if (!available) fail('LAB_UNAVAILABLE', reason ?? 'The lab cluster is not available in this build.');
     if (this.o.cluster.mode === 'configured') fail('LAB_START_FAILED', 'A real cluster is configured on this console; the lab cluster is only offered when none is.');
     if (this.status().running) return Promise.resolve(this.status());
-    this.starting ??= this.doStart().finally(() => (this.starting = null));
+    // Nodes still stopping after a lock use the same data folders: they end first.
+    this.starting ??= (this.stoppingAfterLock ?? Promise.resolve()).then(() => this.doStart()).finally(() => (this.starting = null));
     return this.starting;
   }
 

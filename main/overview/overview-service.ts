@@ -39,7 +39,8 @@ export class OverviewService {
         ...running.map((j) => `Running: ${j.label} (${j.phase}) — locking now ends it as failed`),
         `Node fingerprint ${status.nodeFingerprint ?? '—'}`,
       ],
-      link: running.length ? 'keysets' : null,
+      // A drill runs on the Drills screen; every other job on Keysets.
+      link: running.length ? (running[0]!.kind === 'drill' ? 'drills' : 'keysets') : null,
       action: 'Open the running job',
     };
   }

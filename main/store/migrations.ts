@@ -20,6 +20,7 @@ import { emergencyExit } from './migrations/014-emergency-exit';
 import { keysetRefresh } from './migrations/013-keyset-refresh';
 import { drillsAndKeyChecks } from './migrations/015-drills-and-key-checks';
 import { removedPeers } from './migrations/016-removed-peers';
+import { jobs } from './migrations/018-jobs';
 
 export interface Migration {
   version: number;
@@ -27,4 +28,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes, keysetRefresh, emergencyExit, drillsAndKeyChecks, removedPeers];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes, keysetRefresh, emergencyExit, drillsAndKeyChecks, removedPeers, jobs];

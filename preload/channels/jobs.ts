@@ -12,11 +12,15 @@ export const JOB_ERROR_CODES = [
   'JOB_NOT_FOUND',
   /** The job has already ended; there is nothing to cancel. */
   'JOB_FINISHED',
+  /** The job is at a step that cannot be stopped safely (a restore writing the share). */
+  'JOB_NOT_CANCELLABLE',
+  /** The console stopped while the job ran; it is listed as failed after the restart. */
+  'JOB_INTERRUPTED',
 ] as const;
 
-export const JOB_EVENT_TYPES = ['JOB_CANCELLED'] as const;
+export const JOB_EVENT_TYPES = ['JOB_CANCELLED', 'JOB_INTERRUPTED'] as const;
 
-export const JOB_KINDS = ['keygen', 'presign', 'refresh', 'drill'] as const;
+export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -41,6 +45,8 @@ export interface JobView {
   error: { code: string; message: string } | null;
   /** What it produced, in words, and the keyset it concerns. */
   result: { summary: string; keysetId: string | null } | null;
+  /** While running: why it cannot be cancelled at this step (then Cancel is not offered); else null. */
+  cancelBlocked: string | null;
 }
 
 export interface JobList {
@@ -55,6 +61,8 @@ export const jobChannels = {
   'jobs.list': { request: noArguments, activity: false },
   'jobs.startKeygen': { request: z.strictObject({ scheme: z.enum(['ecdsa', 'eddsa']) }), activity: true },
   'jobs.startPresign': { request: z.strictObject({ keysetId }), activity: true },
+  /** The group's ECDSA auxiliary data (once; again after a suspected compromise). */
+  'jobs.startAux': { request: noArguments, activity: true },
   'jobs.cancel': { request: z.strictObject({ jobId }), activity: true },
 } as const;
 
@@ -62,5 +70,6 @@ export interface JobResponses {
   'jobs.list': JobList;
   'jobs.startKeygen': JobView;
   'jobs.startPresign': JobView;
+  'jobs.startAux': JobView;
   'jobs.cancel': JobView;
 }

@@ -1,4 +1,4 @@
-import { keygenJob, presignJob } from '../../jobs/cluster-jobs';
+import { auxJob, keygenJob, presignJob } from '../../jobs/cluster-jobs';
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
 
@@ -10,6 +10,7 @@ export function jobHandlers({ jobs, cluster, vault }: Services): HandlersFor<'jo
     },
     'jobs.startKeygen': (request) => jobs.start(keygenJob(cluster, vault, request.scheme)),
     'jobs.startPresign': (request) => jobs.start(presignJob(cluster, vault, request.keysetId)),
+    'jobs.startAux': () => jobs.start(auxJob(cluster, vault)),
     'jobs.cancel': (request) => {
       vault.keyRing();
       return jobs.cancel(request.jobId);

@@ -9,6 +9,12 @@ function elapsedWords(job: JobView): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+const CANCEL_WORDS: Partial<Record<JobView['kind'], string>> = {
+  keygen: 'key generation',
+  aux: 'auxiliary data',
+  drill: 'drill',
+};
+
 const STATE_WORDS: Record<JobView['state'], string> = {
   running: 'Running',
   succeeded: 'Done',
@@ -46,7 +52,9 @@ export function JobCard({ job }: { job: JobView }) {
           {job.error.message} <span className="notice-code">{job.error.code}</span>
         </div>
       ) : null}
-      {running ? (
+      {running && job.cancelBlocked ? (
+        <div data-testid="job-cannot-cancel">Cannot be cancelled at this step: {job.cancelBlocked}.</div>
+      ) : running ? (
         <button
           type="button"
           className="secondary"
@@ -55,7 +63,7 @@ export function JobCard({ job }: { job: JobView }) {
             if (r.ok) track(r.value);
           }}
         >
-          Cancel {job.kind === 'keygen' ? 'key generation' : job.kind === 'drill' ? 'drill' : 'job'}
+          Cancel {CANCEL_WORDS[job.kind] ?? 'job'}
         </button>
       ) : (
         <button type="button" className="link" onClick={() => dismiss(job.id)}>

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react';
 import type { AppError, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { JobList } from '../components/JobCard';
+import { runningIn, useJobs } from '../jobs';
 import { useConsole } from '../store';
 import { Time } from '../components/Time';
 
@@ -19,23 +21,31 @@ export function relative(iso: string | null, now = Date.now()): string {
  * auxiliary data, generated once in the background so that each ECDSA key generation is fast.
  */
 export function EcdsaSetupPanel({ ready }: { ready: boolean }) {
-  const { cluster, applyCluster } = useConsole();
-  const [busy, setBusy] = useState<{ since: number } | null>(null);
-  const [now, setNow] = useState(Date.now());
+  const { cluster, applyCluster, refreshCluster } = useConsole();
+  const { jobs, track } = useJobs();
+  const [starting, setStarting] = useState(false);
   const [error, setError] = useState<AppError | null>(null);
+  // The auxiliary data is a job owned by main (the screen polls jobs): leaving the screen or
+  // reloading finds it running, and the button stays disabled while it, or a key generation, runs.
+  const busy = runningIn(jobs, 'keygen');
+  const lastAuxEnded = jobs.find((j) => j.kind === 'aux' && j.state !== 'running')?.id;
   useEffect(() => {
-    if (!busy) return;
-    const t = setInterval(() => setNow(Date.now()), 500);
-    return () => clearInterval(t);
-  }, [busy]);
+    if (lastAuxEnded) void refreshCluster();
+  }, [lastAuxEnded, refreshCluster]);
   if (!cluster) return null;
   const pool = cluster.primePool;
   const active = cluster.auxGroups.find((g) => g.status === 'active') ?? null;
-  const act = async (what: 'prepare' | 'fill') => {
+  const prepare = async () => {
     setError(null);
-    if (what === 'prepare') setBusy({ since: Date.now() });
-    const r = what === 'prepare' ? await api.cluster.prepareAux({}) : await api.cluster.fillPrimePool({});
-    setBusy(null);
+    setStarting(true);
+    const r = await api.jobs.startAux({});
+    setStarting(false);
+    if (r.ok) track(r.value);
+    else setError(r.error);
+  };
+  const fill = async () => {
+    setError(null);
+    const r = await api.cluster.fillPrimePool({});
     if (r.ok) applyCluster(r.value);
     else setError(r.error);
   };
@@ -54,13 +64,15 @@ export function EcdsaSetupPanel({ ready }: { ready: boolean }) {
       </dl>
       <ErrorNotice error={error} onDismiss={() => setError(null)} />
       <div className="row">
-        <button type="button" className="primary" disabled={!ready || busy !== null} onClick={() => void act('prepare')} data-testid="prepare-aux">
-          {busy ? `Generating auxiliary data with the three nodes… ${Math.max(0, Math.floor((now - busy.since) / 1000))} s` : active ? 'Regenerate auxiliary data (after a suspected compromise)' : 'Prepare ECDSA auxiliary data'}
+        <button type="button" className="primary" disabled={!ready || starting || busy !== undefined} onClick={() => void prepare()} data-testid="prepare-aux">
+          {active ? 'Regenerate auxiliary data (after a suspected compromise)' : 'Prepare ECDSA auxiliary data'}
         </button>
-        <button type="button" disabled={pool.filling || pool.level >= pool.target} onClick={() => void act('fill')} data-testid="fill-prime-pool">
+        <button type="button" disabled={pool.filling || pool.level >= pool.target} onClick={() => void fill()} data-testid="fill-prime-pool">
           {pool.filling ? 'Filling prime pool…' : 'Fill prime pool now'}
         </button>
       </div>
+      {busy?.kind === 'keygen' ? <p className="hint">Disabled while the key generation below runs: it takes the same three nodes.</p> : null}
+      <JobList kinds={['aux']} />
       {cluster.running.length > 0 ? (
         <table className="audit-table" data-testid="running-sessions">
           <thead>
