@@ -37,6 +37,8 @@ import { Signing, type KeyCheckOutcome, type SignOptions, type SignOutcome } fro
 import type { SignAuthorizer } from './sign-authorization';
 import { KeysetRefreshes } from './keyset-refresh';
 import { RefreshRequests } from './refresh-requests';
+import { ShareRepairs } from './share-repair';
+import { RepairRequests } from './repair-requests';
 
 export { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
 export { PRESIGNATURE_RECORD, type PresignatureRecord } from './presignatures';
@@ -95,6 +97,9 @@ export class ClusterService {
   /** Keyset refreshes at this node: pending shares, the switch, interrupted refreshes. */
   readonly keysetRefreshes: KeysetRefreshes;
   readonly refreshRequests: RefreshRequests;
+  /** Replacing a lost node's EdDSA share (share repair): the checks at this node, and the requests. */
+  readonly shareRepairs: ShareRepairs;
+  readonly repairRequests: RepairRequests;
 
   /** 'lab' while the embedded lab cluster serves this console. */
   mode: 'none' | 'lab' | 'configured' = 'none';
@@ -117,6 +122,7 @@ export class ClusterService {
     this.records = new SessionRecords({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, signer, me: () => this.membership.current, labMode: () => this.mode === 'lab', keygenEnded: (id) => this.keygenWindow.finishedHere(id) });
     this.requests = new SessionRequests(this.membership);
     this.keysetRefreshes = new KeysetRefreshes({ ...deps, keysets: this.keysetStore, auxGroups: this.auxGroupStore, pool: this.pool, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
+    this.shareRepairs = new ShareRepairs({ ...deps, keysets: this.keysetStore, membership: this.membership, roster: this.roster, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
     this.participations = new Participations({
       ...deps,
       policy: this.policy,
@@ -135,6 +141,7 @@ export class ClusterService {
       refusals: this.refusals,
       airgapHas: (sid) => this.airgap.has(sid),
       refreshes: this.keysetRefreshes,
+      repairs: this.shareRepairs,
     });
     const parts = { audit: o.audit, authorizer: o.authorizer, membership: this.membership, keysets: this.keysetStore, requests: this.requests, pool: this.pool };
     this.signing = new Signing(parts);
@@ -142,6 +149,7 @@ export class ClusterService {
     this.presignatureRefill = new PresignatureRefill({ ...deps, keysets: this.keysetStore, pool: this.pool, presign: (id) => this.presignRequests.presign(id), ready: () => this.participations.idle() && this.requests.connected });
     this.keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership: this.membership, keysets: this.keysetStore, auxGroups: this.auxGroupStore, requests: this.requests, window: this.keygenWindow });
     this.refreshRequests = new RefreshRequests({ membership: this.membership, keysets: this.keysetStore, requests: this.requests, keygen: this.keygen, refreshes: this.keysetRefreshes });
+    this.repairRequests = new RepairRequests({ membership: this.membership, keysets: this.keysetStore, roster: this.roster, requests: this.requests, repairs: this.shareRepairs });
     this.airgap = new AirgapSessions({
       identity: () => this.identity(),
       keyset: (id) => this.keysetStore.get(id),

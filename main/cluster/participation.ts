@@ -3,7 +3,7 @@
  * run, and finish on this node's own terms. The coordinator is untrusted throughout: this node
  * records its own copy of the session and its own engine's result, and its own deadline holds.
  */
-import type { PublicResult, ServerMessage, SessionInfo } from '../coordinator/protocol';
+import type { PublicResult, ServerMessage, SessionInfo, SignedSessionRequest } from '../coordinator/protocol';
 import { AppFailure } from '../errors';
 import type { MpcSigner, SessionResult } from '../mpc/index';
 import type { AuxGroups } from './aux-groups';
@@ -25,6 +25,7 @@ import type { SessionEnd, SessionRequests } from './session-requests';
 import { SessionRunner, type RunnerTransport } from './session-runner';
 import { isRefreshProtocol, RequestRefusal } from './session-request';
 import type { KeysetRefreshes } from './keyset-refresh';
+import type { ShareRepairs } from './share-repair';
 import type { SignAuthorizer } from './sign-authorization';
 
 /** Refused requests audited one row each per window; more are only counted in the summary. */
@@ -74,6 +75,8 @@ export interface ParticipationDeps extends ClusterDeps {
   /** True when the air-gap transport runs that session. */
   airgapHas: (sessionId: string) => boolean;
   refreshes: KeysetRefreshes;
+  /** eddsa-repair: the checks, and the rebuilt share or the new roster at the session's end. */
+  repairs?: ShareRepairs;
 }
 
 export class Participations {
@@ -211,6 +214,7 @@ export class Participations {
       isLab: (k) => this.d.keysets.isLab(k),
       pendingEpoch: (id) => this.d.refreshes.pendingEpoch(id),
       refreshApproval: (request, keyset) => this.d.refreshes.checkRequest(request, this.d.keysets.active(keyset.keysetId)),
+      ...(this.d.repairs ? { repairRequest: (request: SignedSessionRequest) => this.d.repairs!.checkRequest(request) } : {}),
       now: Date.now(),
       maxTtlMs,
     };
@@ -274,7 +278,7 @@ export class Participations {
     const keygen = isSetupProtocol(info.protocol);
     if (keygen) {
       if (!this.d.keygenWindow.permits(info, me.nodeId)) return this.decline(info.sessionId, 'key generation is not open on this node (its operator has not started one or opened a key-generation window)', undefined, info.requester);
-    } else {
+    } else if (!this.d.repairs?.isReceiver(info, me.nodeId)) {
       share = this.d.refreshes.shareFor(info);
       if (!share) return this.decline(info.sessionId, 'share missing');
       if (info.protocol === 'ecdsa-sign-presigned') {
@@ -380,7 +384,7 @@ export class Participations {
         result.aux?.fill(0);
         return;
       }
-      if (isSetupProtocol(info.protocol) || info.protocol === 'ecdsa-presign') p.pendingShare = result;
+      if (isSetupProtocol(info.protocol) || info.protocol === 'ecdsa-presign' || info.protocol === 'eddsa-repair') p.pendingShare = result;
       if (isRefreshProtocol(info.protocol)) {
         // Sealed beside the old share before anyone hears this node finished (see keyset-refresh.ts).
         try {
@@ -430,6 +434,7 @@ export class Participations {
         // Switched only when every party finished; on a failure the sealed new share waits for
         // "Finish interrupted refresh", which proves one share or the other before it decides.
         if (isRefreshProtocol(p.info.protocol) && state === 'completed') this.d.refreshes.sessionEnded(p.info, true, null);
+        if (p.info.protocol === 'eddsa-repair' && this.d.membership.current) this.d.repairs?.sessionEnded(p.info, this.d.membership.current.nodeId, state === 'completed', p.pendingShare);
       } finally {
         this.releaseParticipation(p);
         p.pendingShare?.share?.fill(0);
