@@ -20,6 +20,9 @@ import type { Services } from '../../main/services';
 import { approve, destroyAndStartFresh, enrolGuardians, makeGuardians, rejectsWith, rejoin, REQUESTER, type FreshNode, type Guardian } from './backup-support';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
 import { GOOD_PASSPHRASE } from '../support/services';
+import { Wallet } from 'ethers';
+import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardians/typed-data';
+import { REPAIR_OPERATION } from '../../main/repair/repair-approval';
 
 /** A helper whose engine output to the node being repaired is altered after it was made (a valid, signed envelope). */
 class SigmaCorruptingSigner extends MpcSigner {
@@ -157,6 +160,20 @@ describe('replacing a lost node: the two survivors rebuild its EdDSA share on a 
       assert.equal(expired?.code, 'REPAIR_APPROVAL_EXPIRED');
       assert.match(expired!.reason, /expired \d+ min ago/);
     }
+    // A guardian who requested the repair does not approve it: with Lena as requester, Lena and Sam make one approval.
+    const plan = await svc(0).cluster.repairRequests.plan(keysetId, newNode);
+    const parameters = svc(0).cluster.shareRepairs.parameters(plan.keyset, { partyIndex: plan.partyIndex, lostNode, newNode, helpers: plan.helpers, requesterNode: await id(0), publicShare: plan.publicShare });
+    const [lena, sam] = await Promise.all([GUARDIANS[0]!, GUARDIANS[1]!].map((g) => Wallet.fromEncryptedJson(g.keyFile, g.keyPassphrase)));
+    const asLena = { ...proof.context, requesterAddress: lena!.address };
+    const lenaHash = payloadHash(proof.vaultId, REPAIR_OPERATION, keysetId, parameters, asLena);
+    const selfApproved = await Promise.all([lena!, sam!].map(async (w) => {
+      const nonce = `0x${'cd'.repeat(32)}`;
+      const signature = await w.signTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, { requestId: proof.requestId, payloadHash: lenaHash, operation: REPAIR_OPERATION, nonce, expiry: Math.floor(proof.expiresAt / 1000), decision: 'approve' });
+      return { address: w.address, nonce, signature };
+    }));
+    const byRequester = await inviteRefusal(1, {}, { approval: { ...proof, context: asLena, approvals: selfApproved } });
+    assert.equal(byRequester?.code, 'REPAIR_APPROVAL_QUORUM');
+    assert.match(byRequester!.reason, /only 1 of the 2 approvals/);
     // Approved terms with another public share: the helper's own record disagrees, the new node's guardians did not sign it.
     const otherShare = { publicShare: 'ab'.repeat(32) };
     assert.equal((await inviteRefusal(1, {}, otherShare))?.code, 'REPAIR_WRONG_NODE');
