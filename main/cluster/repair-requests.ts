@@ -34,7 +34,9 @@ export class RepairRequests {
     if (keyset.scheme === 'ecdsa') fail('REPAIR_NOT_FOR_ECDSA', ECDSA_REPAIR_REFUSAL(keysetId), { keysetId });
     const me = await this.d.membership.identity();
     const replaced = this.d.roster.removed().find((r) => r.replacedBy === newNode);
-    const lost = replaced ? keyset.participants.find((p) => p.nodeId === replaced.nodeId) : undefined;
+    // Already at the index here: a repair whose end this node saw but the new node may not have
+    // stored (killed in between) runs again; the new node refuses if it does hold the share.
+    const lost = replaced ? keyset.participants.find((p) => p.nodeId === replaced.nodeId || p.nodeId === newNode) : undefined;
     if (!replaced || !lost || this.d.membership.node(newNode)?.status !== 'enrolled') {
       fail('REPAIR_NOT_REPLACEMENT', `Node ${newNode.slice(0, 8)}… is not enrolled here as the replacement of a share holder of keyset ${keysetId}. Replace the lost node by the new machine's card first (Cluster → Peers → Replace, with two guardians); nothing was changed.`, { keysetId });
     }
@@ -42,7 +44,7 @@ export class RepairRequests {
     const helpers = keyset.participants.filter((p) => p.partyIndex !== lost.partyIndex);
     const publicShare = this.d.repairs.publicShareOf(keyset, lost.partyIndex);
     if (!publicShare) fail('KEYSET_NOT_FOUND', `This node holds no share of keyset ${keysetId}.`, { keysetId });
-    return { keyset, partyIndex: lost.partyIndex, lostNode: lost.nodeId, newNode, publicShare, helpers };
+    return { keyset, partyIndex: lost.partyIndex, lostNode: replaced.nodeId, newNode, publicShare, helpers };
   }
 
   /** Runs the approved repair; returns the keyset record with the new node at the lost index. */

@@ -77,7 +77,9 @@ export class ShareRepairs {
       throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', `The repair request does not match keyset ${b.keysetId} on this node (cluster or threshold).`);
     }
     const lost = keyset.participants.find((p) => p.partyIndex === r.partyIndex);
-    if (!lost || lost.nodeId !== r.lostNode || lost.nodeId === me) {
+    // The new node already at the index: this node saw an earlier repair end, which the new node
+    // may not have stored; it refuses by itself if it holds the share.
+    if (!lost || (lost.nodeId !== r.lostNode && lost.nodeId !== r.newNode) || lost.nodeId === me || r.lostNode === me) {
       throw new RequestRefusal('REPAIR_WRONG_NODE', `On this node party ${r.partyIndex} of keyset ${b.keysetId} is ${lost ? `node ${lost.nodeId.slice(0, 8)}…` : 'nobody'}, not the lost node ${r.lostNode.slice(0, 8)}… the request names. Nothing was sent.`);
     }
     // Every other share holder helps, each at its own index: the new node then knows the whole keyset.

@@ -14,6 +14,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Coordinator } from '../../main/coordinator/server';
 import type { RefreshApproval, SessionRequestBody } from '../../main/coordinator/protocol';
 import { nodeCardText } from '../../main/cluster/card-file';
+import { removeRestoredKeyset } from '../../main/cluster/keyset-install';
 import { newSessionId, sessionInfoOf, signSessionRequest } from '../../main/cluster/session-request';
 import { MpcSigner } from '../../main/mpc/index';
 import type { Services } from '../../main/services';
@@ -221,7 +222,7 @@ describe('replacing a lost node: the two survivors rebuild its EdDSA share on a 
     const out = await svc(0).repair.run(keysetId, newNode, await approved([GUARDIANS[1]!, GUARDIANS[2]!]));
     assert.equal(out.address, address);
     assert.equal(out.partyIndex, 2);
-    await until(() => svc(1).cluster.keyset(keysetId)!.participants.some((p) => p.nodeId === newNode));
+    await until(() => svc(1).cluster.keyset(keysetId)!.participants.some((p) => p.nodeId === newNode) && fresh.services.cluster.keyset(keysetId) !== null);
     const mine = fresh.services.cluster.keyset(keysetId)!;
     assert.equal(mine.address, address);
     assert.equal(mine.publicKey, publicKey);
@@ -232,8 +233,19 @@ describe('replacing a lost node: the two survivors rebuild its EdDSA share on a 
       assert.deepEqual([...check.parties].sort(), [newNode, helper].sort());
       assert.ok(ed25519.verify(Buffer.from(check.signature, 'hex'), Buffer.from(check.message, 'hex'), Buffer.from(publicKey, 'hex')));
     }
-    // The same approval cannot repair again: the new node now holds the keyset, the helpers list it at the index.
-    assert.equal((await inviteRefusal(2, {}).catch((e: unknown) => ({ code: (e as { code: string }).code, reason: '' })))?.code, 'REPAIR_NOT_REPLACEMENT');
+    // Once the new node holds the share, a second repair is refused by the new node itself.
+    assert.equal((await inviteRefusal(2, {}))?.code, 'REPAIR_KEYSET_EXISTS');
+  });
+
+  it('a new node killed before it stored the share: the helpers already list it, and the repair runs again', async () => {
+    // The new node lost what it received (its data rolled back to before the end of the repair).
+    removeRestoredKeyset(fresh.services.db, keysetId);
+    const again = await svc(0).repair.run(keysetId, newNode, await approved([GUARDIANS[0]!, GUARDIANS[1]!]));
+    assert.equal(again.address, address);
+    await until(() => fresh.services.cluster.keyset(keysetId) !== null);
+    assert.equal(fresh.services.cluster.keyset(keysetId)?.publicKey, publicKey);
+    const check = await fresh.services.cluster.keyCheck(keysetId, 'key-check', { prefer: [newNode, await id(1)] });
+    assert.ok(ed25519.verify(Buffer.from(check.signature, 'hex'), Buffer.from(check.message, 'hex'), Buffer.from(publicKey, 'hex')));
   });
 
   it('an ECDSA keyset is refused with the way out: restore the lost share from its backup', async () => {
