@@ -22,6 +22,7 @@ import type { PdfPrinter } from './platform/pdf-printer';
 import { openDatabase, type Db } from './store/database';
 import { VaultService } from './vault/vault-service';
 import { RefreshService } from './refresh/refresh-service';
+import { RepairService } from './repair/repair-service';
 import { createSigningAuthorization } from './permits/signing-authorization';
 import { GuardianOrOperatorRevoker } from './policy/revoker';
 import type { PermitService } from './permits/permit-service';
@@ -80,6 +81,8 @@ export interface Services {
   drills: DrillsDomain;
   /** Share refresh of keysets: guardian request, refresh through the cluster, interrupted refresh, schedule. */
   refresh: RefreshService;
+  /** Replacing a lost node's EdDSA share: rebuilt by the other nodes under a guardian quorum. */
+  repair: RepairService;
   /** Emergency exit: the keyset's full key, rebuilt from two backups, as an encrypted keystore. */
   exit: EmergencyExit;
   router: IpcRouter;
@@ -140,6 +143,7 @@ export function createServices(options: ServiceOptions): Services {
   // Exit keystores cost what the vault's passphrase costs when a cost is set (tests); else ethers' default.
   const exit = createExitDomain({ db, audit, clock, vault, guardians, cluster, backup, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { keystoreScrypt: options.kdfCost } : {}) });
   const refresh = new RefreshService({ db, audit, clock, guardians, cluster, backups: backup.backups });
+  const repair = new RepairService({ audit, guardians, cluster });
   const qr = new QrTransfers({
     audit,
     now: () => clock.now(),
@@ -152,7 +156,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Due share and backup checks run by themselves (hourly look).
   const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
-  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills, refresh, exit } as Services;
+  const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills, refresh, exit, repair } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.
   services.router = new IpcRouter(createHandlers(services), {

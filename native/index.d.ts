@@ -14,7 +14,13 @@ export type MpcProtocol =
   | 'ecdsa-refresh-shares'
   | 'eddsa-keygen'
   | 'eddsa-sign'
-  | 'eddsa-refresh';
+  | 'eddsa-refresh'
+  /**
+   * A lost party's share rebuilt by at least threshold helpers (FROST repairable threshold scheme):
+   * same group key, same index. Helpers pass `share` and `repairFor`; the repaired party passes
+   * `repairFor` (its own index), `expectedPublicKey` and `expectedPublicShare`, and gets its full share.
+   */
+  | 'eddsa-repair';
 
 export type MpcErrorCode =
   | 'INVALID_ARGUMENT'
@@ -56,6 +62,12 @@ export interface SessionOptions {
   primes?: Buffer;
   /** This party's stored aux data (ecdsa-dkg: completes the share; ecdsa-refresh-shares: replaces the share's). */
   aux?: Buffer;
+  /** eddsa-repair: the party index whose lost share is rebuilt (the others are helpers). */
+  repairFor?: number;
+  /** eddsa-repair, repaired party: the 32-byte group public key its share must belong to (else SHARE_MISMATCH). */
+  expectedPublicKey?: Buffer;
+  /** eddsa-repair, repaired party: the public (verifying) share of its index the repaired share must match. */
+  expectedPublicShare?: Buffer;
 }
 
 export interface MpcErrorInfo {

@@ -25,6 +25,7 @@ import { QR_ERROR_CODES, QR_EVENT_TYPES, qrChannels, type QrResponses } from './
 import { DRILL_ERROR_CODES, DRILL_EVENT_TYPES, drillChannels, type DrillResponses } from './channels/drills';
 import { KEY_CHECK_ERROR_CODES, KEY_CHECK_EVENT_TYPES, keyCheckChannels, type KeyCheckResponses } from './channels/keychecks';
 import { REFRESH_ERROR_CODES, REFRESH_EVENT_TYPES, refreshChannels, type RefreshResponses } from './channels/refresh';
+import { REPAIR_ERROR_CODES, REPAIR_EVENT_TYPES, repairChannels, type RepairResponses } from './channels/repair';
 import { VAULT_ERROR_CODES, VAULT_EVENT_TYPES, vaultChannels, type VaultResponses } from './channels/vault';
 
 export type * from './channels/audit';
@@ -41,6 +42,7 @@ export type * from './channels/policy';
 export type * from './channels/qr';
 export { QR_FRAGMENT_BYTES, QR_FRAME_INTERVAL_MS } from './channels/qr';
 export type * from './channels/refresh';
+export type * from './channels/repair';
 export type * from './channels/vault';
 export type * from './channels/drills';
 export type * from './channels/keychecks';
@@ -66,14 +68,15 @@ export const channels = {
   ...keyCheckChannels,
   ...drillChannels,
   ...refreshChannels,
+  ...repairChannels,
 } as const;
 
-export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, QrResponses, MembershipResponses, KeyCheckResponses, DrillResponses, RefreshResponses, ExitResponses {}
+export interface Responses extends VaultResponses, AuditResponses, GuardianResponses, ClusterResponses, CeremonyResponses, PermitResponses, PolicyResponses, BackupResponses, JobResponses, OverviewResponses, QrResponses, MembershipResponses, KeyCheckResponses, DrillResponses, RefreshResponses, ExitResponses, RepairResponses {}
 
-export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...QR_ERROR_CODES, ...MEMBERSHIP_ERROR_CODES, ...KEY_CHECK_ERROR_CODES, ...DRILL_ERROR_CODES, ...REFRESH_ERROR_CODES, ...EXIT_ERROR_CODES] as const;
+export const ERROR_CODES = [...COMMON_ERROR_CODES, ...VAULT_ERROR_CODES, ...AUDIT_ERROR_CODES, ...GUARDIAN_ERROR_CODES, ...CLUSTER_ERROR_CODES, ...CEREMONY_ERROR_CODES, ...PLATFORM_ERROR_CODES, ...PERMIT_ERROR_CODES, ...POLICY_ERROR_CODES, ...BACKUP_ERROR_CODES, ...JOB_ERROR_CODES, ...QR_ERROR_CODES, ...MEMBERSHIP_ERROR_CODES, ...KEY_CHECK_ERROR_CODES, ...DRILL_ERROR_CODES, ...REFRESH_ERROR_CODES, ...EXIT_ERROR_CODES, ...REPAIR_ERROR_CODES] as const;
 
 /** Event types the audit screen offers as filters. */
-export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...QR_EVENT_TYPES, ...MEMBERSHIP_EVENT_TYPES, ...KEY_CHECK_EVENT_TYPES, ...DRILL_EVENT_TYPES, ...REFRESH_EVENT_TYPES, ...EXIT_EVENT_TYPES] as const;
+export const AUDIT_EVENT_TYPES = [...VAULT_EVENT_TYPES, ...AUDIT_LOG_EVENT_TYPES, ...GUARDIAN_EVENT_TYPES, ...CLUSTER_EVENT_TYPES, ...CEREMONY_EVENT_TYPES, ...PERMIT_EVENT_TYPES, ...POLICY_EVENT_TYPES, ...BACKUP_EVENT_TYPES, ...JOB_EVENT_TYPES, ...QR_EVENT_TYPES, ...MEMBERSHIP_EVENT_TYPES, ...KEY_CHECK_EVENT_TYPES, ...DRILL_EVENT_TYPES, ...REFRESH_EVENT_TYPES, ...EXIT_EVENT_TYPES, ...REPAIR_EVENT_TYPES] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 // ---------------------------------------------------------------------------------------------

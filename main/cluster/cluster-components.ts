@@ -26,6 +26,8 @@ import { PresignatureRefill } from './presignature-refill';
 import { PresignaturePool } from './presignatures';
 import { PrimePool } from './prime-pool';
 import { RefreshRequests } from './refresh-requests';
+import { RepairRequests } from './repair-requests';
+import { ShareRepairs } from './share-repair';
 import { defaultStateDir, RollbackGuard } from './rollback-guard';
 import { DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, type SessionLimitSettings } from './session-limits';
 import { SessionRecords } from './session-records';
@@ -80,6 +82,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
   const records = new SessionRecords({ ...deps, keysets: keysetStore, auxGroups: auxGroupStore, signer, me: () => membership.current, labMode: () => hooks.labMode(), keygenEnded: (id) => keygenWindow.finishedHere(id) });
   const requests = new SessionRequests(membership);
   const keysetRefreshes = new KeysetRefreshes({ ...deps, keysets: keysetStore, auxGroups: auxGroupStore, pool, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
+  const shareRepairs = new ShareRepairs({ ...deps, keysets: keysetStore, membership, roster, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
   const participations: Participations = new Participations({
     ...deps,
     policy,
@@ -98,6 +101,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     refusals,
     airgapHas: (sid) => airgap.has(sid),
     refreshes: keysetRefreshes,
+    repairs: shareRepairs,
   });
   const parts = { audit: o.audit, authorizer: o.authorizer, membership, keysets: keysetStore, requests, pool };
   const signing = new Signing(parts);
@@ -105,6 +109,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
   const presignatureRefill = new PresignatureRefill({ ...deps, keysets: keysetStore, pool, presign: (id) => presignRequests.presign(id), ready: () => participations.idle() && requests.connected });
   const keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership, keysets: keysetStore, auxGroups: auxGroupStore, requests, window: keygenWindow });
   const refreshRequests = new RefreshRequests({ membership, keysets: keysetStore, requests, keygen, refreshes: keysetRefreshes });
+  const repairRequests = new RepairRequests({ membership, keysets: keysetStore, roster, requests, repairs: shareRepairs });
   const airgap: AirgapSessions = new AirgapSessions({
     identity: () => hooks.identity(),
     keyset: (id) => keysetStore.get(id),
@@ -123,7 +128,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     quarantine: (nodeId, reason, sid) => membership.quarantine(nodeId, reason, sid),
     sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent, (id) => membership.node(id)?.name ?? null),
   });
-  return { policy, pool, keygenWindow, refusals, membership, roster, keysetStore, auxGroupStore, primePool, records, requests, keysetRefreshes, participations, signing, presignRequests, presignatureRefill, keygen, refreshRequests, airgap };
+  return { policy, pool, keygenWindow, refusals, membership, roster, keysetStore, auxGroupStore, primePool, records, requests, keysetRefreshes, participations, signing, presignRequests, presignatureRefill, keygen, refreshRequests, airgap, shareRepairs, repairRequests };
 }
 
 export type ClusterComponents = ReturnType<typeof wireCluster>;

@@ -31,6 +31,8 @@ import type { SessionRequests } from './session-requests';
 import { Signing, type KeyCheckOutcome, type SignOptions, type SignOutcome } from './signing';
 import { KeysetRefreshes } from './keyset-refresh';
 import { RefreshRequests } from './refresh-requests';
+import type { ShareRepairs } from './share-repair';
+import type { RepairRequests } from './repair-requests';
 
 export { DEFAULT_POLICY, type ParticipationPolicy } from './invites';
 export { PRESIGNATURE_RECORD, type PresignatureRecord } from './presignatures';
@@ -68,6 +70,9 @@ export class ClusterService {
   /** Keyset refreshes at this node: pending shares, the switch, interrupted refreshes. */
   readonly keysetRefreshes: KeysetRefreshes;
   readonly refreshRequests: RefreshRequests;
+  /** Replacing a lost node's EdDSA share (share repair): the checks at this node, and the requests. */
+  readonly shareRepairs: ShareRepairs;
+  readonly repairRequests: RepairRequests;
 
   /** 'lab' while the embedded lab cluster serves this console. */
   mode: 'none' | 'lab' | 'configured' = 'none';
@@ -94,6 +99,8 @@ export class ClusterService {
     this.keygen = c.keygen;
     this.refreshRequests = c.refreshRequests;
     this.airgap = c.airgap;
+    this.shareRepairs = c.shareRepairs;
+    this.repairRequests = c.repairRequests;
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
     o.vault.onUnlock(() => {
       void this.pool.verifyAfterUnlock();

@@ -14,7 +14,7 @@ export interface ParticipationPolicy {
   protocols: readonly ClusterProtocol[];
 }
 
-export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg', 'eddsa-refresh', 'ecdsa-refresh-shares'] };
+export const DEFAULT_POLICY: ParticipationPolicy = { protocols: ['eddsa-keygen', 'eddsa-sign', 'ecdsa-keygen', 'ecdsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg', 'eddsa-refresh', 'ecdsa-refresh-shares', 'eddsa-repair'] };
 
 export interface InviteKeyset extends KeysetFacts {
   publicKey: string | null;
@@ -37,6 +37,8 @@ export interface InviteContext {
   pendingEpoch?(keysetId: string): number | null;
   /** Refresh sessions: the guardian approval, checked at this node. */
   refreshApproval?(request: SignedSessionRequest, keyset: InviteKeyset): void;
+  /** eddsa-repair sessions: see RequestCheckContext.repairRequest. */
+  repairRequest?(request: SignedSessionRequest): InviteKeyset | null;
   now: number;
   maxTtlMs: number;
 }

@@ -18,6 +18,7 @@ import type { PresignaturePool } from './presignatures';
 import { PresignedSignRunner, type ParticipationRunner } from './presigned-runner';
 import type { PrimePool } from './prime-pool';
 import { isSetupProtocol } from './protocols';
+import type { ShareRepairs } from './share-repair';
 import type { SignAuthorizer } from './sign-authorization';
 import { admissionRefusal, type KeygenWindow, type RefusalAudit, type SessionLimitSettings } from './session-limits';
 import type { SessionRecords } from './session-records';
@@ -45,6 +46,8 @@ export interface ParticipationDeps extends ClusterDeps {
   /** True when the air-gap transport runs that session. */
   airgapHas: (sessionId: string) => boolean;
   refreshes: KeysetRefreshes;
+  /** eddsa-repair: the checks, and the rebuilt share or the new roster at the session's end. */
+  repairs?: ShareRepairs;
 }
 
 /** A session this node is ready to join: what it runs, with the secrets it took for the run. */
@@ -107,7 +110,7 @@ export async function prepareParticipation(
   const keygen = isSetupProtocol(info.protocol);
   if (keygen) {
     if (!d.keygenWindow.permits(info, me.nodeId)) return decline('key generation is not open on this node (its operator has not started one or opened a key-generation window)', undefined, info.requester);
-  } else {
+  } else if (!d.repairs?.isReceiver(info, me.nodeId)) {
     share = d.refreshes.shareFor(info);
     if (!share) return decline('share missing');
     if (info.protocol === 'ecdsa-sign-presigned') {

@@ -3,7 +3,7 @@
  * run, and finish on this node's own terms. The coordinator is untrusted throughout: this node
  * records its own copy of the session and its own engine's result, and its own deadline holds.
  */
-import type { PublicResult, ServerMessage, SessionInfo } from '../coordinator/protocol';
+import type { PublicResult, ServerMessage, SessionInfo, SignedSessionRequest } from '../coordinator/protocol';
 import { AppFailure } from '../errors';
 import type { SessionResult } from '../mpc/index';
 import { ClusterError } from './errors';
@@ -182,6 +182,7 @@ export class Participations {
       isLab: (k) => this.d.keysets.isLab(k),
       pendingEpoch: (id) => this.d.refreshes.pendingEpoch(id),
       refreshApproval: (request, keyset) => this.d.refreshes.checkRequest(request, this.d.keysets.active(keyset.keysetId)),
+      ...(this.d.repairs ? { repairRequest: (request: SignedSessionRequest) => this.d.repairs!.checkRequest(request) } : {}),
       now: Date.now(),
       maxTtlMs,
     };
@@ -292,7 +293,7 @@ export class Participations {
         result.aux?.fill(0);
         return;
       }
-      if (isSetupProtocol(info.protocol) || info.protocol === 'ecdsa-presign') p.pendingShare = result;
+      if (isSetupProtocol(info.protocol) || info.protocol === 'ecdsa-presign' || info.protocol === 'eddsa-repair') p.pendingShare = result;
       if (isRefreshProtocol(info.protocol)) {
         // Sealed beside the old share before anyone hears this node finished (see keyset-refresh.ts).
         try {
@@ -348,6 +349,7 @@ export class Participations {
         // Switched only when every party finished; on a failure the sealed new share waits for
         // "Finish interrupted refresh", which proves one share or the other before it decides.
         if (isRefreshProtocol(p.info.protocol) && state === 'completed') this.d.refreshes.sessionEnded(p.info, true, null);
+        if (p.info.protocol === 'eddsa-repair' && this.d.membership.current) this.d.repairs?.sessionEnded(p.info, this.d.membership.current.nodeId, state === 'completed', p.pendingShare);
       } finally {
         this.releaseParticipation(p);
         p.pendingShare?.share?.fill(0);

@@ -60,6 +60,7 @@ export function sessionInfoOf(body: SessionRequestBody): SessionInfo {
     ...(body.presignatureId !== undefined ? { presignatureId: body.presignatureId } : {}),
     ...(body.auxId !== undefined ? { auxId: body.auxId } : {}),
     ...(body.shareEpoch !== undefined ? { shareEpoch: body.shareEpoch } : {}),
+    ...(body.repair !== undefined ? { repair: { partyIndex: body.repair.partyIndex, lostNode: body.repair.lostNode, newNode: body.repair.newNode, publicKey: body.repair.publicKey, publicShare: body.repair.publicShare } } : {}),
     requester: body.requester,
     deadlineAt: body.deadlineAt,
   };
@@ -93,6 +94,12 @@ export interface RequestCheckContext<K extends KeysetFacts = KeysetFacts> {
   pendingEpoch?(keysetId: string): number | null;
   /** Refresh sessions: throws a RequestRefusal unless the guardian approval holds at this node. */
   refreshApproval?(request: SignedSessionRequest, keyset: K): void;
+  /**
+   * eddsa-repair sessions: every repair-specific check (the lost index, the enrolled replacement,
+   * the guardian approval; see share-repair.ts). Returns this node's keyset (a helper) or null
+   * (the replacement), or throws a RequestRefusal.
+   */
+  repairRequest?(request: SignedSessionRequest): K | null;
 }
 
 const SIGN_PROTOCOLS: readonly ClusterProtocol[] = ['eddsa-sign', 'ecdsa-sign', 'ecdsa-sign-presigned'];
@@ -174,6 +181,13 @@ export function verifySessionRequest<K extends KeysetFacts>(raw: unknown, ctx: R
   const refresh = isRefreshProtocol(b.protocol);
   if (refresh !== (b.refresh !== undefined)) {
     throw new RequestRefusal(refresh ? 'REFRESH_APPROVAL_MISSING' : 'SESSION_REQUEST_MALFORMED', refresh ? `The refresh request for keyset ${b.keysetId} carries no guardian approval; a refresh runs only with two guardians' approval. Nothing was changed.` : `A ${b.protocol} request carries no guardian refresh approval.`);
+  }
+  if ((b.protocol === 'eddsa-repair') !== (b.repair !== undefined)) {
+    throw new RequestRefusal('SESSION_REQUEST_MALFORMED', `Only an eddsa-repair request names a share to repair, and it must; this ${b.protocol} request does not fit.`);
+  }
+  if (b.protocol === 'eddsa-repair') {
+    if (!ctx.repairRequest) throw new RequestRefusal('REPAIR_APPROVAL_INVALID', 'This node cannot check a share repair (no guardian registry here), so it takes part in none. Nothing was sent.');
+    return { request, info: sessionInfoOf(b), keyset: ctx.repairRequest(request) };
   }
   if (keygen) {
     if (ctx.keyset(b.keysetId)) throw new RequestRefusal('SESSION_REQUEST_WRONG_PARTIES', `Keyset ${b.keysetId} already exists on this node.`);

@@ -40,6 +40,12 @@ export function engineMessage(protocol: SessionInfo['protocol'], message: Buffer
   return protocol === 'ecdsa-sign' ? Buffer.from(keccak256(message).slice(2), 'hex') : message;
 }
 
+/** eddsa-repair: the index rebuilt; the receiver also names the group key and public share it must get. */
+function repairOptions(r: NonNullable<SessionInfo['repair']>, myParty: number): { repairFor: number; expectedPublicKey?: Buffer; expectedPublicShare?: Buffer } {
+  if (myParty !== r.partyIndex) return { repairFor: r.partyIndex };
+  return { repairFor: r.partyIndex, expectedPublicKey: Buffer.from(r.publicKey, 'hex'), expectedPublicShare: Buffer.from(r.publicShare, 'hex') };
+}
+
 const VIOLATIONS = new Set(['MALFORMED_MESSAGE', 'TAMPERED_MESSAGE', 'WRONG_SESSION', 'WRONG_ROUND', 'WRONG_SENDER', 'WRONG_RECIPIENT', 'REPLAYED_MESSAGE', 'PROTOCOL_ABORT']);
 
 export class SessionRunner {
@@ -91,6 +97,7 @@ export class SessionRunner {
         ...(info.message !== undefined ? { message: engineMessage(protocol, Buffer.from(info.message, 'hex')) } : {}),
         ...(needsPrimes && this.o.primes ? { primes: this.o.primes } : {}),
         ...((protocol === 'ecdsa-dkg' || protocol === 'ecdsa-refresh-shares') && this.o.aux ? { aux: this.o.aux } : {}),
+        ...(protocol === 'eddsa-repair' && info.repair ? repairOptions(info.repair, this.myParty) : {}),
       });
     } catch (error) {
       this.fail(this.classify(error));

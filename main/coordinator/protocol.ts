@@ -13,11 +13,24 @@ const MAX_MESSAGE_HEX = 2 * 64 * 1024;
  * `ecdsa-presign` makes one single-use presignature per quorum party; `ecdsa-sign-presigned` is
  * the one-round online step that consumes it (each party sends its partial signature).
  */
-export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg', 'eddsa-refresh', 'ecdsa-refresh-shares'] as const;
+export const MPC_PROTOCOLS = ['ecdsa-keygen', 'ecdsa-sign', 'eddsa-keygen', 'eddsa-sign', 'ecdsa-presign', 'ecdsa-sign-presigned', 'ecdsa-aux', 'ecdsa-dkg', 'eddsa-refresh', 'ecdsa-refresh-shares', 'eddsa-repair'] as const;
 export type ClusterProtocol = (typeof MPC_PROTOCOLS)[number];
 
 export const participant = z.strictObject({ nodeId, partyIndex: z.number().int().min(0).max(15) });
 export type Participant = z.infer<typeof participant>;
+
+/**
+ * eddsa-repair: the lost share holder's index, the node that held it, the enrolled replacement that
+ * receives it, and the group key and public share of that index the repaired share must match.
+ */
+export const repairTerms = z.strictObject({
+  partyIndex: z.number().int().min(0).max(15),
+  lostNode: nodeId,
+  newNode: nodeId,
+  publicKey: hex(64).length(64),
+  publicShare: hex(64).length(64),
+});
+export type RepairTerms = z.infer<typeof repairTerms>;
 
 /** The session as the coordinator keeps its books; participants rebuild it from the signed request. */
 export const sessionInfo = z.strictObject({
@@ -38,6 +51,8 @@ export const sessionInfo = z.strictObject({
   auxId: hex(64).length(64).optional(),
   /** Sessions of an existing keyset: the share epoch (refreshes so far) every party must hold. */
   shareEpoch: z.number().int().min(0).max(1_000_000).optional(),
+  /** eddsa-repair: whose share is rebuilt, for whom, and what it must match. */
+  repair: repairTerms.optional(),
   requester: nodeId,
   deadlineAt: z.number().int(),
 });
@@ -67,6 +82,8 @@ export const sessionRequestBody = z.strictObject({
   shareEpoch: z.number().int().min(0).max(1_000_000).optional(),
   /** Refresh sessions: the guardian quorum's approval, which every party verifies itself. */
   refresh: z.lazy(() => refreshApproval).optional(),
+  /** eddsa-repair: the terms and the guardian quorum's approval of them, which every party verifies itself. */
+  repair: z.lazy(() => repairTerms.extend({ approval: refreshApproval })).optional(),
   /** The signed permit, opaque to the cluster (the authorizer parses it). */
   permit: z.unknown().optional(),
   permitId: z.string().min(1).max(128).nullable(),

@@ -30,6 +30,7 @@ export const GUARDED_OPERATIONS = {
   'keyset.refresh': { label: 'Refresh the MPC key shares of a keyset on all three nodes (same address; old shares and backups stop working)', wired: true },
   'execution-authorization.enable': { label: 'Let this node co-sign unattended within a scope (execution authorization)', wired: true },
   'cluster.peer.remove': { label: 'Remove a signer node from this cluster (its card can never be enrolled again)', wired: true },
+  'keyset.repair': { label: "Give a new machine the lost node's share of an EdDSA keyset, rebuilt by the other nodes (same address; the new node takes the lost node's place)", wired: true },
   'cluster.peer.replace': { label: 'Replace a signer node of this cluster with a new machine (new node card)', wired: true },
 } as const satisfies Record<string, GuardedOperation>;
 

@@ -19,6 +19,7 @@ import { policyHandlers } from './handlers/policy';
 import { qrHandlers } from './handlers/qr';
 import { vaultHandlers } from './handlers/vault';
 import { refreshHandlers } from './handlers/refresh';
+import { repairHandlers } from './handlers/repair';
 import type { Handlers } from './router';
 
 export function createHandlers(services: Services): Handlers {
@@ -39,5 +40,6 @@ export function createHandlers(services: Services): Handlers {
     ...keyCheckHandlers(services),
     ...drillHandlers(services),
     ...refreshHandlers(services),
+    ...repairHandlers(services),
   };
 }

@@ -18,7 +18,7 @@ const STAGE_DKG: u8 = 1;
 const STAGE_SIGN: u8 = 2;
 const STAGE_REFRESH: u8 = 3;
 
-fn id_of(party: u16) -> MpcResult<Identifier> {
+pub(crate) fn id_of(party: u16) -> MpcResult<Identifier> {
     Identifier::try_from(party + 1).map_err(|_| MpcError::invalid("bad party index"))
 }
 
@@ -53,7 +53,7 @@ fn collect(ctx: &mut Ctx, stage: u8, round: u16, broadcast: bool, from: &[u16]) 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct FullBody {
     pub(crate) party_index: u16,
-    threshold: u16,
+    pub(crate) threshold: u16,
     pub(crate) parties: u16,
     #[serde(with = "serde_bytes")]
     key_package: Vec<u8>,
@@ -82,7 +82,7 @@ fn internal(_: frost::Error) -> MpcError {
     MpcError::internal("FROST encoding failed")
 }
 
-fn output(me: u16, n: u16, kp: &KeyPackage, pkp: &PublicKeyPackage) -> MpcResult<SessionOutput> {
+pub(crate) fn output(me: u16, n: u16, kp: &KeyPackage, pkp: &PublicKeyPackage) -> MpcResult<SessionOutput> {
     let body = FullBody {
         party_index: me,
         threshold: *kp.min_signers(),

@@ -10,6 +10,7 @@ mod envelope;
 mod exit;
 mod error;
 mod presign;
+mod repair;
 mod session;
 mod share;
 mod util;
@@ -68,7 +69,7 @@ fn guarded<T>(f: impl FnOnce() -> MpcResult<T>) -> Result<T> {
 
 #[napi(object)]
 pub struct SessionOptions {
-    /// ecdsa-keygen | ecdsa-sign | ecdsa-refresh | ecdsa-presign | eddsa-keygen | eddsa-sign | eddsa-refresh
+    /// ecdsa-keygen | ecdsa-sign | ecdsa-refresh | ecdsa-presign | eddsa-keygen | eddsa-sign | eddsa-refresh | eddsa-repair (and the ECDSA aux protocols)
     pub protocol: String,
     pub session_id: Buffer,
     pub party_index: u32,
@@ -82,6 +83,12 @@ pub struct SessionOptions {
     pub primes: Option<Buffer>,
     /// This party's stored auxiliary data (ecdsa-dkg: completes the share; ecdsa-refresh-shares: replaces it).
     pub aux: Option<Buffer>,
+    /// eddsa-repair: the party index whose lost share the other parties rebuild.
+    pub repair_for: Option<u32>,
+    /// eddsa-repair, repaired party: the group public key the repaired share must belong to.
+    pub expected_public_key: Option<Buffer>,
+    /// eddsa-repair, repaired party: the public (verifying) share of its index it must match.
+    pub expected_public_share: Option<Buffer>,
 }
 
 #[napi(object, object_from_js = false)]
@@ -256,6 +263,9 @@ pub fn create_session(options: SessionOptions) -> Result<MpcSession> {
             message: options.message.as_ref().map(|b| b.to_vec()),
             primes: options.primes.as_ref().map(|b| Zeroizing::new(b.to_vec())),
             aux: options.aux.as_ref().map(|b| Zeroizing::new(b.to_vec())),
+            repair_for: options.repair_for.map(|v| to_u16(v, "repaired party")).transpose()?,
+            expected_public_key: options.expected_public_key.as_ref().map(|b| b.to_vec()),
+            expected_public_share: options.expected_public_share.as_ref().map(|b| b.to_vec()),
         };
         let runner: session::Runner = match protocol {
             Protocol::EcdsaKeygen => ecdsa::run_keygen,
@@ -268,6 +278,7 @@ pub fn create_session(options: SessionOptions) -> Result<MpcSession> {
             Protocol::EcdsaAux => aux::run_aux_gen,
             Protocol::EcdsaDkg => aux::run_dkg,
             Protocol::EcdsaRefreshShares => aux::run_refresh_shares,
+            Protocol::EddsaRepair => repair::run_repair,
         };
         Ok(MpcSession { inner: Arc::new(Session::start(params, runner)?) })
     })

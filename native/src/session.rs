@@ -21,6 +21,7 @@ pub enum Protocol {
     EcdsaAux = 8,
     EcdsaDkg = 9,
     EcdsaRefreshShares = 10,
+    EddsaRepair = 11,
 }
 
 impl Protocol {
@@ -36,6 +37,7 @@ impl Protocol {
             "ecdsa-aux" => Protocol::EcdsaAux,
             "ecdsa-dkg" => Protocol::EcdsaDkg,
             "ecdsa-refresh-shares" => Protocol::EcdsaRefreshShares,
+            "eddsa-repair" => Protocol::EddsaRepair,
             _ => return Err(MpcError::invalid("unknown protocol")),
         })
     }
@@ -133,6 +135,11 @@ pub struct SessionParams {
     pub primes: Option<Zeroizing<Vec<u8>>>,
     /// This party's stored auxiliary data (ecdsa-dkg, ecdsa-refresh-shares).
     pub aux: Option<Zeroizing<Vec<u8>>>,
+    /// eddsa-repair: the party index whose share is being repaired.
+    pub repair_for: Option<u16>,
+    /// eddsa-repair, repaired party: the group key and this index's public share it must get.
+    pub expected_public_key: Option<Vec<u8>>,
+    pub expected_public_share: Option<Vec<u8>>,
 }
 
 impl SessionParams {

@@ -152,8 +152,9 @@ export function sessionDescription(ids: readonly string[], over: Partial<Session
 
 /** The invite a relay would forward for `info`, with the request genuinely signed by `requester`. */
 export async function signedInvite(requester: TestNode, info: SessionInfo): Promise<{ t: 'invite'; session: SessionInfo; request: SignedSessionRequest }> {
-  const { requester: _requester, ...body } = info;
+  const { requester: _requester, repair: _repair, ...body } = info;
   void _requester;
+  void _repair;
   const request = signSessionRequest(await requester.services.cluster.identity(), { ...body, permitId: null });
   return { t: 'invite', session: sessionInfoOf(request.body), request };
 }

@@ -223,7 +223,7 @@ describe('guarded operations', () => {
       assert.ok(kind in GUARDED_OPERATIONS, kind);
     }
     assert.deepEqual(Object.entries(GUARDED_OPERATIONS).filter(([, op]) => op.wired).map(([kind]) => kind).sort(), [
-      'ceremony.certify', 'ceremony.cold.sign', 'ceremony.run', 'cluster.peer.remove', 'cluster.peer.replace', 'execution-authorization.enable', 'guardian.replace', 'keyset.exit', 'keyset.refresh', 'permit-issuer.enrol', 'permit-issuer.remove', 'policy.change', 'share.restore', 'signing.unfreeze', 'vault.passphrase.change', 'withdrawal.large',
+      'ceremony.certify', 'ceremony.cold.sign', 'ceremony.run', 'cluster.peer.remove', 'cluster.peer.replace', 'execution-authorization.enable', 'guardian.replace', 'keyset.exit', 'keyset.refresh', 'keyset.repair', 'permit-issuer.enrol', 'permit-issuer.remove', 'policy.change', 'share.restore', 'signing.unfreeze', 'vault.passphrase.change', 'withdrawal.large',
     ]);
   });
 

@@ -11,6 +11,7 @@ import { AirgapQr } from './AirgapQr';
 import { ClusterMembershipPanel } from './ClusterMembershipPanel';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 import { KeysetRefreshPanel } from './KeysetRefreshPanel';
+import { KeysetRepairPanel } from './KeysetRepairPanel';
 
 const REFRESH_MS = 3_000;
 type Scheme = 'ecdsa' | 'eddsa';
@@ -225,6 +226,7 @@ function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; on
         {k.scheme === 'ecdsa' ? <PresignButton k={k} ready={ready} /> : null}
       </div>
       <KeysetRefreshPanel k={k} ready={ready} />
+      <KeysetRepairPanel k={k} ready={ready} />
     </article>
   );
 }
