@@ -5,7 +5,7 @@
  * Runtime: Electron main process.
  */
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess, type WebContents } from 'electron';
 import { declarePackagedBuild } from '../mpc/index';
 import { createServices, type Services } from '../services';
 import { APP_NAME, resolveDataDir } from '../platform/data-dir';
@@ -72,7 +72,7 @@ function start(): void {
       installNetworkGuardsWhenReady(app);
       guardSession(session.defaultSession, { allowDevtools });
       protocol.handle(APP_SCHEME, (request) => serveRendererRequest({ url: request.url, method: request.method }, RENDERER_ROOT));
-      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged, launcher: utilityProcessLabLauncher(DIST_ROOT) }, pdfPrinter: electronPdfPrinter(BrowserWindow) });
+      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged, launcher: utilityProcessLabLauncher(utilityProcess, DIST_ROOT) }, pdfPrinter: electronPdfPrinter(BrowserWindow) });
       // Idle lock needs no push: the renderer polls vault.status and shows the lock screen.
       unbindIpc = bindIpc(ipcMain, services.router, isAppWindow);
       openWindow();

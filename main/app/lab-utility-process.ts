@@ -4,14 +4,15 @@
  * utility processes. No ELECTRON_RUN_AS_NODE, so the runAsNode fuse stays off; no source tree.
  * A utility process has no stdin: the vault passphrase goes as the first message on its parent
  * port (the node reads it with --passphrase-parent-port), never in argv or the environment.
+ * Electron's utilityProcess comes from the entry point, the one module that imports electron's values.
  * Runtime: Electron main process.
  */
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { utilityProcess } from 'electron';
+import type { ForkOptions, UtilityProcess } from 'electron';
 import { childEnvironment, LAB_BUNDLES, labBundlesMissing, PARENT_PORT_PASSPHRASE, type LabLauncher, type LabProcess } from '../cluster/lab-launch';
 
-export function utilityProcessLabLauncher(distDir: string): LabLauncher {
+export function utilityProcessLabLauncher(utilityProcess: { fork(modulePath: string, args?: string[], options?: ForkOptions): UtilityProcess }, distDir: string): LabLauncher {
   return {
     unavailableReason: () => labBundlesMissing(distDir),
     launch(entry, args, passphrase): LabProcess {
@@ -26,7 +27,7 @@ export function utilityProcessLabLauncher(distDir: string): LabLauncher {
         pid = child.pid;
         if (passphrase !== undefined) child.postMessage({ type: PARENT_PORT_PASSPHRASE, passphrase });
       });
-      child.once('exit', (code) => (ended = `exit ${code}`));
+      child.once('exit', (code: number) => (ended = `exit ${code}`));
       // Streams exist from fork() on with stdio 'pipe'; the fallbacks only keep the type honest.
       const stdout = child.stdout ?? new PassThrough();
       const stderr = child.stderr ?? new PassThrough();
