@@ -70,7 +70,7 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
             <dd className="mono">{r.keyset ?? `${r.keysetId ?? '(none)'} — not held by this node`}</dd>
             <dt>Protocol</dt>
             <dd className="mono">{r.protocol}</dd>
-            <dt>What is signed</dt>
+            <dt>{r.problem ? 'Claims to sign (unverified)' : 'What is signed'}</dt>
             <dd data-testid="airgap-request-description">{r.description}</dd>
             {r.expiresAt ? (
               <>
