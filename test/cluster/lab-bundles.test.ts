@@ -12,6 +12,7 @@ import { join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { parse as parseYaml } from 'yaml';
 import { bundleLauncher, LAB_BUNDLES } from '../../main/cluster/lab-launch';
 import { AppFailure } from '../../main/errors';
 import { createServices, type Services } from '../../main/services';
@@ -71,6 +72,12 @@ describe('the bundled lab, started with plain Node outside the source tree', { t
     killLeftovers(pids);
     app.cleanup();
     data.cleanup();
+  });
+
+  it('the packaging config ships both bundles, and the fuses stay off', () => {
+    const config = parseYaml(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as { files: string[]; electronFuses: { runAsNode: boolean } };
+    for (const file of Object.values(LAB_BUNDLES)) assert.ok(config.files.includes(`dist/${file.split(sep).join('/')}`), `${file} is packaged`);
+    assert.equal(config.electronFuses.runAsNode, false);
   });
 
   it('the bundles need nothing from the project beyond better-sqlite3 and the addon', () => {
