@@ -190,6 +190,8 @@ export class AirgapSessions {
             continue;
           }
           if (options.approve && !options.approve.has(bundle.header.sid)) {
+            // Left for review only when it checks out; a forged or altered request is reported now.
+            this.checkRequest(bundle, me.nodeId);
             report.pending.push(bundle.header.sid);
             continue;
           }

@@ -79,7 +79,8 @@ describe('air-gap requests reviewed in the console', { timeout: 240_000 }, () =>
     // A plain import joins nothing: the requests wait for review.
     await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
     await page.getByTestId('airgap-report').waitFor();
-    assert.match((await page.getByTestId('airgap-report').textContent()) ?? '', /3 session request\(s\) wait for your review/);
+    assert.match((await page.getByTestId('airgap-report').textContent()) ?? '', /2 session request\(s\) wait for your review/);
+    assert.match((await page.getByTestId('airgap-report').textContent()) ?? '', /BUNDLE_TAMPERED/, 'the altered request is reported at once');
     assert.equal(harness.services.cluster.airgapSessions().length, 0);
 
     await airgap.getByRole('button', { name: 'Review requests in folder' }).click();
