@@ -151,7 +151,8 @@ export function createServices(options: ServiceOptions): Services {
     queue: permitQueue,
     guardians,
     keyset: (id) => cluster.keyset(id),
-    airgapImport: (folder) => cluster.airgapImport(folder),
+    // A session request read by QR waits for the operator's review like one read from a folder.
+    airgapImport: (folder) => cluster.airgapImport(folder, folder, { approve: new Set() }),
     airgapSessions: () => cluster.airgapSessions(),
   });
   // Due share and backup checks run by themselves (hourly look).

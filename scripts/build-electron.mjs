@@ -3,7 +3,10 @@
  *   node scripts/build-electron.mjs [--outdir <dir>] [--release]     (default: dist)
  * --release marks the bundle as a packaged build at build time: the MPC addon then loads only
  * from its bundled path, whatever the environment says (app.isPackaged enforces it at run time too).
- * Writes <outdir>/main/electron-main.cjs and <outdir>/preload/electron-bridge.cjs.
+ * Writes <outdir>/main/electron-main.cjs and <outdir>/preload/electron-bridge.cjs, and the two
+ * processes the lab cluster starts: <outdir>/node/vaultkeeper-node.cjs (the headless signer node)
+ * and <outdir>/coordinator/vaultkeeper-coordinator.cjs. A packaged app has neither tsx nor the
+ * sources, so it starts these bundles (Electron's utilityProcess; plain Node elsewhere).
  * The preload must be one self-contained CommonJS file: a sandboxed preload can require only
  * Electron's renderer modules, so the build fails if the bundle would require anything else.
  */
@@ -27,6 +30,13 @@ export const MAIN_EXTERNALS = [
   'usb',
 ];
 export const PRELOAD_EXTERNALS = ['electron'];
+/** The signer node and coordinator never touch Electron; like main they load native code from node_modules. */
+export const SIGNER_EXTERNALS = MAIN_EXTERNALS.filter((name) => name !== 'electron');
+/** Entry points of the lab's child processes, and where each bundle lands under the output folder. */
+export const SIGNER_BUNDLES = [
+  { entry: join('main', 'node', 'cli.ts'), outfile: join('node', 'vaultkeeper-node.cjs') },
+  { entry: join('main', 'coordinator', 'cli.ts'), outfile: join('coordinator', 'vaultkeeper-coordinator.cjs') },
+];
 
 // Electron ships Node 22+ and a recent Chromium; these floors are safe for every supported major.
 const NODE_TARGET = 'node22';
@@ -43,30 +53,47 @@ function externalImports(metafile) {
   return [...found];
 }
 
-export async function buildElectron({ outDir = join(projectRoot, 'dist'), release = false } = {}) {
-  const common = {
-    absWorkingDir: projectRoot,
-    bundle: true,
-    format: 'cjs',
-    sourcemap: false,
-    legalComments: 'none',
-    logLevel: 'warning',
-    metafile: true,
-    tsconfig: join(projectRoot, 'tsconfig.json'),
+const common = {
+  absWorkingDir: projectRoot,
+  bundle: true,
+  format: 'cjs',
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  tsconfig: join(projectRoot, 'tsconfig.json'),
+};
+
+/** The bundle's own file URL stands in for import.meta.url, so the addon resolves next to it (../../native). */
+function nodeProcessOptions(release, external) {
+  return {
+    ...common,
+    platform: 'node',
+    target: NODE_TARGET,
+    external,
+    banner: { js: IMPORT_META_URL_SHIM },
+    define: { 'import.meta.url': '__import_meta_url', __VAULTKEEPER_PACKAGED__: release ? 'true' : 'false' },
   };
+}
+
+/**
+ * The signer node and coordinator bundles: <outDir>/node/vaultkeeper-node.cjs and
+ * <outDir>/coordinator/vaultkeeper-coordinator.cjs. Each must sit two folders below the app root
+ * (like the main bundle) so it finds native/ and node_modules/ there.
+ */
+export async function buildSignerBundles({ outDir = join(projectRoot, 'dist'), release = false } = {}) {
+  const results = await Promise.all(
+    SIGNER_BUNDLES.map((b) => build({ ...nodeProcessOptions(release, SIGNER_EXTERNALS), entryPoints: [join(projectRoot, b.entry)], outfile: join(outDir, b.outfile) })),
+  );
+  const [node, coordinator] = SIGNER_BUNDLES.map((b) => join(outDir, b.outfile));
+  return { nodeOutfile: node, coordinatorOutfile: coordinator, externals: [...new Set(results.flatMap((r) => externalImports(r.metafile)))] };
+}
+
+export async function buildElectron({ outDir = join(projectRoot, 'dist'), release = false } = {}) {
   const mainOutfile = join(outDir, 'main', 'electron-main.cjs');
   const preloadOutfile = join(outDir, 'preload', 'electron-bridge.cjs');
-  const [main, preload] = await Promise.all([
-    build({
-      ...common,
-      entryPoints: [join(projectRoot, 'main', 'app', 'electron-main.ts')],
-      outfile: mainOutfile,
-      platform: 'node',
-      target: NODE_TARGET,
-      external: MAIN_EXTERNALS,
-      banner: { js: IMPORT_META_URL_SHIM },
-      define: { 'import.meta.url': '__import_meta_url', __VAULTKEEPER_PACKAGED__: release ? 'true' : 'false' },
-    }),
+  const [main, preload, signer] = await Promise.all([
+    build({ ...nodeProcessOptions(release, MAIN_EXTERNALS), entryPoints: [join(projectRoot, 'main', 'app', 'electron-main.ts')], outfile: mainOutfile }),
     build({
       ...common,
       entryPoints: [join(projectRoot, 'preload', 'electron-bridge.ts')],
@@ -75,12 +102,13 @@ export async function buildElectron({ outDir = join(projectRoot, 'dist'), releas
       target: CHROME_TARGET,
       external: PRELOAD_EXTERNALS,
     }),
+    buildSignerBundles({ outDir, release }),
   ]);
   const preloadRequires = externalImports(preload.metafile).filter((path) => !PRELOAD_EXTERNALS.includes(path));
   if (preloadRequires.length > 0) {
     throw new Error(`The sandboxed preload would require ${preloadRequires.join(', ')}; only electron is available there.`);
   }
-  return { mainOutfile, preloadOutfile, mainExternals: externalImports(main.metafile) };
+  return { mainOutfile, preloadOutfile, nodeOutfile: signer.nodeOutfile, coordinatorOutfile: signer.coordinatorOutfile, mainExternals: externalImports(main.metafile) };
 }
 
 function outDirFromArgs(args) {
@@ -94,7 +122,7 @@ function outDirFromArgs(args) {
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
     const result = await buildElectron({ outDir: outDirFromArgs(process.argv.slice(2)), release: process.argv.includes('--release') });
-    process.stdout.write(`Built ${result.mainOutfile}\nBuilt ${result.preloadOutfile}\n`);
+    for (const file of [result.mainOutfile, result.preloadOutfile, result.nodeOutfile, result.coordinatorOutfile]) process.stdout.write(`Built ${file}\n`);
   } catch (error) {
     process.stderr.write(`build:electron failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

@@ -5,19 +5,22 @@
  * Runtime: Electron main process.
  */
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess, type WebContents } from 'electron';
 import { declarePackagedBuild } from '../mpc/index';
 import { createServices, type Services } from '../services';
 import { APP_NAME, resolveDataDir } from '../platform/data-dir';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin';
 import { createHardenedWindow, guardSession, installAppGuards, installNetworkGuardsWhenReady } from './hardening';
 import { electronPdfPrinter } from './electron-pdf';
+import { utilityProcessLabLauncher } from './lab-utility-process';
 import { bindIpc } from './ipc';
 import { serveRendererRequest } from './renderer-files';
 
 // The bundle sits in dist/main/; the preload and the renderer build are its siblings.
 const PRELOAD_PATH = join(__dirname, '..', 'preload', 'electron-bridge.cjs');
 const RENDERER_ROOT = join(__dirname, '..', 'renderer');
+// The lab's coordinator and signer node bundles are built beside the main bundle (dist/node, dist/coordinator).
+const DIST_ROOT = join(__dirname, '..');
 
 // Set before anything asks for userData, which is derived from the name.
 app.setName(APP_NAME);
@@ -69,7 +72,7 @@ function start(): void {
       installNetworkGuardsWhenReady(app);
       guardSession(session.defaultSession, { allowDevtools });
       protocol.handle(APP_SCHEME, (request) => serveRendererRequest({ url: request.url, method: request.method }, RENDERER_ROOT));
-      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged }, pdfPrinter: electronPdfPrinter(BrowserWindow) });
+      services = createServices({ dataDir: resolveDataDir(app.getPath('userData')), lab: { packaged: app.isPackaged, launcher: utilityProcessLabLauncher(utilityProcess, DIST_ROOT) }, pdfPrinter: electronPdfPrinter(BrowserWindow) });
       // Idle lock needs no push: the renderer polls vault.status and shows the lock screen.
       unbindIpc = bindIpc(ipcMain, services.router, isAppWindow);
       openWindow();

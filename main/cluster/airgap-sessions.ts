@@ -40,6 +40,32 @@ export interface AirgapImportReport {
   skipped: number;
   refused: Array<{ file: string; code: string; message: string }>;
   joined: AirgapHandle[];
+  /** Session requests left for the operator to review (an import with an `approve` list). */
+  pending: string[];
+}
+
+/** A session request found on the medium, as this node read and checked it; nothing joined yet. */
+export interface AirgapRequestFacts {
+  file: string;
+  sessionId: string;
+  from: string;
+  keysetId: string | null;
+  protocol: string;
+  /** What would be signed, hex. */
+  message: string;
+  permit: unknown;
+  deadlineAt: number | null;
+  /** Why the request cannot be joined as it stands (bad signature, unknown keyset…); null when it checks out. */
+  problem: { code: string; message: string } | null;
+}
+
+export interface AirgapImportOptions {
+  /**
+   * Session requests the operator approved. Given, only these requests are joined and the others
+   * stay pending; absent, every request this node's policy and authorizer allow is joined (the
+   * headless node, which has no operator at a screen).
+   */
+  approve?: ReadonlySet<string>;
 }
 
 /** Air-gap sessions wait for people carrying media: hours, not seconds. */
@@ -86,6 +112,8 @@ export interface AirgapHost {
 
 export class AirgapSessions {
   private readonly running = new Map<string, AirgapParticipation>();
+  /** Requests this node's operator refused; later imports skip them (kept while this console runs). */
+  private readonly refusedHere = new Set<string>();
 
   constructor(private readonly host: AirgapHost) {}
 
@@ -146,16 +174,10 @@ export class AirgapSessions {
    * policy and authorizer permitting) and hands round bundles to their running sessions. Refused
    * bundles are reported with their typed error and never reach a session.
    */
-  async import(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
+  async import(inDir: string, outDir: string = inDir, options: AirgapImportOptions = {}): Promise<AirgapImportReport> {
     const me = await this.host.identity();
-    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [] };
-    let files: string[];
-    try {
-      files = listBundles(inDir);
-    } catch {
-      fail('BUNDLE_MALFORMED', `Cannot read the folder ${inDir}. Check that the medium is mounted and readable.`);
-    }
-    for (const file of files) {
+    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [], pending: [] };
+    for (const file of this.bundleFiles(inDir)) {
       try {
         const bundle = readBundle(file);
         if (!bundle.header.to.includes(me.nodeId)) {
@@ -163,8 +185,14 @@ export class AirgapSessions {
           continue;
         }
         if (bundle.header.kind === 'request') {
-          if (this.running.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid)) {
+          if (this.running.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid) || this.refusedHere.has(bundle.header.sid)) {
             report.skipped += 1;
+            continue;
+          }
+          if (options.approve && !options.approve.has(bundle.header.sid)) {
+            // Left for review only when it checks out; a forged or altered request is reported now.
+            this.checkRequest(bundle, me.nodeId);
+            report.pending.push(bundle.header.sid);
             continue;
           }
           report.joined.push(await this.join(bundle, outDir));
@@ -183,6 +211,66 @@ export class AirgapSessions {
     return report;
   }
 
+  private bundleFiles(inDir: string): string[] {
+    try {
+      return listBundles(inDir);
+    } catch {
+      fail('BUNDLE_MALFORMED', `Cannot read the folder ${inDir}. Check that the medium is mounted and readable.`);
+    }
+  }
+
+  /**
+   * The session requests in `inDir` addressed to this node and not yet joined or refused, each
+   * checked as a join would check it first (sender's signature, body hash, keyset held here);
+   * one that fails says why in `problem`. Reads only: nothing is joined, audited or written.
+   */
+  async pending(inDir: string): Promise<AirgapRequestFacts[]> {
+    const me = await this.host.identity();
+    const found: AirgapRequestFacts[] = [];
+    for (const file of this.bundleFiles(inDir)) {
+      let bundle: Bundle;
+      try {
+        bundle = readBundle(file);
+      } catch {
+        continue; // not a request this node could show; the import reports it
+      }
+      const h = bundle.header;
+      if (h.kind !== 'request' || !h.to.includes(me.nodeId) || this.running.has(h.sid) || this.host.sessionKnown(h.sid) || this.refusedHere.has(h.sid)) continue;
+      const body = bundle.body.request?.body;
+      const facts: AirgapRequestFacts = { file, sessionId: h.sid, from: h.from, keysetId: body?.keysetId ?? null, protocol: h.protocol, message: body?.message ?? '', permit: body?.permit, deadlineAt: body?.deadlineAt ?? null, problem: null };
+      try {
+        this.checkRequest(bundle, me.nodeId);
+      } catch (error) {
+        if (!(error instanceof AppFailure)) throw error;
+        facts.problem = { code: error.code, message: error.message };
+      }
+      found.push(facts);
+    }
+    return found;
+  }
+
+  /**
+   * The operator says no to a session request on the medium: audited as refused, and later
+   * imports skip it. Only a request that checks out can be refused by name: a forged one stays a
+   * forgery in the review list and never becomes an audit entry in its claimed sender's name.
+   */
+  async refuse(inDir: string, sessionId: string): Promise<void> {
+    const request = (await this.pending(inDir)).find((r) => r.sessionId === sessionId);
+    if (!request) fail('AIRGAP_SESSION_NOT_FOUND', `No session request ${sessionId.slice(0, 16)}… waits for review in ${inDir} (already joined, refused, or not on this medium).`);
+    if (request.problem) fail(request.problem.code as ErrorCode, request.problem.message);
+    this.refusedHere.add(sessionId);
+    this.host.refuseRequest(sessionId, new RequestRefusal('OPERATOR_REFUSED', "This node's operator refused the request after reviewing it."), 'airgap');
+  }
+
+  /** The checks a request bundle passes before its terms are even considered. */
+  private checkRequest(bundle: Bundle, me: string): AirgapKeyset {
+    const body = bundle.body.request?.body;
+    const keyset = body ? this.host.keyset(body.keysetId) : null;
+    if (!body || !keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${body?.keysetId ?? '(none)'}, which this node does not hold.`, { keysetId: body?.keysetId ?? null });
+    verifyBundle(bundle, { me, clusterId: keyset.clusterId, senderKey: (id) => this.host.peerSigningKey(id) });
+    return keyset;
+  }
+
   /** Hands one bundle to a running air-gap session; false when it was already taken in. */
   deliver(sessionId: string, bundle: Bundle): boolean {
     const p = this.running.get(sessionId);
@@ -196,10 +284,8 @@ export class AirgapSessions {
 
   private async join(bundle: Bundle, outDir: string): Promise<AirgapHandle> {
     const me = await this.host.identity();
-    const body = bundle.body.request?.body;
-    const keyset = body ? this.host.keyset(body.keysetId) : null;
-    if (!body || !keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${body?.keysetId ?? '(none)'}, which this node does not hold.`, { keysetId: body?.keysetId ?? null });
-    verifyBundle(bundle, { me: me.nodeId, clusterId: keyset.clusterId, senderKey: (id) => this.host.peerSigningKey(id) });
+    const keyset = this.checkRequest(bundle, me.nodeId);
+    const body = bundle.body.request!.body;
     let admitted: AdmittedInvite;
     try {
       admitted = admitInvite(bundle.body.request, this.host.inviteContext(me, keyset.clusterId, AIRGAP_MAX_TTL_MS));

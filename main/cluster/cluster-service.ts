@@ -6,7 +6,7 @@
  */
 import { MpcSigner } from '../mpc/index';
 import type { Bundle } from './airgap';
-import { AirgapSessions, type AirgapHandle, type AirgapImportReport } from './airgap-sessions';
+import { AirgapSessions, type AirgapHandle, type AirgapImportOptions, type AirgapImportReport, type AirgapRequestFacts } from './airgap-sessions';
 import type { SessionInfo } from '../coordinator/protocol';
 import { fail } from '../errors';
 import { AuxGroups, type AuxGroupRecord } from './aux-groups';
@@ -353,8 +353,18 @@ export class ClusterService {
   }
 
   /** Reads every complete bundle in `inDir`: joins requests addressed to this node, feeds rounds. */
-  airgapImport(inDir: string, outDir: string = inDir): Promise<AirgapImportReport> {
-    return this.airgap.import(inDir, outDir);
+  airgapImport(inDir: string, outDir: string = inDir, options: AirgapImportOptions = {}): Promise<AirgapImportReport> {
+    return this.airgap.import(inDir, outDir, options);
+  }
+
+  /** Session requests on the medium waiting for this node's operator (read and checked, not joined). */
+  airgapPending(inDir: string): Promise<AirgapRequestFacts[]> {
+    return this.airgap.pending(inDir);
+  }
+
+  /** The operator refuses one reviewed session request; later imports skip it. */
+  airgapRefuse(inDir: string, sessionId: string): Promise<void> {
+    return this.airgap.refuse(inDir, sessionId);
   }
 
   airgapDeliver(sessionId: string, bundle: Bundle): boolean {

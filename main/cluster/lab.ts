@@ -5,8 +5,10 @@
  * one machine, never for real funds: all three shares end up on the same computer.
  *
  * The peer nodes' vault passphrases are random, made here, and kept sealed in this console's
- * vault. A child gets its passphrase on its stdin pipe (`--passphrase-fd 0`), never in argv or
- * its environment, where other local users could read it; it is never logged.
+ * vault. A child gets its passphrase over a private channel (its stdin pipe, or in Electron the
+ * utility process's parent port), never in argv or its environment, where other local users could
+ * read it; it is never logged. How children start (sources through tsx, or the bundles a packaged
+ * app ships) is the launcher's business (lab-launch.ts).
  *
  * Life cycle: the children stop when the console closes and when its vault locks — their
  * passphrases are secrets of this vault, so they should not stay unlocked while it is locked.
@@ -16,12 +18,9 @@
  * (keysets survive).
  */
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AuditLog } from '../audit/audit-log';
 import { fail } from '../errors';
 import { writeFileAtomically } from '../platform/atomic-file';
@@ -29,8 +28,8 @@ import { DATABASE_FILE } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import type { ClusterService } from './cluster-service';
 import type { NodeCard } from './identity';
+import { sourceLauncher, type LabEntry, type LabLauncher, type LabProcess } from './lab-launch';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSPHRASE_RECORD = { type: 'lab-node-passphrase', schemaVersion: 1 } as const;
 const PEERS = ['lab-node-b', 'lab-node-c'] as const;
 const START_TIMEOUT_MS = 90_000;
@@ -42,25 +41,19 @@ export interface LabOptions {
   kdfTestCost?: boolean;
   /** File of test-only Paillier primes for the lab nodes (tests only). */
   testPrimesFile?: (node: string) => string | undefined;
-  /** A packaged build (Electron's app.isPackaged): the lab children cannot be launched from it. */
+  /** A packaged build (Electron's app.isPackaged): without a `launcher` for its bundles, no lab. */
   packaged?: boolean;
+  /** How the children start; by default this checkout's sources through tsx. */
+  launcher?: LabLauncher;
 }
 
 /**
- * Whether the lab children can start here, and if not, the sentence the console shows instead of
- * the button. They run this code base's sources through tsx, which a packaged build lacks.
+ * Whether the lab children can start from this checkout's sources, and if not, the sentence the
+ * console shows instead of the button (a packaged build has no sources; it passes a bundle launcher).
  */
 export function labAvailability(options: { packaged?: boolean; root?: string } = {}): { available: boolean; reason: string | null } {
-  const root = options.root ?? PROJECT_ROOT;
-  const unavailable = 'The lab cluster is not available in this build: it runs the signer nodes from the source code, which an installed application does not ship. Connect to a configured cluster instead.';
-  if (options.packaged) return { available: false, reason: unavailable };
-  if (!existsSync(join(root, 'main', 'node', 'cli.ts')) || !existsSync(join(root, 'main', 'coordinator', 'cli.ts'))) return { available: false, reason: unavailable };
-  try {
-    createRequire(join(root, 'package.json')).resolve('tsx');
-  } catch {
-    return { available: false, reason: unavailable };
-  }
-  return { available: true, reason: null };
+  const reason = sourceLauncher(options).unavailableReason();
+  return { available: reason === null, reason };
 }
 
 export interface LabStatus {
@@ -75,17 +68,8 @@ export interface LabStatus {
 
 interface Child {
   name: string;
-  proc: ChildProcess;
+  proc: LabProcess;
   lines: string[];
-}
-
-/** How a child is launched: the same code base through tsx (development and the headless host). */
-function launch(entry: 'node' | 'coordinator', args: string[]): ChildProcess {
-  const script = join(PROJECT_ROOT, 'main', entry, 'cli.ts');
-  const env = { ...process.env };
-  delete env.VAULTKEEPER_NODE_PASSPHRASE;
-  if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
-  return spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 export class LabCluster {
@@ -137,7 +121,7 @@ export class LabCluster {
   sessionsRunningAtPeers(me: string): number {
     let open = 0;
     for (const child of this.children) {
-      if (!(PEERS as readonly string[]).includes(child.name) || child.proc.exitCode !== null || child.proc.signalCode !== null) continue;
+      if (!(PEERS as readonly string[]).includes(child.name) || child.proc.ended() !== null) continue;
       let db: Database.Database | null = null;
       try {
         db = new Database(join(this.o.dataDir, 'lab', child.name, DATABASE_FILE), { readonly: true, fileMustExist: true });
@@ -152,10 +136,18 @@ export class LabCluster {
     return open;
   }
 
-  private availabilityValue: ReturnType<typeof labAvailability> | null = null;
+  private availabilityValue: { available: boolean; reason: string | null } | null = null;
+  private launcherValue: LabLauncher | null = null;
+
+  private launcher(): LabLauncher {
+    const packaged = this.o.options?.packaged;
+    return (this.launcherValue ??= this.o.options?.launcher ?? sourceLauncher(packaged !== undefined ? { packaged } : {}));
+  }
 
   availability(): { available: boolean; reason: string | null } {
-    return (this.availabilityValue ??= labAvailability({ ...(this.o.options?.packaged !== undefined ? { packaged: this.o.options.packaged } : {}) }));
+    if (this.availabilityValue) return this.availabilityValue;
+    const reason = this.launcher().unavailableReason();
+    return (this.availabilityValue = { available: reason === null, reason });
   }
 
   status(): LabStatus {
@@ -186,11 +178,11 @@ export class LabCluster {
     return fresh;
   }
 
-  private spawnChild(name: string, entry: 'node' | 'coordinator', args: string[], stdin?: string): Child {
-    const proc = launch(entry, args);
+  private spawnChild(name: string, entry: LabEntry, args: string[], passphrase?: string): Child {
+    const proc = this.launcher().launch(entry, args, passphrase);
     const child: Child = { name, proc, lines: [] };
     let buffered = '';
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
       const parts = buffered.split('\n');
       buffered = parts.pop() ?? '';
@@ -198,10 +190,7 @@ export class LabCluster {
       if (child.lines.length > 50) child.lines.splice(0, child.lines.length - 50);
     });
     // Children's diagnostics are kept for the start error only; they never carry the passphrase.
-    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => child.lines.push(...chunk.split('\n').filter(Boolean).map((l) => `! ${l}`)));
-    proc.stdin!.on('error', () => undefined);
-    if (stdin !== undefined) proc.stdin!.end(stdin);
-    else proc.stdin!.end();
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => child.lines.push(...chunk.split('\n').filter(Boolean).map((l) => `! ${l}`)));
     this.children.push(child);
     if (this.children.length === 1) process.once('exit', this.exitHook);
     return child;
@@ -211,8 +200,9 @@ export class LabCluster {
     for (;;) {
       const line = child.lines.find((l) => l.startsWith(prefix));
       if (line) return line;
-      if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-        const why = child.lines.filter((l) => l.startsWith('! ')).slice(-1)[0]?.slice(2) ?? `exit ${child.proc.exitCode ?? child.proc.signalCode}`;
+      const ended = child.proc.ended();
+      if (ended !== null) {
+        const why = child.lines.filter((l) => l.startsWith('! ')).slice(-1)[0]?.slice(2) ?? ended;
         fail('LAB_START_FAILED', `The lab ${child.name} stopped while starting (${why.slice(0, 200)}).`);
       }
       if (Date.now() > deadline) fail('LAB_START_FAILED', `The lab ${child.name} did not become ready within ${START_TIMEOUT_MS / 1000} s.`);
@@ -261,7 +251,7 @@ export class LabCluster {
 
   private peerArgs(name: string, dir: string, url: string, init: boolean): string[] {
     const primes = this.o.options?.testPrimesFile?.(name);
-    return ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), '--passphrase-fd', '0', ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
+    return ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
   }
 
   /** The lab signer nodes by name, with their node ids and whether their process runs. */
@@ -274,7 +264,7 @@ export class LabCluster {
       } catch {
         nodeId = null;
       }
-      return { name, nodeId, running: !!child && child.proc.exitCode === null && child.proc.signalCode === null };
+      return { name, nodeId, running: !!child && child.proc.ended() === null };
     });
   }
 
@@ -320,19 +310,19 @@ export class LabCluster {
 
   /** Last resort when the console process exits without a clean close. */
   private killNow(): void {
-    for (const c of this.children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    for (const c of this.children) if (c.proc.ended() === null) c.proc.kill();
   }
 }
 
 /** SIGTERM, then SIGKILL after a grace period. */
 function endChild(c: Child): Promise<void> {
   return new Promise<void>((resolve) => {
-    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
-    const timer = setTimeout(() => c.proc.kill('SIGKILL'), 5_000);
-    c.proc.once('exit', () => {
+    if (c.proc.ended() !== null) return resolve();
+    const timer = setTimeout(() => c.proc.kill(), 5_000);
+    c.proc.onExit(() => {
       clearTimeout(timer);
       resolve();
     });
-    c.proc.kill('SIGTERM');
+    c.proc.terminate();
   });
 }

@@ -38,6 +38,7 @@ if (!certFile && !isLoopbackHost(values.host!)) {
   process.stderr.write(`vaultkeeper coordinator: --host ${values.host} is not this machine: serve wss:// with --tls-cert and --tls-key (the nodes refuse plain ws:// off loopback).\n`);
   process.exit(2);
 }
+// No top-level await: the coordinator is also bundled as CommonJS for the packaged app's lab.
 const coordinator = new Coordinator({
   ...(certFile && keyFile ? { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } } : {}),
   storeFile: values.store!,
@@ -46,8 +47,13 @@ const coordinator = new Coordinator({
   port,
   log: (line) => process.stdout.write(`${line}\n`),
 });
-const url = await coordinator.listen();
-process.stdout.write(`LISTENING ${url}\n`);
 const stop = () => void coordinator.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+coordinator.listen().then(
+  (url) => process.stdout.write(`LISTENING ${url}\n`),
+  (error: unknown) => {
+    process.stderr.write(`vaultkeeper coordinator: cannot listen (${error instanceof Error ? error.message : String(error)}).\n`);
+    process.exit(1);
+  },
+);

@@ -21,6 +21,7 @@ export const NODE_OPTIONS = {
   peers: { type: 'string' },
   protocols: { type: 'string' },
   'passphrase-fd': { type: 'string' },
+  'passphrase-parent-port': { type: 'boolean', default: false },
   'trusted-issuers': { type: 'string' },
   policy: { type: 'string' },
   'execution-authorizations': { type: 'string' },
@@ -81,8 +82,12 @@ Options
   --protocols LIST         Comma-separated protocols this node takes part in (default: all):
                            ${protocols.join(', ')}
   --passphrase-fd N        Read the vault passphrase from file descriptor N (0 = stdin; one line).
-                           Passphrase sources, in order: --passphrase-fd N, else the environment
-                           variable VAULTKEEPER_NODE_PASSPHRASE. There is no default and no prompt.
+                           Passphrase sources, in order: --passphrase-fd N, --passphrase-parent-port,
+                           else the environment variable VAULTKEEPER_NODE_PASSPHRASE. There is no
+                           default and no prompt.
+  --passphrase-parent-port Read the vault passphrase from the first message on the parent port: only
+                           when the console starts this node as an Electron utility process (the
+                           packaged app's lab cluster), which has no stdin.
   --trusted-issuers FILE   Permit issuers this node accepts (see Setup files below).
   --policy FILE            Vault policy per keyset (see Setup files below).
   --execution-authorizations FILE

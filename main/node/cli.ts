@@ -30,6 +30,7 @@ import { createServices } from '../services';
 import { nodeCardText } from '../cluster/card-file';
 import { NODE_OPTIONS, NODE_USAGE, nodeHelp } from './cli-help';
 import { chosenTransport, enrolCardFile, enrolPeersFile, exportCard, serveAirgap } from './cluster-commands';
+import { passphraseFromParentPort, type ParentPortLike } from './parent-port-passphrase';
 
 function parseOptions() {
   try {
@@ -68,14 +69,19 @@ function readInput<T>(read: () => T): T {
   }
 }
 
-function readPassphrase(): string {
+async function readPassphrase(): Promise<string> {
   const fd = values['passphrase-fd'];
   if (fd !== undefined && !/^\d{1,4}$/.test(fd)) die(`--passphrase-fd must be a file descriptor number, not "${fd}".`);
+  if (fd !== undefined && values['passphrase-parent-port']) die('--passphrase-fd and --passphrase-parent-port are two sources; give one.');
   let text = process.env.VAULTKEEPER_NODE_PASSPHRASE;
   if (fd !== undefined) {
     const bytes = readInput(() => readBoundedDescriptor(Number(fd), MAX_PASSPHRASE_BYTES, 'passphrase'));
     text = bytes.toString('utf8');
     bytes.fill(0);
+  } else if (values['passphrase-parent-port']) {
+    // Electron's utility process exposes process.parentPort; plain Node has none and is refused.
+    const port = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+    text = await passphraseFromParentPort(port).catch((error: unknown) => die(isAppFailure(error) ? `${error.code}: ${error.message}` : 'cannot read the passphrase from the parent port.'));
   }
   if (!text || !text.trim()) die('no vault passphrase: pass --passphrase-fd N (e.g. 0 for stdin) or set VAULTKEEPER_NODE_PASSPHRASE.');
   return text!.replace(/\r?\n$/, '');
@@ -109,7 +115,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
 
-  const passphrase = readPassphrase();
+  const passphrase = await readPassphrase();
   try {
     if (services.vault.status().state === 'uninitialized') {
       if (!values.init) die(`no vault in ${dataDir}; pass --init to create one.`);

@@ -140,6 +140,28 @@ export interface AirgapReport {
   joined: string[];
   /** Air-gap sessions still waiting for bundles. */
   waiting: string[];
+  /** Session requests in the folder left for the operator to review (approve or refuse). */
+  pending: string[];
+}
+
+/** A session request read from the medium, shown for the operator to approve or refuse. */
+export interface AirgapRequestView {
+  sessionId: string;
+  /** The bundle's file name on the medium. */
+  file: string;
+  requester: { nodeId: string; name: string | null };
+  keysetId: string | null;
+  /** The keyset as this node knows it ("Solana 8fj3…", with the lab mark), null when it holds none. */
+  keyset: string | null;
+  protocol: string;
+  kind: 'key-check' | 'permit' | 'unknown';
+  /** What would be signed, in words (for a permit: its transaction decoded from the permit itself). */
+  description: string;
+  permitId: string | null;
+  /** The session's deadline. */
+  expiresAt: string | null;
+  /** Why it cannot be joined as it stands (forged, altered, unknown keyset…); null when it checks out. */
+  problem: { code: string; message: string } | null;
 }
 
 export interface KeysetView {
@@ -187,6 +209,7 @@ export interface ClusterSessionView {
 }
 
 const nodeId = z.string().regex(/^[0-9a-f]{32}$/, 'must be a node id (32 hex characters)');
+const sessionIdHex = z.string().regex(/^[0-9a-f]{32,128}$/, 'must be a session id (hex)');
 const folder = z.string().min(1).max(1024).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute folder path');
 
 export const clusterChannels = {
@@ -213,8 +236,16 @@ export const clusterChannels = {
     }),
     activity: true,
   },
-  /** Imports every bundle in `folder` (joins requests, feeds rounds) and writes replies there. */
-  'cluster.airgapImport': { request: z.strictObject({ folder }), activity: true },
+  /**
+   * Imports every bundle in `folder`: feeds rounds of running sessions and joins the session
+   * requests named in `approve` (the operator reviewed them); the other requests stay pending.
+   * Replies are written to the same folder.
+   */
+  'cluster.airgapImport': { request: z.strictObject({ folder, approve: z.array(sessionIdHex).max(16).default([]) }), activity: true },
+  /** Session requests in `folder` addressed to this node that wait for review: read and checked, nothing joined. */
+  'cluster.airgapReview': { request: z.strictObject({ folder }), activity: true },
+  /** The operator refuses one reviewed request (audited; later imports skip it). Answers the remaining list. */
+  'cluster.airgapRefuse': { request: z.strictObject({ folder, sessionId: sessionIdHex }), activity: true },
   /** Generates the group's ECDSA auxiliary data with the two peers (again after a suspected compromise). */
   'cluster.prepareAux': { request: noArguments, activity: true },
   /** Starts filling the prime pool in the background (while this node is idle). */
@@ -236,6 +267,8 @@ export interface ClusterResponses {
   'cluster.keyCheck': KeyCheckView;
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
+  'cluster.airgapReview': AirgapRequestView[];
+  'cluster.airgapRefuse': AirgapRequestView[];
   'cluster.prepareAux': ClusterStatus;
   'cluster.fillPrimePool': ClusterStatus;
   'cluster.presignatureTarget': KeysetView;

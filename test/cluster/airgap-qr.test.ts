@@ -91,7 +91,13 @@ describe('air-gap bundles by animated QR', { timeout: 120_000 }, () => {
             assert.ok(view.state === 'done' && view.outcome.kind === 'mpc-bundle');
             assert.deepEqual(view.outcome.report.refused, []);
             carried.add(view.outcome.file.slice(view.outcome.file.lastIndexOf('/') + 1));
-            joined ??= online.services.cluster.airgapSessions().find((h) => h.sessionId === request.sessionId);
+            if (to === online && !joined) {
+              // The request waits for the operator's review; approved, it is joined from the folder.
+              assert.deepEqual(view.outcome.report.pending, [request.sessionId]);
+              assert.equal(online.services.cluster.airgapSessions().length, 0, 'nothing joined before approval');
+              const approved = await online.services.cluster.airgapImport(onlineDir, onlineDir, { approve: new Set([request.sessionId]) });
+              joined = approved.joined[0];
+            }
           }
         }
         if (joined && !watching) {

@@ -1,5 +1,6 @@
 import QRCode from 'qrcode';
-import type { AirgapReport, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
+import type { AirgapReport, AirgapRequestView, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
+import { airgapRequestView } from '../../cluster/airgap-review';
 import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
 import { PRESIGNATURE_POOL_CAP } from '../../cluster/presignature-refill';
@@ -13,6 +14,14 @@ function requireFolder(path: string): string {
 }
 
 export function clusterHandlers({ vault, cluster, lab, exit }: Services): HandlersFor<'cluster.'> {
+  const reviewList = async (folder: string): Promise<AirgapRequestView[]> => {
+    const keysetLabel = (keysetId: string) => {
+      const k = cluster.keyset(keysetId);
+      if (!k) return null;
+      return `${k.lab ? 'LAB · ' : ''}${k.scheme === 'eddsa' ? 'Solana' : 'Ethereum'} ${k.address ?? keysetId}`;
+    };
+    return (await cluster.airgapPending(folder)).map((facts) => airgapRequestView(facts, { nodeName: (id) => cluster.node(id)?.name ?? null, keysetLabel }));
+  };
   const status = (): ClusterStatus => {
     const unlocked = vault.unlocked;
     return {
@@ -108,12 +117,19 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
     'cluster.airgapSign': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
       const handle = await cluster.airgapRequest(request.keysetId, { purpose: request.purpose }, request.partner, folder);
-      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId) };
+      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: [] };
     },
     'cluster.airgapImport': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
-      const report = await cluster.airgapImport(folder);
-      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: cluster.airgapSessions().map((s) => s.sessionId) };
+      // The console joins only what its operator approved after review.
+      const report = await cluster.airgapImport(folder, folder, { approve: new Set(request.approve) });
+      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: report.pending };
+    },
+    'cluster.airgapReview': async (request): Promise<AirgapRequestView[]> => reviewList(requireFolder(request.folder)),
+    'cluster.airgapRefuse': async (request): Promise<AirgapRequestView[]> => {
+      const folder = requireFolder(request.folder);
+      await cluster.airgapRefuse(folder, request.sessionId);
+      return reviewList(folder);
     },
   };
 }

@@ -8,6 +8,7 @@ import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
 import { AirgapQr } from './AirgapQr';
+import { AirgapReview } from './AirgapReview';
 import { ClusterMembershipPanel } from './ClusterMembershipPanel';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 import { KeysetRefreshPanel } from './KeysetRefreshPanel';
@@ -284,10 +285,12 @@ function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: A
           Import bundles from folder
         </button>
       </div>
+      <AirgapReview folder={folder.trim()} onReport={setReport} />
       <AirgapQr folder={folder.trim()} onReport={setReport} />
       {report ? (
         <p className="small" data-testid="airgap-report">
           {report.bundles} bundle(s) handled{report.joined.length ? `, joined ${report.joined.length} session(s)` : ''}; {report.waiting.length} session(s) waiting for bundles.
+          {report.pending.length ? ` ${report.pending.length} session request(s) wait for your review: press “Review requests in folder”.` : ''}
           {report.refused.map((r) => <span key={r.file} className="notice-code"> {r.code}: {r.message}</span>)}
         </p>
       ) : null}

@@ -1,0 +1,128 @@
+/**
+ * The console on the receiving side of the air gap, in Chromium: node A writes key-check session
+ * requests to a folder; the console reviews them on the Keysets screen (who asks, keyset,
+ * protocol, what is signed in words), approves one — its reply goes to the folder and the
+ * requester ends with the signature — refuses another, and sees a request altered on the medium
+ * marked as such, with no button to act on it.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { Browser, Page } from 'playwright-core';
+import type { Coordinator } from '../../main/coordinator/server';
+import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
+import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
+import { startTestHost } from '../support/host';
+import { TEST_KDF_COST } from '../support/services';
+import { tempDir } from '../support/temp-dir';
+
+const PASSPHRASE = 'granite lantern orchard velvet compass';
+
+describe('air-gap requests reviewed in the console', { timeout: 240_000 }, () => {
+  let browser: Browser;
+  let page: Page;
+  let coordinator: Coordinator;
+  let harness: Awaited<ReturnType<typeof startTestHost>>;
+  let peers: TestNode[] = [];
+  const state = tempDir('vk-review-state-');
+  const media = tempDir('vk-review-medium-');
+  let keysetId = '';
+  let publicKey = '';
+  let consoleId = '';
+
+  before(async () => {
+    harness = await startTestHost({ kdfCost: TEST_KDF_COST, cluster: { name: 'console-b', stateDir: state.path } });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+    await createVaultInBrowser(page, harness.host.url, PASSPHRASE);
+    peers = [await startNode('node-a'), await startNode('node-c')];
+    const me = await harness.services.cluster.identity();
+    consoleId = me.nodeId;
+    const consoleNode = { name: 'console-b', services: harness.services } as TestNode;
+    await enrolAll([peers[0]!, consoleNode, peers[1]!]);
+    coordinator = await startCoordinator();
+    harness.services.cluster.openKeygenWindow(30);
+    for (const s of [peers[0]!.services, harness.services, peers[1]!.services]) await s.cluster.connect(coordinator.url);
+    const keyset = await peers[0]!.services.cluster.createKeyset('eddsa');
+    keysetId = keyset.keysetId;
+    publicKey = keyset.publicKey!;
+    await until(() => harness.services.cluster.keyset(keysetId)?.status === 'active', 30_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const p of peers) await stopNode(p).catch(() => undefined);
+    await harness?.stop();
+    await coordinator?.close();
+    state.cleanup();
+    media.cleanup();
+  });
+
+  it('reviews, approves one request (the requester gets the signature), refuses another, and marks an altered one', async () => {
+    const folder = join(media.path, 'stick');
+    mkdirSync(folder);
+    const a = peers[0]!.services.cluster;
+    const approveMe = await a.airgapRequest(keysetId, { purpose: 'key-check' }, consoleId, folder);
+    const refuseMe = await a.airgapRequest(keysetId, { purpose: 'drill' }, consoleId, folder);
+    const alterMe = await a.airgapRequest(keysetId, { purpose: 'restore-proof' }, consoleId, folder);
+    const altered = join(folder, readdirSync(folder).find((x) => x.startsWith(`vk-${alterMe.sessionId.slice(0, 16)}-r000-`))!);
+    const bundle = JSON.parse(readFileSync(altered, 'utf8'));
+    bundle.body.request.body.deadlineAt += 60_000;
+    writeFileSync(altered, JSON.stringify(bundle));
+
+    await page.getByRole('button', { name: 'Keysets' }).click();
+    await page.getByLabel('Bundle folder (absolute path, e.g. the USB stick)').fill(folder);
+    const airgap = page.getByRole('region', { name: 'Air gap: bundles on removable media' });
+    // A plain import joins nothing: the requests wait for review.
+    await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+    await page.getByTestId('airgap-report').waitFor();
+    assert.match((await page.getByTestId('airgap-report').textContent()) ?? '', /2 session request\(s\) wait for your review/);
+    assert.match((await page.getByTestId('airgap-report').textContent()) ?? '', /BUNDLE_TAMPERED/, 'the altered request is reported at once');
+    assert.equal(harness.services.cluster.airgapSessions().length, 0);
+
+    await airgap.getByRole('button', { name: 'Review requests in folder' }).click();
+    await page.getByTestId('airgap-request').nth(2).waitFor();
+    const card = (sid: string) => page.locator(`[data-testid="airgap-request"][data-session="${sid}"]`);
+    const good = card(approveMe.sessionId);
+    assert.match((await good.textContent()) ?? '', /From\s*node-a/);
+    assert.match((await good.getByTestId('airgap-request-description').textContent()) ?? '', /^Sign a key check: a fixed test message of keyset ks-[^ ]+, never a transaction\.$/);
+    assert.match((await good.textContent()) ?? '', /eddsa-sign/);
+    assert.match((await card(refuseMe.sessionId).getByTestId('airgap-request-description').textContent()) ?? '', /^Sign a recovery drill/);
+    const bad = card(alterMe.sessionId);
+    assert.match((await bad.textContent()) ?? '', /Cannot be joined/);
+    assert.equal(await bad.locator('[data-error-code="BUNDLE_BAD_SIGNATURE"], [data-error-code="BUNDLE_TAMPERED"]').count(), 1);
+    assert.equal(await bad.getByRole('button').count(), 0, 'nothing to approve or refuse on an altered request');
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'airgap-review.png'), fullPage: true });
+
+    await card(refuseMe.sessionId).getByRole('button', { name: 'Refuse' }).click();
+    await card(refuseMe.sessionId).waitFor({ state: 'detached' });
+    const refusal = harness.services.audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.find((e) => e.subject === refuseMe.sessionId);
+    assert.equal((refusal?.details as { code?: string } | undefined)?.code, 'OPERATOR_REFUSED');
+
+    await good.getByRole('button', { name: 'Approve and write reply' }).click();
+    await page.getByTestId('airgap-joined').waitFor();
+    assert.match((await page.getByTestId('airgap-joined').textContent()) ?? '', new RegExp(`${approveMe.sessionId.slice(0, 16)}.*carry them back`));
+    await good.waitFor({ state: 'detached' });
+    // The requester and the console trade the remaining rounds through the same folder.
+    let done = false;
+    void approveMe.result.then(() => (done = true), () => (done = true));
+    for (let i = 0; i < 40 && !done; i += 1) {
+      await a.airgapImport(folder);
+      await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const out = await approveMe.result;
+    assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), Buffer.from(approveMe.info.message ?? '', 'hex'), Buffer.from(publicKey, 'hex')));
+    // The requester's last round may still be on the medium for the console: one more import takes it in.
+    const completedHere = () => harness.services.cluster.sessions().some((s) => s.sessionId === out.sessionId && s.state === 'completed');
+    for (let i = 0; i < 20 && !completedHere(); i += 1) {
+      await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(completedHere(), 'the console finished its part too');
+    assert.equal(harness.services.cluster.airgapSessions().some((h) => h.sessionId === refuseMe.sessionId), false, 'the refused request was never joined');
+  });
+});
