@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { AppFailure } from '../../main/errors';
+import { ManualClock } from '../../main/platform/clock';
+import { createServices } from '../../main/services';
 import { FREE_ATTEMPTS, NODE_IDENTITY_RECORD, unlockDelayMs } from '../../main/vault/vault-service';
-import { GOOD_PASSPHRASE, testServices } from '../support/services';
+import { GOOD_PASSPHRASE, TEST_KDF_COST, testServices } from '../support/services';
+import { tempDir } from '../support/temp-dir';
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppFailure> {
   try {
@@ -106,6 +111,26 @@ describe('vault life cycle', () => {
     assert.equal(last?.type, 'VAULT_LOCKED');
     assert.deepEqual(last?.details, { reason: 'idle' });
     await s.cleanup();
+  });
+
+  it('the idle-lock timer runs by itself: no call from outside locks an idle vault', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const services = createServices({ dataDir: join(dir.path, 'data'), clock, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 20, idleTimeoutSeconds: 300, cluster: { stateDir: join(dir.path, 'state') } });
+    try {
+      await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+      // Control: several checks pass within the timeout and leave the vault unlocked.
+      await sleep(150);
+      assert.equal(services.vault.status().state, 'unlocked');
+      clock.advance(301_000);
+      // Bounded wait: the timer fires every 20 ms; a loaded machine gets ten seconds.
+      for (let waited = 0; services.vault.status().state !== 'locked' && waited < 10_000; waited += 20) await sleep(20);
+      assert.equal(services.vault.status().state, 'locked', 'the timer locked the idle vault');
+      assert.deepEqual(services.audit.list({ type: 'VAULT_LOCKED' }).entries[0]?.details, { reason: 'idle' });
+    } finally {
+      await services.close();
+      dir.cleanup();
+    }
   });
 
   it('refuses a sealed record copied into another row', async () => {
