@@ -395,3 +395,73 @@ describe('PermitAuthorizer: who says yes at this node', () => {
     assert.equal(f.policy.overview().executionAuthorizations[0]!.state, 'stopped-by-kill-switch');
   });
 });
+
+describe('PermitAuthorizer: limits hold at the exact boundary', () => {
+  const usdc = (whole: bigint, extraBaseUnits = 0n) => whole * 10n ** 6n + extraBaseUnits;
+
+  it('a permit valid for no time at all is malformed; one valid for exactly the keyset TTL is accepted', () => {
+    const f = fixture();
+    const good = approvedEvm(f, {}, { ttlSeconds: 60 });
+    const instant = signPermit({ ...good.permit, expiresAt: good.permit.issuedAt }, f.issuer.secretKey);
+    refused(f, factsFor(f, instant), 'PERMIT_MALFORMED', /expires before it is issued/);
+    accepted(f.authorizer.authorize(factsFor(f, good)));
+  });
+
+  it('expired at its expiry millisecond; future-dated from 5 s plus 1 ms of skew', () => {
+    const f = fixture();
+    const signed = approvedEvm(f, {}, { ttlSeconds: 60 });
+    f.clock.advance(60_000 - 1);
+    accepted(f.authorizer.authorize(factsFor(f, signed)));
+    f.clock.advance(1);
+    refused(f, factsFor(f, signed), 'PERMIT_EXPIRED', /expired/);
+    const edge = approvedEvm(f, { nonce: 1 }, { issuedAt: f.clock.now() + 5_000 });
+    accepted(f.authorizer.authorize(factsFor(f, edge)));
+    const beyond = approvedEvm(f, { nonce: 2 }, { issuedAt: f.clock.now() + 5_001 });
+    refused(f, factsFor(f, beyond), 'PERMIT_NOT_YET_VALID');
+  });
+
+  it('per-transaction maximum and daily cap: exactly the limit passes, one base unit more is refused', () => {
+    const f = fixture();
+    refused(f, factsFor(f, approvedEvm(f, { type: 'erc20', token: USDC, amount: usdc(10_000n, 1n), nonce: 1 })), 'POLICY_PER_TX_MAX');
+    for (const nonce of [2, 3, 4, 5, 6]) accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { type: 'erc20', token: USDC, amount: usdc(10_000n), nonce })))).commit();
+    // 50,000 USDC co-signed: the daily cap is reached, not exceeded; one more base unit is over it.
+    refused(f, factsFor(f, approvedEvm(f, { type: 'erc20', token: USDC, amount: 1n, nonce: 7 })), 'POLICY_DAILY_CAP', /50,000 already co-signed/);
+  });
+
+  it('the guardian threshold: exactly the threshold needs no guardians, above it does', () => {
+    const f = fixture();
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { amount: 5n * 10n ** 18n }))));
+    refused(f, factsFor(f, approvedEvm(f, { amount: 5n * 10n ** 18n + 1n, nonce: 1 })), 'PERMIT_GUARDIAN_APPROVAL_REQUIRED');
+  });
+
+  it('signing hours include their start minute and exclude their end minute, also across midnight', () => {
+    const f = fixture();
+    const at = (start: string, end: string) => f.policy.applyNodeSetup({ policies: [evmPolicy({ signingHours: { start, end } })], authorizations: [] }, false, 'test');
+    // The fixture's clock reads 10:00 UTC.
+    at('10:00', '18:00');
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { nonce: 1 }))));
+    at('08:00', '10:00');
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 2 })), 'POLICY_OUTSIDE_SIGNING_HOURS', /between 08:00 and 10:00 UTC; it is 10:00 UTC now/);
+    at('10:00', '09:00');
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { nonce: 3 }))));
+    at('22:00', '10:00');
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 4 })), 'POLICY_OUTSIDE_SIGNING_HOURS');
+  });
+
+  it('an execution authorization: its daily cap may be reached exactly, it ends at its expiry millisecond, and it does not cover before it was enabled', () => {
+    const f = fixture();
+    f.policy.applyNodeSetup({ policies: [], authorizations: [{ scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '2', dailyCap: '3' } }, validForMinutes: 60 } }] }, false, 'test');
+    accepted(f.authorizer.authorize(factsFor(f, permitFor(f, evmPayload({ amount: 2n * 10n ** 18n, nonce: 1 }))))).commit();
+    accepted(f.authorizer.authorize(factsFor(f, permitFor(f, evmPayload({ amount: 10n ** 18n, nonce: 2 }))))).commit();
+    refused(f, factsFor(f, permitFor(f, evmPayload({ amount: 1n, nonce: 3 }))), 'SIGNING_NOT_APPROVED_HERE', /allows 3 ETH in 24 h; 3 already co-signed under it/);
+    const g = fixture();
+    g.policy.applyNodeSetup({ policies: [], authorizations: [{ scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '2', dailyCap: '3' } }, validForMinutes: 60 } }] }, false, 'test');
+    // A clock set back before the authorization was enabled: it does not cover yet.
+    g.clock.advance(-1_000);
+    refused(g, factsFor(g, permitFor(g, evmPayload({ nonce: 1 }))), 'SIGNING_NOT_APPROVED_HERE', /is not active yet/);
+    g.clock.advance(1_000 + 60 * 60_000 - 1);
+    accepted(g.authorizer.authorize(factsFor(g, permitFor(g, evmPayload({ nonce: 2 })))));
+    g.clock.advance(1);
+    refused(g, factsFor(g, permitFor(g, evmPayload({ nonce: 3 }))), 'SIGNING_NOT_APPROVED_HERE', /expired/);
+  });
+});
