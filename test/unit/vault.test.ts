@@ -104,8 +104,10 @@ describe('vault life cycle', () => {
     s.vault.touch();
     s.clock.advance(200_000);
     assert.equal(await s.vault.lockIfIdle(), false);
-    s.clock.advance(101_000);
-    assert.equal(await s.vault.lockIfIdle(), true);
+    s.clock.advance(99_999);
+    assert.equal(await s.vault.lockIfIdle(), false, 'one millisecond short of the timeout');
+    s.clock.advance(1);
+    assert.equal(await s.vault.lockIfIdle(), true, 'idle for exactly the timeout');
     assert.equal(s.vault.status().state, 'locked');
     const last = s.audit.list().entries[0];
     assert.equal(last?.type, 'VAULT_LOCKED');
@@ -131,6 +133,19 @@ describe('vault life cycle', () => {
       await services.close();
       dir.cleanup();
     }
+  });
+
+  it('refuses to unlock when the stored key-derivation settings were weakened, without counting an attempt', async () => {
+    const s = testServices();
+    await s.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+    await s.vault.lock();
+    const stored = JSON.parse((s.db.prepare('SELECT kdf_params FROM vault_meta WHERE id = 1').get() as { kdf_params: string }).kdf_params) as Record<string, unknown>;
+    s.db.prepare('UPDATE vault_meta SET kdf_params = ? WHERE id = 1').run(JSON.stringify({ ...stored, N: 2 ** 10 }));
+    const refused = await rejectsWith(s.vault.unlock(GOOD_PASSPHRASE), 'VAULT_CORRUPT');
+    assert.match(refused.message, /weaker than allowed/);
+    assert.equal(s.vault.status().state, 'locked');
+    assert.equal(s.vault.status().failedAttempts, 0);
+    await s.cleanup();
   });
 
   it('refuses a sealed record copied into another row', async () => {
