@@ -255,6 +255,23 @@ describe('guarded operations', () => {
     await f.cleanup();
   });
 
+  it('the guard refuses a fully approved request once it expired; at its expiry millisecond it still allows', async () => {
+    const f = await guardianFixture();
+    const { lena, sam } = await enrolThree(f);
+    const { vault, guardians } = f.services;
+    const request = await passphraseRequest(f);
+    await guardians.signWithLedger(request.id, lena.id, 'approve');
+    await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
+    const check = () => guardians.checkApproval('vault.passphrase.change', request.subject, vault.passphraseChangeParameters(), request.id);
+    f.clock.advance(Date.parse(request.expiresAt) - f.clock.now());
+    check();
+    f.clock.advance(1);
+    await rejectsWith(check, 'APPROVAL_EXPIRED');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'APPROVAL_EXPIRED');
+    assert.equal(f.services.audit.list({ type: 'VAULT_PASSPHRASE_CHANGED' }).total, 0);
+    await f.cleanup();
+  });
+
   it('the guard refuses an approval used for other parameters or another operation', async () => {
     const f = await guardianFixture();
     const { lena, sam } = await enrolThree(f);
