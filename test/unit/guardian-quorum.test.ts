@@ -237,6 +237,9 @@ describe('guarded operations', () => {
     const one = await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'QUORUM_NOT_MET');
     assert.match(one.message, /1 of 2 required guardian approvals \(Lena\)\. Waiting for Sam or Sofia/);
     await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, `${NEW_PASSPHRASE}x`), 'PASSPHRASE_MISMATCH');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'WEAK_PASSPHRASE');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, 'password1234', 'password1234'), 'WEAK_PASSPHRASE');
     await rejectsWith(vault.changePassphrase(request.id, 'not the passphrase at all', NEW_PASSPHRASE, NEW_PASSPHRASE), 'WRONG_PASSPHRASE');
     const done = await vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE);
     assert.equal(done.requestId, request.id);

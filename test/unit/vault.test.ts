@@ -148,6 +148,22 @@ describe('vault life cycle', () => {
     await s.cleanup();
   });
 
+  it('before a vault exists it says so; confirming the passphrase counts a wrong one and clears the count with the right one; a second lock records nothing', async () => {
+    const s = testServices();
+    await rejectsWith(s.vault.unlock(GOOD_PASSPHRASE), 'VAULT_NOT_CREATED');
+    await rejectsWith(s.vault.confirmPassphrase(GOOD_PASSPHRASE), 'VAULT_NOT_CREATED');
+    assert.throws(() => s.vault.nodeId(), (e: unknown) => e instanceof AppFailure && e.code === 'VAULT_NOT_CREATED');
+    await s.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+    await rejectsWith(s.vault.confirmPassphrase('not the passphrase at all'), 'WRONG_PASSPHRASE');
+    assert.equal(s.vault.status().failedAttempts, 1);
+    await s.vault.confirmPassphrase(GOOD_PASSPHRASE);
+    assert.equal(s.vault.status().failedAttempts, 0);
+    await s.vault.lock();
+    await s.vault.lock();
+    assert.equal(s.audit.list({ type: 'VAULT_LOCKED' }).total, 1);
+    await s.cleanup();
+  });
+
   it('refuses a sealed record copied into another row', async () => {
     const s = testServices();
     await s.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
