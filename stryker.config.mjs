@@ -63,7 +63,9 @@ export const excludedMutations = ['StringLiteral'];
 
 const selected = process.env.STRYKER_GROUP ? [groups[process.env.STRYKER_GROUP]] : Object.values(groups);
 if (selected.includes(undefined)) throw new Error(`unknown STRYKER_GROUP ${process.env.STRYKER_GROUP}; known: ${Object.keys(groups).join(', ')}`);
-const tests = [...new Set(selected.flatMap((g) => g.tests))];
+// STRYKER_TESTS (comma-separated test files) narrows a run to the fast suites that reach the
+// mutants of STRYKER_MUTATE, e.g. when re-checking a few survivors.
+const tests = process.env.STRYKER_TESTS ? process.env.STRYKER_TESTS.split(',') : [...new Set(selected.flatMap((g) => g.tests))];
 const slug = (process.env.STRYKER_GROUP ?? 'all').replace(/[^a-z0-9]+/gi, '-');
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -237,6 +237,9 @@ describe('guarded operations', () => {
     const one = await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'QUORUM_NOT_MET');
     assert.match(one.message, /1 of 2 required guardian approvals \(Lena\)\. Waiting for Sam or Sofia/);
     await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, `${NEW_PASSPHRASE}x`), 'PASSPHRASE_MISMATCH');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'WEAK_PASSPHRASE');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, 'password1234', 'password1234'), 'WEAK_PASSPHRASE');
     await rejectsWith(vault.changePassphrase(request.id, 'not the passphrase at all', NEW_PASSPHRASE, NEW_PASSPHRASE), 'WRONG_PASSPHRASE');
     const done = await vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE);
     assert.equal(done.requestId, request.id);
@@ -252,6 +255,23 @@ describe('guarded operations', () => {
     assert.deepEqual(executed[0]?.details.approvers, ['Lena', 'Sam']);
     const log = JSON.stringify(f.services.audit.list({ limit: 500 }).entries);
     for (const secret of [GOOD_PASSPHRASE, NEW_PASSPHRASE, sam.passphrase, sam.wallet.privateKey.slice(2)]) assert.ok(!log.includes(secret), 'no secret in the audit log');
+    await f.cleanup();
+  });
+
+  it('the guard refuses a fully approved request once it expired; at its expiry millisecond it still allows', async () => {
+    const f = await guardianFixture();
+    const { lena, sam } = await enrolThree(f);
+    const { vault, guardians } = f.services;
+    const request = await passphraseRequest(f);
+    await guardians.signWithLedger(request.id, lena.id, 'approve');
+    await guardians.signWithKeyFile(request.id, sam.keyFile, sam.passphrase, 'approve');
+    const check = () => guardians.checkApproval('vault.passphrase.change', request.subject, vault.passphraseChangeParameters(), request.id);
+    f.clock.advance(Date.parse(request.expiresAt) - f.clock.now());
+    check();
+    f.clock.advance(1);
+    await rejectsWith(check, 'APPROVAL_EXPIRED');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE), 'APPROVAL_EXPIRED');
+    assert.equal(f.services.audit.list({ type: 'VAULT_PASSPHRASE_CHANGED' }).total, 0);
     await f.cleanup();
   });
 

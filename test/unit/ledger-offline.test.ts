@@ -89,6 +89,18 @@ describe('Ledger signing stays offline', () => {
     });
   }
 
+  it('the console signs a transaction on the Ledger (cold signing) with no network attempt', async () => {
+    const device = new LedgerEthEmulator();
+    const ledger = new LedgerDevice(emulatorTransport(device));
+    const attempts = trapNetwork();
+    const { v, r, s } = await ledger.signTransaction(PATH, EIP1559_TX.unsignedSerialized).finally(() => restore!());
+    assert.deepEqual(attempts, []);
+    const signed = EIP1559_TX.clone();
+    signed.signature = Signature.from({ r: `0x${r}`, s: `0x${s}`, v: BigInt(`0x${v}`) });
+    assert.equal(signed.from, expected);
+    assert.ok(device.log.some((apdu) => apdu.startsWith('e004')), 'the transaction went to the device');
+  });
+
   it('the console signs guardian approvals on the Ledger with no network attempt', async () => {
     const ledger = new LedgerDevice(emulatorTransport(new LedgerEthEmulator()));
     const message: ApprovalMessage = {

@@ -369,7 +369,7 @@ describe('PermitAuthorizer: who says yes at this node', () => {
     accepted(f.authorizer.authorize(factsFor(f, signed)));
     const id = f.policy.overview().executionAuthorizations[0]!.id;
     await f.policy.revokeExecutionAuthorization(id, 'laptop lost', { as: 'operator', vaultPassphrase: FIXTURE_PASSPHRASE });
-    refused(f, factsFor(f, signed), 'SIGNING_NOT_APPROVED_HERE', /was revoked .* by operator \(vault passphrase confirmed\)/);
+    refused(f, factsFor(f, signed), 'SIGNING_NOT_APPROVED_HERE', /was revoked 1 s ago by operator \(vault passphrase confirmed\)/);
   });
 
   it('out of scope: per-tx maximum and daily cap of the authorization', () => {
@@ -393,5 +393,108 @@ describe('PermitAuthorizer: who says yes at this node', () => {
     f.policy.engageKillSwitch('freeze');
     refused(f, factsFor(f, permitFor(f, evmPayload())), 'SIGNING_FROZEN');
     assert.equal(f.policy.overview().executionAuthorizations[0]!.state, 'stopped-by-kill-switch');
+  });
+});
+
+describe('PermitAuthorizer: limits hold at the exact boundary', () => {
+  const usdc = (whole: bigint, extraBaseUnits = 0n) => whole * 10n ** 6n + extraBaseUnits;
+
+  it('a permit valid for no time at all is malformed; one valid for exactly the keyset TTL is accepted', () => {
+    const f = fixture();
+    const good = approvedEvm(f, {}, { ttlSeconds: 60 });
+    const instant = signPermit({ ...good.permit, expiresAt: good.permit.issuedAt }, f.issuer.secretKey);
+    refused(f, factsFor(f, instant), 'PERMIT_MALFORMED', /expires before it is issued/);
+    accepted(f.authorizer.authorize(factsFor(f, good)));
+  });
+
+  it('expired at its expiry millisecond; future-dated from 5 s plus 1 ms of skew', () => {
+    const f = fixture();
+    const signed = approvedEvm(f, {}, { ttlSeconds: 60 });
+    f.clock.advance(60_000 - 1);
+    accepted(f.authorizer.authorize(factsFor(f, signed)));
+    f.clock.advance(1);
+    refused(f, factsFor(f, signed), 'PERMIT_EXPIRED', /expired/);
+    const edge = approvedEvm(f, { nonce: 1 }, { issuedAt: f.clock.now() + 5_000 });
+    accepted(f.authorizer.authorize(factsFor(f, edge)));
+    const beyond = approvedEvm(f, { nonce: 2 }, { issuedAt: f.clock.now() + 5_001 });
+    refused(f, factsFor(f, beyond), 'PERMIT_NOT_YET_VALID', /is dated 6 s in the future/);
+  });
+
+  it('per-transaction maximum and daily cap: exactly the limit passes, one base unit more is refused', () => {
+    const f = fixture();
+    refused(f, factsFor(f, approvedEvm(f, { type: 'erc20', token: USDC, amount: usdc(10_000n, 1n), nonce: 1 })), 'POLICY_PER_TX_MAX');
+    for (const nonce of [2, 3, 4, 5, 6]) accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { type: 'erc20', token: USDC, amount: usdc(10_000n), nonce })))).commit();
+    // 50,000 USDC co-signed: the daily cap is reached, not exceeded; one more base unit is over it.
+    refused(f, factsFor(f, approvedEvm(f, { type: 'erc20', token: USDC, amount: 1n, nonce: 7 })), 'POLICY_DAILY_CAP', /50,000 already co-signed/);
+  });
+
+  it('the guardian threshold: exactly the threshold needs no guardians, above it does', () => {
+    const f = fixture();
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { amount: 5n * 10n ** 18n }))));
+    refused(f, factsFor(f, approvedEvm(f, { amount: 5n * 10n ** 18n + 1n, nonce: 1 })), 'PERMIT_GUARDIAN_APPROVAL_REQUIRED');
+  });
+
+  it('signing hours include their start minute and exclude their end minute, also across midnight', () => {
+    const f = fixture();
+    const at = (start: string, end: string) => f.policy.applyNodeSetup({ policies: [evmPolicy({ signingHours: { start, end } })], authorizations: [] }, false, 'test');
+    // The fixture's clock reads 10:00 UTC.
+    at('10:00', '18:00');
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { nonce: 1 }))));
+    at('08:00', '10:00');
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 2 })), 'POLICY_OUTSIDE_SIGNING_HOURS', /between 08:00 and 10:00 UTC; it is 10:00 UTC now/);
+    at('10:00', '09:00');
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { nonce: 3 }))));
+    at('22:00', '10:00');
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 4 })), 'POLICY_OUTSIDE_SIGNING_HOURS');
+    // A window that starts where it ends is empty: it never signs (not "always").
+    at('10:00', '10:00');
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 5 })), 'POLICY_OUTSIDE_SIGNING_HOURS');
+    // Hours and minutes both count: at 10:30 a window from 10:30 is open, one from 10:31 is not.
+    f.clock.advance(30 * 60_000);
+    at('10:30', '11:00');
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { nonce: 6 }))));
+    at('10:31', '11:00');
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 7 })), 'POLICY_OUTSIDE_SIGNING_HOURS', /it is 10:30 UTC now/);
+  });
+
+  it('the refusal sentences carry the right figures: frozen since, by whom; one signature; valid for how long', () => {
+    const f = fixture();
+    f.policy.engageKillSwitch('compromise suspected');
+    f.clock.advance(2 * 60_000);
+    refused(f, factsFor(f, approvedEvm(f)), 'SIGNING_FROZEN', /frozen 2 min ago by operator \("compromise suspected"\)/);
+    const g = fixture();
+    g.policy.applyNodeSetup({ policies: [evmPolicy({ dailyCountLimit: 1 })], authorizations: [] }, false, 'test');
+    accepted(g.authorizer.authorize(factsFor(g, approvedEvm(g, { nonce: 1, amount: 1n })))).commit();
+    refused(g, factsFor(g, approvedEvm(g, { nonce: 2, amount: 1n })), 'POLICY_DAILY_COUNT', /allows 1 signature in 24 h/);
+  });
+
+  it('the keyset\'s own permit TTL applies, not the default', () => {
+    const f = fixture();
+    f.policy.applyNodeSetup({ policies: [evmPolicy({ permitTtlSeconds: 120 })], authorizations: [] }, false, 'test');
+    accepted(f.authorizer.authorize(factsFor(f, approvedEvm(f, { nonce: 1 }, { ttlSeconds: 100 }))));
+    refused(f, factsFor(f, approvedEvm(f, { nonce: 2 }, { ttlSeconds: 121 })), 'PERMIT_TTL_TOO_LONG', /is valid for 3 min; keyset ks-evm-1 accepts permits valid for at most 2 min/);
+  });
+
+  it('an execution authorization does not cover an asset its scope does not name', () => {
+    const f = fixture();
+    f.policy.applyNodeSetup({ policies: [], authorizations: [{ scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '2', dailyCap: '3' } }, validForMinutes: 60 } }] }, false, 'test');
+    refused(f, factsFor(f, permitFor(f, evmPayload({ type: 'erc20', token: USDC, amount: 10n ** 6n }))), 'SIGNING_NOT_APPROVED_HERE', /does not cover USDC/);
+  });
+
+  it('an execution authorization: its daily cap may be reached exactly, it ends at its expiry millisecond, and it does not cover before it was enabled', () => {
+    const f = fixture();
+    f.policy.applyNodeSetup({ policies: [], authorizations: [{ scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '2', dailyCap: '3' } }, validForMinutes: 60 } }] }, false, 'test');
+    accepted(f.authorizer.authorize(factsFor(f, permitFor(f, evmPayload({ amount: 2n * 10n ** 18n, nonce: 1 }))))).commit();
+    accepted(f.authorizer.authorize(factsFor(f, permitFor(f, evmPayload({ amount: 10n ** 18n, nonce: 2 }))))).commit();
+    refused(f, factsFor(f, permitFor(f, evmPayload({ amount: 1n, nonce: 3 }))), 'SIGNING_NOT_APPROVED_HERE', /allows 3 ETH in 24 h; 3 already co-signed under it/);
+    const g = fixture();
+    g.policy.applyNodeSetup({ policies: [], authorizations: [{ scope: { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '2', dailyCap: '3' } }, validForMinutes: 60 } }] }, false, 'test');
+    // A clock set back before the authorization was enabled: it does not cover yet.
+    g.clock.advance(-1_000);
+    refused(g, factsFor(g, permitFor(g, evmPayload({ nonce: 1 }))), 'SIGNING_NOT_APPROVED_HERE', /is not active yet/);
+    g.clock.advance(1_000 + 60 * 60_000 - 1);
+    accepted(g.authorizer.authorize(factsFor(g, permitFor(g, evmPayload({ nonce: 2 })))));
+    g.clock.advance(1);
+    refused(g, factsFor(g, permitFor(g, evmPayload({ nonce: 3 }))), 'SIGNING_NOT_APPROVED_HERE', /expired/);
   });
 });

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { AppFailure } from '../../main/errors';
+import { ManualClock } from '../../main/platform/clock';
+import { createServices } from '../../main/services';
 import { FREE_ATTEMPTS, NODE_IDENTITY_RECORD, unlockDelayMs } from '../../main/vault/vault-service';
-import { GOOD_PASSPHRASE, testServices } from '../support/services';
+import { GOOD_PASSPHRASE, TEST_KDF_COST, testServices } from '../support/services';
+import { tempDir } from '../support/temp-dir';
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppFailure> {
   try {
@@ -99,12 +104,63 @@ describe('vault life cycle', () => {
     s.vault.touch();
     s.clock.advance(200_000);
     assert.equal(await s.vault.lockIfIdle(), false);
-    s.clock.advance(101_000);
-    assert.equal(await s.vault.lockIfIdle(), true);
+    s.clock.advance(99_999);
+    assert.equal(await s.vault.lockIfIdle(), false, 'one millisecond short of the timeout');
+    s.clock.advance(1);
+    assert.equal(await s.vault.lockIfIdle(), true, 'idle for exactly the timeout');
     assert.equal(s.vault.status().state, 'locked');
     const last = s.audit.list().entries[0];
     assert.equal(last?.type, 'VAULT_LOCKED');
     assert.deepEqual(last?.details, { reason: 'idle' });
+    await s.cleanup();
+  });
+
+  it('the idle-lock timer runs by itself: no call from outside locks an idle vault', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const services = createServices({ dataDir: join(dir.path, 'data'), clock, kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 20, idleTimeoutSeconds: 300, cluster: { stateDir: join(dir.path, 'state') } });
+    try {
+      await services.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+      // Control: several checks pass within the timeout and leave the vault unlocked.
+      await sleep(150);
+      assert.equal(services.vault.status().state, 'unlocked');
+      clock.advance(301_000);
+      // Bounded wait: the timer fires every 20 ms; a loaded machine gets ten seconds.
+      for (let waited = 0; services.vault.status().state !== 'locked' && waited < 10_000; waited += 20) await sleep(20);
+      assert.equal(services.vault.status().state, 'locked', 'the timer locked the idle vault');
+      assert.deepEqual(services.audit.list({ type: 'VAULT_LOCKED' }).entries[0]?.details, { reason: 'idle' });
+    } finally {
+      await services.close();
+      dir.cleanup();
+    }
+  });
+
+  it('refuses to unlock when the stored key-derivation settings were weakened, without counting an attempt', async () => {
+    const s = testServices();
+    await s.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+    await s.vault.lock();
+    const stored = JSON.parse((s.db.prepare('SELECT kdf_params FROM vault_meta WHERE id = 1').get() as { kdf_params: string }).kdf_params) as Record<string, unknown>;
+    s.db.prepare('UPDATE vault_meta SET kdf_params = ? WHERE id = 1').run(JSON.stringify({ ...stored, N: 2 ** 10 }));
+    const refused = await rejectsWith(s.vault.unlock(GOOD_PASSPHRASE), 'VAULT_CORRUPT');
+    assert.match(refused.message, /weaker than allowed/);
+    assert.equal(s.vault.status().state, 'locked');
+    assert.equal(s.vault.status().failedAttempts, 0);
+    await s.cleanup();
+  });
+
+  it('before a vault exists it says so; confirming the passphrase counts a wrong one and clears the count with the right one; a second lock records nothing', async () => {
+    const s = testServices();
+    await rejectsWith(s.vault.unlock(GOOD_PASSPHRASE), 'VAULT_NOT_CREATED');
+    await rejectsWith(s.vault.confirmPassphrase(GOOD_PASSPHRASE), 'VAULT_NOT_CREATED');
+    assert.throws(() => s.vault.nodeId(), (e: unknown) => e instanceof AppFailure && e.code === 'VAULT_NOT_CREATED');
+    await s.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+    await rejectsWith(s.vault.confirmPassphrase('not the passphrase at all'), 'WRONG_PASSPHRASE');
+    assert.equal(s.vault.status().failedAttempts, 1);
+    await s.vault.confirmPassphrase(GOOD_PASSPHRASE);
+    assert.equal(s.vault.status().failedAttempts, 0);
+    await s.vault.lock();
+    await s.vault.lock();
+    assert.equal(s.audit.list({ type: 'VAULT_LOCKED' }).total, 1);
     await s.cleanup();
   });
 
