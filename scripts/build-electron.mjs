@@ -3,7 +3,8 @@
  *   node scripts/build-electron.mjs [--outdir <dir>] [--release]     (default: dist)
  * --release marks the bundle as a packaged build at build time: the MPC addon then loads only
  * from its bundled path, whatever the environment says (app.isPackaged enforces it at run time too).
- * Writes <outdir>/main/electron-main.cjs and <outdir>/preload/electron-bridge.cjs.
+ * Writes <outdir>/main/electron-main.cjs, <outdir>/main/permit-verify-worker.cjs (the permit
+ * import workers, loaded from beside the main bundle) and <outdir>/preload/electron-bridge.cjs.
  * The preload must be one self-contained CommonJS file: a sandboxed preload can require only
  * Electron's renderer modules, so the build fails if the bundle would require anything else.
  */
@@ -56,17 +57,17 @@ export async function buildElectron({ outDir = join(projectRoot, 'dist'), releas
   };
   const mainOutfile = join(outDir, 'main', 'electron-main.cjs');
   const preloadOutfile = join(outDir, 'preload', 'electron-bridge.cjs');
+  const workerOutfile = join(outDir, 'main', 'permit-verify-worker.cjs');
+  const mainSettings = {
+    ...common,
+    platform: 'node',
+    target: NODE_TARGET,
+    external: MAIN_EXTERNALS,
+    banner: { js: IMPORT_META_URL_SHIM },
+    define: { 'import.meta.url': '__import_meta_url', __VAULTKEEPER_PACKAGED__: release ? 'true' : 'false' },
+  };
   const [main, preload] = await Promise.all([
-    build({
-      ...common,
-      entryPoints: [join(projectRoot, 'main', 'app', 'electron-main.ts')],
-      outfile: mainOutfile,
-      platform: 'node',
-      target: NODE_TARGET,
-      external: MAIN_EXTERNALS,
-      banner: { js: IMPORT_META_URL_SHIM },
-      define: { 'import.meta.url': '__import_meta_url', __VAULTKEEPER_PACKAGED__: release ? 'true' : 'false' },
-    }),
+    build({ ...mainSettings, entryPoints: [join(projectRoot, 'main', 'app', 'electron-main.ts')], outfile: mainOutfile }),
     build({
       ...common,
       entryPoints: [join(projectRoot, 'preload', 'electron-bridge.ts')],
@@ -76,11 +77,13 @@ export async function buildElectron({ outDir = join(projectRoot, 'dist'), releas
       external: PRELOAD_EXTERNALS,
     }),
   ]);
+  // Its own bundle: a worker thread starts from a file, beside the main bundle that starts it.
+  await build({ ...mainSettings, entryPoints: [join(projectRoot, 'main', 'permits', 'queue', 'permit-verify-worker.ts')], outfile: workerOutfile });
   const preloadRequires = externalImports(preload.metafile).filter((path) => !PRELOAD_EXTERNALS.includes(path));
   if (preloadRequires.length > 0) {
     throw new Error(`The sandboxed preload would require ${preloadRequires.join(', ')}; only electron is available there.`);
   }
-  return { mainOutfile, preloadOutfile, mainExternals: externalImports(main.metafile) };
+  return { mainOutfile, workerOutfile, preloadOutfile, mainExternals: externalImports(main.metafile) };
 }
 
 function outDirFromArgs(args) {
@@ -94,7 +97,7 @@ function outDirFromArgs(args) {
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
     const result = await buildElectron({ outDir: outDirFromArgs(process.argv.slice(2)), release: process.argv.includes('--release') });
-    process.stdout.write(`Built ${result.mainOutfile}\nBuilt ${result.preloadOutfile}\n`);
+    process.stdout.write(`Built ${result.mainOutfile}\nBuilt ${result.workerOutfile}\nBuilt ${result.preloadOutfile}\n`);
   } catch (error) {
     process.stderr.write(`build:electron failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
