@@ -76,6 +76,9 @@ export type SigningPhase = 'waiting-for-peers' | 'signing' | 'done' | 'failed';
 export interface SigningProgressView {
   phase: SigningPhase;
   detail: string;
+  /** While this node's engine runs the session: the round in progress and how many there are. */
+  round: number | null;
+  rounds: number | null;
 }
 
 export interface QueueItemView {

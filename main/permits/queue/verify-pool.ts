@@ -8,8 +8,10 @@
  * Loading: from source (tests, headless host) the worker's TypeScript is loaded through tsx; in
  * the bundled Electron main it is the sibling file permit-verify-worker.cjs (scripts/build-electron.mjs).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { VerificationSnapshot, VerifyItem, VerifyOutcome } from './parallel-verification';
 
@@ -52,7 +54,9 @@ export class VerifyPool {
   constructor(size: number) {
     this.signal = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, size)));
     const { target, evalCode } = workerTarget();
-    for (let slot = 0; slot < size; slot += 1) {
+    // A build without the worker file verifies on the main thread alone.
+    const available = evalCode || existsSync(fileURLToPath(target));
+    for (let slot = 0; available && slot < size; slot += 1) {
       const channel = new MessageChannel();
       const worker = new Worker(target, { eval: evalCode, workerData: { port: channel.port2, signal: this.signal, slot }, transferList: [channel.port2] });
       const entry: PoolWorker = { worker, port: channel.port1, slot, ready: false, dead: false, busy: null };
