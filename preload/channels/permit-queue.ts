@@ -48,6 +48,8 @@ export interface TransferView extends AssetAmountView {
   destination: string;
   /** How the keyset's allowlist knows the destination: "on the allowlist" or null when it is not. */
   allowlistLabel: string | null;
+  /** The name the keyset's allowlist gives the destination ("Treasury cold wallet"), or null. */
+  allowlistName: string | null;
 }
 
 /** The transaction in words, for a person who must not misread it. */
