@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { VerificationSnapshot, VerifyItem, VerifyOutcome } from './parallel-verification';
 
@@ -29,16 +29,26 @@ interface PoolWorker {
   busy: { job: number; chunk: number; since: number } | null;
 }
 
-type Answer = { ready: true } | { job: number; outcomes: VerifyOutcome[] | null };
+type Answer = { ready: true } | { failed: true } | { job: number; outcomes: VerifyOutcome[] | null };
 
-function workerTarget(): { target: string | URL; evalCode: boolean } {
+/**
+ * The worker's start-up script: loads the worker module and, if that fails, says so on the port,
+ * because the main thread may be blocked in Atomics.wait, where a worker's error event never arrives.
+ */
+function workerScript(): string | null {
   const here = import.meta.url;
+  const onFailure = `(() => { const { workerData } = require('node:worker_threads'); workerData.port.postMessage({ failed: true }); Atomics.add(workerData.signal, workerData.slot, 1); Atomics.notify(workerData.signal, workerData.slot); })`;
   if (here.endsWith('.ts')) {
+    // From source (tests, headless host): the TypeScript worker through tsx.
     const file = new URL('./permit-verify-worker.ts', here).href;
-    const tsx = createRequire(here).resolve('tsx/esm/api');
-    return { target: `require(${JSON.stringify(tsx)}).tsImport(${JSON.stringify(file)}, ${JSON.stringify(here)})`, evalCode: true };
+    // tsx's ESM API (its CommonJS twin cannot load its own ESM half from an eval'd worker).
+    const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    return `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(file)}, ${JSON.stringify(here)})).catch(${onFailure})`;
   }
-  return { target: new URL('./permit-verify-worker.cjs', here), evalCode: false };
+  // The bundled Electron main: the worker bundle beside it. A build without it verifies on the main thread alone.
+  const file = fileURLToPath(new URL('./permit-verify-worker.cjs', here));
+  if (!existsSync(file)) return null;
+  return `try { require(${JSON.stringify(file)}); } catch { ${onFailure}(); }`;
 }
 
 /** Workers beside the main thread, one per further core. */
@@ -53,12 +63,10 @@ export class VerifyPool {
 
   constructor(size: number) {
     this.signal = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, size)));
-    const { target, evalCode } = workerTarget();
-    // A build without the worker file verifies on the main thread alone.
-    const available = evalCode || existsSync(fileURLToPath(target));
-    for (let slot = 0; available && slot < size; slot += 1) {
+    const script = workerScript();
+    for (let slot = 0; script !== null && slot < size; slot += 1) {
       const channel = new MessageChannel();
-      const worker = new Worker(target, { eval: evalCode, workerData: { port: channel.port2, signal: this.signal, slot }, transferList: [channel.port2] });
+      const worker = new Worker(script, { eval: true, workerData: { port: channel.port2, signal: this.signal, slot }, transferList: [channel.port2] });
       const entry: PoolWorker = { worker, port: channel.port1, slot, ready: false, dead: false, busy: null };
       worker.on('error', () => {
         entry.dead = true;
@@ -153,6 +161,10 @@ export class VerifyPool {
       const received = receiveMessageOnPort(w.port);
       if (!received) return null;
       const answer = received.message as Answer;
+      if ('failed' in answer) {
+        w.dead = true;
+        return null;
+      }
       if ('ready' in answer) {
         w.ready = true;
         if (job === -1) return { outcomes: null };
