@@ -3,10 +3,11 @@
  *   node scripts/build-electron.mjs [--outdir <dir>] [--release]     (default: dist)
  * --release marks the bundle as a packaged build at build time: the MPC addon then loads only
  * from its bundled path, whatever the environment says (app.isPackaged enforces it at run time too).
- * Writes <outdir>/main/electron-main.cjs and <outdir>/preload/electron-bridge.cjs, and the two
- * processes the lab cluster starts: <outdir>/node/vaultkeeper-node.cjs (the headless signer node)
- * and <outdir>/coordinator/vaultkeeper-coordinator.cjs. A packaged app has neither tsx nor the
- * sources, so it starts these bundles (Electron's utilityProcess; plain Node elsewhere).
+ * Writes <outdir>/main/electron-main.cjs, <outdir>/main/permit-verify-worker.cjs (the permit
+ * import workers, loaded from beside the main bundle), <outdir>/preload/electron-bridge.cjs, and the
+ * two processes the lab cluster starts: <outdir>/node/vaultkeeper-node.cjs (the headless signer
+ * node) and <outdir>/coordinator/vaultkeeper-coordinator.cjs. A packaged app has neither tsx nor
+ * the sources, so it starts these bundles (Electron's utilityProcess; plain Node elsewhere).
  * The preload must be one self-contained CommonJS file: a sandboxed preload can require only
  * Electron's renderer modules, so the build fails if the bundle would require anything else.
  */
@@ -92,6 +93,7 @@ export async function buildSignerBundles({ outDir = join(projectRoot, 'dist'), r
 export async function buildElectron({ outDir = join(projectRoot, 'dist'), release = false } = {}) {
   const mainOutfile = join(outDir, 'main', 'electron-main.cjs');
   const preloadOutfile = join(outDir, 'preload', 'electron-bridge.cjs');
+  const workerOutfile = join(outDir, 'main', 'permit-verify-worker.cjs');
   const [main, preload, signer] = await Promise.all([
     build({ ...nodeProcessOptions(release, MAIN_EXTERNALS), entryPoints: [join(projectRoot, 'main', 'app', 'electron-main.ts')], outfile: mainOutfile }),
     build({
@@ -104,11 +106,13 @@ export async function buildElectron({ outDir = join(projectRoot, 'dist'), releas
     }),
     buildSignerBundles({ outDir, release }),
   ]);
+  // Its own bundle: a worker thread starts from a file, beside the main bundle that starts it.
+  await build({ ...nodeProcessOptions(release, MAIN_EXTERNALS), entryPoints: [join(projectRoot, 'main', 'permits', 'queue', 'permit-verify-worker.ts')], outfile: workerOutfile });
   const preloadRequires = externalImports(preload.metafile).filter((path) => !PRELOAD_EXTERNALS.includes(path));
   if (preloadRequires.length > 0) {
     throw new Error(`The sandboxed preload would require ${preloadRequires.join(', ')}; only electron is available there.`);
   }
-  return { mainOutfile, preloadOutfile, nodeOutfile: signer.nodeOutfile, coordinatorOutfile: signer.coordinatorOutfile, mainExternals: externalImports(main.metafile) };
+  return { mainOutfile, workerOutfile, preloadOutfile, nodeOutfile: signer.nodeOutfile, coordinatorOutfile: signer.coordinatorOutfile, mainExternals: externalImports(main.metafile) };
 }
 
 function outDirFromArgs(args) {
@@ -122,7 +126,7 @@ function outDirFromArgs(args) {
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
     const result = await buildElectron({ outDir: outDirFromArgs(process.argv.slice(2)), release: process.argv.includes('--release') });
-    for (const file of [result.mainOutfile, result.preloadOutfile, result.nodeOutfile, result.coordinatorOutfile]) process.stdout.write(`Built ${file}\n`);
+    for (const file of [result.mainOutfile, result.workerOutfile, result.preloadOutfile, result.nodeOutfile, result.coordinatorOutfile]) process.stdout.write(`Built ${file}\n`);
   } catch (error) {
     process.stderr.write(`build:electron failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

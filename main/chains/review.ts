@@ -54,8 +54,10 @@ function amountOf(asset: string, amount: bigint, ctx: Ctx, statedDecimals: numbe
 }
 
 function transferView(asset: string, amount: bigint, destination: string, ctx: Ctx, statedDecimals: number | null = null): TransferView {
-  const onList = ctx.policy?.source.allowlist.some((a) => sameAddress(a, destination)) ?? false;
-  return { asset, destination, ...amountOf(asset, amount, ctx, statedDecimals), allowlistLabel: onList ? `on the allowlist of keyset ${ctx.keysetId}` : null };
+  const listed = ctx.policy?.source.allowlist.find((a) => sameAddress(a, destination));
+  // The label is looked up by the allowlisted entry, so only a listed destination can carry one.
+  const name = listed === undefined ? null : (Object.entries(ctx.policy?.source.allowlistLabels ?? {}).find(([address]) => sameAddress(address, listed))?.[1] ?? null);
+  return { asset, destination, ...amountOf(asset, amount, ctx, statedDecimals), allowlistLabel: listed !== undefined ? `on the allowlist of keyset ${ctx.keysetId}` : null, allowlistName: name };
 }
 
 function from(ctx: ReviewContext): string {

@@ -61,8 +61,8 @@ export class Participations {
   }
 
   /** Sessions running here with the engine's progress, for the screen and the node's status lines. */
-  running(): Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string }> {
-    return [...this.participations.values()].map((p) => ({ sessionId: p.info.sessionId, protocol: p.info.protocol, keysetId: p.info.keysetId, step: p.runner.progress?.step ?? 0, total: p.runner.progress?.total ?? 0, label: p.runner.progress?.label ?? (p.started ? 'running' : 'waiting for the other nodes') }));
+  running(): Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string; parties: number; started: boolean }> {
+    return [...this.participations.values()].map((p) => ({ sessionId: p.info.sessionId, protocol: p.info.protocol, keysetId: p.info.keysetId, step: p.runner.progress?.step ?? 0, total: p.runner.progress?.total ?? 0, label: p.runner.progress?.label ?? (p.started ? 'running' : 'waiting for the other nodes'), parties: p.info.parties.length, started: p.started === true }));
   }
 
   /**

@@ -16,7 +16,7 @@ import { PermitService } from './permit-service';
 import { SpentPermits } from './spent-permits';
 import { TrustedIssuers } from './trusted-issuers';
 import { PermitChecker, type QueueKeyset } from './queue/permit-checker';
-import { PermitQueue } from './queue/permit-queue';
+import { PermitQueue, type PermitQueueOptions } from './queue/permit-queue';
 import type { QueueCluster } from './queue/queue-signing';
 
 /** What the permit queue uses of the cluster: this node's keysets and signing under a permit. */
@@ -39,7 +39,7 @@ export interface SigningAuthorization {
   permits: PermitService;
   policy: PolicyService;
   /** The permit queue of this console, signing through `cluster`. */
-  queue(cluster: QueueClusterSource): PermitQueue;
+  queue(cluster: QueueClusterSource, options?: Pick<PermitQueueOptions, 'importWorkers'>): PermitQueue;
 }
 
 export function createSigningAuthorization({ db, audit, clock, guard, revokers }: SigningAuthorizationOptions): SigningAuthorization {
@@ -51,7 +51,7 @@ export function createSigningAuthorization({ db, audit, clock, guard, revokers }
   const authorizer = new PermitAuthorizer({ db, audit, clock, issuers, policy: store, authorizations, spent, approvals });
   const permits = new PermitService({ db, audit, guard, issuers, approvals, authorizer });
   const policy = new PolicyService({ db, audit, clock, guard, store, authorizations, revokers });
-  const queue = (cluster: QueueClusterSource) =>
-    new PermitQueue({ db, audit, clock, checker: new PermitChecker(authorizer, (id) => cluster.keyset(id)), permits, approvals, policy: store, issuers, cluster: () => cluster });
+  const queue = (cluster: QueueClusterSource, options: Pick<PermitQueueOptions, 'importWorkers'> = {}) =>
+    new PermitQueue({ db, audit, clock, checker: new PermitChecker(authorizer, (id) => cluster.keyset(id), issuers), permits, approvals, policy: store, issuers, cluster: () => cluster, ...options });
   return { authorizer, permits, policy, queue };
 }

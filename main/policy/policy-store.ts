@@ -6,7 +6,8 @@
 import canonicalize from 'canonicalize';
 import { keysetPolicy, type KeysetPolicy } from '../../preload/channels/policy';
 import type { Db } from '../store/database';
-import { toBaseUnits } from './amounts';
+import { fail } from '../errors';
+import { sameAddress, toBaseUnits } from './amounts';
 
 export const DAY_MS = 24 * 3600 * 1000;
 export const DEFAULT_PERMIT_TTL_SECONDS = 60;
@@ -35,6 +36,11 @@ export interface KillSwitchState {
 
 export function compilePolicy(input: unknown, updatedAt: number): CompiledPolicy {
   const source = keysetPolicy.parse(input);
+  for (const address of Object.keys(source.allowlistLabels ?? {})) {
+    if (!source.allowlist.some((a) => sameAddress(a, address))) {
+      fail('POLICY_INVALID', `The allowlist label for ${address} names an address that is not on the allowlist of keyset ${source.keysetId}; add the address to the allowlist or remove its label.`);
+    }
+  }
   const assets = new Map<string, AssetRule>();
   for (const [key, limits] of Object.entries(source.assets)) {
     const what = `${limits.symbol} (${key})`;

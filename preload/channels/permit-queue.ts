@@ -48,6 +48,8 @@ export interface TransferView extends AssetAmountView {
   destination: string;
   /** How the keyset's allowlist knows the destination: "on the allowlist" or null when it is not. */
   allowlistLabel: string | null;
+  /** The name the keyset's allowlist gives the destination ("Treasury cold wallet"), or null. */
+  allowlistName: string | null;
 }
 
 /** The transaction in words, for a person who must not misread it. */
@@ -76,6 +78,9 @@ export type SigningPhase = 'waiting-for-peers' | 'signing' | 'done' | 'failed';
 export interface SigningProgressView {
   phase: SigningPhase;
   detail: string;
+  /** While this node's engine runs the session: the round in progress and how many there are. */
+  round: number | null;
+  rounds: number | null;
 }
 
 export interface QueueItemView {

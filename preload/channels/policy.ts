@@ -43,6 +43,7 @@ export interface AssetLimitsView {
 export interface KeysetPolicyView {
   keysetId: string;
   allowlist: string[];
+  allowlistLabels?: Record<string, string>;
   assets: Record<string, AssetLimitsView>;
   dailyCountLimit: number | null;
   signingHours: { start: string; end: string } | null;
@@ -95,9 +96,24 @@ export const assetLimits = z.strictObject({
 /** An asset key: "native", "erc20:0x<40 hex>" or "spl:<base58 mint>". */
 export const assetKey = z.string().regex(/^(native|erc20:0x[0-9a-f]{40}|spl:[1-9A-HJ-NP-Za-km-z]{32,44})$/, 'must be "native", "erc20:0x<contract, lower case>" or "spl:<mint>"');
 
+/**
+ * A person's name for an allowlisted destination ("Treasury cold wallet"). Shown beside the
+ * address, never instead of it, so it must not read as an address itself.
+ */
+export const allowlistLabel = z
+  .string()
+  .trim()
+  .min(1)
+  .max(48)
+  // Control and invisible or direction-changing characters could make it read as something else.
+  .regex(/^[^\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*$/, 'must not contain control, invisible or direction-changing characters')
+  .refine((label) => !/0x[0-9a-f]{4,}/i.test(label) && !/[1-9A-HJ-NP-Za-km-z]{24,}/.test(label), 'must not look like an address (it is shown beside one)');
+
 export const keysetPolicy = z.strictObject({
   keysetId,
   allowlist: z.array(z.string().min(1).max(64)).max(1000),
+  /** Allowlisted address → its label; every labelled address must be on the allowlist. */
+  allowlistLabels: z.record(z.string().min(1).max(64), allowlistLabel).optional(),
   assets: z.record(assetKey, assetLimits),
   dailyCountLimit: z.number().int().min(0).max(1_000_000).nullable().default(null),
   signingHours: z.strictObject({ start: hhmm, end: hhmm }).nullable().default(null),

@@ -62,7 +62,7 @@ describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
     for (const s of [harness.services, ...peers.map((p) => p.services)]) await s.cluster.connect(coordinator.url);
     const keyset = await harness.services.cluster.createKeyset('eddsa');
     await until(() => peers.every((p) => p.services.cluster.keyset(keyset.keysetId)?.status === 'active'), 20_000);
-    const policy: KeysetPolicy = { keysetId: keyset.keysetId, allowlist: [recipient], assets: { native: { symbol: 'SOL', decimals: 9, perTxMax: '10', dailyCap: '20', guardianApprovalAbove: null } }, dailyCountLimit: null, signingHours: null, permitTtlSeconds: 900 };
+    const policy: KeysetPolicy = { keysetId: keyset.keysetId, allowlist: [recipient], allowlistLabels: { [recipient]: 'Payroll float' }, assets: { native: { symbol: 'SOL', decimals: 9, perTxMax: '10', dailyCap: '20', guardianApprovalAbove: null } }, dailyCountLimit: null, signingHours: null, permitTtlSeconds: 900 };
     const setUp = (s: Services, authorize: boolean) => {
       s.permits.enrolIssuersAtSetup([{ publicKey: issuer.publicKey.toString('hex'), fingerprint: issuerFingerprint(issuer.publicKey), name: 'treasury issuer', lab: false }], false, 'test');
       s.policy.applyNodeSetup({ policies: [policy], authorizations: authorize ? [{ id: '6a1e0c1e-0000-4000-8000-0000000e2e00', scope: { keysetId: keyset.keysetId, destinations: [recipient], assets: { native: { perTxMax: '10', dailyCap: '20' } }, validForMinutes: 60 } }] : [] }, false, 'test');
@@ -98,6 +98,9 @@ describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
     assert.match(words, /Solana devnet/);
     assert.match(words, new RegExp(`1.5 SOL\\s+to ${recipient}`));
     assert.match(words, /on the allowlist of keyset/);
+    // The allowlist's name for the destination, beside the address and marked as a label.
+    assert.equal(await review.getByTestId('allowlist-name').innerText(), '(allowlist label: “Payroll float”)');
+    assert.match(words, new RegExp(`to ${recipient} \\(allowlist label: “Payroll float”\\)`));
     assert.equal(await review.locator('[data-check="issuer"]').getAttribute('data-status'), 'pass');
     assert.equal(await review.locator('[data-check="approval"]').getAttribute('data-status'), 'fail');
     assert.match(await review.getByTestId('review-upstream').innerText(), /approved by approver-1, approver-2 \(2 of 2 required\)/);

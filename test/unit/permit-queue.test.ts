@@ -15,10 +15,12 @@ import { VersionedTransaction } from '@solana/web3.js';
 import { buildEvmTransfer } from '../../main/chains/build';
 import { reviewTransaction } from '../../main/chains/review';
 import type { SignOptions, SignOutcome } from '../../main/cluster/cluster-service';
+import { signingRound, type RunningSession } from '../../main/cluster/signing-rounds';
 import { AppFailure, fail } from '../../main/errors';
 import { serializeBundle } from '../../main/permits/permit-bundle';
 import type { SignedPermit } from '../../main/permits/permit-format';
 import type { QueueKeyset } from '../../main/permits/queue/permit-checker';
+import type { SigningProgressView } from '../../preload/contract';
 import type { PermitQueue } from '../../main/permits/queue/permit-queue';
 import { ALICE, EVM_KEYSET, MALLORY, SOL_KEYSET, USDC, evmPayload, factsFor, permitFixture, permitFor, solPayload, type PermitFixture } from '../support/permits';
 import { generateIssuerKey } from '../../main/permits/issuer-keys';
@@ -33,12 +35,19 @@ class LocalSigner {
   hang = false;
   /** Runs while a signature is being made (a slow quorum). */
   during: (() => void) | null = null;
+  /** What this node's engine reports for the session being signed, while `during` runs. */
+  engine: Omit<RunningSession, 'sessionId'> | null = null;
+  private current: string | null = null;
   constructor(private readonly f: PermitFixture) {}
 
   keyset(keysetId: string): QueueKeyset | null {
     if (keysetId === EVM_KEYSET) return { keysetId, scheme: 'ecdsa', address: wallet.address, publicKey: wallet.signingKey.compressedPublicKey.slice(2), lab: false, status: 'active' };
     if (keysetId === SOL_KEYSET) return { keysetId, scheme: 'eddsa', address: this.f.solana.address, publicKey: Buffer.from(this.f.solana.keyset.publicKey.toBytes()).toString('hex'), lab: false, status: 'active' };
     return null;
+  }
+
+  runningSessions(): RunningSession[] {
+    return this.current && this.engine ? [{ sessionId: this.current, ...this.engine }] : [];
   }
 
   async signWithPermit(keysetId: string, permit: unknown, message: Buffer, _options?: SignOptions): Promise<SignOutcome> {
@@ -49,7 +58,9 @@ class LocalSigner {
     const decision = this.f.authorizer.authorize({ ...factsFor(this.f, signed, { keysetAddress: this.keyset(keysetId)!.address, requestedHere: true }), sessionId, message });
     if (!decision.ok) fail('SIGN_REFUSED', decision.message);
     decision.commit();
+    this.current = sessionId;
     this.during?.();
+    this.current = null;
     let signature: string;
     let recoveryId: number | null = null;
     if (evm) {
@@ -289,6 +300,30 @@ describe('permit queue', () => {
     assert.match(words.warnings[0]!, /cannot read/);
     const sol = reviewTransaction({ kind: 'solana', cluster: 'devnet' }, solPayload(f, 1_500_000_000n), { keysetId: SOL_KEYSET, keysetAddress: f.solana.address, policy: null });
     assert.match(sol.instructions[0]!, new RegExp(`^System transfer: 1.5 SOL from ${f.solana.address} to ${f.solana.recipient}`));
+  });
+
+  it('shows each permit waiting for peers, then round k of n from this node\'s engine, then done', async () => {
+    const p = ethPermit(1n, 7);
+    queue.importFrom({ from: 'file', path: writeBundle([p]) });
+    queue.approve(p.permit.permitId);
+    const seen: Array<SigningProgressView | null> = [];
+    signer.during = () => {
+      signer.engine = { protocol: 'ecdsa-sign', step: 0, total: 0, parties: 2, started: false };
+      seen.push(queue.item(p.permit.permitId).progress);
+      // ECDSA signing expects one message per other party in each of 4 rounds: 3 received = round 4.
+      signer.engine = { protocol: 'ecdsa-sign', step: 3, total: 4, parties: 2, started: true };
+      seen.push(queue.item(p.permit.permitId).progress);
+    };
+    const started = queue.startSigning([p.permit.permitId]);
+    assert.equal(started.items[0]!.progress?.phase, 'waiting-for-peers');
+    await started.done;
+    assert.deepEqual(seen.map((x) => [x?.phase, x?.round, x?.rounds]), [['waiting-for-peers', null, null], ['signing', 4, 4]]);
+    assert.match(seen[0]!.detail, /waits for the other 1 node of the quorum/);
+    assert.equal(queue.item(p.permit.permitId).progress?.phase, 'done');
+    // The engine's counts as rounds: FROST's two, presigned ECDSA's one, ECDSA with three parties.
+    assert.deepEqual(signingRound({ sessionId: 's', protocol: 'eddsa-sign', step: 1, total: 2, parties: 2, started: true }), { round: 2, rounds: 2 });
+    assert.deepEqual(signingRound({ sessionId: 's', protocol: 'ecdsa-sign-presigned', step: 0, total: 0, parties: 2, started: true }), { round: 1, rounds: 1 });
+    assert.deepEqual(signingRound({ sessionId: 's', protocol: 'ecdsa-sign', step: 2, total: 8, parties: 3, started: true }), { round: 2, rounds: 4 });
   });
 
   it('after a stop mid-signature: the signature this node recorded is recovered and exportable, otherwise the permit fails with a reason — never signed twice', async () => {

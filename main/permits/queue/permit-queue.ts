@@ -23,6 +23,7 @@ import type { PermitChecker } from './permit-checker';
 import { importBundles, type ImportSource } from './queue-import';
 import { QueueSigner, type QueueCluster } from './queue-signing';
 import { QueueStore, type QueueRow } from './queue-store';
+import { defaultWorkerCount, VerifyPool } from './verify-pool';
 import { headroomAfter, itemView, signedPermitOf, totalsOf } from './queue-views';
 import { resultEntry, resultQr, writeResultFile } from './result-file';
 
@@ -36,11 +37,19 @@ export interface PermitQueueOptions {
   policy: PolicyStore;
   issuers: TrustedIssuers;
   cluster: () => QueueCluster;
+  /** Bundles of at least `minimumPermits` are verified on `workers` worker threads too (default: one per further core). */
+  importWorkers?: { minimumPermits: number; workers: number };
 }
+
+/** Below this many permits a bundle is verified faster on one thread than workers can be briefed. */
+const PARALLEL_IMPORT_MINIMUM = 1_000;
+/** How long an import waits for freshly started workers before it verifies without them. */
+const WORKER_START_TIMEOUT_MS = 30_000;
 
 export class PermitQueue {
   readonly store: QueueStore;
   private readonly signer: QueueSigner;
+  private pool: VerifyPool | null = null;
 
   constructor(private readonly o: PermitQueueOptions) {
     this.store = new QueueStore(o.db);
@@ -71,7 +80,32 @@ export class PermitQueue {
 
   importFrom(input: ImportSource) {
     this.expireDue();
-    return importBundles({ db: this.o.db, audit: this.o.audit, store: this.store, checker: this.o.checker, now: () => this.now() }, input);
+    return importBundles({ db: this.o.db, audit: this.o.audit, store: this.store, checker: this.o.checker, now: () => this.now(), pool: (permits) => this.importPool(permits) }, input);
+  }
+
+  private importPool(permits: number): VerifyPool | null {
+    const { minimumPermits, workers } = this.o.importWorkers ?? { minimumPermits: PARALLEL_IMPORT_MINIMUM, workers: defaultWorkerCount() };
+    if (permits < minimumPermits || workers === 0) return null;
+    this.warmImportWorkers();
+    return this.pool;
+  }
+
+  /**
+   * Starts the import workers (once) and waits until they are ready; returns how many are. Large
+   * imports call it themselves; calling it ahead keeps the start-up out of the operator's wait.
+   */
+  warmImportWorkers(): number {
+    const workers = this.o.importWorkers?.workers ?? defaultWorkerCount();
+    if (workers === 0) return 0;
+    this.pool ??= new VerifyPool(workers);
+    return this.pool.waitReady(WORKER_START_TIMEOUT_MS);
+  }
+
+  /** Stops the import workers (they never keep the process alive, but tests and shutdown end them). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
   }
 
   overview(): QueueOverviewView {

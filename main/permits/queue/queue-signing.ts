@@ -12,6 +12,7 @@ import { decodePayload } from '../../chains/payload';
 import { assembleSignedTransaction } from '../../chains/signed-transaction';
 import type { SignOptions, SignOutcome } from '../../cluster/cluster-service';
 import { signatureMatchesKeyset } from '../../cluster/signature-check';
+import { signingRound, type RunningSession } from '../../cluster/signing-rounds';
 import { isAppFailure } from '../../errors';
 import type { Db } from '../../store/database';
 import type { PermitChecker } from './permit-checker';
@@ -21,6 +22,8 @@ import { signedPermitOf } from './queue-views';
 /** What the queue needs of the cluster (ClusterService provides it). */
 export interface QueueCluster {
   signWithPermit(keysetId: string, permit: unknown, message: Buffer, options?: SignOptions): Promise<SignOutcome>;
+  /** Sessions running at this node with the engine's progress (ClusterService.runningSessions). */
+  runningSessions?(): RunningSession[];
 }
 
 export interface SigningDeps {
@@ -45,17 +48,22 @@ export class QueueSigner {
 
   progressOf(permitId: string): SigningProgressView | null {
     const p = this.progress.get(permitId);
-    if (!p || p.phase !== 'waiting-for-peers') return p ?? null;
-    // Once this node committed the permit, its session is running: the quorum exchanges rounds.
+    if (!p || (p.phase !== 'waiting-for-peers' && p.phase !== 'signing')) return p ?? null;
+    // Once this node committed the permit, its session is known: this node's engine tells the round.
     const spent = this.spentSession.get(permitId) as { session_id: string } | undefined;
     const row = this.deps.store.get(permitId);
-    if (spent && row?.state === 'signing') return { phase: 'signing', detail: `Session ${spent.session_id.slice(0, 12)}… running: this node accepted the permit and exchanges rounds with the quorum.` };
-    return p;
+    if (!spent || row?.state !== 'signing') return p;
+    const session = `Session ${spent.session_id.slice(0, 12)}…`;
+    const running = this.deps.cluster().runningSessions?.().find((r) => r.sessionId === spent.session_id);
+    if (!running) return { phase: 'signing', detail: `${session}: this node accepted the permit; the quorum is exchanging rounds.`, round: null, rounds: null };
+    const at = signingRound(running);
+    if (!at) return { phase: 'waiting-for-peers', detail: `${session}: this node accepted the permit and waits for the other ${running.parties - 1} node${running.parties === 2 ? '' : 's'} of the quorum.`, round: null, rounds: null };
+    return { phase: 'signing', detail: `With ${running.parties} nodes (${session}).`, round: at.round, rounds: at.rounds };
   }
 
   /** Queues the permits for signing, in order; resolves when all of them are settled. */
   enqueue(permitIds: string[]): Promise<void> {
-    permitIds.forEach((id, i) => this.progress.set(id, { phase: 'waiting-for-peers', detail: i === 0 ? 'Asking the quorum to join the signing session.' : `Queued: ${i} permit${i === 1 ? '' : 's'} ahead.` }));
+    permitIds.forEach((id, i) => this.settle(id, 'waiting-for-peers', i === 0 ? 'Asking the quorum to join the signing session.' : `Queued: ${i} permit${i === 1 ? '' : 's'} ahead.`));
     const run = this.tail.then(async () => {
       for (const id of permitIds) await this.signOne(id);
     });
@@ -64,7 +72,7 @@ export class QueueSigner {
   }
 
   private settle(permitId: string, phase: SigningProgressView['phase'], detail: string): void {
-    this.progress.set(permitId, { phase, detail });
+    this.progress.set(permitId, { phase, detail, round: null, rounds: null });
   }
 
   private async signOne(permitId: string): Promise<void> {

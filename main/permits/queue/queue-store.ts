@@ -78,9 +78,16 @@ export class QueueStore {
     return row;
   }
 
-  hasTxHash(txHash: string): string | null {
-    const row = this.db.prepare('SELECT permit_id FROM permit_queue WHERE tx_hash = ? LIMIT 1').get(txHash) as { permit_id: string } | undefined;
-    return row?.permit_id ?? null;
+  /** The queue's rows among `permitIds` (id → state), in one query. */
+  statesOf(permitIds: string[]): Map<string, QueueState> {
+    const rows = this.db.prepare('SELECT permit_id, state FROM permit_queue WHERE permit_id IN (SELECT value FROM json_each(?))').all(JSON.stringify(permitIds)) as Array<{ permit_id: string; state: QueueState }>;
+    return new Map(rows.map((r) => [r.permit_id, r.state]));
+  }
+
+  /** Which of `txHashes` are queued already (tx hash → permit id), in one query. */
+  permitsOfTxHashes(txHashes: string[]): Map<string, string> {
+    const rows = this.db.prepare('SELECT tx_hash, permit_id FROM permit_queue WHERE tx_hash IN (SELECT value FROM json_each(?))').all(JSON.stringify(txHashes)) as Array<{ tx_hash: string; permit_id: string }>;
+    return new Map(rows.map((r) => [r.tx_hash, r.permit_id]));
   }
 
   insert(signed: SignedPermit, source: string, now: number): void {

@@ -177,7 +177,15 @@ function PoliciesPanel({ overview, reload }: { overview: PolicyOverview; reload(
           <h2 className="mono">{p.keysetId}</h2>
           <dl className="facts">
             <dt>Allowlist</dt>
-            <dd className="mono small">{p.allowlist.join(', ') || '(empty: nothing can be sent)'}</dd>
+            <dd className="small">
+              {p.allowlist.length === 0 ? '(empty: nothing can be sent)' : null}
+              {p.allowlist.map((address) => (
+                <div key={address} data-allowlisted={address}>
+                  <span className="mono">{address}</span>
+                  {p.allowlistLabels?.[address] ? <span className="allowlist-name"> (label: “{p.allowlistLabels[address]}”)</span> : null}
+                </div>
+              ))}
+            </dd>
             <dt>Daily signatures</dt>
             <dd>{p.dailyCountLimit === null ? 'no limit' : `at most ${p.dailyCountLimit}`} ({p.signaturesLast24h} in the last 24 h)</dd>
             <dt>Signing hours</dt>
@@ -201,7 +209,7 @@ function PoliciesPanel({ overview, reload }: { overview: PolicyOverview; reload(
               ))}
             </tbody>
           </table>
-          <button type="button" className="link" onClick={() => setText(JSON.stringify({ keysetId: p.keysetId, allowlist: p.allowlist, assets: p.assets, dailyCountLimit: p.dailyCountLimit, signingHours: p.signingHours, permitTtlSeconds: p.permitTtlSeconds }, null, 2))}>
+          <button type="button" className="link" onClick={() => setText(JSON.stringify({ keysetId: p.keysetId, allowlist: p.allowlist, allowlistLabels: p.allowlistLabels ?? {}, assets: p.assets, dailyCountLimit: p.dailyCountLimit, signingHours: p.signingHours, permitTtlSeconds: p.permitTtlSeconds }, null, 2))}>
             Edit this policy below
           </button>
         </div>
@@ -221,7 +229,7 @@ function PoliciesPanel({ overview, reload }: { overview: PolicyOverview; reload(
         onApplied={reload}
       >
         <div className="field">
-          <label htmlFor="policy-json">Policy (JSON; amounts are decimal strings in the asset's units)</label>
+          <label htmlFor="policy-json">Policy (JSON; amounts are decimal strings in the asset's units; "allowlistLabels" names allowlisted addresses, e.g. {'{"0x…": "Treasury cold wallet"}'})</label>
           <textarea id="policy-json" className="mono" rows={12} value={text} onChange={(e) => setText(e.target.value)} />
         </div>
         <ErrorNotice error={parseError} />

@@ -187,7 +187,11 @@ function QueueRow(props: { item: QueueItemView; now: number; selected: boolean; 
         {item.reason ? <div className="run-reason" data-testid="state-reason">{item.reason}</div> : null}
         {item.progress ? (
           <div className="small" data-testid="progress" data-phase={item.progress.phase}>
-            {item.progress.phase === 'waiting-for-peers' ? 'Waiting for peers' : item.progress.phase === 'signing' ? 'Signing' : item.progress.phase === 'done' ? 'Done' : 'Failed'}: {item.progress.detail}
+            <strong>
+              {item.progress.phase === 'waiting-for-peers' ? 'Waiting for peers' : item.progress.phase === 'signing' ? 'Signing' : item.progress.phase === 'done' ? 'Done' : 'Failed'}
+              {item.progress.round !== null && item.progress.rounds !== null ? <span data-testid="signing-round">, round {item.progress.round} of {item.progress.rounds}</span> : null}
+            </strong>
+            : {item.progress.detail}
           </div>
         ) : null}
       </td>

@@ -128,6 +128,11 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
                   {t.amount} {t.symbol}
                 </strong>{' '}
                 to <span className="mono">{t.destination}</span>{' '}
+                {t.allowlistName ? (
+                  <span className="allowlist-name" data-testid="allowlist-name" title="The name this keyset's allowlist gives the address: a reminder, not the address">
+                    (allowlist label: “{t.allowlistName}”)
+                  </span>
+                ) : null}{' '}
                 {t.allowlistLabel ? <span className="badge badge-ok">{t.allowlistLabel}</span> : <span className="badge badge-bad">NOT on the allowlist</span>}
               </td>
             </tr>
