@@ -229,11 +229,12 @@ export class PresignaturePool {
 
   /** Spends a presignature on this node without signing (after an attempt that did not complete). */
   drop(presignatureId: string): void {
-    this.o.db.transaction(() => {
+    const deleted = this.o.db.transaction(() => {
       this.o.db.prepare(`UPDATE mpc_presignatures SET state = 'used', used_at = ? WHERE presignature_id = ? AND state = 'ready'`).run(this.iso(), presignatureId);
-      this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId);
+      return this.o.db.prepare('DELETE FROM sealed_records WHERE record_type = ? AND record_id = ?').run(PRESIGNATURE_RECORD.type, presignatureId).changes;
     })();
-    this.scrub();
+    // After a signing that used it, consume() already deleted and scrubbed the secret: no second checkpoint.
+    if (deleted > 0) this.scrub();
   }
 
   /** Drops every presignature of the keyset (its shares were refreshed, or the operator asked). */

@@ -34,6 +34,9 @@ export const NODE_OPTIONS = {
   // and a cheap KDF would void the node's security.
   'insecure-test-primes': { type: 'string' },
   'kdf-test-cost': { type: 'boolean', default: false },
+  // Client of a running node's control socket (DIR/control.sock): list or cancel its sessions.
+  sessions: { type: 'boolean', default: false },
+  cancel: { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -43,7 +46,9 @@ export const NODE_USAGE = `usage: npm run node -- --data DIR (--coordinator ws(s
          [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]
          [--accept-keygen-minutes N] [--state-dir DIR] [--lab] [--prime-pool N]
        npm run node -- --data DIR --export-card FILE          write this node's card and exit
-       npm run node -- --data DIR --enrol-card FILE --words "six words"   enrol one peer and exit`;
+       npm run node -- --data DIR --enrol-card FILE --words "six words"   enrol one peer and exit
+       npm run node -- --data DIR --sessions                 list the running node's sessions
+       npm run node -- --data DIR --cancel SESSION           cancel one of its sessions`;
 
 export function nodeHelp(protocols: readonly string[], maxKeygenMinutes: number): string {
   return `Vaultkeeper signer node: the console's main-process services without a window. It holds one
@@ -105,6 +110,14 @@ Options
                            TESTS ONLY: use the published Paillier primes in FILE (one hex line)
                            instead of generating them. Voids ECDSA security.
   --kdf-test-cost          TESTS ONLY: a cheap passphrase KDF. Voids the vault's protection.
+  --sessions               Ask the node running with this --data for its running sessions, print one
+                           SESSION <session id> <protocol> keyset <id> <step> <n>/<total> line each,
+                           and exit. Needs no passphrase (see Progress and cancellation).
+  --cancel SESSION         Cancel the session SESSION (its id, or its first 8+ hex digits as PROGRESS
+                           prints them) on the node running with this --data, and exit: the session
+                           ends there as failed, the other nodes are told it was cancelled by this
+                           node's operator, and nothing of it is kept. Exit 0 when cancelled, 3 when
+                           refused (no such session, several match, no node running).
   --help                   Print this help and exit.
 
 Environment
@@ -116,6 +129,7 @@ Environment
 
 Files
   DIR/vaultkeeper.sqlite3  The encrypted vault and this node's records (0600).
+  DIR/control.sock         The running node's control socket (0600), for --sessions and --cancel.
   DIR/node-card.json       This node's card, written at start (and by --export-card):
                              { "format": "vaultkeeper-node-card/v1",
                                "card": { "nodeId": 32 hex, "name": "node-b",
@@ -145,12 +159,23 @@ Air gap
 
 ${NODE_SETUP_HELP}
 
+Progress and cancellation
+  Every long step this node takes part in (auxiliary data with its prime search, key generation,
+  presignatures, refresh, signing) prints PROGRESS <session> <protocol> <step> <n>/<total> when it
+  starts and every 5 s while it runs. To stop one session and keep the node running, from another
+  terminal:  npm run node -- --data DIR --cancel <session>  (the running node prints
+  CANCELLED <session> …). Ctrl-C (SIGINT) or SIGTERM ends every running session as failed first —
+  the other nodes are told the operator stopped this node, instead of waiting for a timeout — then
+  stops the node. The running node serves DIR/control.sock for this (a Unix socket, owner-only,
+  inside the owner-only data folder; it can only list and cancel sessions).
+
 Output
   NODE <node id> <fingerprint>   once the vault is open;  READY <node id>   once connected;
   READY air-gapped               when serving the air gap;  CARD <file> <fingerprint>  for --export-card;
   ENROLLED <node id> <name>      for --enrol-card.
   PRIME_POOL <level>/<target>    as the prime pool fills;  PROGRESS …   of long sessions every 5 s.
-  SIGINT/SIGTERM cancel what runs and stop the node; SIGHUP re-reads the setup files.
+  CANCELLED <session> <protocol> keyset <id>   for each session cancelled (--cancel, Ctrl-C, SIGTERM).
+  SIGINT/SIGTERM cancel what runs (the peers are told) and stop the node; SIGHUP re-reads the setup files.
 
 Example
   printf '%s\\n' "$PASSPHRASE" | npm run node -- --data /srv/vk-node-b --export-card /media/usb/node-b.json --passphrase-fd 0

@@ -15,7 +15,9 @@
  * again on SIGHUP, so an operator adds a keyset's policy without restarting the node.
  * Status lines on stdout: NODE, READY, PRIME_POOL level/target (--prime-pool N keeps N entries of
  * pregenerated safe primes, searched in the background while idle) and PROGRESS of long sessions
- * every 5 s; SIGINT/SIGTERM cancels what runs and stops the node.
+ * when they start and every 5 s. The running node serves DIR/control.sock (control-socket.ts):
+ * `--data DIR --sessions` lists its sessions and `--data DIR --cancel ID` ends one as failed, the
+ * peers told why; SIGINT/SIGTERM end every running session that way, then stop the node.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +33,7 @@ import { nodeCardText } from '../cluster/card-file';
 import { NODE_OPTIONS, NODE_USAGE, nodeHelp } from './cli-help';
 import { chosenTransport, enrolCardFile, enrolPeersFile, exportCard, serveAirgap } from './cluster-commands';
 import { passphraseFromParentPort, type ParentPortLike } from './parent-port-passphrase';
+import { ControlSocketError, sendControl, serveControl } from './control-socket';
 
 function parseOptions() {
   try {
@@ -87,8 +90,23 @@ async function readPassphrase(): Promise<string> {
   return text!.replace(/\r?\n$/, '');
 }
 
+/** --sessions / --cancel: one command to the node already running with this --data, then exit. */
+async function controlCommand(dataDir: string): Promise<never> {
+  let answer: string[];
+  try {
+    answer = await sendControl(dataDir, values.cancel !== undefined ? `cancel ${values.cancel}` : 'sessions');
+  } catch (error) {
+    process.stderr.write(`vaultkeeper node: ${error instanceof Error ? error.message : 'the running node did not answer'}\n`);
+    return process.exit(3);
+  }
+  for (const line of answer) say(line);
+  return process.exit(answer.some((l) => l.startsWith('REFUSED ')) ? 3 : 0);
+}
+
 async function main(): Promise<void> {
   if (!values.data) die('--data DIR is required.');
+  if (values.sessions && values.cancel !== undefined) die('--sessions and --cancel are separate commands: give one.');
+  if (values.sessions || values.cancel !== undefined) return controlCommand(values.data!);
   const transport = readInput(() => chosenTransport(values));
   if (values['airgap-outbox'] && !values['airgap-inbox']) die('--airgap-outbox needs --airgap-inbox.');
   if (values.words && !values['enrol-card']) die('--words confirms the card given with --enrol-card.');
@@ -108,12 +126,22 @@ async function main(): Promise<void> {
   else if (transport.kind !== 'none') services.cluster.mode = 'configured';
   const keygenMinutes = values['accept-keygen-minutes'] !== undefined ? Number(values['accept-keygen-minutes']) : 0;
   if (values['accept-keygen-minutes'] !== undefined && !(keygenMinutes > 0 && keygenMinutes <= MAX_KEYGEN_WINDOW_MINUTES)) die(`--accept-keygen-minutes takes 1 to ${MAX_KEYGEN_WINDOW_MINUTES}.`);
-  const shutdown = async (code: number) => {
+  let control: { close: () => void } | null = null;
+  const cancelled = (sessionId: string, protocol: string, keysetId: string) => say(`CANCELLED ${sessionId} ${protocol} keyset ${keysetId}`);
+  const shutdown = async (code: number, signal?: string) => {
+    // Each running session ends failed here, and the peers hear why before the connection closes.
+    if (signal && services.vault.unlocked) {
+      const running = services.cluster.runningSessions();
+      const reason = `The operator of node ${values.name} stopped it (${signal}) while the session ran; the session was cancelled.`;
+      const ended = new Set(services.cluster.abortSessions(() => true, 'CANCELLED', reason));
+      for (const r of running) if (ended.has(r.sessionId)) cancelled(r.sessionId, r.protocol, r.keysetId);
+    }
+    control?.close();
     await services.close().catch(() => undefined);
     process.exit(code);
   };
-  process.on('SIGTERM', () => void shutdown(0));
-  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+  process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
 
   const passphrase = await readPassphrase();
   try {
@@ -159,11 +187,20 @@ async function main(): Promise<void> {
       }
     })();
   }
-  // Progress of long sessions (prime search, aux data, key generation), every 5 s while they run.
+  // Progress of long sessions (prime search, aux data, key generation, presign, refresh): when
+  // they start, then every 5 s while they run. The id printed is enough for --cancel.
+  const lastShown = new Map<string, number>();
   setInterval(() => {
     if (!services.vault.unlocked) return;
-    for (const r of services.cluster.runningSessions()) say(`PROGRESS ${r.sessionId.slice(0, 16)} ${r.protocol} ${r.label} ${r.step}/${r.total}`);
-  }, 5_000).unref();
+    const now = Date.now();
+    const running = services.cluster.runningSessions();
+    for (const r of running) {
+      if (now - (lastShown.get(r.sessionId) ?? 0) < 5_000) continue;
+      lastShown.set(r.sessionId, now);
+      say(`PROGRESS ${r.sessionId.slice(0, 16)} ${r.protocol} ${r.label} ${r.step}/${r.total}`);
+    }
+    for (const id of lastShown.keys()) if (!running.some((r) => r.sessionId === id)) lastShown.delete(id);
+  }, 1_000).unref();
   if (keygenMinutes > 0) services.cluster.openKeygenWindow(keygenMinutes, 'operator');
   writeFileSync(join(dataDir, 'node-card.json'), nodeCardText(me), { mode: 0o600 });
   say(`NODE ${me.nodeId} ${me.fingerprint}`);
@@ -184,6 +221,20 @@ async function main(): Promise<void> {
     }
   }
 
+  // The control socket: --sessions and --cancel from another terminal of the same account.
+  try {
+    control = await serveControl(
+      dataDir,
+      {
+        running: () => (services.vault.unlocked ? services.cluster.runningSessions() : []),
+        cancel: (sessionId, reason) => services.cluster.abortSessions((s) => s.sessionId === sessionId, 'CANCELLED', reason).length > 0,
+      },
+      `The operator of node ${values.name} cancelled the session from its command line.`,
+      (answer) => say(answer),
+    );
+  } catch (error) {
+    die(error instanceof ControlSocketError ? `${error.code}: ${error.message}` : 'the control socket could not be opened.');
+  }
   if (values.peers) {
     const deadline = Date.now() + 60_000;
     while (!existsSync(values.peers)) {
