@@ -6,16 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { DATABASE_FILE } from '../../main/store/database';
-import { testPrimes } from '../cluster/support';
 import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
-import { startTestHost } from '../support/host';
-import { TEST_KDF_COST } from '../support/services';
-import { tempDir } from '../support/temp-dir';
+import { startLabInBrowser, startPrimedLabHost, type TestHost } from '../support/primed-lab';
 import { killLeftovers } from '../support/processes';
 
 const PASSPHRASE = 'granite lantern orchard velvet compass';
@@ -23,9 +19,9 @@ const PASSPHRASE = 'granite lantern orchard velvet compass';
 describe('auxiliary data as a job in the browser', { timeout: 480_000 }, () => {
   let browser: Browser;
   let page: Page;
-  let harness: Awaited<ReturnType<typeof startTestHost>>;
+  let harness: TestHost;
   let pids: number[] = [];
-  const primesDir = tempDir('vk-primes-');
+  let cleanup: () => void = () => undefined;
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   const prepare = () => page.getByTestId('prepare-aux');
   const createButtons = () => [page.getByRole('button', { name: 'Create ECDSA keyset (Ethereum)' }), page.getByRole('button', { name: 'Create EdDSA keyset (Solana)' })];
@@ -33,13 +29,7 @@ describe('auxiliary data as a job in the browser', { timeout: 480_000 }, () => {
   const allDisabled = async () => (await prepare().isDisabled()) && (await Promise.all(createButtons().map((b) => b.isDisabled()))).every(Boolean);
 
   before(async () => {
-    const primes = testPrimes();
-    const files = new Map(['lab-node-b', 'lab-node-c'].map((name, i) => {
-      const file = join(primesDir.path, `${name}.hex`);
-      writeFileSync(file, primes[i + 1]!.toString('hex'), { mode: 0o600 });
-      return [name, file] as const;
-    }));
-    harness = await startTestHost({ kdfCost: TEST_KDF_COST, lab: { kdfTestCost: true, testPrimesFile: (name) => files.get(name) }, cluster: { primes: () => primes[0] } });
+    ({ harness, cleanup } = await startPrimedLabHost());
     browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
@@ -50,20 +40,11 @@ describe('auxiliary data as a job in the browser', { timeout: 480_000 }, () => {
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
     killLeftovers(pids);
-    primesDir.cleanup();
+    cleanup();
   });
 
   it('keeps its progress across navigation and a reload; conflicting buttons stay disabled until it ends', async () => {
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('button', { name: 'Keysets' }).click();
-    await page.getByRole('button', { name: 'Start lab cluster' }).click();
-    await page.getByTestId('lab-banner').waitFor({ timeout: 90_000 });
-    pids = harness.services.lab.status().pids;
-    await page.getByTestId('cluster-node').nth(2).waitFor();
+    pids = await startLabInBrowser(page, harness, PASSPHRASE);
 
     await prepare().click();
     await auxJob().waitFor();

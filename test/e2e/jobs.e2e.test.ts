@@ -6,16 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { DATABASE_FILE } from '../../main/store/database';
-import { testPrimes } from '../cluster/support';
 import { launchChromium, SCREENSHOT_DIR } from '../support/browser';
-import { startTestHost } from '../support/host';
-import { TEST_KDF_COST } from '../support/services';
-import { tempDir } from '../support/temp-dir';
+import { startLabInBrowser, startPrimedLabHost, type TestHost } from '../support/primed-lab';
 import { isAlive, killLeftovers } from '../support/processes';
 
 const PASSPHRASE = 'granite lantern orchard velvet compass';
@@ -24,22 +20,16 @@ const REASON = 'vault locked during key generation';
 describe('key generation jobs in the browser', { timeout: 480_000 }, () => {
   let browser: Browser;
   let page: Page;
-  let harness: Awaited<ReturnType<typeof startTestHost>>;
+  let harness: TestHost;
   let pids: number[] = [];
-  const primesDir = tempDir('vk-primes-');
+  let cleanup: () => void = () => undefined;
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   const createEcdsa = () => page.getByRole('button', { name: 'Create ECDSA keyset (Ethereum)' });
   const createEddsa = () => page.getByRole('button', { name: 'Create EdDSA keyset (Solana)' });
   const keygenJob = () => page.locator('[data-testid="job"][data-job-kind="keygen"]').first();
 
   before(async () => {
-    const primes = testPrimes();
-    const files = new Map(['lab-node-b', 'lab-node-c'].map((name, i) => {
-      const file = join(primesDir.path, `${name}.hex`);
-      writeFileSync(file, primes[i + 1]!.toString('hex'), { mode: 0o600 });
-      return [name, file] as const;
-    }));
-    harness = await startTestHost({ kdfCost: TEST_KDF_COST, lab: { kdfTestCost: true, testPrimesFile: (name) => files.get(name) }, cluster: { primes: () => primes[0] } });
+    ({ harness, cleanup } = await startPrimedLabHost());
     browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
@@ -50,20 +40,11 @@ describe('key generation jobs in the browser', { timeout: 480_000 }, () => {
     pids = [...new Set([...pids, ...(harness?.services.lab.status().pids ?? [])])];
     await harness?.stop();
     killLeftovers(pids);
-    primesDir.cleanup();
+    cleanup();
   });
 
   it('ECDSA key generation keeps its progress across navigation and a reload; Create stays disabled until it ends', async () => {
-    await page.goto(harness.host.url);
-    await page.getByRole('heading', { name: 'Create the vault' }).waitFor();
-    await page.getByLabel('Vault passphrase').fill(PASSPHRASE);
-    await page.getByLabel('Type it again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('button', { name: 'Keysets' }).click();
-    await page.getByRole('button', { name: 'Start lab cluster' }).click();
-    await page.getByTestId('lab-banner').waitFor({ timeout: 90_000 });
-    pids = harness.services.lab.status().pids;
-    await page.getByTestId('cluster-node').nth(2).waitFor();
+    pids = await startLabInBrowser(page, harness, PASSPHRASE);
 
     await createEcdsa().click();
     await keygenJob().waitFor();
