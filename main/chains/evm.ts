@@ -34,7 +34,8 @@ export function decodeEvmPayload(payloadHex: string): DecodedTransaction {
   if (!preimage.equals(bytes)) refuse('it is not in canonical encoding');
   if (!tx.to) refuse('it creates a contract; this node co-signs transfers only');
 
-  const to = getAddress(tx.to);
+  // ethers already returns \`to\` checksummed; checksumming it again costs a keccak per permit.
+  const to = tx.to;
   const transfers: Transfer[] = [];
   if (tx.value > 0n) transfers.push({ asset: 'native', destination: to, amount: tx.value, source: null, decimals: null });
   let kind: DecodedTransaction['kind'] = tx.type === 2 ? 'eip1559' : 'legacy';
