@@ -127,7 +127,9 @@ export function createServices(options: ServiceOptions): Services {
   const permitQueue = createQueue(cluster);
   // A permit a previous run left mid-signature is settled before anything else can touch it.
   permitQueue.recover();
-  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
+  // The lab nodes know this console's guardians, so guarded operations (refresh) run on the lab too.
+  const labGuardians = () => (guardians.registry().complete ? guardians.registryFileJson() : null);
+  const lab = new LabCluster({ dataDir: options.dataDir, vault, audit, cluster, guardians: labGuardians, ...(options.lab ? { options: options.lab } : {}), ...(options.cluster?.stateDir ? { stateDir: options.cluster.stateDir } : {}) });
   const clusterSetup = new ClusterSetup({ dataDir: options.dataDir, db, vault, audit, clock, cluster, lab });
   const ceremony = createCeremonyDomain({ db, audit, clock, vault, guardians, ledger, dataDir: options.dataDir, pdfPrinter: options.pdfPrinter ?? null });
   // A seed or share in memory does not outlive the unlocked vault.

@@ -72,6 +72,8 @@ interface Child {
   lines: string[];
 }
 
+const LAB_GUARDIANS_FILE = 'guardians.json';
+
 export class LabCluster {
   private children: Child[] = [];
   private url: string | null = null;
@@ -81,7 +83,16 @@ export class LabCluster {
   private readonly exitHook = () => this.killNow();
 
   constructor(
-    private readonly o: { dataDir: string; vault: VaultService; audit: AuditLog; cluster: ClusterService; options?: LabOptions; stateDir?: string },
+    private readonly o: {
+      dataDir: string;
+      vault: VaultService;
+      audit: AuditLog;
+      cluster: ClusterService;
+      /** This console's guardian registry file, or null while it has fewer than three guardians. */
+      guardians?: () => string | null;
+      options?: LabOptions;
+      stateDir?: string;
+    },
   ) {
     o.vault.onLock(() => {
       if (this.children.length === 0) return;
@@ -222,6 +233,7 @@ export class LabCluster {
         const dir = join(labDir, name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         const init = !existsSync(join(dir, 'vaultkeeper.sqlite3'));
+        this.writeGuardiansFile(dir);
         return { name, dir, child: this.spawnChild(name, 'node', this.peerArgs(name, dir, url, init), this.passphraseFor(name)) };
       });
       const cards: Array<{ card: NodeCard; fingerprint: string }> = [];
@@ -249,9 +261,22 @@ export class LabCluster {
     }
   }
 
+  /**
+   * The lab nodes adopt this console's guardians at their first start (`--guardians`), so a refresh
+   * approved here is checked there against the same three keys. The file is written once: a lab
+   * node keeps the guardians it adopted (guardians change only by an approved replacement), so after
+   * a replacement here a refresh on the lab is refused there, naming the keys it does not know.
+   */
+  private writeGuardiansFile(dir: string): void {
+    if (existsSync(join(dir, LAB_GUARDIANS_FILE))) return;
+    const json = this.o.guardians?.() ?? null;
+    if (json) writeFileAtomically(dir, LAB_GUARDIANS_FILE, json);
+  }
+
   private peerArgs(name: string, dir: string, url: string, init: boolean): string[] {
     const primes = this.o.options?.testPrimesFile?.(name);
-    return ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
+    const guardians = existsSync(join(dir, LAB_GUARDIANS_FILE)) ? ['--guardians', join(dir, LAB_GUARDIANS_FILE)] : [];
+    return ['--data', dir, '--coordinator', url, '--name', name, '--peers', join(dir, 'peers.json'), ...guardians, ...(init ? ['--init'] : []), ...(this.o.options?.kdfTestCost ? ['--kdf-test-cost'] : []), ...(primes ? ['--insecure-test-primes', primes] : []), '--lab', '--accept-keygen-minutes', '1440', ...(this.o.stateDir ? ['--state-dir', join(this.o.stateDir, 'lab')] : [])];
   }
 
   /** The lab signer nodes by name, with their node ids and whether their process runs. */

@@ -38,7 +38,8 @@ export interface ProvenGuardian {
   kind: GuardianKind;
   address: string;
   derivationPath: string | null;
-  proof: { challenge: string; signature: string };
+  /** `vaultId` is set when the key proved itself to another vault (a guardian adopted from its registry file). */
+  proof: { challenge: string; signature: string; vaultId?: string };
 }
 
 interface HeadRow {
@@ -213,8 +214,8 @@ export class GuardianRegistryStore {
     this.writeHead(rows, epoch + 1);
   }
 
-  /** Initial enrolment of a proven key into the next free slot. */
-  enrol(proven: ProvenGuardian): void {
+  /** Initial enrolment of a proven key into the next free slot; `from` says where it came from when not the console's own enrolment. */
+  enrol(proven: ProvenGuardian, from?: { file: string; vaultId: string }): void {
     this.ctx.db.transaction(() => {
       const rows = this.all();
       if (rows.length >= GUARDIAN_COUNT) this.registryFull(rows.length);
@@ -223,7 +224,7 @@ export class GuardianRegistryStore {
       const slot = [1, 2, 3].find((s) => !taken.has(s)) ?? 1;
       const row = this.insert(slot, proven);
       this.reseal();
-      this.ctx.audit.append({ type: 'GUARDIAN_ENROLLED', actor: 'operator', subject: row.address, details: { guardianId: row.id, slot, name: row.name, kind: row.kind } });
+      this.ctx.audit.append({ type: 'GUARDIAN_ENROLLED', actor: 'operator', subject: row.address, details: { guardianId: row.id, slot, name: row.name, kind: row.kind, ...(from ? { fromFile: from.file, enrolledByVault: from.vaultId } : {}) } });
     })();
   }
 

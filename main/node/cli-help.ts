@@ -23,6 +23,7 @@ export const NODE_OPTIONS = {
   'passphrase-fd': { type: 'string' },
   'passphrase-parent-port': { type: 'boolean', default: false },
   'trusted-issuers': { type: 'string' },
+  guardians: { type: 'string' },
   policy: { type: 'string' },
   'execution-authorizations': { type: 'string' },
   'accept-keygen-minutes': { type: 'string' },
@@ -43,7 +44,7 @@ export const NODE_OPTIONS = {
 export const NODE_USAGE = `usage: npm run node -- --data DIR (--coordinator ws(s)://HOST:PORT | --air-gapped) [--name NAME] [--init]
          [--cluster NAME] [--coordinator-cert-sha256 HEX] [--airgap-inbox DIR --airgap-outbox DIR]
          [--peers FILE] [--protocols eddsa-keygen,eddsa-sign,...] [--passphrase-fd N]
-         [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE]
+         [--trusted-issuers FILE] [--policy FILE] [--execution-authorizations FILE] [--guardians FILE]
          [--accept-keygen-minutes N] [--state-dir DIR] [--lab] [--prime-pool N]
        npm run node -- --data DIR --export-card FILE          write this node's card and exit
        npm run node -- --data DIR --enrol-card FILE --words "six words"   enrol one peer and exit
@@ -94,6 +95,16 @@ Options
                            when the console starts this node as an Electron utility process (the
                            packaged app's lab cluster), which has no stdin.
   --trusted-issuers FILE   Permit issuers this node accepts (see Setup files below).
+  --guardians FILE         The three guardians this node checks approvals against (refresh, share
+                           repair), from the console's Guardians screen ("Export for a signer node"):
+                             { "format": "vaultkeeper.guardian-registry/1", "vaultId": "…",
+                               "guardians": [ { "name", "kind": "ledger"|"software", "address": "0x…",
+                                                "derivationPath", "proof": { "challenge", "signature" } } ×3 ] }
+                           Public data only. Each guardian's enrolment proof (EIP-712, signed by its key
+                           for that vault and name) is checked here; one bad entry refuses the file.
+                           Applied once, while this node has no guardians (GUARDIANS enrolled 3); later
+                           the same file is "unchanged" and a different one is refused
+                           (GUARDIANS-REFUSED): guardians change only by an approved replacement.
   --policy FILE            Vault policy per keyset (see Setup files below).
   --execution-authorizations FILE
                            Unattended co-signing within a scope (see Setup files below).
@@ -173,6 +184,7 @@ Output
   NODE <node id> <fingerprint>   once the vault is open;  READY <node id>   once connected;
   READY air-gapped               when serving the air gap;  CARD <file> <fingerprint>  for --export-card;
   ENROLLED <node id> <name>      for --enrol-card.
+  GUARDIANS enrolled|unchanged <n> from <file>   for --guardians.
   PRIME_POOL <level>/<target>    as the prime pool fills;  PROGRESS …   of long sessions every 5 s.
   CANCELLED <session> <protocol> keyset <id>   for each session cancelled (--cancel, Ctrl-C, SIGTERM).
   SIGINT/SIGTERM cancel what runs (the peers are told) and stop the node; SIGHUP re-reads the setup files.

@@ -12,7 +12,9 @@
  * of the peers' cards whose words an operator confirmed, read (and waited for) at start;
  * --export-card / --enrol-card FILE --words do one membership step and exit (cluster-commands.ts).
  * The setup files (--trusted-issuers, --policy, --execution-authorizations) are read at start and
- * again on SIGHUP, so an operator adds a keyset's policy without restarting the node.
+ * again on SIGHUP, so an operator adds a keyset's policy without restarting the node. --guardians
+ * FILE enrols the console's three guardians at first setup (guardians/registry-file.ts): without
+ * them this node refuses every guarded cluster operation (refresh, repair).
  * Status lines on stdout: NODE, READY, PRIME_POOL level/target (--prime-pool N keeps N entries of
  * pregenerated safe primes, searched in the background while idle) and PROGRESS of long sessions
  * when they start and every 5 s. The running node serves DIR/control.sock (control-socket.ts):
@@ -153,6 +155,16 @@ async function main(): Promise<void> {
     }
   } catch (error) {
     die(error instanceof Error ? error.message : 'cannot open the vault');
+  }
+  if (values.guardians) {
+    try {
+      const text = readRegularTextFile(values.guardians, { maxBytes: 16 * 1024, what: 'guardian registry file' });
+      const adopted = services.guardians.adoptRegistryFile(text, values.guardians);
+      say(`GUARDIANS ${adopted.outcome} ${adopted.addresses.length} from ${values.guardians}`);
+    } catch (error) {
+      const why = isAppFailure(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : 'the guardian registry file could not be read';
+      die(`GUARDIANS-REFUSED ${why}`);
+    }
   }
   const setup = { trustedIssuers: values['trusted-issuers'], policy: values.policy, executionAuthorizations: values['execution-authorizations'] };
   const applySetup = () => applyNodeSetupFiles(setup, services, services.guardians.registry().guardians.length > 0);

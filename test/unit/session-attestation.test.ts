@@ -38,7 +38,7 @@ function session(sessionId: string): SessionInfo {
     protocol: 'eddsa-refresh',
     clusterId: 'test',
     keysetId: 'ks-1',
-    parties: ids.map((nodeId, i) => ({ nodeId, index: i })) as SessionInfo['parties'],
+    parties: ids.map((nodeId, i) => ({ nodeId, partyIndex: i })),
     threshold: 2,
     requester: ids[0]!,
     deadlineAt: Date.now() + 60_000,
