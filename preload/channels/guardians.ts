@@ -176,6 +176,13 @@ export interface RequestFileExport {
   qrDataUrl: string;
 }
 
+/** The guardian registry for a headless signer node (`--guardians FILE`): public data only. */
+export interface RegistryFileExport {
+  fileName: string;
+  path: string;
+  json: string;
+}
+
 export interface SoftwareKeyCreated {
   address: string;
   /** The only copy of the encrypted key file: in the folder the operator chose, none on this machine. */
@@ -228,6 +235,7 @@ export const guardianChannels = {
     activity: true,
   },
   'guardians.executeReplacement': { request: z.strictObject({ requestId: id }), activity: true },
+  'guardians.exportRegistryFile': { request: z.strictObject({}), activity: true },
   'approvals.list': { request: z.strictObject({}), activity: false },
   'approvals.requestPassphraseChange': {
     request: z.strictObject({ reason: z.string().trim().min(1, 'Say why the passphrase changes.').max(300), requester: requesterProof, ttlMinutes }),
@@ -255,6 +263,7 @@ export interface GuardianResponses {
   'guardians.enrol': GuardianRegistry;
   'guardians.requestReplacement': ApprovalRequestView;
   'guardians.executeReplacement': GuardianRegistry;
+  'guardians.exportRegistryFile': RegistryFileExport;
   'approvals.list': ApprovalRequestList;
   'approvals.requestPassphraseChange': ApprovalRequestView;
   'approvals.signWithLedger': ApprovalRequestView;

@@ -10,7 +10,9 @@ import { Wallet } from 'ethers';
 import { REGISTRY_FILE_FORMAT, type GuardianRegistryFile } from '../../main/guardians/registry-file';
 import { ENROLMENT_TYPES, APPROVAL_DOMAIN } from '../../main/guardians/typed-data';
 import { rejectsWith } from '../cluster/backup-support';
+import { statSync } from 'node:fs';
 import { enrolThree, guardianFixture, type GuardianFixture } from '../support/guardians';
+import { callChannel } from '../support/services';
 
 describe('the guardian registry file', () => {
   let console_: GuardianFixture;
@@ -86,6 +88,13 @@ describe('the guardian registry file', () => {
     } finally {
       await other.cleanup();
     }
+  });
+
+  it('the Guardians screen exports it through IPC into the data folder, owner-only', async () => {
+    const result = await callChannel(console_.services, 'guardians.exportRegistryFile', {});
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.equal(statSync(result.value.path).mode & 0o777, 0o600);
+    assert.deepEqual((JSON.parse(result.value.json) as GuardianRegistryFile).guardians, file.guardians);
   });
 
   it('a console with fewer than three guardians has no file to give', async () => {

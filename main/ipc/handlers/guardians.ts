@@ -8,6 +8,7 @@ export function guardianHandlers({ guardians, vault }: Services): HandlersFor<'g
     'guardians.enrol': (request) => guardians.enrol(request),
     'guardians.requestReplacement': (request) => guardians.requestReplacement(request.guardianId, request.replacement, request.requester, request.ttlMinutes),
     'guardians.executeReplacement': (request) => guardians.executeReplacement(request.requestId),
+    'guardians.exportRegistryFile': () => guardians.exportRegistryFile(),
     'approvals.list': () => guardians.listRequests(),
     'approvals.requestPassphraseChange': (request) => {
       vault.keyRing();
