@@ -158,7 +158,7 @@ export function createServices(options: ServiceOptions): Services {
     airgapSessions: () => cluster.airgapSessions(),
   });
   // Due share and backup checks run by themselves (hourly look).
-  const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
+  const drills = createDrillsDomain({ db, audit, clock, vault, cluster, lab, guardians, backup, refresh, ...(options.keyCheckTickMs !== undefined ? { scheduleTickMs: options.keyCheckTickMs } : {}) });
   const services = { dataDir: options.dataDir, clock, db, audit, vault, guardians, permits, policy, permitQueue, cluster, lab, clusterSetup, jobs, ceremony, backup, qr, drills, refresh, exit, repair } as Services;
   // No request postpones the idle lock by itself (screens poll); only the renderer's
   // vault.heartbeat, sent on keyboard and pointer input, does.

@@ -69,7 +69,7 @@ export class KeysetRefreshes {
       throw new RequestRefusal('REFRESH_INTERRUPTED', `An earlier refresh of keyset ${keyset.keysetId} (to epoch ${pending.toEpoch}) was interrupted on node ${keyset.participants.find((p) => p.partyIndex === keyset.myPartyIndex)?.nodeId.slice(0, 8) ?? 'this'}…; finish it there first (Keysets → Finish interrupted refresh). Nothing was changed.`);
     }
     const guardians = this.d.guardianAddresses();
-    if (!guardians || guardians.length === 0) throw new RequestRefusal('REFRESH_APPROVAL_INVALID', 'No guardians are enrolled on this node, so it cannot check the approval of a refresh and takes part in none. Enrol the three guardians here first.');
+    if (!guardians || guardians.length === 0) throw new RequestRefusal('REFRESH_APPROVAL_INVALID', 'No guardians are enrolled on this node, so it cannot check the approval of a refresh and takes part in none. Enrol the three guardians here first (a headless node: start it once with --guardians FILE, exported from the console\'s Guardians screen).');
     this.usedApprovals.refuseIfUsed(proof);
     verifyRefreshApproval({ proof, terms: termsOf(request, keyset), guardians, now: this.d.clock.now() });
   }

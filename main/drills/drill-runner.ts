@@ -39,6 +39,8 @@ export class DrillRunner {
     if (def.needsLab && (!keyset?.lab || this.d.cluster.mode !== 'lab' || !this.d.lab.status().running)) {
       fail('DRILL_NEEDS_LAB', `The drill "${def.title}" takes a node out: it runs only on a lab keyset while the lab cluster runs (Keysets → Start lab cluster).`);
     }
+    if (def.needsGuardians && (input.guardians ?? []).length !== 2) fail('DRILL_NOT_READY', `The drill "${def.title}" needs two guardians taking part: choose them and how each signs.`);
+    if (input.runbook === 'node-compromised' && !input.vaultPassphrase) fail('DRILL_NOT_READY', 'Type the vault passphrase: you request the refresh this drill ends with.');
     return { drillId: randomUUID(), input, keyset, deps: this.d, participants: new Set(['operator']), signal, state: new Map() };
   }
 

@@ -10,6 +10,7 @@ import type { LabCluster } from '../cluster/lab';
 import { signatureMatchesKeyset } from '../cluster/signature-check';
 import { fail } from '../errors';
 import type { GuardianService } from '../guardians/guardian-service';
+import type { RefreshService } from '../refresh/refresh-service';
 import type { VaultService } from '../vault/vault-service';
 import type { KeyCheckService } from './key-checks';
 
@@ -32,6 +33,7 @@ export interface DrillDeps {
   guardians: GuardianService;
   backup: BackupDomain;
   keyChecks: KeyCheckService;
+  refresh: RefreshService;
 }
 
 export interface DrillContext {
@@ -53,6 +55,15 @@ export interface StepDef {
   phase: DrillStepView['phase'];
   /** Runs the step; returns what it showed, in a sentence. Throws an AppFailure when it fails. */
   run(ctx: DrillContext): Promise<string>;
+}
+
+/** Each chosen guardian approves request `requestId` with their key (a Ledger or their key file). */
+export async function guardiansApprove(ctx: DrillContext, requestId: string): Promise<void> {
+  for (const g of ctx.input.guardians ?? []) {
+    if (g.signer.method === 'ledger') await ctx.deps.guardians.signWithLedger(requestId, g.guardianId, 'approve');
+    else await ctx.deps.guardians.signWithKeyFile(requestId, g.signer.keyFile, g.signer.passphrase, 'approve');
+    ctx.participants.add(`guardian ${ctx.deps.guardians.registry().guardians.find((x) => x.id === g.guardianId)?.name ?? g.guardianId}`);
+  }
 }
 
 export const nodeName = (ctx: DrillContext, nodeId: string) => ctx.deps.cluster.node(nodeId)?.name ?? `${nodeId.slice(0, 8)}…`;

@@ -5,6 +5,7 @@ import type { ClusterService } from '../cluster/cluster-service';
 import type { LabCluster } from '../cluster/lab';
 import type { GuardianService } from '../guardians/guardian-service';
 import type { Clock } from '../platform/clock';
+import type { RefreshService } from '../refresh/refresh-service';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import { DrillHistory } from './drill-history';
@@ -22,7 +23,7 @@ export interface DrillsDomain {
   history: DrillHistory;
 }
 
-export function createDrillsDomain(d: { db: Db; audit: AuditLog; clock: Clock; vault: VaultService; cluster: ClusterService; lab: LabCluster; guardians: GuardianService; backup: BackupDomain; scheduleTickMs?: number }): DrillsDomain {
+export function createDrillsDomain(d: { db: Db; audit: AuditLog; clock: Clock; vault: VaultService; cluster: ClusterService; lab: LabCluster; guardians: GuardianService; backup: BackupDomain; refresh: RefreshService; scheduleTickMs?: number }): DrillsDomain {
   const settings = new DrillSettingsStore(d);
   const keyChecks = new KeyCheckService({ ...d, backups: d.backup.backups, settings });
   const schedule = new KeyCheckSchedule({ keyChecks, cluster: d.cluster, vault: d.vault });

@@ -10,7 +10,7 @@ import { SHARE_RECORD } from '../cluster/cluster-service';
 import { removeRestoredKeyset } from '../cluster/keyset-install';
 import { fail } from '../errors';
 import type { Db } from '../store/database';
-import { drillSignature, nodeName, requireKeyset, type DrillContext, type StepDef } from './drill-steps';
+import { drillSignature, guardiansApprove, nodeName, requireKeyset, type DrillContext, type StepDef } from './drill-steps';
 
 export interface RunbookDef extends Omit<RunbookView, 'steps'> {
   plan(): StepDef[];
@@ -88,12 +88,24 @@ const nodeDied: RunbookDef = {
 const nodeCompromised: RunbookDef = {
   id: 'node-compromised',
   title: 'A node was compromised',
-  summary: 'A signer node may be in an attacker\'s hands. This node stops working with it (quarantine) and signs with the other two. In the lab, the drill quarantines a lab node, signs without it, checks the signature, and releases it. After a real compromise, every keyset the node holds is refreshed next (a separate operation, not part of this drill).',
+  summary: 'A signer node may be in an attacker\'s hands. This node stops working with it at once (quarantine) and signs with the other two. Once the node is rebuilt and enrolled again, two guardians approve a refresh: every share changes while the key and address stay, so a share copied off the compromised node no longer signs. In the lab, the drill quarantines a lab node, signs without it, releases it, refreshes the lab keyset with two guardians\' approval and signs with the new shares.',
   needsLab: true,
-  needsGuardians: false,
+  needsGuardians: true,
   needsKeyset: true,
   plan: () => [
     labCheck(),
+    {
+      id: 'refresh-ready',
+      title: 'Check who approves the refresh',
+      phase: 'setup',
+      run: async (ctx) => {
+        const keyset = requireKeyset(ctx);
+        if (!ctx.input.vaultPassphrase) fail('DRILL_NOT_READY', 'Type the vault passphrase: you request the refresh that ends this drill.');
+        if ((ctx.input.guardians ?? []).length !== 2) fail('DRILL_NOT_READY', 'Two guardians take part: each approves the refresh with their key.');
+        ctx.deps.cluster.refreshRequests.precheck(keyset.keysetId);
+        return `Keyset ${keyset.keysetId} can be refreshed (share epoch ${keyset.shareEpoch}); two guardians will approve.`;
+      },
+    },
     {
       id: 'quarantine',
       title: `Quarantine ${VICTIM} as compromised`,
@@ -113,22 +125,58 @@ const nodeCompromised: RunbookDef = {
       phase: 'check',
       run: (ctx) => drillSignature(ctx, { prefer: [ctx.deps.vault.nodeId()], without: [ctx.state.get('victim') as string] }),
     },
+    {
+      id: 'rebuilt',
+      title: `${VICTIM} is rebuilt and enrolled again`,
+      phase: 'recovery',
+      run: async (ctx) => releaseVictim(ctx, 'rebuilt from a clean install (in the lab it was never really compromised) and enrolled again'),
+    },
+    {
+      id: 'approve-refresh',
+      title: 'Two guardians approve refreshing every share of the keyset',
+      phase: 'recovery',
+      run: async (ctx) => {
+        const keyset = requireKeyset(ctx);
+        const request = await ctx.deps.refresh.requestApproval(keyset.keysetId, { reason: `recovery drill ${ctx.drillId.slice(0, 8)}: ${VICTIM} was treated as compromised`, requester: { as: 'operator', vaultPassphrase: ctx.input.vaultPassphrase! }, ttlMinutes: 15 });
+        ctx.state.set('refreshRequest', request.id);
+        await guardiansApprove(ctx, request.id);
+        return 'Two guardians approved this exact refresh (keyset, all three share holders, the epoch it starts from).';
+      },
+    },
+    {
+      id: 'refresh',
+      title: 'Refresh: every share changes, the key and address stay',
+      phase: 'recovery',
+      run: async (ctx) => {
+        const keyset = requireKeyset(ctx);
+        const out = await ctx.deps.refresh.run(keyset.keysetId, ctx.state.get('refreshRequest') as string);
+        return `Every node switched from share epoch ${out.fromEpoch} to ${out.toEpoch}; the public key is unchanged, so a share copied before the refresh no longer signs with the new ones.`;
+      },
+    },
+    {
+      id: 'sign-refreshed',
+      title: `Sign with the refreshed shares, ${VICTIM} included, and check the signature`,
+      phase: 'check',
+      run: (ctx) => drillSignature(ctx, { prefer: [ctx.deps.vault.nodeId(), ctx.state.get('victim') as string] }),
+    },
   ],
   cleanup: () => [
     {
       id: 'release',
       title: `Release ${VICTIM} from quarantine`,
       phase: 'cleanup',
-      run: async (ctx) => {
-        const id = ctx.state.get('quarantined') as string | undefined;
-        if (!id) return 'Nothing to release.';
-        ctx.deps.cluster.release(id);
-        ctx.state.delete('quarantined');
-        return `${nodeName(ctx, id)} is enrolled again (the lab node was never really compromised).`;
-      },
+      run: (ctx) => releaseVictim(ctx, 'enrolled again (the lab node was never really compromised)'),
     },
   ],
 };
+
+async function releaseVictim(ctx: DrillContext, how: string): Promise<string> {
+  const id = ctx.state.get('quarantined') as string | undefined;
+  if (!id) return 'Nothing to release.';
+  ctx.deps.cluster.release(id);
+  ctx.state.delete('quarantined');
+  return `${nodeName(ctx, id)} is ${how}.`;
+}
 
 const guardianUnavailable: RunbookDef = {
   id: 'guardian-unavailable',
@@ -312,13 +360,7 @@ function shareLost(db: Db): RunbookDef {
           const request = await c.deps.backup.restore.requestRestore(c.input.backupFile!, keyset.keysetId, `recovery drill ${c.drillId.slice(0, 8)}`, { as: 'operator', vaultPassphrase: c.input.vaultPassphrase! }, 15);
           c.state.set('requestId', request.id);
           c.participants.add('operator');
-          for (const g of c.input.guardians!) {
-            const view = g.signer.method === 'ledger'
-              ? await c.deps.guardians.signWithLedger(request.id, g.guardianId, 'approve')
-              : await c.deps.guardians.signWithKeyFile(request.id, g.signer.keyFile, g.signer.passphrase, 'approve');
-            void view;
-            c.participants.add(`guardian ${c.deps.guardians.registry().guardians.find((x) => x.id === g.guardianId)?.name ?? g.guardianId}`);
-          }
+          await guardiansApprove(c, request.id);
           return 'Two guardians approved restoring this exact backup file.';
         },
       },

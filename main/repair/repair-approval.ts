@@ -59,7 +59,7 @@ export function repairParameters(t: RepairParameterTerms): Record<string, unknow
 export function verifyRepairApproval(input: { proof: RefreshApproval; keysetId: string; parameters: Record<string, unknown>; guardians: string[]; now: number }): { approvers: string[] } {
   const { proof, keysetId, parameters, guardians, now } = input;
   if (guardians.length === 0) {
-    throw new RequestRefusal('REPAIR_APPROVAL_INVALID', 'No guardians are enrolled on this node, so it cannot check the approval of a share repair and takes part in none. Enrol the three guardians here first; nothing was sent.');
+    throw new RequestRefusal('REPAIR_APPROVAL_INVALID', 'No guardians are enrolled on this node, so it cannot check the approval of a share repair and takes part in none. Enrol the three guardians here first (a headless node: start it once with --guardians FILE, exported from the console\'s Guardians screen); nothing was sent.');
   }
   if (now > proof.expiresAt) {
     throw new RequestRefusal('REPAIR_APPROVAL_EXPIRED', `The guardians' approval of this share repair expired ${describeDuration(now - proof.expiresAt)} ago. Ask the guardians to approve a new repair request; nothing was sent.`);

@@ -42,14 +42,16 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
   before(async () => {
     s = createServices({ dataDir: join(dir.path, 'data'), kdfCost: TEST_KDF_COST, idleCheckIntervalMs: 0, idleTimeoutSeconds: 3600, lab: { kdfTestCost: true }, cluster: { stateDir: join(dir.path, 'state') } });
     await s.vault.create(GOOD_PASSPHRASE, GOOD_PASSPHRASE);
+    // Guardians first: the lab nodes adopt this console's registry when they start, so they can
+    // check the refresh the compromise drill ends with.
+    guardians = await makeGuardians();
+    ids = await enrolGuardians(s, guardians);
     await s.lab.start();
     pids = s.lab.status().pids;
     s.cluster.openKeygenWindow(30);
     const keyset = await s.cluster.createKeyset('eddsa');
     keysetId = keyset.keysetId;
     assert.equal(keyset.lab, true);
-    guardians = await makeGuardians();
-    ids = await enrolGuardians(s, guardians);
   });
 
   after(async () => {
@@ -79,14 +81,31 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
     assert.equal(s.drills.history.history().runbooks.find((r) => r.runbook === 'node-died')!.overdue, false);
   });
 
-  it('"a node was compromised": quarantines lab-node-c, signs without it, releases it', async () => {
-    const { report, job } = await runDrill({ runbook: 'node-compromised', keysetId });
+  it('"a node was compromised": quarantines lab-node-c, signs without it, releases it, two guardians approve a refresh, the new shares sign', async () => {
+    const [, sam, sofia] = guardians as [Guardian, Guardian, Guardian];
+    const epoch = s.cluster.keyset(keysetId)!.shareEpoch;
+    const { report, job } = await runDrill({ runbook: 'node-compromised', keysetId, vaultPassphrase: GOOD_PASSPHRASE, guardians: [signer(sam), signer(sofia)] });
     assert.equal(job.state, 'succeeded', job.error?.message);
-    assert.equal(report!.outcome, 'passed');
-    assert.ok(!report!.participants.includes('node lab-node-c'));
+    assert.equal(report!.outcome, 'passed', report!.failureReason ?? '');
+    const step = (id: string) => report!.steps.find((x) => x.id === id)!;
+    assert.match(step('sign-without').detail ?? '', /^Signed by (?!.*lab-node-c)/);
+    assert.match(step('refresh').detail ?? '', new RegExp(`from share epoch ${epoch} to ${epoch + 1}`));
+    assert.match(step('sign-refreshed').detail ?? '', /lab-node-c/);
+    assert.ok(report!.participants.includes('guardian Sam') && report!.participants.includes('guardian Sofia'), report!.participants.join());
+    assert.equal(s.cluster.keyset(keysetId)!.shareEpoch, epoch + 1, 'this node switched to its refreshed share');
     const c = s.lab.peers().find((p) => p.name === 'lab-node-c')!.nodeId!;
     assert.equal(s.cluster.node(c)!.status, 'enrolled', 'released again');
     assert.ok(s.audit.list({ type: 'PEER_QUARANTINED' }).entries.some((e) => e.subject === c));
+  });
+
+  it('"a node was compromised" without two guardians or the vault passphrase is refused before anything is taken out', async () => {
+    const [, sam] = guardians as [Guardian, Guardian, Guardian];
+    for (const request of [{ runbook: 'node-compromised', keysetId, vaultPassphrase: GOOD_PASSPHRASE, guardians: [signer(sam)] }, { runbook: 'node-compromised', keysetId, guardians: [signer(sam), signer(sam)] }]) {
+      const refused = await s.router.dispatch('drills.start', request, TRUSTED);
+      assert.equal(!refused.ok && refused.error.code, 'DRILL_NOT_READY');
+    }
+    const c = s.lab.peers().find((p) => p.name === 'lab-node-c')!.nodeId!;
+    assert.equal(s.cluster.node(c)!.status, 'enrolled');
   });
 
   it('"a guardian is unavailable": the two others sign fresh challenges', async () => {
@@ -200,7 +219,8 @@ describe('recovery drills against the lab cluster', { timeout: 900_000 }, () => 
       return { ...out, parties: [...out.parties, s.lab.peers().find((p) => p.name === 'lab-node-c')!.nodeId!] };
     };
     try {
-      const { report } = await runDrill({ runbook: 'node-compromised', keysetId });
+      const [, sam, sofia] = guardians as [Guardian, Guardian, Guardian];
+      const { report } = await runDrill({ runbook: 'node-compromised', keysetId, vaultPassphrase: GOOD_PASSPHRASE, guardians: [signer(sam), signer(sofia)] });
       assert.equal(report!.outcome, 'failed');
       assert.match(report!.failureReason!, /lab-node-c took part in the signature although the drill had taken it out/);
       assert.equal(report!.steps.find((x) => x.id === 'release')!.outcome, 'passed');

@@ -88,6 +88,12 @@ describe('guardian approvals in the browser', () => {
     assert.equal(await page.getByTestId('guardian-row').count(), 3);
     assert.ok(((await page.getByTestId('guardian-row').first().textContent()) ?? '').includes(device.addressAt("44'/60'/0'/0/0")));
     await shot('guardians-01-registry');
+    // The registry for a headless signer node (--guardians FILE): written owner-only, public data only.
+    await page.getByRole('button', { name: 'Export for a signer node' }).click();
+    const written = ((await page.getByTestId('registry-exported').textContent({ timeout: 10_000 })) ?? '').match(/Written to (\S+\.json)/)?.[1];
+    assert.ok(written, 'the screen names the file');
+    const exported = JSON.parse(readFileSync(written, 'utf8')) as { guardians: Array<{ name: string }> };
+    assert.deepEqual(exported.guardians.map((g) => g.name).sort(), ['Lena', 'Sam', 'Sofia']);
   });
 
   it('creates a passphrase-change request that reads in words', async () => {

@@ -31,6 +31,8 @@ export function RunbookCard({ runbook, keysets, guardians, busy, labRunning }: {
   const start = async () => {
     setError(null);
     const withBackup = runbook.id === 'share-lost';
+    // The operator requests the guarded step of these drills (a restore, a refresh) with the vault passphrase.
+    const asRequester = withBackup || runbook.id === 'node-compromised';
     const r = await api.drills.start({
       runbook: runbook.id,
       ...(runbook.needsKeyset && chosenKeyset ? { keysetId: chosenKeyset } : {}),
@@ -38,7 +40,8 @@ export function RunbookCard({ runbook, keysets, guardians, busy, labRunning }: {
       ...(runbook.needsGuardians
         ? { guardians: people.map((p) => ({ guardianId: p.guardianId, signer: p.method === 'ledger' ? { method: 'ledger' as const } : { method: 'software' as const, keyFile: p.keyFile?.text ?? '', passphrase: p.passphrase }, ...(withBackup ? { backupPassphrase: p.backupPassphrase } : {}) })) }
         : {}),
-      ...(withBackup ? { backupFile, vaultPassphrase } : {}),
+      ...(withBackup ? { backupFile } : {}),
+      ...(asRequester ? { vaultPassphrase } : {}),
     });
     if (r.ok) {
       track(r.value);
@@ -95,6 +98,7 @@ export function RunbookCard({ runbook, keysets, guardians, busy, labRunning }: {
           <PassphraseField id="drill-vault-pass" label="Vault passphrase (you request the restore)" value={vaultPassphrase} onChange={setVaultPassphrase} />
         </>
       ) : null}
+      {runbook.id === 'node-compromised' ? <PassphraseField id="drill-refresh-vault-pass" label="Vault passphrase (you request the refresh)" value={vaultPassphrase} onChange={setVaultPassphrase} /> : null}
       <button type="button" disabled={busy || blocked} onClick={() => void start()}>Run drill: {runbook.title}</button>
       <ErrorNotice error={error} />
     </article>
