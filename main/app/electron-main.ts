@@ -13,6 +13,7 @@ import { APP_ENTRY_URL, APP_SCHEME } from './app-origin';
 import { createHardenedWindow, guardSession, installAppGuards, installNetworkGuardsWhenReady } from './hardening';
 import { electronPdfPrinter } from './electron-pdf';
 import { utilityProcessLabLauncher } from './lab-utility-process';
+import { runSignerNode, signerNodeArgs } from './signer-node-mode';
 import { bindIpc } from './ipc';
 import { serveRendererRequest } from './renderer-files';
 
@@ -27,8 +28,23 @@ app.setName(APP_NAME);
 // Before any service loads the MPC addon: a packaged app loads only its bundled addon.
 declarePackagedBuild(app.isPackaged);
 
-// Two consoles on one database would race each other's vault state.
-if (!app.requestSingleInstanceLock()) {
+const nodeArgs = signerNodeArgs(process.argv);
+if (nodeArgs) {
+  // `vaultkeeper --signer-node …`: the bundled signer node in this terminal, no window.
+  void app.whenReady().then(async () => {
+    const code = await runSignerNode(utilityProcessLabLauncher(utilityProcess, DIST_ROOT), nodeArgs, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      environmentPassphrase: process.env.VAULTKEEPER_NODE_PASSPHRASE,
+      onStopSignal: (stop) => {
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      },
+    });
+    app.exit(code);
+  });
+} else if (!app.requestSingleInstanceLock()) {
+  // Two consoles on one database would race each other's vault state.
   app.quit();
 } else {
   start();

@@ -58,6 +58,10 @@ relays, deciding for itself what it signs.
 
 ${NODE_USAGE}
 
+In the packaged app the same node runs without Node or the sources: vaultkeeper --signer-node
+followed by these options (e.g. /opt/Vaultkeeper/vaultkeeper --signer-node --data DIR … --passphrase-fd 0).
+It opens no window; the node runs as the app's utility process and its output is this terminal's.
+
 Options
   --data DIR               Data folder of this node (created owner-only, 0700): the vault database
                            vaultkeeper.sqlite3 and node-card.json. Required.

@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { parse as parseYaml } from 'yaml';
+import { PassThrough } from 'node:stream';
+import { runSignerNode, signerNodeArgs } from '../../main/app/signer-node-mode';
 import { bundleLauncher, LAB_BUNDLES } from '../../main/cluster/lab-launch';
 import { AppFailure } from '../../main/errors';
 import { createServices, type Services } from '../../main/services';
@@ -134,6 +136,46 @@ describe('the bundled lab, started with plain Node outside the source tree', { t
       assert.ok(mapped.includes(join(app.path, 'native', 'vaultkeeper_mpc.node')), 'the node loaded the shipped addon');
       assert.ok(mapped.includes(join(app.path, 'node_modules', 'better-sqlite3')), 'and the shipped better-sqlite3');
     }
+  });
+
+  it('the app as a signer node (`--signer-node`): the bundled node in the terminal, passphrase from a descriptor, Ctrl-C stops it', async () => {
+    const capture = () => {
+      const stream = new PassThrough();
+      let text = '';
+      stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      return { stream, text: () => text };
+    };
+    assert.deepEqual(signerNodeArgs(['/opt/Vaultkeeper/vaultkeeper', '--signer-node', '--help']), ['--help']);
+    assert.equal(signerNodeArgs(['/opt/Vaultkeeper/vaultkeeper']), null);
+    const launcher = bundleLauncher(distDir);
+
+    const help = capture();
+    const helpCode = await runSignerNode(launcher, ['--help'], { stdout: help.stream, stderr: help.stream, onStopSignal: () => undefined });
+    assert.equal(helpCode, 0);
+    assert.match(help.text(), /--guardians FILE/);
+
+    const none = capture();
+    assert.equal(await runSignerNode(launcher, ['--data', join(data.path, 'signer'), '--air-gapped'], { stdout: none.stream, stderr: none.stream, onStopSignal: () => undefined }), 2);
+    assert.match(none.text(), /no vault passphrase: pass --passphrase-fd N/);
+
+    const out = capture();
+    let stop: () => void = () => undefined;
+    const inbox = join(data.path, 'signer-inbox');
+    mkdirSync(inbox);
+    const running = runSignerNode(launcher, ['--data', join(data.path, 'signer'), '--init', '--kdf-test-cost', '--air-gapped', '--airgap-inbox', inbox, '--airgap-outbox', inbox, '--passphrase-fd', '9'], {
+      stdout: out.stream,
+      stderr: out.stream,
+      readDescriptor: (fd) => {
+        assert.equal(fd, 9, 'the descriptor is read here, not by the child');
+        return Buffer.from(`${GOOD_PASSPHRASE}\n`);
+      },
+      onStopSignal: (s) => (stop = s),
+    });
+    for (let i = 0; i < 600 && !/READY air-gapped/.test(out.text()); i += 1) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out.text(), /NODE [0-9a-f]{32} /, out.text());
+    stop();
+    assert.equal(await running, 0, out.text());
+    assert.ok(existsSync(join(data.path, 'signer', 'node-card.json')), 'the node wrote its card in its own data folder');
   });
 
   it('after the lab stops, none of its processes is left', async () => {
