@@ -2,7 +2,7 @@
  * What a drill step can do, shared by the runbooks: sign a key-check message (purpose "drill")
  * with a quorum and check the signature here, and the context a drill's steps share.
  */
-import type { DrillStepView, RunbookId } from '../../preload/channels/drills';
+import type { DrillStepView, RunbookId, RunbookView } from '../../preload/channels/drills';
 import type { BackupDomain } from '../backup';
 import type { ClusterService, KeysetRecord } from '../cluster/cluster-service';
 import { parseKeyCheck } from '../cluster/key-check';
@@ -93,4 +93,10 @@ export async function drillSignature(ctx: DrillContext, options: { prefer?: stri
   if (excluded.length) fail('DRILL_STEP_FAILED', `${excluded.map((id) => nodeName(ctx, id)).join(', ')} took part in the signature although the drill had taken it out; the drill proves nothing.`);
   for (const p of out.parties) ctx.participants.add(`node ${nodeName(ctx, p)}`);
   return `Signed by ${out.parties.map((p) => nodeName(ctx, p)).join(' and ')} (session ${out.sessionId.slice(0, 12)}…); the signature verifies under the keyset's public key.`;
+}
+
+export interface RunbookDef extends Omit<RunbookView, 'steps'> {
+  plan(): StepDef[];
+  /** Steps that restore the lab or the vault; they run after the others, also after a failure or cancel. */
+  cleanup(): StepDef[];
 }
