@@ -363,8 +363,8 @@ export class ClusterService {
   }
 
   /** The operator refuses one reviewed session request; later imports skip it. */
-  airgapRefuse(inDir: string, sessionId: string): Promise<void> {
-    return this.airgap.refuse(inDir, sessionId);
+  airgapRefuse(inDir: string, sessionId: string, reason: string, outDir: string = inDir): Promise<void> {
+    return this.airgap.refuse(inDir, sessionId, reason, outDir);
   }
 
   airgapDeliver(sessionId: string, bundle: Bundle): boolean {
