@@ -362,7 +362,7 @@ export class ClusterService {
     return this.airgap.pending(inDir);
   }
 
-  /** The operator refuses one reviewed session request; later imports skip it. */
+  /** The operator refuses one reviewed session request with a reason: a signed refusal goes to `outDir`; it stays refused. */
   airgapRefuse(inDir: string, sessionId: string, reason: string, outDir: string = inDir): Promise<void> {
     return this.airgap.refuse(inDir, sessionId, reason, outDir);
   }
