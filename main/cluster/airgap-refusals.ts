@@ -52,7 +52,6 @@ export function operatorReason(text: string): string {
   if (reason.length > MAX_REFUSAL_REASON_CHARS) {
     fail('AIRGAP_REFUSAL_REASON_INVALID', `The reason is ${reason.length} characters; shorten it to at most ${MAX_REFUSAL_REASON_CHARS}.`, { length: reason.length, limit: MAX_REFUSAL_REASON_CHARS });
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(reason)) fail('AIRGAP_REFUSAL_REASON_INVALID', 'The reason holds control characters; type it as plain text.');
   return reason;
 }
