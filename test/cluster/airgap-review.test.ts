@@ -244,6 +244,16 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
       assert.ok(['BUNDLE_BAD_SIGNATURE', 'BUNDLE_TAMPERED', 'BUNDLE_MALFORMED'].includes(report.refused[0]?.code ?? ''), JSON.stringify(report.refused));
       assert.equal(running(target.sessionId), true, 'the other session runs on');
     }
+    // Signed by B, but its body names the other session (or another node) than its header: refused as inconsistent.
+    const third = freshFolder();
+    for (const body of [{ sessionId: refused.sessionId }, { node: ids[2]! }]) {
+      const mixed = await refusalBundle(1, target.sessionId, 'Mixed up.', third);
+      const resealed = sealBundle(await b().identity(), { ...mixed.header, kind: 'refusal' }, { envelopes: [], refusal: { ...mixed.body.refusal!, ...body } });
+      writeBundle(third, resealed);
+      const report = await a().airgapImport(third);
+      assert.equal(report.refused[0]?.code, 'BUNDLE_MALFORMED', JSON.stringify(report.refused));
+      assert.equal(running(target.sessionId), true, 'the other session runs on');
+    }
   });
 
   it('a refusal for a session that already completed does not change it; an oversized reason is refused', async () => {
