@@ -41,6 +41,7 @@ export type * from './channels/permits';
 export type * from './channels/policy';
 export type * from './channels/qr';
 export { QR_FRAGMENT_BYTES, QR_FRAME_INTERVAL_MS } from './channels/qr';
+export { AIRGAP_REFUSAL_REASON_MAX } from './channels/cluster';
 export type * from './channels/refresh';
 export type * from './channels/repair';
 export type * from './channels/vault';

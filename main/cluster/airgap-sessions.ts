@@ -9,6 +9,7 @@ import type { PublicResult, SessionInfo, SessionRequestBody } from '../coordinat
 import { AppFailure, fail } from '../errors';
 import type { ErrorCode } from '../../preload/contract';
 import type { MpcSigner } from '../mpc/index';
+import { refusalFailure, refusedEarlierSentence, type AirgapRefusals } from './airgap-refusals';
 import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
 import type { Peer } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
@@ -42,6 +43,8 @@ export interface AirgapImportReport {
   joined: AirgapHandle[];
   /** Session requests left for the operator to review (an import with an `approve` list). */
   pending: string[];
+  /** Session requests on the medium that this node's operator refused before (kept across restarts). */
+  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
 }
 
 /** A session request found on the medium, as this node read and checked it; nothing joined yet. */
@@ -108,12 +111,13 @@ export interface AirgapHost {
   finish(info: SessionInfo, state: 'completed' | 'failed', failure: SessionFailure | undefined, result: PublicResult | undefined): void;
   quarantine(nodeId: string, reason: string, sessionId: string): void;
   sessionFailure(info: SessionInfo, failure: SessionFailure, permitSpent: boolean): never;
+  /** Refusals by this node's operator (kept across restarts) and forged refusals dropped. */
+  refusals: AirgapRefusals;
+  nodeName(nodeId: string): string | null;
 }
 
 export class AirgapSessions {
   private readonly running = new Map<string, AirgapParticipation>();
-  /** Requests this node's operator refused; later imports skip them (kept while this console runs). */
-  private readonly refusedHere = new Set<string>();
 
   constructor(private readonly host: AirgapHost) {}
 
@@ -176,7 +180,7 @@ export class AirgapSessions {
    */
   async import(inDir: string, outDir: string = inDir, options: AirgapImportOptions = {}): Promise<AirgapImportReport> {
     const me = await this.host.identity();
-    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [], pending: [] };
+    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [], pending: [], refusedEarlier: [] };
     for (const file of this.bundleFiles(inDir)) {
       try {
         const bundle = readBundle(file);
@@ -185,7 +189,13 @@ export class AirgapSessions {
           continue;
         }
         if (bundle.header.kind === 'request') {
-          if (this.running.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid) || this.refusedHere.has(bundle.header.sid)) {
+          const refusedBefore = this.host.refusals.earlier(bundle.header.sid);
+          if (refusedBefore) {
+            report.refusedEarlier.push({ sessionId: refusedBefore.sessionId, refusedAt: refusedBefore.refusedAt, reason: refusedBefore.reason, message: refusedEarlierSentence(refusedBefore) });
+            report.skipped += 1;
+            continue;
+          }
+          if (this.running.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid)) {
             report.skipped += 1;
             continue;
           }
@@ -196,6 +206,9 @@ export class AirgapSessions {
             continue;
           }
           report.joined.push(await this.join(bundle, outDir));
+          report.imported += 1;
+        } else if (bundle.header.kind === 'refusal') {
+          this.takeRefusal(bundle, file);
           report.imported += 1;
         } else if (this.running.has(bundle.header.sid)) {
           if (this.deliver(bundle.header.sid, bundle)) report.imported += 1;
@@ -235,7 +248,7 @@ export class AirgapSessions {
         continue; // not a request this node could show; the import reports it
       }
       const h = bundle.header;
-      if (h.kind !== 'request' || !h.to.includes(me.nodeId) || this.running.has(h.sid) || this.host.sessionKnown(h.sid) || this.refusedHere.has(h.sid)) continue;
+      if (h.kind !== 'request' || !h.to.includes(me.nodeId) || this.running.has(h.sid) || this.host.sessionKnown(h.sid) || this.host.refusals.earlier(h.sid)) continue;
       const body = bundle.body.request?.body;
       const facts: AirgapRequestFacts = { file, sessionId: h.sid, from: h.from, keysetId: body?.keysetId ?? null, protocol: h.protocol, message: body?.message ?? '', permit: body?.permit, deadlineAt: body?.deadlineAt ?? null, problem: null };
       try {
@@ -250,16 +263,39 @@ export class AirgapSessions {
   }
 
   /**
-   * The operator says no to a session request on the medium: audited as refused, and later
-   * imports skip it. Only a request that checks out can be refused by name: a forged one stays a
-   * forgery in the review list and never becomes an audit entry in its claimed sender's name.
+   * The operator says no to a session request on the medium, with a reason: a signed refusal
+   * for the requester is written to `outDir`, the refusal is kept and audited, and later imports
+   * (after a restart too) skip the request. Only a request that checks out can be refused by
+   * name: a forged one stays a forgery in the review list and never becomes an audit entry in
+   * its claimed sender's name.
    */
-  async refuse(inDir: string, sessionId: string): Promise<void> {
+  async refuse(inDir: string, sessionId: string, reason: string, outDir: string = inDir): Promise<void> {
     const request = (await this.pending(inDir)).find((r) => r.sessionId === sessionId);
     if (!request) fail('AIRGAP_SESSION_NOT_FOUND', `No session request ${sessionId.slice(0, 16)}… waits for review in ${inDir} (already joined, refused, or not on this medium).`);
     if (request.problem) fail(request.problem.code as ErrorCode, request.problem.message);
-    this.refusedHere.add(sessionId);
-    this.host.refuseRequest(sessionId, new RequestRefusal('OPERATOR_REFUSED', "This node's operator refused the request after reviewing it."), 'airgap');
+    const keyset = this.host.keyset(request.keysetId ?? '')!;
+    this.host.refusals.refuse(await this.host.identity(), { sessionId, requester: request.from, keysetId: request.keysetId, clusterId: keyset.clusterId, protocol: request.protocol }, reason, outDir);
+  }
+
+  /**
+   * A party's refusal of a session this node runs: the session ends as failed with the refusing
+   * operator's reason. Checked against that session's own parties first; one that does not
+   * verify is dropped and recorded, and the session runs on.
+   */
+  private takeRefusal(bundle: Bundle, file: string): void {
+    const h = bundle.header;
+    const p = this.running.get(h.sid);
+    if (!p) {
+      if (this.host.sessionKnown(h.sid)) fail('AIRGAP_SESSION_ENDED', `Session ${h.sid.slice(0, 16)}… already ended on this node; the refusal claimed by node ${h.from} does not change it.`, { sessionId: h.sid });
+      fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${h.sid.slice(0, 16)}… is running on this node, so the refusal in ${file} applies to nothing here.`, { sessionId: h.sid });
+    }
+    try {
+      verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
+    } catch (error) {
+      if (error instanceof AppFailure) this.host.refusals.drop(bundle, file, error);
+      throw error;
+    }
+    p.runner.abort(refusalFailure(bundle, this.host.nodeName(h.from)));
   }
 
   /** The checks a request bundle passes before its terms are even considered. */

@@ -16,6 +16,7 @@ import { fail, isAppFailure } from '../errors';
 import { writeErrorCode, writeFileAtomically } from '../platform/atomic-file';
 import { listRegularFiles, readRegularTextFile } from '../platform/safe-file';
 import type { ErrorCode } from '../../preload/contract';
+import { AIRGAP_REFUSAL_REASON_MAX } from '../../preload/channels/cluster';
 import { wireEnvelope, type Peer, type WireEnvelope } from './envelope';
 import { ClusterError } from './errors';
 import type { LocalIdentity } from './identity';
@@ -30,8 +31,11 @@ const nodeId = z.string().regex(/^[0-9a-f]{32}$/);
 
 export const bundleHeader = z.strictObject({
   v: z.literal(1),
-  /** 'request' opens a session (round 0, carries the session terms); 'round' carries envelopes. */
-  kind: z.enum(['request', 'round']),
+  /**
+   * 'request' opens a session (round 0, carries the session terms); 'round' carries envelopes;
+   * 'refusal' is a participant's signed no to a request (round 0, carries who refused and why).
+   */
+  kind: z.enum(['request', 'round', 'refusal']),
   clusterId: z.string().regex(/^[a-z0-9-]{1,64}$/),
   sid: z.string().regex(/^[0-9a-f]{32,128}$/),
   protocol: z.string().regex(/^[a-z-]{1,32}$/),
@@ -43,9 +47,14 @@ export const bundleHeader = z.strictObject({
 });
 export type BundleHeader = z.infer<typeof bundleHeader>;
 
+/** Longest reason an operator may give when refusing a request (it is shown on the requester's screen). */
+export const MAX_REFUSAL_REASON_CHARS = AIRGAP_REFUSAL_REASON_MAX;
+
 const bundleBody = z.strictObject({
   /** 'request' bundles: the session request its requester signed (checked by each participant). */
   request: signedSessionRequest.optional(),
+  /** 'refusal' bundles: the refusing node's operator's reason (its length is checked by verifyBundle, with its own error). */
+  refusal: z.strictObject({ sessionId: z.string().max(128), node: nodeId, reason: z.string().max(64 * 1024), refusedAt: z.string().max(40) }).optional(),
   envelopes: z.array(z.unknown()).max(256),
 });
 export type BundleBody = z.infer<typeof bundleBody>;
@@ -75,7 +84,8 @@ export function sealBundle(me: LocalIdentity, fields: Omit<BundleHeader, 'v' | '
   return { format: 'vaultkeeper-bundle', header, signature: me.sign(headerBytes(header)).toString('base64'), body };
 }
 
-export function bundleFileName(h: Pick<BundleHeader, 'sid' | 'round' | 'from' | 'to'>): string {
+export function bundleFileName(h: Pick<BundleHeader, 'sid' | 'round' | 'from' | 'to'> & { kind?: BundleHeader['kind'] }): string {
+  if (h.kind === 'refusal') return `vk-${h.sid.slice(0, 16)}-refusal-${h.from.slice(0, 8)}-to-${h.to.map((t) => t.slice(0, 8)).join('+')}${BUNDLE_SUFFIX}`;
   return `vk-${h.sid.slice(0, 16)}-r${String(h.round).padStart(3, '0')}-${h.from.slice(0, 8)}-to-${h.to.map((t) => t.slice(0, 8)).join('+')}${BUNDLE_SUFFIX}`;
 }
 
@@ -148,11 +158,19 @@ export function verifyBundle(bundle: Bundle, expect: BundleExpectation): void {
   if (bodyHash(bundle.body) !== h.contentHash) refuse('BUNDLE_TAMPERED', `The content of the bundle from node ${h.from} does not match its signed hash: it was altered or damaged on the medium. Ask for it again.`, h);
   if (h.kind === 'request') {
     const s = bundle.body.request?.body;
-    if (h.round !== 0 || !s || s.sessionId !== h.sid || s.requester !== h.from || s.clusterId !== h.clusterId || s.protocol !== h.protocol || bundle.body.envelopes.length > 0) {
+    if (h.round !== 0 || !s || s.sessionId !== h.sid || s.requester !== h.from || s.clusterId !== h.clusterId || s.protocol !== h.protocol || bundle.body.envelopes.length > 0 || bundle.body.refusal) {
       refuse('BUNDLE_MALFORMED', 'This session request does not agree with its own header.', h);
     }
+  } else if (h.kind === 'refusal') {
+    const r = bundle.body.refusal;
+    if (h.round !== 0 || !r || r.sessionId !== h.sid || r.node !== h.from || bundle.body.request || bundle.body.envelopes.length > 0) {
+      refuse('BUNDLE_MALFORMED', 'This refusal does not agree with its own header (session or refusing node).', h);
+    }
+    if (r.reason.trim().length === 0 || r.reason.length > MAX_REFUSAL_REASON_CHARS) {
+      refuse('AIRGAP_REFUSAL_REASON_INVALID', `The refusal from node ${h.from} gives a reason of ${r.reason.length} characters; a reason is 1 to ${MAX_REFUSAL_REASON_CHARS} characters. It was not taken in.`, h);
+    }
   } else {
-    if (h.round < 1 || bundle.body.request) refuse('BUNDLE_MALFORMED', 'This round bundle does not agree with its own header.', h);
+    if (h.round < 1 || bundle.body.request || bundle.body.refusal) refuse('BUNDLE_MALFORMED', 'This round bundle does not agree with its own header.', h);
     for (const raw of bundle.body.envelopes) {
       const env = wireEnvelope.safeParse(raw);
       if (!env.success) refuse('BUNDLE_MALFORMED', `The bundle from node ${h.from} holds a malformed envelope.`, h);

@@ -9,6 +9,7 @@ import type { MpcSigner } from '../mpc/index';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
+import { AirgapRefusals } from './airgap-refusals';
 import { AirgapSessions } from './airgap-sessions';
 import { AuxGroups } from './aux-groups';
 import type { ClusterDeps } from './deps';
@@ -127,6 +128,8 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     finish: (info, state, failure, result) => records.finish(info, state, undefined, failure, result),
     quarantine: (nodeId, reason, sid) => membership.quarantine(nodeId, reason, sid),
     sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent, (id) => membership.node(id)?.name ?? null),
+    refusals: new AirgapRefusals(deps),
+    nodeName: (id) => membership.node(id)?.name ?? null,
   });
   return { policy, pool, keygenWindow, refusals, membership, roster, keysetStore, auxGroupStore, primePool, records, requests, keysetRefreshes, participations, signing, presignRequests, presignatureRefill, keygen, refreshRequests, airgap, shareRepairs, repairRequests };
 }

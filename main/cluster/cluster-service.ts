@@ -362,9 +362,9 @@ export class ClusterService {
     return this.airgap.pending(inDir);
   }
 
-  /** The operator refuses one reviewed session request; later imports skip it. */
-  airgapRefuse(inDir: string, sessionId: string): Promise<void> {
-    return this.airgap.refuse(inDir, sessionId);
+  /** The operator refuses one reviewed session request with a reason: a signed refusal goes to `outDir`; it stays refused. */
+  airgapRefuse(inDir: string, sessionId: string, reason: string, outDir: string = inDir): Promise<void> {
+    return this.airgap.refuse(inDir, sessionId, reason, outDir);
   }
 
   airgapDeliver(sessionId: string, bundle: Bundle): boolean {

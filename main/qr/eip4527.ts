@@ -48,6 +48,10 @@ export interface SignedByQr {
   encoding: 'hex' | 'base64';
   raw: string;
   hash: string;
+  /** The signature as the queue records one made in the console: r‖s (ECDSA) or the Ed25519 signature, hex. */
+  signature: string;
+  /** ECDSA recovery parity; null for Ed25519. */
+  recoveryId: number | null;
 }
 
 export function ethSignRequest(ask: EvmSignAsk): UR {
@@ -103,8 +107,9 @@ export function readEthSignature(ur: { type: string; cbor: Buffer }, ask: EvmSig
   const sig = item.getSignature();
   if (sig.length !== 65) fail('QR_SIGNATURE_INVALID', `The signature is ${sig.length} bytes; an Ethereum signature is 65 bytes (r, s, v).`);
   const tx = Transaction.from(ask.payloadHex);
+  const parity = parityOf(sig[64]!, ask.chainId);
   try {
-    tx.signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32, 64).toString('hex')}`, v: 27 + parityOf(sig[64]!, ask.chainId) });
+    tx.signature = Signature.from({ r: `0x${sig.subarray(0, 32).toString('hex')}`, s: `0x${sig.subarray(32, 64).toString('hex')}`, v: 27 + parity });
   } catch (error) {
     if (isAppFailure(error)) throw error;
     fail('QR_SIGNATURE_INVALID', 'The signature is not a valid secp256k1 signature (r or s out of range).');
@@ -112,7 +117,7 @@ export function readEthSignature(ur: { type: string; cbor: Buffer }, ask: EvmSig
   if (!tx.from || getAddress(tx.from) !== getAddress(ask.address)) {
     fail('QR_SIGNATURE_INVALID', `The signed transaction's sender would be ${tx.from ?? 'unknown'}, not ${ask.address}: the signature is for another key or another transaction.`);
   }
-  return { encoding: 'hex', raw: tx.serialized, hash: tx.hash! };
+  return { encoding: 'hex', raw: tx.serialized, hash: tx.hash!, signature: sig.subarray(0, 64).toString('hex'), recoveryId: parity };
 }
 
 export function readSolSignature(ur: { type: string; cbor: Buffer }, ask: SolanaSignAsk): SignedByQr {
@@ -126,5 +131,5 @@ export function readSolSignature(ur: { type: string; cbor: Buffer }, ask: Solana
   if (!ed25519.verify(sig, messageBytes, signer.toBytes())) fail('QR_SIGNATURE_INVALID', `The Ed25519 signature does not verify for ${ask.address} over the requested message.`);
   const tx = new VersionedTransaction(VersionedMessage.deserialize(messageBytes));
   tx.addSignature(signer, sig);
-  return { encoding: 'base64', raw: Buffer.from(tx.serialize()).toString('base64'), hash: base58.encode(sig) };
+  return { encoding: 'base64', raw: Buffer.from(tx.serialize()).toString('base64'), hash: base58.encode(sig), signature: Buffer.from(sig).toString('hex'), recoveryId: null };
 }

@@ -191,7 +191,7 @@ export class QrTransfers {
         const payload = payloadOfBytesUr(cbor);
         const file = writeReceivedBundle(open.folder!, utf8(payload));
         const report = await this.d.airgapImport(open.folder!);
-        const view: AirgapReport = { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: this.d.airgapSessions().map((s) => s.sessionId), pending: report.pending };
+        const view: AirgapReport = { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: this.d.airgapSessions().map((s) => s.sessionId), pending: report.pending, refusedEarlier: report.refusedEarlier };
         return { payload, outcome: { kind: 'mpc-bundle', file, report: view } };
       }
       case 'sign-result':
@@ -208,6 +208,8 @@ export class QrTransfers {
     for (const entry of candidates) {
       try {
         const signed = entry.chain === 'evm' ? readEthSignature({ type, cbor }, entry.ask) : readSolSignature({ type, cbor }, entry.ask);
+        // The queue item is signed as if signed in the console; a permit not approved refuses it.
+        this.d.queue.recordExternalSignature(entry.permitId, { requestId: requestIdOf(entry), via: type, signature: signed.signature, recoveryId: signed.recoveryId, signedTx: signed.raw, signedTxHash: signed.hash });
         this.asks.delete(requestIdOf(entry));
         this.d.audit.append({ type: 'QR_SIGNATURE_READ', actor: 'operator', subject: entry.permitId, details: { requestId: requestIdOf(entry), transactionHash: signed.hash } });
         return { kind: 'sign-result', permitId: entry.permitId, requestId: requestIdOf(entry), encoding: signed.encoding, signedTx: signed.raw, signedTxHash: signed.hash };

@@ -21,6 +21,7 @@ import { keysetRefresh } from './migrations/013-keyset-refresh';
 import { drillsAndKeyChecks } from './migrations/015-drills-and-key-checks';
 import { removedPeers } from './migrations/016-removed-peers';
 import { jobs } from './migrations/018-jobs';
+import { airgapRefusals } from './migrations/019-airgap-refusals';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes, keysetRefresh, emergencyExit, drillsAndKeyChecks, removedPeers, jobs];
+export const MIGRATIONS: readonly Migration[] = [vaultAndAudit, guardians, cluster, presignatures, permitsPolicy, presignatureHardening, guardianRegistryHead, ceremony, permitQueue, shareBackups, ecdsaAux, requestOutcomes, keysetRefresh, emergencyExit, drillsAndKeyChecks, removedPeers, jobs, airgapRefusals];

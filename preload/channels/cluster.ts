@@ -28,6 +28,12 @@ export const CLUSTER_ERROR_CODES = [
   'BUNDLE_BAD_SIGNATURE',
   'BUNDLE_TAMPERED',
   'AIRGAP_SESSION_NOT_FOUND',
+  /** A refusal's reason is empty, too long or holds control characters. */
+  'AIRGAP_REFUSAL_REASON_INVALID',
+  /** A refusal arrived for an air-gap session that already ended here; the session is unchanged. */
+  'AIRGAP_SESSION_ENDED',
+  /** A reply bundle could not be written to the medium; nothing was recorded. */
+  'BUNDLE_WRITE_FAILED',
   'KEYGEN_WINDOW_INVALID',
   'LAB_UNAVAILABLE',
   'SESSION_REQUEST_MALFORMED',
@@ -71,6 +77,8 @@ export const CLUSTER_EVENT_TYPES = [
   'KEYGEN_WINDOW_OPENED',
   'KEYGEN_WINDOW_CLOSED',
   'MPC_SESSION_REFUSED',
+  /** A refusal bundle that does not verify as a participant's (forged, relabelled, altered): dropped. */
+  'AIRGAP_REFUSAL_DROPPED',
   'MPC_RESULT_REFUSED',
   'MPC_ENVELOPES_DROPPED',
   'MPC_COMPLETION_UNPROVEN',
@@ -130,6 +138,9 @@ export interface ClusterStatus {
   running: Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string }>;
 }
 
+/** Longest reason an operator may give when refusing an air-gap request (the requester reads it). */
+export const AIRGAP_REFUSAL_REASON_MAX = 500;
+
 /** What an air-gap export or import did, for the operator. */
 export interface AirgapReport {
   sessionId: string | null;
@@ -142,6 +153,8 @@ export interface AirgapReport {
   waiting: string[];
   /** Session requests in the folder left for the operator to review (approve or refuse). */
   pending: string[];
+  /** Session requests in the folder this node's operator refused before: when and why. */
+  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
 }
 
 /** A session request read from the medium, shown for the operator to approve or refuse. */
@@ -244,8 +257,19 @@ export const clusterChannels = {
   'cluster.airgapImport': { request: z.strictObject({ folder, approve: z.array(sessionIdHex).max(16).default([]) }), activity: true },
   /** Session requests in `folder` addressed to this node that wait for review: read and checked, nothing joined. */
   'cluster.airgapReview': { request: z.strictObject({ folder }), activity: true },
-  /** The operator refuses one reviewed request (audited; later imports skip it). Answers the remaining list. */
-  'cluster.airgapRefuse': { request: z.strictObject({ folder, sessionId: sessionIdHex }), activity: true },
+  /**
+   * The operator refuses one reviewed request with a reason: a signed refusal for the requester
+   * is written to `folder`, the refusal is kept and audited, later imports skip it. Answers the
+   * remaining list.
+   */
+  'cluster.airgapRefuse': {
+    request: z.strictObject({
+      folder,
+      sessionId: sessionIdHex,
+      reason: z.string().trim().min(1, 'Give a reason for the refusal: the requester reads it.').max(AIRGAP_REFUSAL_REASON_MAX, `Keep the reason to at most ${AIRGAP_REFUSAL_REASON_MAX} characters.`),
+    }),
+    activity: true,
+  },
   /** Generates the group's ECDSA auxiliary data with the two peers (again after a suspected compromise). */
   'cluster.prepareAux': { request: noArguments, activity: true },
   /** Starts filling the prime pool in the background (while this node is idle). */

@@ -5,10 +5,11 @@
  * refused in its claimed sender's name; a permit's transaction is described from the permit.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { bundleFileName, sealBundle, writeBundle, type Bundle } from '../../main/cluster/airgap';
 import { airgapRequestView } from '../../main/cluster/airgap-review';
 import type { AirgapHandle } from '../../main/cluster/cluster-service';
 import type { Coordinator } from '../../main/coordinator/server';
@@ -93,15 +94,60 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
   it('a refused request is audited and skipped by every later import, even one that names it as approved', async () => {
     const folder = freshFolder();
     const request = await a().airgapRequest(keysetId, { purpose: 'drill' }, ids[1]!, folder);
-    await b().airgapRefuse(folder, request.sessionId);
+    await b().airgapRefuse(folder, request.sessionId, 'No drill is scheduled this week.');
     const audited = nodes[1]!.services.audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.find((e) => e.subject === request.sessionId);
     assert.ok(audited, 'the refusal is in the audit log');
     assert.equal((audited.details as { code: string }).code, 'OPERATOR_REFUSED');
+    assert.equal((audited.details as { reason: string }).reason, 'No drill is scheduled this week.');
     assert.deepEqual(await b().airgapPending(folder), []);
     const later = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
     assert.deepEqual(later.joined, []);
     assert.equal(b().airgapSessions().some((h) => h.sessionId === request.sessionId), false);
-    await assert.rejects(b().airgapRefuse(folder, request.sessionId), (e: unknown) => e instanceof AppFailure && e.code === 'AIRGAP_SESSION_NOT_FOUND');
+    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'again'), (e: unknown) => e instanceof AppFailure && e.code === 'AIRGAP_SESSION_NOT_FOUND');
+  });
+
+  it('a refusal stays after the console restarts on the same data folder: the request is not offered again and is reported as refused earlier, with when and why', async () => {
+    const folder = freshFolder();
+    const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
+    await b().airgapRefuse(folder, request.sessionId, 'Not announced by phone.');
+    const old = nodes[1]!;
+    await stopNode(old, false);
+    nodes[1] = await startNode('node-b', undefined, old.dir);
+    assert.deepEqual(await b().airgapPending(folder), [], 'not offered for review after the restart');
+    const report = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
+    assert.deepEqual(report.joined, []);
+    assert.equal(report.refusedEarlier.length, 1);
+    const earlier = report.refusedEarlier[0]!;
+    assert.equal(earlier.sessionId, request.sessionId);
+    assert.equal(earlier.reason, 'Not announced by phone.');
+    assert.ok(Math.abs(Date.parse(earlier.refusedAt) - Date.now()) < 120_000, 'when it was refused');
+    assert.match(earlier.message, /refused session request [0-9a-f]{16}… at \d{4}-\d\d-\d\dT.*: Not announced by phone\.$/);
+  });
+
+  it('a refusal is never half-written: a reply that cannot be written records nothing, a record that fails leaves no reply', async () => {
+    const folder = freshFolder();
+    const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
+    const audit = nodes[1]!.services.audit;
+    const refusalsBefore = audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length;
+    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Medium is read-only.', join(folder, 'no-such-folder')), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_WRITE_FAILED');
+    assert.equal((await b().airgapPending(folder)).length, 1, 'still waits for review');
+    const append = audit.append.bind(audit);
+    audit.append = () => {
+      throw new Error('disk full');
+    };
+    try {
+      await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Not today.'), /disk full/);
+    } finally {
+      audit.append = append;
+    }
+    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0, 'the reply bundle was removed with the failed record');
+    assert.equal((await b().airgapPending(folder)).length, 1, 'still waits for review');
+    assert.equal(audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length, refusalsBefore);
+    for (const reason of ['   ', 'x'.repeat(501), 'line\u0007bell']) {
+      await assert.rejects(b().airgapRefuse(folder, request.sessionId, reason), (e: unknown) => e instanceof AppFailure && e.code === 'AIRGAP_REFUSAL_REASON_INVALID');
+    }
+    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0);
+    await b().airgapRefuse(folder, request.sessionId, 'x'.repeat(500));
   });
 
   it('a request altered on the medium is shown with why, cannot be refused in its sender\'s name, and is not joined', async () => {
@@ -115,11 +161,127 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.equal(pending.length, 1);
     assert.equal(pending[0]!.problem?.code, 'BUNDLE_TAMPERED');
     const before = nodes[1]!.services.audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length;
-    await assert.rejects(b().airgapRefuse(folder, request.sessionId), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_TAMPERED');
+    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Looks altered.'), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_TAMPERED');
     assert.equal(nodes[1]!.services.audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length, before, 'no audit entry in the forger\'s favour');
     const tried = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
     assert.deepEqual(tried.joined, []);
     assert.equal(tried.refused[0]?.code, 'BUNDLE_TAMPERED');
+  });
+
+  /** A refusal bundle sealed by `signer` for a session of node A (as a party, or as a forger would). */
+  const refusalBundle = async (signer: number, sid: string, reason: string, folder: string): Promise<Bundle> => {
+    const me = await nodes[signer]!.services.cluster.identity();
+    const clusterId = a().keyset(keysetId)!.clusterId;
+    return sealBundle(me, { kind: 'refusal', clusterId, sid, protocol: 'eddsa-sign', round: 0, to: [ids[0]!] }, { envelopes: [], refusal: { sessionId: sid, node: me.nodeId, reason, refusedAt: new Date().toISOString() } });
+  };
+  const running = (sid: string) => a().airgapSessions().some((h) => h.sessionId === sid);
+
+  it("the requester importing the refusal ends its session as failed: OPERATOR_REFUSED with node B's reason, in its session view and audit log", async () => {
+    const folder = freshFolder();
+    const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
+    await b().airgapRefuse(folder, request.sessionId, 'Unexpected request: call me first.');
+    const reply = readdirSync(folder).find((f) => f.includes('-refusal-'));
+    assert.ok(reply, 'a refusal bundle is on the medium');
+    const report = await a().airgapImport(folder);
+    assert.deepEqual(report.refused, []);
+    await assert.rejects(request.result, (e: unknown) => e instanceof AppFailure && e.details?.code === 'OPERATOR_REFUSED' && e.message === "Node node-b's operator refused: Unexpected request: call me first.");
+    const view = a().sessions().find((x) => x.sessionId === request.sessionId)!;
+    assert.equal(view.state, 'failed');
+    assert.equal(view.errorCode, 'OPERATOR_REFUSED');
+    assert.equal(view.errorReason, "Node node-b's operator refused: Unexpected request: call me first.");
+    const audited = nodes[0]!.services.audit.list({ type: 'MPC_SIGN_FAILED' }).entries.find((e) => e.subject === request.sessionId);
+    assert.equal((audited?.details as { code?: string } | undefined)?.code, 'OPERATOR_REFUSED');
+    assert.equal(running(request.sessionId), false);
+    // Imported again, the refusal changes nothing.
+    const again = await a().airgapImport(folder);
+    assert.equal(again.refused[0]?.code, 'AIRGAP_SESSION_ENDED');
+    assert.equal(a().sessions().find((x) => x.sessionId === request.sessionId)?.errorCode, 'OPERATOR_REFUSED');
+  });
+
+  it('a refusal not signed by a party of the session (forged, or relabelled to a party) is dropped and recorded once; the session runs on', async () => {
+    const folder = freshFolder();
+    const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
+    const dropped = () => nodes[0]!.services.audit.list({ type: 'AIRGAP_REFUSAL_DROPPED' }).entries.filter((e) => e.subject === request.sessionId);
+    // Node C is enrolled at A but is not a party of this session.
+    writeBundle(folder, await refusalBundle(2, request.sessionId, 'C says no', folder));
+    const report = await a().airgapImport(folder);
+    assert.equal(report.refused.length, 1);
+    assert.equal(report.refused[0]!.code, 'BUNDLE_UNKNOWN_SENDER');
+    assert.equal(running(request.sessionId), true, 'the session was not failed');
+    assert.equal(dropped().length, 1);
+    assert.equal((dropped()[0]!.details as { claimedSender: string }).claimedSender, ids[2]);
+    await a().airgapImport(folder);
+    assert.equal(dropped().length, 1, 'recorded once, not at every import');
+
+    // C's refusal relabelled as B's: the header no longer verifies under B's key.
+    const relabelled = await refusalBundle(2, request.sessionId, 'B says no', folder);
+    relabelled.header.from = ids[1]!;
+    relabelled.body.refusal!.node = ids[1]!;
+    const altered = JSON.parse(JSON.stringify(relabelled)) as Bundle;
+    rmSync(join(folder, readdirSync(folder).find((f) => f.includes('-refusal-'))!));
+    writeFileSync(join(folder, bundleFileName(altered.header)), JSON.stringify(altered));
+    const second = await a().airgapImport(folder);
+    assert.ok(['BUNDLE_BAD_SIGNATURE', 'BUNDLE_TAMPERED'].includes(second.refused[0]?.code ?? ''), JSON.stringify(second.refused));
+    assert.equal(running(request.sessionId), true, 'the session was not failed');
+    assert.equal(dropped().length, 2);
+    assert.equal(nodes[0]!.services.cluster.nodes().find((x) => x.nodeId === ids[1])?.status, 'enrolled', 'the claimed sender is not blamed');
+  });
+
+  it("a refusal replayed from another session is refused; the running session is unchanged", async () => {
+    const folder = freshFolder();
+    const refused = await a().airgapRequest(keysetId, { purpose: 'drill' }, ids[1]!, folder);
+    const target = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
+    await b().airgapRefuse(folder, refused.sessionId, 'Drill postponed.');
+    await a().airgapImport(folder);
+    await assert.rejects(refused.result);
+    const genuine = JSON.parse(readFileSync(join(folder, readdirSync(folder).find((f) => f.startsWith(`vk-${refused.sessionId.slice(0, 16)}-refusal-`))!), 'utf8')) as Bundle;
+    const other = freshFolder();
+    for (const relabel of [(x: Bundle) => (x.header.sid = target.sessionId), (x: Bundle) => ((x.header.sid = target.sessionId), (x.body.refusal!.sessionId = target.sessionId))]) {
+      const replay = JSON.parse(JSON.stringify(genuine)) as Bundle;
+      relabel(replay);
+      writeFileSync(join(other, bundleFileName(replay.header)), JSON.stringify(replay));
+      const report = await a().airgapImport(other);
+      assert.ok(['BUNDLE_BAD_SIGNATURE', 'BUNDLE_TAMPERED', 'BUNDLE_MALFORMED'].includes(report.refused[0]?.code ?? ''), JSON.stringify(report.refused));
+      assert.equal(running(target.sessionId), true, 'the other session runs on');
+    }
+    // Signed by B, but its body names the other session (or another node) than its header: refused as inconsistent.
+    const third = freshFolder();
+    for (const body of [{ sessionId: refused.sessionId }, { node: ids[2]! }]) {
+      const mixed = await refusalBundle(1, target.sessionId, 'Mixed up.', third);
+      const resealed = sealBundle(await b().identity(), { ...mixed.header, kind: 'refusal' }, { envelopes: [], refusal: { ...mixed.body.refusal!, ...body } });
+      writeBundle(third, resealed);
+      const report = await a().airgapImport(third);
+      assert.equal(report.refused[0]?.code, 'BUNDLE_MALFORMED', JSON.stringify(report.refused));
+      assert.equal(running(target.sessionId), true, 'the other session runs on');
+    }
+  });
+
+  it('a refusal for a session that already completed does not change it; an oversized reason is refused', async () => {
+    const folder = freshFolder();
+    const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
+    const oversized = await refusalBundle(1, request.sessionId, 'y'.repeat(5_000), folder);
+    writeBundle(folder, oversized);
+    const first = await a().airgapImport(folder);
+    assert.equal(first.refused[0]?.code, 'AIRGAP_REFUSAL_REASON_INVALID');
+    assert.match(first.refused[0]!.message, /5000 characters; a reason is 1 to 500/);
+    assert.equal(running(request.sessionId), true, 'an oversized refusal does not end the session');
+    rmSync(join(folder, bundleFileName(oversized.header)));
+
+    await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
+    let done = false;
+    void request.result.then(() => (done = true), () => (done = true));
+    for (let i = 0; i < 100 && !done; i += 1) {
+      await a().airgapImport(folder);
+      await b().airgapImport(folder, folder, { approve: new Set() });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const out = await request.result;
+    writeBundle(folder, await refusalBundle(1, request.sessionId, 'Too late, but no.', folder));
+    const late = await a().airgapImport(folder);
+    assert.equal(late.refused.find((r) => r.file.includes('-refusal-'))?.code, 'AIRGAP_SESSION_ENDED');
+    const view = a().sessions().find((x) => x.sessionId === request.sessionId)!;
+    assert.equal(view.state, 'completed');
+    assert.equal(view.signature, out.signature);
   });
 
   it('a permit request is described from the permit itself: amount, destination, chain, expiry', () => {

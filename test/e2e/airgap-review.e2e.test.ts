@@ -2,8 +2,11 @@
  * The console on the receiving side of the air gap, in Chromium: node A writes key-check session
  * requests to a folder; the console reviews them on the Keysets screen (who asks, keyset,
  * protocol, what is signed in words), approves one — its reply goes to the folder and the
- * requester ends with the signature — refuses another, and sees a request altered on the medium
- * marked as such, with no button to act on it.
+ * requester ends with the signature — refuses another with a reason (required; the signed refusal
+ * goes to the folder and ends the requester's session, and a later import reports it as refused
+ * before), and sees a request altered on the medium marked as such, with no button to act on it.
+ * Then the console is the requester: node A refuses its request, and the console's session view
+ * says "Refused by node node-a: <reason>".
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -95,12 +98,32 @@ describe('air-gap requests reviewed in the console', { timeout: 240_000 }, () =>
     assert.match((await bad.textContent()) ?? '', /Cannot be joined/);
     assert.equal(await bad.locator('[data-error-code="BUNDLE_BAD_SIGNATURE"], [data-error-code="BUNDLE_TAMPERED"]').count(), 1);
     assert.equal(await bad.getByRole('button').count(), 0, 'nothing to approve or refuse on an altered request');
+
+    // A refusal needs a reason, at most 500 characters.
+    const refuseButton = card(refuseMe.sessionId).getByRole('button', { name: 'Refuse' });
+    const reasonField = card(refuseMe.sessionId).getByLabel('Reason for refusing (required; the requester reads it)');
+    assert.equal(await refuseButton.isDisabled(), true, 'no refusal without a reason');
+    await reasonField.fill('   ');
+    assert.equal(await refuseButton.isDisabled(), true, 'blanks are no reason');
+    assert.equal(await reasonField.getAttribute('maxlength'), '500');
+    await reasonField.fill('No drill is planned this week; call the custody desk.');
+    assert.equal(await refuseButton.isDisabled(), false);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'airgap-review.png'), fullPage: true });
 
-    await card(refuseMe.sessionId).getByRole('button', { name: 'Refuse' }).click();
+    await refuseButton.click();
     await card(refuseMe.sessionId).waitFor({ state: 'detached' });
+    assert.match((await page.getByTestId('airgap-refused').textContent()) ?? '', new RegExp(`Refused: ${refuseMe.sessionId.slice(0, 16)}… of node-a\\. A signed refusal with your reason is in`));
     const refusal = harness.services.audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.find((e) => e.subject === refuseMe.sessionId);
     assert.equal((refusal?.details as { code?: string } | undefined)?.code, 'OPERATOR_REFUSED');
+    assert.equal((refusal?.details as { reason?: string } | undefined)?.reason, 'No drill is planned this week; call the custody desk.');
+    assert.ok(readdirSync(folder).some((f) => f.startsWith(`vk-${refuseMe.sessionId.slice(0, 16)}-refusal-`)), 'the signed refusal is on the medium');
+    // The requester takes the refusal in: its session ends with the console operator's reason.
+    await a.airgapImport(folder);
+    await assert.rejects(refuseMe.result, (e: unknown) => e instanceof Error && e.message === "Node console-b's operator refused: No drill is planned this week; call the custody desk.");
+    // The console's next import reports the request as refused before, with when and why.
+    await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+    await page.getByTestId('airgap-refused-earlier').waitFor();
+    assert.match((await page.getByTestId('airgap-refused-earlier').textContent()) ?? '', new RegExp(`request ${refuseMe.sessionId.slice(0, 16)}… on .+, because: No drill is planned this week; call the custody desk\\.`));
 
     await good.getByRole('button', { name: 'Approve and write reply' }).click();
     await page.getByTestId('airgap-joined').waitFor();
@@ -124,5 +147,30 @@ describe('air-gap requests reviewed in the console', { timeout: 240_000 }, () =>
     }
     assert.ok(completedHere(), 'the console finished its part too');
     assert.equal(harness.services.cluster.airgapSessions().some((h) => h.sessionId === refuseMe.sessionId), false, 'the refused request was never joined');
+  });
+
+  it("the console as requester: node A's operator refuses, and the session view says who refused and why", async () => {
+    const folder = join(media.path, 'stick-2');
+    mkdirSync(folder);
+    const airgap = page.getByRole('region', { name: 'Air gap: bundles on removable media' });
+    await page.getByLabel('Bundle folder (absolute path, e.g. the USB stick)').fill(folder);
+    await airgap.locator('label', { hasText: /^Keyset/ }).locator('select').selectOption(keysetId);
+    await airgap.locator('label', { hasText: /^Partner node/ }).locator('select').selectOption(peers[0]!.services.cluster.nodes().find((n) => n.isSelf)!.nodeId);
+    await airgap.getByRole('button', { name: 'Export key-check request bundle' }).click();
+    await until(() => harness.services.cluster.airgapSessions().length === 1, 10_000);
+    const sessionId = harness.services.cluster.airgapSessions()[0]!.sessionId;
+    const a = peers[0]!.services.cluster;
+    assert.deepEqual((await a.airgapPending(folder)).map((r) => r.sessionId), [sessionId]);
+    await a.airgapRefuse(folder, sessionId, 'Unannounced request: phone node-a first.');
+
+    await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+    const row = page.locator(`[data-testid="cluster-session"][data-session="${sessionId}"]`);
+    await row.and(page.locator('[data-state="failed"]')).waitFor({ timeout: 15_000 });
+    assert.equal(((await row.getByTestId('session-reason').textContent()) ?? '').trim(), 'Refused by node node-a: Unannounced request: phone node-a first.');
+    assert.match((await row.textContent()) ?? '', /OPERATOR_REFUSED/);
+    const failed = harness.services.audit.list({ type: 'MPC_SIGN_FAILED' }).entries.find((e) => e.subject === sessionId);
+    assert.equal((failed?.details as { code?: string } | undefined)?.code, 'OPERATOR_REFUSED');
+    await row.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'airgap-refused-session.png'), fullPage: true });
   });
 });

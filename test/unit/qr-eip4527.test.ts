@@ -3,10 +3,13 @@
  * parts, decode with Keystone's registries into the same transaction; an `eth-signature` /
  * `sol-signature` read back gives the same signed transaction as the signer itself would make.
  * Refused: a signature for another request id, by another key, or a UR of the wrong type.
+ * Read back for a queued permit, the signature marks that approved item signed exactly as signing
+ * in the console does (state, signature, signed transaction, PERMIT_QUEUE_SIGNED); refused and
+ * unchanged: another key, another request id, an item already signed or not approved.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { DataType, EthSignRequest, ETHSignature } from '@keystonehq/bc-ur-registry-eth';
 import { SignType, SolSignature, SolSignRequest } from '@keystonehq/bc-ur-registry-sol';
@@ -19,8 +22,11 @@ import { animatedUr } from '../../main/qr/animated-ur';
 import { ethSignRequest, readEthSignature, readSolSignature, solSignRequest, type EvmSignAsk, type SolanaSignAsk } from '../../main/qr/eip4527';
 import { UrReceiver } from '../../main/qr/ur-receiver';
 import { QrTransfers } from '../../main/qr/qr-transfers';
-import { issuePermit } from '../../main/permits/issue-permit';
-import { generateIssuerKey } from '../../main/permits/issuer-keys';
+import { serializeBundle } from '../../main/permits/permit-bundle';
+import type { SignedPermit } from '../../main/permits/permit-format';
+import type { QueueKeyset } from '../../main/permits/queue/permit-checker';
+import type { PermitQueue } from '../../main/permits/queue/permit-queue';
+import { EVM_KEYSET, SOL_KEYSET, evmPayload, permitFixture, permitFor, solPayload, type PermitFixture } from '../support/permits';
 
 /** A UUID as the 16 bytes EIP-4527 carries. */
 const parseUuid = (id: string): Buffer => Buffer.from(id.replace(/-/g, ''), 'hex');
@@ -152,54 +158,105 @@ describe('EIP-4527 interop: Solana', () => {
   });
 });
 
-describe('EIP-4527 through the console: request shown, signature read back once', () => {
-  const issuer = generateIssuerKey();
-  const signed = issuePermit({ keysetId: 'ks-evm', chain: { kind: 'evm', chainId: 1 }, payload: payloadHex, issuedAt: Date.now() }, issuer.secretKey);
-  const audit = { entries: [] as unknown[], append(e: unknown) { this.entries.push(e); return e; } };
-  const transfers = new QrTransfers({
-    audit: audit as never,
-    now: () => Date.now(),
-    requireUnlocked: () => undefined,
-    queue: { store: { require: (id: string) => { if (id !== signed.permit.permitId) throw new Error('unknown'); return { signed_permit: JSON.stringify(signed) }; } } } as never,
-    guardians: {} as never,
-    keyset: () => ({ keysetId: 'ks-evm', scheme: 'ecdsa', address: wallet.address, publicKey: wallet.signingKey.compressedPublicKey.slice(2), lab: false, status: 'active' }),
-    airgapImport: async () => { throw new Error('not used'); },
-    airgapSessions: () => [],
-  });
+describe('EIP-4527 through the console: a signature read back marks the queued permit signed', () => {
+  let f: PermitFixture;
+  let queue: PermitQueue;
+  let transfers: QrTransfers;
+  const evmKeyset = (keysetId: string): QueueKeyset | null => (keysetId === EVM_KEYSET ? { keysetId, scheme: 'ecdsa', address: wallet.address, publicKey: wallet.signingKey.compressedPublicKey.slice(2), lab: false, status: 'active' } : keysetId === SOL_KEYSET ? { keysetId, scheme: 'eddsa', address: f.solana.address, publicKey: Buffer.from(f.solana.keyset.publicKey.toBytes()).toString('hex'), lab: false, status: 'active' } : null);
+  const noCluster = { keyset: evmKeyset, signWithPermit: async () => assert.fail('the cluster is not asked when a QR signer signs') };
+  let nonce = 0;
 
-  const readThrough = async (item: ETHSignature) => {
+  beforeEach(() => {
+    f?.cleanup();
+    f = permitFixture();
+    queue = f.queue(noCluster as never);
+    transfers = new QrTransfers({ audit: f.audit, now: () => f.clock.now(), requireUnlocked: () => undefined, queue, guardians: {} as never, keyset: evmKeyset, airgapImport: async () => assert.fail('not used'), airgapSessions: () => [] });
+  });
+  after(() => f?.cleanup());
+
+  /** An EVM permit in the queue, approved unless told otherwise. */
+  const queued = (approve = true): SignedPermit => {
+    const signed = permitFor(f, evmPayload({ nonce: (nonce += 1) }));
+    queue.importFrom({ from: 'paste', text: serializeBundle([signed]) });
+    if (approve) queue.approve(signed.permit.permitId);
+    return signed;
+  };
+  /** The request the console shows for `permitId`, as a wallet decodes it. */
+  const show = async (permitId: string) => {
+    const shown = await transfers.frames({ kind: 'sign-request', permitId }, 250);
+    const request = EthSignRequest.fromCBOR(decodeParts(shown.parts).cbor);
+    return { requestId: uuidString(request.getRequestId()!), tx: Transaction.from(`0x${request.getSignData().toString('hex')}`) };
+  };
+  const readThrough = async (item: { toUR(): { type: string; cbor: Buffer } }) => {
     const ur = item.toUR();
     const { receiveId } = transfers.receiveStart({ kind: 'sign-result' });
-    let view;
     for (const part of animatedUr(ur as never, ur.cbor, 50).parts) {
-      view = await transfers.receivePart(receiveId, part);
+      const view = await transfers.receivePart(receiveId, part);
       if (view.state === 'done') return view;
     }
     assert.fail('not reassembled');
   };
+  const refusedWith = (wanted: string) => (e: unknown) => isAppFailure(e) && e.code === wanted && e.message.length > 30;
+  const signedRows = () => f.audit.list({ type: 'PERMIT_QUEUE_SIGNED' }).entries;
 
-  it('the request the console shows is answered by a signature that gives the signed transaction, accepted once', async () => {
-    const shown = await transfers.frames({ kind: 'sign-request', permitId: signed.permit.permitId }, 250);
-    assert.equal(shown.type, 'eth-sign-request');
-    const request = EthSignRequest.fromCBOR(decodeParts(shown.parts).cbor);
-    const requestId = uuidString(request.getRequestId()!);
-    assert.equal(requestId, shown.requestId);
-    const tx = Transaction.from(`0x${request.getSignData().toString('hex')}`);
-    assert.equal(tx.unsignedSerialized, payloadHex);
+  it('an eth-signature from the keyset key for the request shown marks the approved item signed, as console signing does', async () => {
+    const signed = queued();
+    const { requestId, tx } = await show(signed.permit.permitId);
+    assert.equal(tx.unsignedSerialized, signed.permit.payload);
     const done = await readThrough(ethSignatureFor(tx, wallet, requestId));
     assert.ok(done.outcome.kind === 'sign-result');
-    assert.equal(done.outcome.signedTx, await wallet.signTransaction(tx));
-    assert.equal(done.outcome.permitId, signed.permit.permitId);
-    // The same signature again (replayed) answers no open request.
-    await assert.rejects(readThrough(ethSignatureFor(tx, wallet, requestId)), (e: unknown) => isAppFailure(e) && e.code === 'QR_SIGN_REQUEST_MISMATCH');
+    const expected = await wallet.signTransaction(tx);
+    assert.equal(done.outcome.signedTx, expected);
+    const row = queue.store.require(signed.permit.permitId);
+    assert.equal(row.state, 'signed');
+    assert.equal(row.signed_tx, expected);
+    assert.equal(row.signed_tx_hash, Transaction.from(expected).hash);
+    assert.equal(row.signature, Transaction.from(expected).signature!.r.slice(2) + Transaction.from(expected).signature!.s.slice(2));
+    assert.equal(row.recovery_id, Transaction.from(expected).signature!.yParity);
+    const audited = signedRows().find((e) => e.subject === signed.permit.permitId);
+    assert.deepEqual(audited?.details, { mode: 'qr', via: 'eth-signature', requestId, transactionHash: row.signed_tx_hash });
+    // The same signature again answers no open request.
+    await assert.rejects(readThrough(ethSignatureFor(tx, wallet, requestId)), refusedWith('QR_SIGN_REQUEST_MISMATCH'));
   });
 
-  it('a signature for another request id than the one shown is refused', async () => {
+  it('refused with code and sentence, queue unchanged: another key, another request id, an item already signed, an item not approved', async () => {
+    const signed = queued();
+    const before = JSON.stringify(queue.store.require(signed.permit.permitId));
+    const { requestId, tx } = await show(signed.permit.permitId);
+    await assert.rejects(readThrough(ethSignatureFor(tx, Wallet.createRandom(), requestId)), refusedWith('QR_SIGNATURE_INVALID'));
+    await assert.rejects(readThrough(ethSignatureFor(tx, wallet, randomUUID())), refusedWith('QR_SIGN_REQUEST_MISMATCH'));
+    assert.equal(JSON.stringify(queue.store.require(signed.permit.permitId)), before, 'queue unchanged');
+    assert.equal(signedRows().length, 0);
+
+    // Two requests shown for one permit: the first answer signs it, the second is refused.
+    const second = await show(signed.permit.permitId);
+    await readThrough(ethSignatureFor(tx, wallet, requestId));
+    const afterFirst = JSON.stringify(queue.store.require(signed.permit.permitId));
+    await assert.rejects(readThrough(ethSignatureFor(second.tx, wallet, second.requestId)), refusedWith('QUEUE_WRONG_STATE'));
+    assert.equal(JSON.stringify(queue.store.require(signed.permit.permitId)), afterFirst, 'the signed item keeps its signature');
+    assert.equal(signedRows().length, 1);
+
+    const waiting = queued(false);
+    const shown = await show(waiting.permit.permitId);
+    await assert.rejects(readThrough(ethSignatureFor(shown.tx, wallet, shown.requestId)), (e: unknown) => refusedWith('QUEUE_WRONG_STATE')(e) && /waiting for review.*Approve it after review first/.test((e as Error).message));
+    assert.equal(queue.store.require(waiting.permit.permitId).state, 'pending');
+  });
+
+  it('a sol-signature from the keyset key marks the approved Solana item signed', async () => {
+    const signed = permitFor(f, solPayload(f));
+    queue.importFrom({ from: 'paste', text: serializeBundle([signed]) });
+    queue.approve(signed.permit.permitId);
     const shown = await transfers.frames({ kind: 'sign-request', permitId: signed.permit.permitId }, 250);
-    const tx = Transaction.from(payloadHex);
-    await assert.rejects(readThrough(ethSignatureFor(tx, wallet, randomUUID())), (e: unknown) => isAppFailure(e) && e.code === 'QR_SIGN_REQUEST_MISMATCH');
-    // The request shown is still open for its own signature.
-    const done = await readThrough(ethSignatureFor(tx, wallet, shown.requestId!));
+    const request = SolSignRequest.fromCBOR(decodeParts(shown.parts).cbor);
+    const message = request.getSignData();
+    const sig = ed25519.sign(message, f.solana.keyset.secretKey.subarray(0, 32));
+    const done = await readThrough(new SolSignature(Buffer.from(sig), Buffer.from(parseUuid(shown.requestId!))));
     assert.ok(done.outcome.kind === 'sign-result');
+    const row = queue.store.require(signed.permit.permitId);
+    assert.equal(row.state, 'signed');
+    assert.equal(row.signed_tx, done.outcome.signedTx);
+    assert.equal(row.signature, Buffer.from(sig).toString('hex'));
+    const wire = VersionedTransaction.deserialize(Buffer.from(row.signed_tx!, 'base64'));
+    assert.ok(ed25519.verify(wire.signatures[0]!, wire.message.serialize(), f.solana.keyset.publicKey.toBytes()));
   });
 });

@@ -117,18 +117,18 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
     'cluster.airgapSign': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
       const handle = await cluster.airgapRequest(request.keysetId, { purpose: request.purpose }, request.partner, folder);
-      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: [] };
+      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: [], refusedEarlier: [] };
     },
     'cluster.airgapImport': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
       // The console joins only what its operator approved after review.
       const report = await cluster.airgapImport(folder, folder, { approve: new Set(request.approve) });
-      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: report.pending };
+      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: report.pending, refusedEarlier: report.refusedEarlier };
     },
     'cluster.airgapReview': async (request): Promise<AirgapRequestView[]> => reviewList(requireFolder(request.folder)),
     'cluster.airgapRefuse': async (request): Promise<AirgapRequestView[]> => {
       const folder = requireFolder(request.folder);
-      await cluster.airgapRefuse(folder, request.sessionId);
+      await cluster.airgapRefuse(folder, request.sessionId, request.reason);
       return reviewList(folder);
     },
   };

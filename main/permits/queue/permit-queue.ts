@@ -22,6 +22,7 @@ import type { TrustedIssuers } from '../trusted-issuers';
 import type { PermitChecker } from './permit-checker';
 import { importBundles, type ImportSource } from './queue-import';
 import { QueueSigner, type QueueCluster } from './queue-signing';
+import { recordExternalSignature, type ExternalSignature } from './queue-external-signature';
 import { QueueStore, type QueueRow } from './queue-store';
 import { defaultWorkerCount, VerifyPool } from './verify-pool';
 import { headroomAfter, itemView, signedPermitOf, totalsOf } from './queue-views';
@@ -63,6 +64,12 @@ export class PermitQueue {
   /** Settles permits a previous run left mid-signature. Call once at start, before any signing. */
   recover(): { recovered: string[]; failed: string[] } {
     return this.signer.recover();
+  }
+
+  /** A signature read back by QR for an approved permit: recorded as a console signature is (see queue-external-signature). */
+  recordExternalSignature(permitId: string, signature: ExternalSignature): QueueRow {
+    this.expireDue();
+    return recordExternalSignature({ db: this.o.db, audit: this.o.audit, store: this.store, now: () => this.now() }, permitId, signature);
   }
 
   /** Pending and approved permits past their expiry become 'expired', with when. */

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AirgapReport, AirgapRequestView, AppError } from '../../../preload/contract';
+import { AIRGAP_REFUSAL_REASON_MAX, type AirgapReport, type AirgapRequestView, type AppError } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Time } from '../components/Time';
@@ -7,13 +7,16 @@ import { Time } from '../components/Time';
 /**
  * The receiving side of the air gap: the session requests found in the bundle folder, each with
  * who asks, the keyset, the protocol and what would be signed in words. Nothing is joined until
- * the operator approves that one request; a refusal is audited and the request is skipped after.
+ * the operator approves that one request. A refusal needs a reason the requester will read: it
+ * is written back to the folder as a signed refusal, kept and audited, and the request is not
+ * offered again, after a restart too.
  */
 export function AirgapReview({ folder, onReport }: { folder: string; onReport(report: AirgapReport): void }) {
   const [requests, setRequests] = useState<AirgapRequestView[] | null>(null);
   const [error, setError] = useState<{ sessionId: string | null; error: AppError } | null>(null);
   const [busy, setBusy] = useState(false);
   const [joined, setJoined] = useState<string[]>([]);
+  const [refused, setRefused] = useState<Array<{ sessionId: string; requester: string }>>([]);
 
   const review = async () => {
     setError(null);
@@ -34,13 +37,14 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
     if (r.value.joined.includes(sessionId)) setJoined((list) => [...list, sessionId]);
     await review();
   };
-  const refuse = async (sessionId: string) => {
+  const refuse = async (request: AirgapRequestView, reason: string) => {
     setBusy(true);
     setError(null);
-    const r = await api.cluster.airgapRefuse({ folder, sessionId });
+    const r = await api.cluster.airgapRefuse({ folder, sessionId: request.sessionId, reason });
     setBusy(false);
-    if (r.ok) setRequests(r.value);
-    else setError({ sessionId, error: r.error });
+    if (!r.ok) return setError({ sessionId: request.sessionId, error: r.error });
+    setRequests(r.value);
+    setRefused((list) => [...list, { sessionId: request.sessionId, requester: request.requester.name ?? request.requester.nodeId }]);
   };
 
   return (
@@ -54,6 +58,11 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
       {joined.length > 0 ? (
         <p className="notice small" role="status" data-testid="airgap-joined">
           Approved and joined: {joined.map((s) => `${s.slice(0, 16)}…`).join(', ')}. The reply bundles are in {folder}; carry them back to the requester.
+        </p>
+      ) : null}
+      {refused.length > 0 ? (
+        <p className="notice small" role="status" data-testid="airgap-refused">
+          Refused: {refused.map((r) => `${r.sessionId.slice(0, 16)}… of ${r.requester}`).join(', ')}. A signed refusal with your reason is in {folder}; carry it back to the requester.
         </p>
       ) : null}
       {requests !== null && requests.length === 0 ? <p className="hint" data-testid="airgap-review-empty">No session request in this folder waits for this node.</p> : null}
@@ -87,18 +96,39 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
               <span className="notice-code">{r.problem.code}</span>
             </div>
           ) : (
-            <div className="row">
-              <button type="button" disabled={busy} onClick={() => void approve(r.sessionId)}>
-                Approve and write reply
-              </button>
-              <button type="button" className="danger" disabled={busy} onClick={() => void refuse(r.sessionId)}>
-                Refuse
-              </button>
-            </div>
+            <>
+              <div className="row">
+                <button type="button" disabled={busy} onClick={() => void approve(r.sessionId)}>
+                  Approve and write reply
+                </button>
+              </div>
+              <RefuseForm sessionId={r.sessionId} busy={busy} onRefuse={(reason) => void refuse(r, reason)} />
+            </>
           )}
           {error && error.sessionId === r.sessionId ? <ErrorNotice error={error.error} onDismiss={() => setError(null)} /> : null}
         </article>
       ))}
+    </div>
+  );
+}
+
+/** The refusal of one request: a required reason, at most AIRGAP_REFUSAL_REASON_MAX characters, read by the requester. */
+function RefuseForm({ sessionId, busy, onRefuse }: { sessionId: string; busy: boolean; onRefuse(reason: string): void }) {
+  const [reason, setReason] = useState('');
+  const id = `refuse-reason-${sessionId.slice(0, 16)}`;
+  const empty = reason.trim().length === 0;
+  return (
+    <div className="field refuse-form">
+      <label htmlFor={id}>Reason for refusing (required; the requester reads it)</label>
+      <textarea id={id} rows={2} maxLength={AIRGAP_REFUSAL_REASON_MAX} value={reason} onChange={(e) => setReason(e.target.value)} aria-describedby={`${id}-count`} />
+      <div className="row">
+        <span id={`${id}-count`} className="hint small">
+          {reason.length} / {AIRGAP_REFUSAL_REASON_MAX} characters{empty ? ' — give a reason to refuse' : ''}
+        </span>
+        <button type="button" className="danger" disabled={busy || empty} onClick={() => onRefuse(reason.trim())}>
+          Refuse
+        </button>
+      </div>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { AirgapReport, AppError, ClusterSessionView, KeyCheckPurpose, KeyCheckView, KeysetView } from '../../../preload/contract';
+import type { AppError, ClusterSessionView, KeyCheckPurpose, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { ExportedMark } from '../components/ExportedMark';
@@ -7,9 +7,9 @@ import { JobList } from '../components/JobCard';
 import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
-import { AirgapQr } from './AirgapQr';
-import { AirgapReview } from './AirgapReview';
+import { AirgapPanel } from './AirgapPanel';
 import { ClusterMembershipPanel } from './ClusterMembershipPanel';
+import { ClusterSessions } from './ClusterSessions';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
 import { KeysetRefreshPanel } from './KeysetRefreshPanel';
 import { KeysetRepairPanel } from './KeysetRepairPanel';
@@ -232,72 +232,6 @@ function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; on
   );
 }
 
-function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: AppError | null): void }) {
-  const nodes = useConsole((s) => s.cluster?.nodes ?? []);
-  const [folder, setFolder] = useState('');
-  const [keysetId, setKeysetId] = useState('');
-  const [partner, setPartner] = useState('');
-  const [purpose, setPurpose] = useState<KeyCheckPurpose>('key-check');
-  const [report, setReport] = useState<AirgapReport | null>(null);
-  const k = keysets.find((x) => x.keysetId === keysetId);
-  const peers = nodes.filter((n) => !n.isSelf && k?.participants.some((p) => p.nodeId === n.nodeId));
-  const done = (r: Awaited<ReturnType<typeof api.cluster.airgapImport>>) => {
-    if (r.ok) setReport(r.value);
-    else onError(r.error);
-  };
-  return (
-    <section className="card" aria-labelledby="airgap-title">
-      <h1 id="airgap-title">Air gap: bundles on removable media</h1>
-      <p className="hint">Each round of a session is one signed, encrypted bundle per direction. Carry the folder's new bundles to the other node and import its replies here.</p>
-      <div className="field">
-        <label htmlFor="airgap-folder">Bundle folder (absolute path, e.g. the USB stick)</label>
-        <input id="airgap-folder" className="mono" value={folder} onChange={(e) => setFolder(e.target.value)} />
-      </div>
-      <div className="row toolbar">
-        <label>
-          Keyset
-          <select value={keysetId} onChange={(e) => setKeysetId(e.target.value)}>
-            <option value="">—</option>
-            {keysets.map((x) => <option key={x.keysetId} value={x.keysetId}>{x.lab ? 'LAB · ' : ''}{x.chain} {x.address?.slice(0, 12)}…</option>)}
-          </select>
-        </label>
-        <label>
-          Partner node
-          <select value={partner} onChange={(e) => setPartner(e.target.value)}>
-            <option value="">—</option>
-            {peers.map((n) => <option key={n.nodeId} value={n.nodeId}>{n.name}</option>)}
-          </select>
-        </label>
-        <label>
-          Test signature
-          <select value={purpose} onChange={(e) => setPurpose(e.target.value as KeyCheckPurpose)}>
-            <option value="key-check">Key check</option>
-            <option value="restore-proof">Restore proof</option>
-            <option value="drill">Drill</option>
-          </select>
-        </label>
-      </div>
-      <div className="row">
-        <button type="button" disabled={!folder || !keysetId || !partner} onClick={async () => done(await api.cluster.airgapSign({ keysetId, partner, purpose, folder }))}>
-          Export key-check request bundle
-        </button>
-        <button type="button" disabled={!folder} onClick={async () => done(await api.cluster.airgapImport({ folder }))}>
-          Import bundles from folder
-        </button>
-      </div>
-      <AirgapReview folder={folder.trim()} onReport={setReport} />
-      <AirgapQr folder={folder.trim()} onReport={setReport} />
-      {report ? (
-        <p className="small" data-testid="airgap-report">
-          {report.bundles} bundle(s) handled{report.joined.length ? `, joined ${report.joined.length} session(s)` : ''}; {report.waiting.length} session(s) waiting for bundles.
-          {report.pending.length ? ` ${report.pending.length} session request(s) wait for your review: press “Review requests in folder”.` : ''}
-          {report.refused.map((r) => <span key={r.file} className="notice-code"> {r.code}: {r.message}</span>)}
-        </p>
-      ) : null}
-    </section>
-  );
-}
-
 export function KeysetsScreen() {
   const { cluster, refreshCluster } = useConsole();
   const [keysets, setKeysets] = useState<KeysetView[]>([]);
@@ -363,28 +297,7 @@ export function KeysetsScreen() {
           {keysets.map((k) => <KeysetCard key={k.keysetId} k={k} ready={ready} onChanged={() => void load()} />)}
         </div>
       </section>
-      <section className="card" aria-labelledby="sessions-title">
-        <h1 id="sessions-title">Sessions</h1>
-        <table className="audit-table">
-          <thead>
-            <tr><th>Started</th><th>Protocol</th><th>State</th><th>Result</th><th>Error class</th><th>Reason</th></tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr key={s.sessionId} data-testid="cluster-session" data-state={s.state}>
-                <td className="small"><Time iso={s.startedAt} seconds /></td>
-                <td>{s.protocol}</td>
-                <td>{s.state}</td>
-                <td className="mono small" data-testid="session-result" title={s.signature ?? s.publicKey ?? ''}>
-                  {s.signature ? `signature ${s.signature.slice(0, 16)}…` : s.publicKey ? `public key ${s.publicKey.slice(0, 16)}…` : ''}
-                </td>
-                <td>{s.errorClass ?? ''}{s.errorCode ? <span className="notice-code"> {s.errorCode}</span> : null}</td>
-                <td className="small">{s.errorReason ?? ''}{s.blamedNode ? ` (node ${s.blamedNode})` : ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <ClusterSessions sessions={sessions} />
       <AirgapPanel keysets={keysets} onError={setError} />
     </>
   );

@@ -219,7 +219,8 @@ export function ReviewPanel(props: { permitId: string; onClose(): void; onChange
 /**
  * EIP-4527 interop: the permit's transaction as `eth-sign-request` / `sol-sign-request` for an
  * external QR signer, and its `eth-signature` / `sol-signature` read back. Main accepts only a
- * signature answering a request it showed, valid for the keyset address over that transaction.
+ * signature answering a request it showed, valid for the keyset address over that transaction,
+ * for a permit that is approved, and records it in the queue as a console signature is.
  */
 function Eip4527Panel({ permitId }: { permitId: string }) {
   const [showing, setShowing] = useState(false);
@@ -237,7 +238,7 @@ function Eip4527Panel({ permitId }: { permitId: string }) {
       ) : null}
       {signed ? (
         <p className="notice notice-ok" data-testid="eip4527-signed">
-          Signature for request {signed.requestId} verified; signed transaction <span className="mono">{signed.signedTxHash}</span>: <span className="mono signed-tx">{signed.signedTx}</span>
+          Signature for request {signed.requestId} verified and recorded: permit {signed.permitId} is signed in the queue. Signed transaction <span className="mono">{signed.signedTxHash}</span>: <span className="mono signed-tx">{signed.signedTx}</span>
         </p>
       ) : null}
     </div>
