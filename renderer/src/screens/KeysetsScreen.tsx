@@ -8,6 +8,7 @@ import { Time } from '../components/Time';
 import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { useConsole } from '../store';
 import { AirgapQr } from './AirgapQr';
+import { AirgapGroupPanel } from './AirgapGroupPanel';
 import { AirgapReview } from './AirgapReview';
 import { ClusterMembershipPanel } from './ClusterMembershipPanel';
 import { EcdsaSetupPanel, PresignaturePoolFacts } from './EcdsaSetupPanel';
@@ -285,6 +286,7 @@ function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: A
           Import bundles from folder
         </button>
       </div>
+      <AirgapGroupPanel folder={folder.trim()} report={report} onReport={setReport} />
       <AirgapReview folder={folder.trim()} onReport={setReport} />
       <AirgapQr folder={folder.trim()} onReport={setReport} />
       {report ? (
