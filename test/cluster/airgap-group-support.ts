@@ -72,7 +72,7 @@ export interface CarryRun {
  * Imports each node's folder and carries bundles round after round until every watched party
  * settled (or `ms` passed). `started` is the requester's handle (node index `requester`).
  */
-export async function carryUntilSettled(trio: AirgapTrio, requester: number, started: AirgapGroupHandle, parties: number[], options: { keep?: (file: string, toFolder: number) => boolean; ms?: number } = {}): Promise<CarryRun> {
+export async function carryUntilSettled(trio: AirgapTrio, requester: number, started: AirgapGroupHandle, parties: number[], options: { keep?: (file: string, toFolder: number) => boolean; ms?: number; eachRound?: () => void | Promise<void> } = {}): Promise<CarryRun> {
   const run: CarryRun = { outcomes: new Map(), joined: new Map([[requester, started]]), refused: [] };
   const watch = (i: number, h: AirgapGroupHandle) =>
     h.result.then(
@@ -82,6 +82,7 @@ export async function carryUntilSettled(trio: AirgapTrio, requester: number, sta
   void watch(requester, started);
   const end = Date.now() + (options.ms ?? 60_000);
   while (run.outcomes.size < parties.length && Date.now() < end) {
+    await options.eachRound?.();
     carryAll(trio.folders, options.keep);
     for (const i of parties) {
       const report = await trio.nodes[i]!.services.cluster.airgapImport(trio.folders[i]!);

@@ -97,6 +97,36 @@ describe('air gap: three-party EdDSA key generation by file bundles', { timeout:
     }
   });
 
+  it('nobody but the forger keeps the keyset when a completion carries another outcome', async () => {
+    const { nodes, ids, folders } = trio;
+    const started = await nodes[0]!.services.cluster.airgapGroup.keygen('eddsa', folders[0]!, { ttlMs: 20_000 });
+    const sid = started.sessionId.slice(0, 16);
+    const cDone = `-done-${ids[2]!.slice(0, 8)}-`;
+    const c = await nodes[2]!.services.cluster.identity();
+    let forged = false;
+    // Node C's genuine completion stays on C's stick; A and B get one C signed for another public key.
+    const keep = (file: string, to: number) => !(file.includes(sid) && file.includes(cDone) && to !== 2);
+    const eachRound = () => {
+      const mine = readdirSync(folders[2]!).find((f) => f.includes(sid) && f.includes(cDone));
+      if (forged || !mine) return;
+      const genuine = readBundle(join(folders[2]!, mine));
+      const other = { ...genuine.body.attestation!, result: { ...genuine.body.attestation!.result, publicKey: '11'.repeat(32) } };
+      const bundle = sealBundle(c, { kind: 'done', clusterId: AIRGAP_CLUSTER, sid: started.sessionId, protocol: 'eddsa-keygen', round: 0, to: [ids[0]!, ids[1]!] }, { attestation: other, envelopes: [] });
+      for (const i of [0, 1]) writeBundle(folders[i]!, bundle);
+      forged = true;
+    };
+    const run = await carryUntilSettled(trio, 0, started, [0, 1, 2], { keep, eachRound, ms: 40_000 });
+    assert.ok(forged);
+    for (const i of [0, 1]) {
+      const o = run.outcomes.get(i);
+      assert.ok(o && !o.ok, `node ${i} must not keep the keyset`);
+      assert.equal(codeOf(o.error), 'COMPLETION_UNPROVEN');
+      assert.match(String((o.error as Error).message), /does not carry its signature/);
+      assert.equal(nodes[i]!.services.cluster.keyset(started.info.keysetId), null);
+      assert.ok(nodes[i]!.services.audit.list().entries.some((e) => e.type === 'MPC_COMPLETION_UNPROVEN' && e.subject === started.sessionId));
+    }
+  });
+
   it('refuses tampered, replayed, foreign and duplicated bundles, expired and unenrolled requests', async () => {
     const { nodes, ids, folders } = trio;
     const b = nodes[1]!.services.cluster;
@@ -161,6 +191,15 @@ describe('air gap: three-party EdDSA key generation by file bundles', { timeout:
     assert.deepEqual(report.refused.map((r) => r.code), ['MPC_SESSION_REJECTED']);
     assert.match(report.refused[0]!.message, new RegExp(`${stranger} is not enrolled`));
     assert.ok(!b.sessions().some((s) => s.sessionId === unknownParty.body.sessionId), 'nothing recorded for the refused request');
+    // A key generation while this node's operator opened no key-generation window.
+    b.closeKeygenWindow();
+    const unasked = signSessionRequest(a, { clusterId: AIRGAP_CLUSTER, sessionId: '7'.repeat(64), protocol: 'eddsa-keygen', keysetId: 'ks-unasked-test', parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })), threshold: 2, permitId: null, deadlineAt: Date.now() + 60_000 });
+    dir = scratch();
+    writeBundle(dir, sealBundle(a, { kind: 'request', clusterId: AIRGAP_CLUSTER, sid: unasked.body.sessionId, protocol: 'eddsa-keygen', round: 0, to: [ids[1]!] }, { request: unasked, envelopes: [] }));
+    report = await b.airgapImport(dir);
+    assert.deepEqual(report.refused.map((r) => r.code), ['MPC_SESSION_REJECTED']);
+    assert.match(report.refused[0]!.message, /key generation is not open on this node/);
+    b.openKeygenWindow(60);
     // A request of another cluster.
     const foreign = signSessionRequest(a, { clusterId: 'someone-else', sessionId: 'c'.repeat(64), protocol: 'eddsa-keygen', keysetId: 'ks-foreign-test', parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })), threshold: 2, permitId: null, deadlineAt: Date.now() + 60_000 });
     dir = scratch();
