@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { readBundle, sealBundle, writeBundle, type Bundle } from '../../main/cluster/airgap';
 import { signSessionRequest } from '../../main/cluster/session-request';
 import { AppFailure } from '../../main/errors';
-import { until } from './support';
+import { startNode, stopNode, until } from './support';
 import { AIRGAP_CLUSTER, carryAll, carryUntilSettled, startAirgapTrio, withoutSockets, type AirgapTrio } from './airgap-group-support';
 
 const codeOf = (e: unknown) => (e as { code?: string }).code;
@@ -125,6 +125,32 @@ describe('air gap: three-party EdDSA key generation by file bundles', { timeout:
       assert.equal(nodes[i]!.services.cluster.keyset(started.info.keysetId), null);
       assert.ok(nodes[i]!.services.audit.list().entries.some((e) => e.type === 'MPC_COMPLETION_UNPROVEN' && e.subject === started.sessionId));
     }
+  });
+
+  it('a node restarted mid-session does not resume it: nothing kept, its request and rounds are not taken again', async () => {
+    const { ids, folders } = trio;
+    const started = await trio.nodes[0]!.services.cluster.airgapGroup.keygen('eddsa', folders[0]!, { ttlMs: 20_000 });
+    await until(() => trio.nodes[0]!.services.cluster.airgapGroup.status()[0]?.round === 1);
+    carryAll(folders);
+    assert.equal((await trio.nodes[1]!.services.cluster.airgapImport(folders[1]!)).joinedGroup.length, 1);
+    await until(() => readdirSync(folders[1]!).some((f) => f.includes(started.sessionId.slice(0, 16)) && f.includes(`-r001-${ids[1]!.slice(0, 8)}-`)));
+    // Node B's machine restarts: the engine state was only in memory.
+    const old = trio.nodes[1]!;
+    await stopNode(old, false);
+    trio.nodes[1] = await startNode('node-b', undefined, old.dir);
+    const b = trio.nodes[1]!.services.cluster;
+    const row = b.sessions().find((x) => x.sessionId === started.sessionId);
+    assert.equal(row?.state, 'failed');
+    assert.ok(['NODE_STOPPED', 'NODE_RESTARTED'].includes(row?.errorCode ?? ''), String(row?.errorCode));
+    carryAll(folders);
+    const again = await b.airgapImport(folders[1]!);
+    assert.equal(again.joinedGroup.length, 0, 'the request is not joined a second time');
+    assert.deepEqual(again.refused, []);
+    assert.equal(b.airgapGroup.status().length, 0);
+    assert.equal(b.keyset(started.info.keysetId), null);
+    started.result.catch(() => undefined);
+    trio.nodes[0]!.services.cluster.airgapGroup.stopAll();
+    assert.equal(trio.nodes[0]!.services.cluster.keyset(started.info.keysetId), null);
   });
 
   it('refuses tampered, replayed, foreign and duplicated bundles, expired and unenrolled requests', async () => {
