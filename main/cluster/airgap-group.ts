@@ -15,7 +15,7 @@
  * closed as NODE_RESTARTED) and the session is requested again.
  */
 import { randomUUID } from 'node:crypto';
-import type { PublicResult, SessionAttestation, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
+import type { PublicResult, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
 import { fail } from '../errors';
 import type { ErrorCode } from '../../preload/contract';
 import type { SessionResult } from '../mpc/index';
@@ -28,7 +28,8 @@ import type { InviteContext } from './invites';
 import type { KeysetRecord } from './keysets';
 import { prepareParticipation, type ParticipationDeps, type PreparedParticipation } from './participation-setup';
 import { createsKeyset, isSetupProtocol } from './protocols';
-import { attestationGap, attestDone, needsAttestations } from './session-attestation';
+import { attestDone, needsAttestations } from './session-attestation';
+import { CompletionExchange, completionBundle, publicResultOf, wipeResult } from './airgap-completion';
 import { newSessionId, RequestRefusal, signSessionRequest, sessionInfoOf } from './session-request';
 import { signatureMatchesKeyset } from './signature-check';
 
@@ -84,7 +85,7 @@ interface GroupRun {
   /** The secret outcome, held until every party's completion checked out. */
   pending?: SessionResult;
   own?: PublicResult;
-  attestations: Map<string, SessionAttestation>;
+  completions: CompletionExchange;
   timer: NodeJS.Timeout;
   settle: { resolve: (r: PublicResult) => void; reject: (e: unknown) => void };
   handle: AirgapGroupHandle;
@@ -114,7 +115,7 @@ export class AirgapGroupSessions {
       const others = r.info.parties.map((p) => p.nodeId).filter((id) => id !== r.me.nodeId);
       const round = r.transport.round;
       const completion = r.own !== undefined;
-      const waitingFor = completion ? others.filter((id) => !r.attestations.has(id)) : others.filter((id) => (r.received.get(id) ?? 0) < round);
+      const waitingFor = completion ? r.completions.missing() : others.filter((id) => (r.received.get(id) ?? 0) < round);
       return { sessionId: r.info.sessionId, protocol: r.info.protocol, keysetId: r.info.keysetId, phase: completion ? 'completion' : 'rounds', round, waitingFor, deadlineAt: r.info.deadlineAt };
     });
   }
@@ -195,13 +196,7 @@ export class AirgapGroupSessions {
     const h = bundle.header;
     if (h.kind === 'request') fail('BUNDLE_WRONG_ROUND', 'A session request cannot be imported into a running session.');
     if (h.kind === 'done') {
-      const a = bundle.body.attestation!;
-      const previous = r.attestations.get(h.from);
-      if (previous) {
-        if (previous.signature === a.signature) return false;
-        fail('BUNDLE_WRONG_ROUND', `Node ${h.from} already delivered a different completion for this session.`, { sender: h.from, sessionId: h.sid });
-      }
-      r.attestations.set(h.from, a);
+      if (!r.completions.admit(h.from, bundle.body.attestation!)) return false;
       this.settleIfComplete(r);
       return true;
     }
@@ -289,7 +284,7 @@ export class AirgapGroupSessions {
       inbox: new BundleInbox(),
       outDir,
       received: new Map(),
-      attestations: new Map(),
+      completions: new CompletionExchange(info),
       timer,
       settle,
       handle: { sessionId: info.sessionId, info, result },
@@ -306,17 +301,10 @@ export class AirgapGroupSessions {
   /** This node's engine finished: sign the completion and send it to every other party, or (signing) verify and record. */
   private finished(r: GroupRun, outcome: SessionResult): void {
     if (this.running.get(r.info.sessionId) !== r) {
-      wipe(outcome);
+      wipeResult(outcome);
       return;
     }
-    const pub: PublicResult = {
-      ...(outcome.presignatureId ? { presignatureId: outcome.presignatureId.toString('hex') } : {}),
-      ...(outcome.publicKey ? { publicKey: outcome.publicKey.toString('hex') } : {}),
-      ...(outcome.address ? { address: outcome.address } : {}),
-      ...(outcome.signature ? { signature: outcome.signature.toString('hex') } : {}),
-      ...(outcome.recoveryId !== undefined && outcome.recoveryId !== null ? { recoveryId: outcome.recoveryId } : {}),
-      ...(outcome.auxId ? { auxId: outcome.auxId.toString('hex') } : {}),
-    };
+    const pub = publicResultOf(outcome);
     if (!needsAttestations(r.info.protocol)) {
       const keyset = this.host.deps.keysets.get(r.info.keysetId);
       if (!keyset || !signatureMatchesKeyset(keyset, Buffer.from(r.info.message ?? '', 'hex'), { signature: pub.signature ?? '', recoveryId: pub.recoveryId ?? null })) {
@@ -330,10 +318,9 @@ export class AirgapGroupSessions {
     r.pending = outcome;
     r.own = pub;
     const attestation = attestDone(r.me, r.info, pub);
-    r.attestations.set(r.me.nodeId, attestation);
-    const others = r.info.parties.map((p) => p.nodeId).filter((id) => id !== r.me.nodeId);
+    r.completions.admit(r.me.nodeId, attestation);
     try {
-      writeBundle(r.outDir, sealBundle(r.me, { kind: 'done', clusterId: r.info.clusterId, sid: r.info.sessionId, protocol: r.info.protocol, round: 0, to: others }, { attestation, envelopes: [] }));
+      writeBundle(r.outDir, completionBundle(r.me, r.info, attestation));
     } catch (error) {
       return this.end(r, error instanceof ClusterError ? error : new ClusterError({ errorClass: 'transient', code: 'BUNDLE_WRITE_FAILED', reason: 'The completion bundle could not be written.' }));
     }
@@ -342,9 +329,9 @@ export class AirgapGroupSessions {
 
   /** Keeps the outcome once every party's signed completion is here and checks out; refuses it otherwise. */
   private settleIfComplete(r: GroupRun): void {
-    if (!r.own || !r.pending || r.attestations.size < r.info.parties.length) return;
+    if (!r.own || !r.pending || r.completions.missing().length > 0) return;
     const d = this.host.deps;
-    const gap = attestationGap(r.info, r.own, [...r.attestations.values()], (id) => d.membership.nodeKey(id));
+    const gap = r.completions.gap(r.own, (id) => d.membership.nodeKey(id));
     if (gap) {
       d.audit.append({ type: 'MPC_COMPLETION_UNPROVEN', actor: 'system', subject: r.info.sessionId, details: { protocol: r.info.protocol, keysetId: r.info.keysetId, gap, transport: 'airgap' } });
       return this.end(r, new ClusterError({ errorClass: 'permanent', code: 'COMPLETION_UNPROVEN', reason: `The completions carried by file do not prove that every party finished: ${gap}. Nothing of the session was kept.`.slice(0, 500) }));
@@ -355,7 +342,7 @@ export class AirgapGroupSessions {
       if (r.info.protocol === 'ecdsa-presign') d.pool.store(r.info, pending, r.prepared.shareEpoch ?? null);
       d.records.finish(r.info, 'completed', pending, undefined, r.own);
     } finally {
-      wipe(pending);
+      wipeResult(pending);
     }
     if (createsKeyset(r.info.protocol) && !d.keysets.get(r.info.keysetId)) return r.settle.reject(new ClusterError({ errorClass: 'permanent', code: 'MPC_SESSION_FAILED', reason: 'The key generation finished but this node did not store its share.' }));
     r.settle.resolve(r.own);
@@ -364,7 +351,7 @@ export class AirgapGroupSessions {
   private deadlinePassed(sessionId: string): void {
     const r = this.running.get(sessionId);
     if (!r) return;
-    const missing = r.info.parties.map((p) => p.nodeId).filter((id) => !r.attestations.has(id));
+    const missing = r.completions.missing();
     const reason = r.own
       ? `The session passed its deadline before the signed completion of node(s) ${missing.map((id) => `${id.slice(0, 8)}…`).join(', ')} came back by file. Nothing of it was kept; request it again.`
       : 'The air-gap session passed its deadline before every bundle came back. Nothing of it was kept; request it again.';
@@ -385,7 +372,7 @@ export class AirgapGroupSessions {
     if (this.running.get(r.info.sessionId) !== r) return;
     this.close(r);
     if (!r.prepared.runner.finished) r.prepared.runner.abort(failure);
-    if (r.pending) wipe(r.pending);
+    if (r.pending) wipeResult(r.pending);
     const d = this.host.deps;
     if (failure.errorClass === 'protocol-violation' && failure.blamedNode && failure.blamedNode !== r.me.nodeId) d.membership.quarantine(failure.blamedNode, failure.reason, r.info.sessionId);
     try {
@@ -397,8 +384,3 @@ export class AirgapGroupSessions {
   }
 }
 
-function wipe(result: SessionResult): void {
-  result.share?.fill(0);
-  result.presignature?.fill(0);
-  result.aux?.fill(0);
-}
