@@ -69,7 +69,10 @@ describe('key generation by files from the console', { timeout: 240_000 }, () =>
     const keys = new Set([harness.services, ...peers.map((p) => p.services)].map((s) => s.cluster.keyset(keysetId)?.publicKey));
     assert.equal(keys.size, 1);
     assert.equal(harness.services.cluster.connected, false);
-    // The finished session leaves the progress list.
+    // The finished session leaves the progress list, and the new keyset is on the screen after the import.
+    await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
     await item.first().waitFor({ state: 'detached', timeout: 10_000 });
+    const shown = harness.services.cluster.keyset(keysetId)!.address!;
+    await page.getByTestId('keyset-address').filter({ hasText: shown }).waitFor({ timeout: 10_000 });
   });
 });

@@ -233,13 +233,18 @@ function KeysetCard({ k, ready, onChanged }: { k: KeysetView; ready: boolean; on
   );
 }
 
-function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: AppError | null): void }) {
+function AirgapPanel({ keysets, onError, onChanged }: { keysets: KeysetView[]; onError(e: AppError | null): void; onChanged(): void }) {
   const nodes = useConsole((s) => s.cluster?.nodes ?? []);
   const [folder, setFolder] = useState('');
   const [keysetId, setKeysetId] = useState('');
   const [partner, setPartner] = useState('');
   const [purpose, setPurpose] = useState<KeyCheckPurpose>('key-check');
-  const [report, setReport] = useState<AirgapReport | null>(null);
+  const [report, setReportValue] = useState<AirgapReport | null>(null);
+  // An import may have finished a key generation by files: the keyset list is read again.
+  const setReport = (r: AirgapReport) => {
+    setReportValue(r);
+    onChanged();
+  };
   const k = keysets.find((x) => x.keysetId === keysetId);
   const peers = nodes.filter((n) => !n.isSelf && k?.participants.some((p) => p.nodeId === n.nodeId));
   const done = (r: Awaited<ReturnType<typeof api.cluster.airgapImport>>) => {
@@ -387,7 +392,7 @@ export function KeysetsScreen() {
           </tbody>
         </table>
       </section>
-      <AirgapPanel keysets={keysets} onError={setError} />
+      <AirgapPanel keysets={keysets} onError={setError} onChanged={() => void load()} />
     </>
   );
 }
