@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readBundle, sealBundle, writeBundle, type Bundle } from '../../main/cluster/airgap';
+import { airgapRequestView } from '../../main/cluster/airgap-review';
 import { signSessionRequest } from '../../main/cluster/session-request';
 import { AppFailure } from '../../main/errors';
 import { startNode, stopNode, until } from './support';
@@ -217,6 +218,19 @@ describe('air gap: three-party EdDSA key generation by file bundles', { timeout:
     assert.deepEqual(report.refused.map((r) => r.code), ['MPC_SESSION_REJECTED']);
     assert.match(report.refused[0]!.message, new RegExp(`${stranger} is not enrolled`));
     assert.ok(!b.sessions().some((s) => s.sessionId === unknownParty.body.sessionId), 'nothing recorded for the refused request');
+    // The console joins only what its operator approved: a key generation waits for review, described in words.
+    const review = signSessionRequest(a, { clusterId: AIRGAP_CLUSTER, sessionId: '6'.repeat(64), protocol: 'eddsa-keygen', keysetId: 'ks-review-test', parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })), threshold: 2, permitId: null, deadlineAt: Date.now() + 60_000 });
+    dir = scratch();
+    writeBundle(dir, sealBundle(a, { kind: 'request', clusterId: AIRGAP_CLUSTER, sid: review.body.sessionId, protocol: 'eddsa-keygen', round: 0, to: [ids[1]!, ids[2]!] }, { request: review, envelopes: [] }));
+    report = await b.airgapImport(dir, dir, { approve: new Set() });
+    assert.deepEqual(report.pending, [review.body.sessionId]);
+    assert.equal(report.joinedGroup.length, 0);
+    const [facts] = await b.airgapPending(dir);
+    assert.equal(facts?.problem, null);
+    const view = airgapRequestView(facts!, { nodeName: () => 'console', keysetLabel: () => null });
+    assert.equal(view.kind, 'setup');
+    assert.match(view.description, /^Create a new 2-of-3 EdDSA \(Solana\) keyset/);
+    assert.ok(!b.sessions().some((s) => s.sessionId === review.body.sessionId), 'nothing joined before approval');
     // A key generation while this node's operator opened no key-generation window.
     b.closeKeygenWindow();
     const unasked = signSessionRequest(a, { clusterId: AIRGAP_CLUSTER, sessionId: '7'.repeat(64), protocol: 'eddsa-keygen', keysetId: 'ks-unasked-test', parties: ids.map((nodeId, partyIndex) => ({ nodeId, partyIndex })), threshold: 2, permitId: null, deadlineAt: Date.now() + 60_000 });
