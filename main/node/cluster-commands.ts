@@ -101,7 +101,8 @@ export function serveAirgap(services: Services, inbox: string, outbox: string, s
       const statuses = services.cluster.airgapGroup.status();
       for (const sid of [...said.keys()]) if (!statuses.some((s) => s.sessionId === sid)) said.delete(sid);
       for (const s of statuses) {
-        const line = `AIRGAP-WAITING ${s.sessionId.slice(0, 16)} ${s.phase === 'completion' ? 'completion' : `round ${s.round}`} waiting for ${s.waitingFor.map((id) => services.cluster.node(id)?.name ?? id.slice(0, 8)).join(', ') || 'nothing'}`;
+        const names = s.waitingFor.map((id) => services.cluster.node(id)?.name ?? id.slice(0, 8)).join(', ');
+        const line = `AIRGAP-WAITING ${s.sessionId.slice(0, 16)} ${s.phase === 'completion' ? 'completion' : `round ${s.round}`} ${names ? `waiting for ${names}` : 'working (nothing to carry in yet)'}`;
         if (said.get(s.sessionId) !== line) say(line);
         said.set(s.sessionId, line);
       }

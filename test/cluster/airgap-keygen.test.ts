@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readBundle, sealBundle, writeBundle, type Bundle } from '../../main/cluster/airgap';
 import { airgapRequestView } from '../../main/cluster/airgap-review';
+import { serveAirgap } from '../../main/node/cluster-commands';
 import { signSessionRequest } from '../../main/cluster/session-request';
 import { AppFailure } from '../../main/errors';
 import { startNode, stopNode, until } from './support';
@@ -68,6 +69,27 @@ describe('air gap: three-party EdDSA key generation by file bundles', { timeout:
     assert.equal(readdirSync(folders[0]!).filter((f) => f.includes(run.joined.get(0)!.sessionId.slice(0, 16)) && f.includes('-done-')).length, 3);
     const types = nodes[1]!.services.audit.list().entries.map((e) => e.type);
     assert.ok(types.includes('MPC_KEYGEN_STARTED') && types.includes('MPC_KEYGEN_COMPLETED'));
+  });
+
+  it('a headless node serving its folder joins, says which round it waits for, and reports the new key', async () => {
+    const { nodes, folders } = trio;
+    const lines: string[] = [];
+    const stopServing = serveAirgap(nodes[2]!.services, folders[2]!, folders[2]!, (line) => lines.push(line), 50);
+    try {
+      const started = await nodes[0]!.services.cluster.airgapGroup.keygen('eddsa', folders[0]!);
+      const sid = started.sessionId.slice(0, 16);
+      const run = await carryUntilSettled(trio, 0, started, [0, 1]);
+      assert.ok(run.outcomes.get(0)?.ok && run.outcomes.get(1)?.ok);
+      await until(() => lines.some((l) => l.startsWith(`AIRGAP-DONE ${sid}`)), 15_000);
+      assert.ok(lines.includes(`AIRGAP-JOINED ${sid} eddsa-keygen keyset ${started.info.keysetId}`), lines.join('\n'));
+      // Which round it is in, and whose bundles it waits for when it does (when they came first, it says it is working).
+      assert.ok(lines.some((l) => /^AIRGAP-WAITING [0-9a-f]{16} (round [1-9]|completion) (waiting for (console|node-b)|working)/.test(l) && l.includes(sid)), lines.join('\n'));
+      const publicKey = nodes[2]!.services.cluster.keyset(started.info.keysetId)?.publicKey;
+      assert.ok(publicKey);
+      assert.ok(lines.some((l) => l.startsWith(`AIRGAP-DONE ${sid} public key ${publicKey}`)), lines.join('\n'));
+    } finally {
+      stopServing();
+    }
   });
 
   it('nobody keeps the keyset when a completion never arrives; the node shows whose it waits for', async () => {
