@@ -22,7 +22,15 @@ const KEY_CHECK_WORDS: Record<string, string> = {
   drill: 'a recovery drill',
 };
 
+const SETUP_WORDS: Record<string, string> = {
+  'eddsa-keygen': 'Create a new 2-of-3 EdDSA (Solana) keyset: this node generates its share and keeps it once all three nodes confirmed by file.',
+  'ecdsa-keygen': 'Create a new 2-of-3 ECDSA (Ethereum) keyset with its auxiliary data: this node generates its share and keeps it once all three nodes confirmed by file.',
+  'ecdsa-presign': 'Make one presignature of this keyset with the requester (nothing is signed now); kept once both confirmed by file.',
+};
+
 function whatIsAsked(facts: AirgapRequestFacts): Pick<AirgapRequestView, 'kind' | 'description' | 'permitId'> {
+  const setup = SETUP_WORDS[facts.protocol];
+  if (setup) return { kind: 'setup', permitId: null, description: setup };
   const message = Buffer.from(facts.message, 'hex');
   if (facts.permit === undefined) {
     const check = parseKeyCheck(message);

@@ -3,78 +3,24 @@
  * writes its signed session request and first round; the partner imports it, admits it exactly as
  * it would an invite from the coordinator (signature, keyset record, policy, authorizer), and the
  * two exchange one bundle per round until both hold the signature.
+ *
+ * The import of a folder is the one entry for every bundle: requests and rounds of key generation,
+ * presign and presigned signing go to the multi-party sessions (airgap-group.ts).
  */
-import type { KeyObject } from 'node:crypto';
-import type { PublicResult, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
+import type { PublicResult, SessionInfo } from '../coordinator/protocol';
 import { AppFailure, fail } from '../errors';
 import type { ErrorCode } from '../../preload/contract';
-import type { MpcSigner } from '../mpc/index';
-import { refusalFailure, refusedEarlierSentence, type AirgapRefusals } from './airgap-refusals';
+import { refusalFailure, refusedEarlierSentence } from './airgap-refusals';
 import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
+import { isGroupProtocol, type AirgapGroupSessions } from './airgap-group';
+import { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapHandle, type AirgapHost, type AirgapImportOptions, type AirgapImportReport, type AirgapKeyset, type AirgapRequestFacts } from './airgap-types';
 import type { Peer } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
-import type { LocalIdentity } from './identity';
-import { admitInvite, type AdmittedInvite, type InviteContext, type InviteKeyset } from './invites';
+import { admitInvite, type AdmittedInvite } from './invites';
 import { buildKeyCheck, type KeyCheckPurpose } from './key-check';
 import { SessionRunner, type RunnerTransport } from './session-runner';
 import { newSessionId, RequestRefusal, signSessionRequest } from './session-request';
 import { signatureMatchesKeyset } from './signature-check';
-
-export interface AirgapOutcome {
-  sessionId: string;
-  signature: string;
-  recoveryId: number | null;
-  parties: string[];
-}
-
-/** A signing session carried by file bundles; `result` settles when the last bundle is imported. */
-export interface AirgapHandle {
-  sessionId: string;
-  info: SessionInfo;
-  result: Promise<AirgapOutcome>;
-}
-
-export interface AirgapImportReport {
-  /** Bundles handed to a session (or session requests joined). */
-  imported: number;
-  /** Bundles already taken in, or of sessions this node does not run. */
-  skipped: number;
-  refused: Array<{ file: string; code: string; message: string }>;
-  joined: AirgapHandle[];
-  /** Session requests left for the operator to review (an import with an `approve` list). */
-  pending: string[];
-  /** Session requests on the medium that this node's operator refused before (kept across restarts). */
-  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
-}
-
-/** A session request found on the medium, as this node read and checked it; nothing joined yet. */
-export interface AirgapRequestFacts {
-  file: string;
-  sessionId: string;
-  from: string;
-  keysetId: string | null;
-  protocol: string;
-  /** What would be signed, hex. */
-  message: string;
-  permit: unknown;
-  deadlineAt: number | null;
-  /** Why the request cannot be joined as it stands (bad signature, unknown keyset…); null when it checks out. */
-  problem: { code: string; message: string } | null;
-}
-
-export interface AirgapImportOptions {
-  /**
-   * Session requests the operator approved. Given, only these requests are joined and the others
-   * stay pending; absent, every request this node's policy and authorizer allow is joined (the
-   * headless node, which has no operator at a screen).
-   */
-  approve?: ReadonlySet<string>;
-}
-
-/** Air-gap sessions wait for people carrying media: hours, not seconds. */
-export const AIRGAP_DEFAULT_TTL_MS = 24 * 3600_000;
-/** Longest deadline a node accepts in an air-gap request. */
-export const AIRGAP_MAX_TTL_MS = 25 * 3600_000;
 
 interface AirgapParticipation {
   me: string;
@@ -87,42 +33,18 @@ interface AirgapParticipation {
   timer: NodeJS.Timeout;
 }
 
-export interface AirgapKeyset extends InviteKeyset {
-  clusterId: string;
-}
-
-/** What the air-gap sessions need from the node's cluster service. */
-export interface AirgapHost {
-  identity(): Promise<LocalIdentity>;
-  keyset(keysetId: string): AirgapKeyset | null;
-  activeKeyset(keysetId: string): AirgapKeyset;
-  /** Signing key of an enrolled, non-quarantined peer (never this node); null otherwise. */
-  peerSigningKey(nodeId: string): KeyObject | null;
-  /** This node's own yes to requesting the signature; returns the permit id. */
-  preAuthorize(keyset: AirgapKeyset, body: Omit<SessionRequestBody, 'v' | 'requester'>, me: LocalIdentity): string | null;
-  inviteContext(me: LocalIdentity, clusterId: string | null, maxTtlMs: number): InviteContext;
-  ownRequests: Set<string>;
-  refuseRequest(sessionId: string, refusal: RequestRefusal, transport: 'airgap'): void;
-  sessionKnown(sessionId: string): boolean;
-  peersFor(info: SessionInfo, me: LocalIdentity): Promise<Map<string, Peer>>;
-  share(keysetId: string): Buffer | undefined;
-  signer(): MpcSigner;
-  recordStart(info: SessionInfo, decision: AdmittedInvite['decision'], transport: 'airgap'): void;
-  finish(info: SessionInfo, state: 'completed' | 'failed', failure: SessionFailure | undefined, result: PublicResult | undefined): void;
-  quarantine(nodeId: string, reason: string, sessionId: string): void;
-  sessionFailure(info: SessionInfo, failure: SessionFailure, permitSpent: boolean): never;
-  /** Refusals by this node's operator (kept across restarts) and forged refusals dropped. */
-  refusals: AirgapRefusals;
-  nodeName(nodeId: string): string | null;
-}
+export { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapHandle, type AirgapHost, type AirgapImportOptions, type AirgapImportReport, type AirgapKeyset, type AirgapOutcome, type AirgapRequestFacts } from './airgap-types';
 
 export class AirgapSessions {
   private readonly running = new Map<string, AirgapParticipation>();
 
-  constructor(private readonly host: AirgapHost) {}
+  constructor(
+    private readonly host: AirgapHost,
+    private readonly group: AirgapGroupSessions,
+  ) {}
 
   has(sessionId: string): boolean {
-    return this.running.has(sessionId);
+    return this.running.has(sessionId) || this.group.has(sessionId);
   }
 
   handles(): AirgapHandle[] {
@@ -130,6 +52,7 @@ export class AirgapSessions {
   }
 
   stopAll(): void {
+    this.group.stopAll();
     for (const p of this.running.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
   }
 
@@ -180,7 +103,7 @@ export class AirgapSessions {
    */
   async import(inDir: string, outDir: string = inDir, options: AirgapImportOptions = {}): Promise<AirgapImportReport> {
     const me = await this.host.identity();
-    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [], pending: [], refusedEarlier: [] };
+    const report: AirgapImportReport = { imported: 0, skipped: 0, refused: [], joined: [], joinedGroup: [], pending: [], refusedEarlier: [] };
     for (const file of this.bundleFiles(inDir)) {
       try {
         const bundle = readBundle(file);
@@ -195,7 +118,7 @@ export class AirgapSessions {
             report.skipped += 1;
             continue;
           }
-          if (this.running.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid)) {
+          if (this.has(bundle.header.sid) || this.host.sessionKnown(bundle.header.sid)) {
             report.skipped += 1;
             continue;
           }
@@ -205,13 +128,15 @@ export class AirgapSessions {
             report.pending.push(bundle.header.sid);
             continue;
           }
-          report.joined.push(await this.join(bundle, outDir));
+          if (isGroupProtocol(bundle.header.protocol)) report.joinedGroup.push(await this.group.join(bundle, outDir));
+          else report.joined.push(await this.join(bundle, outDir));
           report.imported += 1;
         } else if (bundle.header.kind === 'refusal') {
           this.takeRefusal(bundle, file);
           report.imported += 1;
-        } else if (this.running.has(bundle.header.sid)) {
-          if (this.deliver(bundle.header.sid, bundle)) report.imported += 1;
+        } else if (this.running.has(bundle.header.sid) || this.group.has(bundle.header.sid)) {
+          const taken = this.running.has(bundle.header.sid) ? this.deliver(bundle.header.sid, bundle) : this.group.deliver(bundle);
+          if (taken) report.imported += 1;
           else report.skipped += 1;
         } else {
           report.skipped += 1;
@@ -248,7 +173,7 @@ export class AirgapSessions {
         continue; // not a request this node could show; the import reports it
       }
       const h = bundle.header;
-      if (h.kind !== 'request' || !h.to.includes(me.nodeId) || this.running.has(h.sid) || this.host.sessionKnown(h.sid) || this.host.refusals.earlier(h.sid)) continue;
+      if (h.kind !== 'request' || !h.to.includes(me.nodeId) || this.has(h.sid) || this.host.sessionKnown(h.sid) || this.host.refusals.earlier(h.sid)) continue;
       const body = bundle.body.request?.body;
       const facts: AirgapRequestFacts = { file, sessionId: h.sid, from: h.from, keysetId: body?.keysetId ?? null, protocol: h.protocol, message: body?.message ?? '', permit: body?.permit, deadlineAt: body?.deadlineAt ?? null, problem: null };
       try {
@@ -273,8 +198,9 @@ export class AirgapSessions {
     const request = (await this.pending(inDir)).find((r) => r.sessionId === sessionId);
     if (!request) fail('AIRGAP_SESSION_NOT_FOUND', `No session request ${sessionId.slice(0, 16)}… waits for review in ${inDir} (already joined, refused, or not on this medium).`);
     if (request.problem) fail(request.problem.code as ErrorCode, request.problem.message);
-    const keyset = this.host.keyset(request.keysetId ?? '')!;
-    this.host.refusals.refuse(await this.host.identity(), { sessionId, requester: request.from, keysetId: request.keysetId, clusterId: keyset.clusterId, protocol: request.protocol }, reason, outDir);
+    // A key-generation request names a keyset this node does not hold yet: its cluster is the request's (checked on review).
+    const clusterId = this.host.keyset(request.keysetId ?? '')?.clusterId ?? readBundle(request.file).header.clusterId;
+    this.host.refusals.refuse(await this.host.identity(), { sessionId, requester: request.from, keysetId: request.keysetId, clusterId, protocol: request.protocol }, reason, outDir);
   }
 
   /**
@@ -285,21 +211,27 @@ export class AirgapSessions {
   private takeRefusal(bundle: Bundle, file: string): void {
     const h = bundle.header;
     const p = this.running.get(h.sid);
-    if (!p) {
+    if (!p && !this.group.has(h.sid)) {
       if (this.host.sessionKnown(h.sid)) fail('AIRGAP_SESSION_ENDED', `Session ${h.sid.slice(0, 16)}… already ended on this node; the refusal claimed by node ${h.from} does not change it.`, { sessionId: h.sid });
       fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${h.sid.slice(0, 16)}… is running on this node, so the refusal in ${file} applies to nothing here.`, { sessionId: h.sid });
     }
+    const failure = refusalFailure(bundle, this.host.nodeName(h.from));
     try {
-      verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
+      if (p) verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
+      else return this.group.endByRefusal(bundle, failure);
     } catch (error) {
       if (error instanceof AppFailure) this.host.refusals.drop(bundle, file, error);
       throw error;
     }
-    p.runner.abort(refusalFailure(bundle, this.host.nodeName(h.from)));
+    p.runner.abort(failure);
   }
 
   /** The checks a request bundle passes before its terms are even considered. */
-  private checkRequest(bundle: Bundle, me: string): AirgapKeyset {
+  private checkRequest(bundle: Bundle, me: string): AirgapKeyset | null {
+    if (isGroupProtocol(bundle.header.protocol)) {
+      this.group.check(bundle, me);
+      return null;
+    }
     const body = bundle.body.request?.body;
     const keyset = body ? this.host.keyset(body.keysetId) : null;
     if (!body || !keyset) fail('KEYSET_NOT_FOUND', `The session request is for keyset ${body?.keysetId ?? '(none)'}, which this node does not hold.`, { keysetId: body?.keysetId ?? null });
@@ -309,6 +241,10 @@ export class AirgapSessions {
 
   /** Hands one bundle to a running air-gap session; false when it was already taken in. */
   deliver(sessionId: string, bundle: Bundle): boolean {
+    if (!this.running.has(sessionId) && this.group.has(sessionId)) {
+      if (bundle.header.sid !== sessionId) fail('BUNDLE_WRONG_SESSION', `This bundle belongs to session ${bundle.header.sid.slice(0, 16)}…, not to session ${sessionId.slice(0, 16)}…. Import it into its own session.`);
+      return this.group.deliver(bundle);
+    }
     const p = this.running.get(sessionId);
     if (!p) fail('AIRGAP_SESSION_NOT_FOUND', `No air-gap session ${sessionId.slice(0, 16)}… is running on this node (finished, expired, or never started here).`);
     verifyBundle(bundle, { me: p.me, clusterId: p.info.clusterId, session: p.info, senderKey: (id) => p.peers.get(id)?.signingKey ?? null });
@@ -320,7 +256,7 @@ export class AirgapSessions {
 
   private async join(bundle: Bundle, outDir: string): Promise<AirgapHandle> {
     const me = await this.host.identity();
-    const keyset = this.checkRequest(bundle, me.nodeId);
+    const keyset = this.checkRequest(bundle, me.nodeId)!;
     const body = bundle.body.request!.body;
     let admitted: AdmittedInvite;
     try {

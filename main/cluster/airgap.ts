@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { signedSessionRequest, type SessionInfo } from '../coordinator/protocol';
+import { sessionAttestation, signedSessionRequest, type SessionInfo } from '../coordinator/protocol';
 import { fail, isAppFailure } from '../errors';
 import { writeErrorCode, writeFileAtomically } from '../platform/atomic-file';
 import { listRegularFiles, readRegularTextFile } from '../platform/safe-file';
@@ -33,9 +33,10 @@ export const bundleHeader = z.strictObject({
   v: z.literal(1),
   /**
    * 'request' opens a session (round 0, carries the session terms); 'round' carries envelopes;
-   * 'refusal' is a participant's signed no to a request (round 0, carries who refused and why).
+   * 'refusal' is a participant's signed no to a request (round 0, carries who refused and why);
+   * 'done' (round 0) carries the sender's signed completion of a key generation or presign.
    */
-  kind: z.enum(['request', 'round', 'refusal']),
+  kind: z.enum(['request', 'round', 'refusal', 'done']),
   clusterId: z.string().regex(/^[a-z0-9-]{1,64}$/),
   sid: z.string().regex(/^[0-9a-f]{32,128}$/),
   protocol: z.string().regex(/^[a-z-]{1,32}$/),
@@ -55,6 +56,8 @@ const bundleBody = z.strictObject({
   request: signedSessionRequest.optional(),
   /** 'refusal' bundles: the refusing node's operator's reason (its length is checked by verifyBundle, with its own error). */
   refusal: z.strictObject({ sessionId: z.string().max(128), node: nodeId, reason: z.string().max(64 * 1024), refusedAt: z.string().max(40) }).optional(),
+  /** 'done' bundles: the sender's signed confirmation that it finished (see session-attestation.ts). */
+  attestation: sessionAttestation.optional(),
   envelopes: z.array(z.unknown()).max(256),
 });
 export type BundleBody = z.infer<typeof bundleBody>;
@@ -86,7 +89,8 @@ export function sealBundle(me: LocalIdentity, fields: Omit<BundleHeader, 'v' | '
 
 export function bundleFileName(h: Pick<BundleHeader, 'sid' | 'round' | 'from' | 'to'> & { kind?: BundleHeader['kind'] }): string {
   if (h.kind === 'refusal') return `vk-${h.sid.slice(0, 16)}-refusal-${h.from.slice(0, 8)}-to-${h.to.map((t) => t.slice(0, 8)).join('+')}${BUNDLE_SUFFIX}`;
-  return `vk-${h.sid.slice(0, 16)}-r${String(h.round).padStart(3, '0')}-${h.from.slice(0, 8)}-to-${h.to.map((t) => t.slice(0, 8)).join('+')}${BUNDLE_SUFFIX}`;
+  const step = h.kind === 'done' ? 'done' : `r${String(h.round).padStart(3, '0')}`;
+  return `vk-${h.sid.slice(0, 16)}-${step}-${h.from.slice(0, 8)}-to-${h.to.map((t) => t.slice(0, 8)).join('+')}${BUNDLE_SUFFIX}`;
 }
 
 /** Writes a bundle into `dir` atomically (a reader never sees half a bundle); a resumed round writes it again. */
@@ -158,19 +162,24 @@ export function verifyBundle(bundle: Bundle, expect: BundleExpectation): void {
   if (bodyHash(bundle.body) !== h.contentHash) refuse('BUNDLE_TAMPERED', `The content of the bundle from node ${h.from} does not match its signed hash: it was altered or damaged on the medium. Ask for it again.`, h);
   if (h.kind === 'request') {
     const s = bundle.body.request?.body;
-    if (h.round !== 0 || !s || s.sessionId !== h.sid || s.requester !== h.from || s.clusterId !== h.clusterId || s.protocol !== h.protocol || bundle.body.envelopes.length > 0 || bundle.body.refusal) {
+    if (h.round !== 0 || !s || s.sessionId !== h.sid || s.requester !== h.from || s.clusterId !== h.clusterId || s.protocol !== h.protocol || bundle.body.envelopes.length > 0 || bundle.body.refusal || bundle.body.attestation) {
       refuse('BUNDLE_MALFORMED', 'This session request does not agree with its own header.', h);
     }
   } else if (h.kind === 'refusal') {
     const r = bundle.body.refusal;
-    if (h.round !== 0 || !r || r.sessionId !== h.sid || r.node !== h.from || bundle.body.request || bundle.body.envelopes.length > 0) {
+    if (h.round !== 0 || !r || r.sessionId !== h.sid || r.node !== h.from || bundle.body.request || bundle.body.attestation || bundle.body.envelopes.length > 0) {
       refuse('BUNDLE_MALFORMED', 'This refusal does not agree with its own header (session or refusing node).', h);
     }
     if (r.reason.trim().length === 0 || r.reason.length > MAX_REFUSAL_REASON_CHARS) {
       refuse('AIRGAP_REFUSAL_REASON_INVALID', `The refusal from node ${h.from} gives a reason of ${r.reason.length} characters; a reason is 1 to ${MAX_REFUSAL_REASON_CHARS} characters. It was not taken in.`, h);
     }
+  } else if (h.kind === 'done') {
+    const a = bundle.body.attestation;
+    if (h.round !== 0 || !a || a.nodeId !== h.from || bundle.body.request || bundle.body.refusal || bundle.body.envelopes.length > 0) {
+      refuse('BUNDLE_MALFORMED', `The completion bundle from node ${h.from} does not agree with its own header.`, h);
+    }
   } else {
-    if (h.round < 1 || bundle.body.request || bundle.body.refusal) refuse('BUNDLE_MALFORMED', 'This round bundle does not agree with its own header.', h);
+    if (h.round < 1 || bundle.body.request || bundle.body.refusal || bundle.body.attestation) refuse('BUNDLE_MALFORMED', 'This round bundle does not agree with its own header.', h);
     for (const raw of bundle.body.envelopes) {
       const env = wireEnvelope.safeParse(raw);
       if (!env.success) refuse('BUNDLE_MALFORMED', `The bundle from node ${h.from} holds a malformed envelope.`, h);
@@ -187,6 +196,8 @@ export function verifyBundle(bundle: Bundle, expect: BundleExpectation): void {
 export class BundleTransport implements RunnerTransport {
   private readonly pending = new Map<string, WireEnvelope[]>();
   readonly written: string[] = [];
+  /** The last round this node wrote (0 before its first). */
+  round = 0;
 
   constructor(
     private readonly me: LocalIdentity,
@@ -201,6 +212,7 @@ export class BundleTransport implements RunnerTransport {
   }
 
   flush(round: number): void {
+    this.round = Math.max(this.round, round);
     for (const [to, envelopes] of this.pending) {
       const bundle = sealBundle(this.me, { kind: 'round', clusterId: this.info.clusterId, sid: this.info.sessionId, protocol: this.info.protocol, round, to: [to] }, { envelopes });
       this.written.push(writeBundle(this.outDir, bundle));

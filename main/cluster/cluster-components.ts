@@ -9,8 +9,10 @@ import type { MpcSigner } from '../mpc/index';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
+import { AirgapGroupSessions } from './airgap-group';
 import { AirgapRefusals } from './airgap-refusals';
 import { AirgapSessions } from './airgap-sessions';
+import { ClusterConfigStore } from './cluster-config';
 import { AuxGroups } from './aux-groups';
 import type { ClusterDeps } from './deps';
 import type { SessionFailure } from './errors';
@@ -20,7 +22,7 @@ import { KeygenCeremonies } from './keygen';
 import { KeysetRefreshes } from './keyset-refresh';
 import { Keysets, type KeysetRecord } from './keysets';
 import { Membership } from './membership';
-import { Participations } from './participation';
+import { Participations, type ParticipationDeps } from './participation';
 import { PeerRoster } from './peer-roster';
 import { PresignRequests } from './presign-requests';
 import { PresignatureRefill } from './presignature-refill';
@@ -84,7 +86,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
   const requests = new SessionRequests(membership);
   const keysetRefreshes = new KeysetRefreshes({ ...deps, keysets: keysetStore, auxGroups: auxGroupStore, pool, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
   const shareRepairs = new ShareRepairs({ ...deps, keysets: keysetStore, membership, roster, signer, guardianAddresses: o.guardianAddresses ?? (() => null) });
-  const participations: Participations = new Participations({
+  const participationDeps: ParticipationDeps = {
     ...deps,
     policy,
     limits,
@@ -103,7 +105,8 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     airgapHas: (sid) => airgap.has(sid),
     refreshes: keysetRefreshes,
     repairs: shareRepairs,
-  });
+  };
+  const participations: Participations = new Participations(participationDeps);
   const parts = { audit: o.audit, authorizer: o.authorizer, membership, keysets: keysetStore, requests, pool };
   const signing = new Signing(parts);
   const presignRequests = new PresignRequests(parts);
@@ -111,6 +114,16 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
   const keygen = new KeygenCeremonies({ vault: o.vault, audit: o.audit, membership, keysets: keysetStore, auxGroups: auxGroupStore, requests, window: keygenWindow });
   const refreshRequests = new RefreshRequests({ membership, keysets: keysetStore, requests, keygen, refreshes: keysetRefreshes });
   const repairRequests = new RepairRequests({ membership, keysets: keysetStore, roster, requests, repairs: shareRepairs });
+  const configStore = new ClusterConfigStore(o.vault);
+  const airgapGroup = new AirgapGroupSessions({
+    deps: participationDeps,
+    identity: () => hooks.identity(),
+    // The configured cluster (air-gapped or not), else the coordinator's.
+    clusterId: () => configStore.get()?.name ?? requests.clusterId,
+    inviteContext: (me, clusterId, maxTtlMs) => participations.inviteContext(me, clusterId, maxTtlMs),
+    refuseRequest: (sid, refusal, transport) => participations.refuseRequest(sid, refusal, transport),
+    preAuthorize: (keyset, body, me) => signing.preAuthorize(keyset, body, me),
+  });
   const airgap: AirgapSessions = new AirgapSessions({
     identity: () => hooks.identity(),
     keyset: (id) => keysetStore.get(id),
@@ -130,8 +143,8 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent, (id) => membership.node(id)?.name ?? null),
     refusals: new AirgapRefusals(deps),
     nodeName: (id) => membership.node(id)?.name ?? null,
-  });
-  return { policy, pool, keygenWindow, refusals, membership, roster, keysetStore, auxGroupStore, primePool, records, requests, keysetRefreshes, participations, signing, presignRequests, presignatureRefill, keygen, refreshRequests, airgap, shareRepairs, repairRequests };
+  }, airgapGroup);
+  return { policy, pool, keygenWindow, refusals, membership, roster, keysetStore, auxGroupStore, primePool, records, requests, keysetRefreshes, participations, signing, presignRequests, presignatureRefill, keygen, refreshRequests, airgap, airgapGroup, shareRepairs, repairRequests };
 }
 
 export type ClusterComponents = ReturnType<typeof wireCluster>;

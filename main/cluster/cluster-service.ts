@@ -6,6 +6,7 @@
  */
 import { MpcSigner } from '../mpc/index';
 import type { Bundle } from './airgap';
+import type { AirgapGroupSessions } from './airgap-group';
 import { AirgapSessions, type AirgapHandle, type AirgapImportOptions, type AirgapImportReport, type AirgapRequestFacts } from './airgap-sessions';
 import type { SessionInfo } from '../coordinator/protocol';
 import { fail } from '../errors';
@@ -73,6 +74,8 @@ export class ClusterService {
   /** Replacing a lost node's EdDSA share (share repair): the checks at this node, and the requests. */
   readonly shareRepairs: ShareRepairs;
   readonly repairRequests: RepairRequests;
+  /** Key generation, presign and presigned signing by file bundles among the parties (air gap). */
+  readonly airgapGroup: AirgapGroupSessions;
 
   /** 'lab' while the embedded lab cluster serves this console. */
   mode: 'none' | 'lab' | 'configured' = 'none';
@@ -101,6 +104,7 @@ export class ClusterService {
     this.airgap = c.airgap;
     this.shareRepairs = c.shareRepairs;
     this.repairRequests = c.repairRequests;
+    this.airgapGroup = c.airgapGroup;
     // Before anything else can run on an unlocked vault: a rolled-back pool is discarded.
     o.vault.onUnlock(() => {
       void this.pool.verifyAfterUnlock();

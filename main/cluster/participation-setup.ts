@@ -85,6 +85,8 @@ export async function prepareParticipation(
   m: Extract<ServerMessage, { t: 'invite' }>,
   context: (me: LocalIdentity) => InviteContext,
   busy: (sessionId: string) => SessionInfo[],
+  /** What carries the session's envelopes (default: the coordinator's relay; the air gap passes file bundles). */
+  carrier?: (info: SessionInfo, me: LocalIdentity) => RunnerTransport,
 ): Promise<PreparedParticipation | InviteDecline> {
   const relayedId = m.session.sessionId;
   const decline = (reason: string, code?: string, requester?: string, refusal?: RequestRefusal): InviteDecline => ({ decline: true, reason, ...(code ? { code } : {}), ...(requester ? { requester } : {}), ...(refusal ? { refusal } : {}) });
@@ -127,7 +129,7 @@ export async function prepareParticipation(
     const peers = await d.membership.peersFor(info, me);
     // Checked before anything is sent: the group's own auxiliary data, as this node sealed it.
     if (info.protocol === 'ecdsa-dkg' || (info.protocol === 'ecdsa-refresh-shares' && info.auxId)) aux = d.auxGroups.forKeygen(info.auxId!, info.parties, me.nodeId);
-    const transport: RunnerTransport = { send: (to, envelope: WireEnvelope) => d.requests.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
+    const transport: RunnerTransport = carrier ? carrier(info, me) : { send: (to, envelope: WireEnvelope) => d.requests.send({ t: 'relay', sessionId: info.sessionId, to, envelope }) };
     // A pool entry is taken (and deleted) here: it is never offered to a second session.
     const primes = info.protocol === 'ecdsa-keygen' || info.protocol === 'ecdsa-aux' ? (d.primePool.take() ?? d.primes?.()) : undefined;
     if (info.protocol === 'ecdsa-sign-presigned') {

@@ -76,6 +76,8 @@ export function chosenTransport(values: { coordinator?: string | undefined; 'coo
  */
 export function serveAirgap(services: Services, inbox: string, outbox: string, say: (line: string) => void, everyMs = 2_000): () => void {
   let busy = false;
+  /** The last status line said per multi-party session, so a line is printed only when it changes. */
+  const said = new Map<string, string>();
   const tick = async () => {
     if (busy || !services.vault.unlocked) return;
     busy = true;
@@ -88,7 +90,22 @@ export function serveAirgap(services: Services, inbox: string, outbox: string, s
           (error: unknown) => say(`AIRGAP-FAILED ${j.sessionId.slice(0, 16)} ${error instanceof Error ? error.message : 'failed'}`),
         );
       }
+      for (const j of report.joinedGroup) {
+        say(`AIRGAP-JOINED ${j.sessionId.slice(0, 16)} ${j.info.protocol} keyset ${j.info.keysetId}`);
+        void j.result.then(
+          (outcome) => say(`AIRGAP-DONE ${j.sessionId.slice(0, 16)} ${outcome.signature ? `signature ${outcome.signature}` : outcome.presignatureId ? `presignature ${outcome.presignatureId}` : `public key ${outcome.publicKey ?? ''}${outcome.address ? ` address ${outcome.address}` : ''}`}`),
+          (error: unknown) => say(`AIRGAP-FAILED ${j.sessionId.slice(0, 16)} ${error instanceof Error ? error.message : 'failed'}`),
+        );
+      }
       for (const r of report.refused) say(`AIRGAP-REFUSED ${r.file} ${r.code}: ${r.message}`);
+      const statuses = services.cluster.airgapGroup.status();
+      for (const sid of [...said.keys()]) if (!statuses.some((s) => s.sessionId === sid)) said.delete(sid);
+      for (const s of statuses) {
+        const names = s.waitingFor.map((id) => services.cluster.node(id)?.name ?? id.slice(0, 8)).join(', ');
+        const line = `AIRGAP-WAITING ${s.sessionId.slice(0, 16)} ${s.phase === 'completion' ? 'completion' : `round ${s.round}`} ${names ? `waiting for ${names}` : 'working (nothing to carry in yet)'}`;
+        if (said.get(s.sessionId) !== line) say(line);
+        said.set(s.sessionId, line);
+      }
     } catch (error) {
       say(`AIRGAP-REFUSED ${inbox} ${error instanceof Error ? error.message : 'cannot read the folder'}`);
     } finally {

@@ -191,7 +191,7 @@ export class QrTransfers {
         const payload = payloadOfBytesUr(cbor);
         const file = writeReceivedBundle(open.folder!, utf8(payload));
         const report = await this.d.airgapImport(open.folder!);
-        const view: AirgapReport = { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: this.d.airgapSessions().map((s) => s.sessionId), pending: report.pending, refusedEarlier: report.refusedEarlier };
+        const view: AirgapReport = { sessionId: null, bundles: report.imported, refused: report.refused, joined: [...report.joined, ...report.joinedGroup].map((j) => j.sessionId), waiting: this.d.airgapSessions().map((s) => s.sessionId), pending: report.pending, refusedEarlier: report.refusedEarlier };
         return { payload, outcome: { kind: 'mpc-bundle', file, report: view } };
       }
       case 'sign-result':

@@ -155,6 +155,22 @@ export interface AirgapReport {
   pending: string[];
   /** Session requests in the folder this node's operator refused before: when and why. */
   refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
+  /** Multi-party air-gap sessions running here (key generation, presign): their round and whose bundles they wait for (absent from a QR import's report). */
+  progress?: AirgapProgressView[];
+}
+
+/** Where a multi-party air-gap session stands at this node, for the operator carrying the media. */
+export interface AirgapProgressView {
+  sessionId: string;
+  protocol: string;
+  keysetId: string;
+  /** 'rounds' while the protocol runs; 'completion' once this node finished and waits for the others' signed completions. */
+  phase: 'rounds' | 'completion';
+  /** The last round this node wrote (0 before its first). */
+  round: number;
+  /** The nodes whose next bundle this node waits for, by name when enrolled. */
+  waitingFor: Array<{ nodeId: string; name: string | null }>;
+  deadlineAt: number;
 }
 
 /** A session request read from the medium, shown for the operator to approve or refuse. */
@@ -167,7 +183,8 @@ export interface AirgapRequestView {
   /** The keyset as this node knows it ("Solana 8fj3…", with the lab mark), null when it holds none. */
   keyset: string | null;
   protocol: string;
-  kind: 'key-check' | 'permit' | 'unknown';
+  /** 'setup': a key generation or presign (nothing is signed; a share or presignature is made and kept). */
+  kind: 'key-check' | 'permit' | 'setup' | 'unknown';
   /** What would be signed, in words (for a permit: its transaction decoded from the permit itself). */
   description: string;
   permitId: string | null;
@@ -255,6 +272,13 @@ export const clusterChannels = {
    * Replies are written to the same folder.
    */
   'cluster.airgapImport': { request: z.strictObject({ folder, approve: z.array(sessionIdHex).max(16).default([]) }), activity: true },
+  /**
+   * Starts a 2-of-3 key generation with both peers by file bundles: writes the signed request and
+   * this node's first round into `folder` (this node's cluster must be configured).
+   */
+  'cluster.airgapKeygen': { request: z.strictObject({ scheme: z.enum(['eddsa', 'ecdsa']), folder }), activity: true },
+  /** The multi-party air-gap sessions running here, with their round and whose bundles they wait for. */
+  'cluster.airgapProgress': { request: noArguments, activity: false },
   /** Session requests in `folder` addressed to this node that wait for review: read and checked, nothing joined. */
   'cluster.airgapReview': { request: z.strictObject({ folder }), activity: true },
   /**
@@ -291,6 +315,8 @@ export interface ClusterResponses {
   'cluster.keyCheck': KeyCheckView;
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
+  'cluster.airgapKeygen': AirgapReport;
+  'cluster.airgapProgress': AirgapProgressView[];
   'cluster.airgapReview': AirgapRequestView[];
   'cluster.airgapRefuse': AirgapRequestView[];
   'cluster.prepareAux': ClusterStatus;

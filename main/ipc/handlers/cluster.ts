@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import type { AirgapReport, AirgapRequestView, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
+import type { AirgapProgressView, AirgapReport, AirgapRequestView, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { airgapRequestView } from '../../cluster/airgap-review';
 import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
@@ -22,6 +22,9 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
     };
     return (await cluster.airgapPending(folder)).map((facts) => airgapRequestView(facts, { nodeName: (id) => cluster.node(id)?.name ?? null, keysetLabel }));
   };
+  const progress = (): AirgapProgressView[] =>
+    vault.unlocked ? cluster.airgapGroup.status().map((s) => ({ ...s, waitingFor: s.waitingFor.map((nodeId) => ({ nodeId, name: cluster.node(nodeId)?.name ?? null })) })) : [];
+  const waiting = () => [...cluster.airgapSessions().map((s) => s.sessionId), ...cluster.airgapGroup.handles().map((s) => s.sessionId)];
   const status = (): ClusterStatus => {
     const unlocked = vault.unlocked;
     return {
@@ -117,14 +120,22 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
     'cluster.airgapSign': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
       const handle = await cluster.airgapRequest(request.keysetId, { purpose: request.purpose }, request.partner, folder);
-      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: [], refusedEarlier: [] };
+      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: waiting(), pending: [], refusedEarlier: [], progress: progress() };
     },
     'cluster.airgapImport': async (request): Promise<AirgapReport> => {
       const folder = requireFolder(request.folder);
       // The console joins only what its operator approved after review.
       const report = await cluster.airgapImport(folder, folder, { approve: new Set(request.approve) });
-      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: report.joined.map((j) => j.sessionId), waiting: cluster.airgapSessions().map((s) => s.sessionId), pending: report.pending, refusedEarlier: report.refusedEarlier };
+      return { sessionId: null, bundles: report.imported, refused: report.refused, joined: [...report.joined, ...report.joinedGroup].map((j) => j.sessionId), waiting: waiting(), pending: report.pending, refusedEarlier: report.refusedEarlier, progress: progress() };
     },
+    'cluster.airgapKeygen': async (request): Promise<AirgapReport> => {
+      const folder = requireFolder(request.folder);
+      const handle = await cluster.airgapGroup.keygen(request.scheme, folder);
+      // The outcome arrives with later imports; a refusal then is recorded on the session row.
+      handle.result.catch(() => undefined);
+      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: waiting(), pending: [], refusedEarlier: [], progress: progress() };
+    },
+    'cluster.airgapProgress': async (): Promise<AirgapProgressView[]> => progress(),
     'cluster.airgapReview': async (request): Promise<AirgapRequestView[]> => reviewList(requireFolder(request.folder)),
     'cluster.airgapRefuse': async (request): Promise<AirgapRequestView[]> => {
       const folder = requireFolder(request.folder);

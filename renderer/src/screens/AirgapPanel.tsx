@@ -3,6 +3,7 @@ import type { AirgapReport, AppError, KeyCheckPurpose, KeysetView } from '../../
 import { api } from '../api';
 import { Time } from '../components/Time';
 import { useConsole } from '../store';
+import { AirgapGroupPanel } from './AirgapGroupPanel';
 import { AirgapQr } from './AirgapQr';
 import { AirgapReview } from './AirgapReview';
 
@@ -11,13 +12,18 @@ import { AirgapReview } from './AirgapReview';
  * importing the folder (rounds, replies, refusals), the review of requests waiting here, and
  * what the last import did — including requests refused before, with when and why.
  */
-export function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onError(e: AppError | null): void }) {
+export function AirgapPanel({ keysets, onError, onChanged }: { keysets: KeysetView[]; onError(e: AppError | null): void; onChanged(): void }) {
   const nodes = useConsole((s) => s.cluster?.nodes ?? []);
   const [folder, setFolder] = useState('');
   const [keysetId, setKeysetId] = useState('');
   const [partner, setPartner] = useState('');
   const [purpose, setPurpose] = useState<KeyCheckPurpose>('key-check');
-  const [report, setReport] = useState<AirgapReport | null>(null);
+  const [report, setReportValue] = useState<AirgapReport | null>(null);
+  // An import may have finished a key generation by files: the keyset list is read again.
+  const setReport = (r: AirgapReport) => {
+    setReportValue(r);
+    onChanged();
+  };
   const k = keysets.find((x) => x.keysetId === keysetId);
   const peers = nodes.filter((n) => !n.isSelf && k?.participants.some((p) => p.nodeId === n.nodeId));
   const done = (r: Awaited<ReturnType<typeof api.cluster.airgapImport>>) => {
@@ -64,6 +70,7 @@ export function AirgapPanel({ keysets, onError }: { keysets: KeysetView[]; onErr
           Import bundles from folder
         </button>
       </div>
+      <AirgapGroupPanel folder={folder.trim()} report={report} onReport={setReport} />
       <AirgapReview folder={folder.trim()} onReport={setReport} />
       <AirgapQr folder={folder.trim()} onReport={setReport} />
       {report ? (

@@ -70,7 +70,7 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
         <article key={r.sessionId} className="card" data-testid="airgap-request" data-session={r.sessionId} data-kind={r.kind} aria-label={`Session request ${r.sessionId.slice(0, 16)}`}>
           <h3>
             {r.problem ? 'Cannot be joined: ' : 'Asked of this node: '}
-            {r.kind === 'permit' ? 'a signature under a permit' : r.kind === 'key-check' ? 'a test signature' : 'an unrecognised signature'}
+            {r.kind === 'permit' ? 'a signature under a permit' : r.kind === 'key-check' ? 'a test signature' : r.kind === 'setup' ? 'a key generation or presign' : 'an unrecognised signature'}
           </h3>
           <dl className="facts">
             <dt>From</dt>
@@ -79,7 +79,7 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
             <dd className="mono">{r.keyset ?? `${r.keysetId ?? '(none)'} — not held by this node`}</dd>
             <dt>Protocol</dt>
             <dd className="mono">{r.protocol}</dd>
-            <dt>{r.problem ? 'Claims to sign (unverified)' : 'What is signed'}</dt>
+            <dt>{r.problem ? (r.kind === 'setup' ? 'Claims to ask (unverified)' : 'Claims to sign (unverified)') : r.kind === 'setup' ? 'What is asked' : 'What is signed'}</dt>
             <dd data-testid="airgap-request-description">{r.description}</dd>
             {r.expiresAt ? (
               <>

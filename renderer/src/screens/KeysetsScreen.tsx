@@ -298,7 +298,7 @@ export function KeysetsScreen() {
         </div>
       </section>
       <ClusterSessions sessions={sessions} />
-      <AirgapPanel keysets={keysets} onError={setError} />
+      <AirgapPanel keysets={keysets} onError={setError} onChanged={() => void load()} />
     </>
   );
 }

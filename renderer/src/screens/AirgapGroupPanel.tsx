@@ -1,0 +1,74 @@
+import { useEffect, useState } from 'react';
+import type { AirgapProgressView, AirgapReport, AppError } from '../../../preload/contract';
+import { api } from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
+
+const PROTOCOL_WORDS: Record<string, string> = {
+  'eddsa-keygen': 'EdDSA key generation',
+  'ecdsa-keygen': 'ECDSA key generation',
+  'ecdsa-presign': 'Presign',
+  'ecdsa-sign-presigned': 'Presigned signature',
+};
+
+/** Whose bundle a session waits for, in one sentence. */
+function waitingSentence(p: AirgapProgressView): string {
+  const names = p.waitingFor.map((w) => w.name ?? `${w.nodeId.slice(0, 8)}…`).join(' and ');
+  if (p.phase === 'completion') return names ? `All rounds done here; waiting for the signed completion of ${names}. Nothing is kept until it arrives.` : 'All rounds done; checking the completions.';
+  if (p.round === 0) return 'Preparing the first round.';
+  return names ? `Round ${p.round} written; waiting for round ${p.round} from ${names}.` : `Round ${p.round} written; working on the next round.`;
+}
+
+/**
+ * Key generation by files between the three nodes, and where each multi-party air-gap session
+ * stands here: the round written and whose bundle it waits for. Refreshed every two seconds.
+ */
+export function AirgapGroupPanel({ folder, report, onReport }: { folder: string; report: AirgapReport | null; onReport(r: AirgapReport): void }) {
+  const [scheme, setScheme] = useState<'eddsa' | 'ecdsa'>('eddsa');
+  const [error, setError] = useState<AppError | null>(null);
+  const [progress, setProgress] = useState<AirgapProgressView[]>([]);
+
+  useEffect(() => {
+    if (report?.progress) setProgress(report.progress);
+  }, [report]);
+  useEffect(() => {
+    const timer = setInterval(async () => {
+      const r = await api.cluster.airgapProgress({});
+      if (r.ok) setProgress(r.value);
+    }, 2_000);
+    return () => clearInterval(timer);
+  }, []);
+
+  const start = async () => {
+    setError(null);
+    const r = await api.cluster.airgapKeygen({ scheme, folder });
+    if (!r.ok) return setError(r.error);
+    onReport(r.value);
+  };
+
+  return (
+    <div className="airgap-group" data-testid="airgap-group">
+      <div className="row toolbar">
+        <label>
+          New keyset by files
+          <select value={scheme} onChange={(e) => setScheme(e.target.value as 'eddsa' | 'ecdsa')}>
+            <option value="eddsa">EdDSA (Solana)</option>
+            <option value="ecdsa">ECDSA (Ethereum)</option>
+          </select>
+        </label>
+        <button type="button" disabled={!folder} onClick={() => void start()}>
+          Export key-generation request for all three nodes
+        </button>
+      </div>
+      <ErrorNotice error={error} onDismiss={() => setError(null)} />
+      {progress.length > 0 ? (
+        <ul className="small" data-testid="airgap-progress">
+          {progress.map((p) => (
+            <li key={p.sessionId} data-session={p.sessionId} data-phase={p.phase}>
+              <strong>{PROTOCOL_WORDS[p.protocol] ?? p.protocol}</strong> <span className="mono">{p.sessionId.slice(0, 16)}…</span>: {waitingSentence(p)} Deadline {new Date(p.deadlineAt).toLocaleString()}.
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
