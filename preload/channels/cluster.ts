@@ -246,8 +246,6 @@ export const clusterChannels = {
   'cluster.airgapReview': { request: z.strictObject({ folder }), activity: true },
   /** The operator refuses one reviewed request (audited; later imports skip it). Answers the remaining list. */
   'cluster.airgapRefuse': { request: z.strictObject({ folder, sessionId: sessionIdHex }), activity: true },
-  /** Generates the group's ECDSA auxiliary data with the two peers (again after a suspected compromise). */
-  'cluster.prepareAux': { request: noArguments, activity: true },
   /** Starts filling the prime pool in the background (while this node is idle). */
   'cluster.fillPrimePool': { request: noArguments, activity: true },
   /** Cancels a session running at this node (prime search, aux data, key generation). */
@@ -269,7 +267,6 @@ export interface ClusterResponses {
   'cluster.airgapImport': AirgapReport;
   'cluster.airgapReview': AirgapRequestView[];
   'cluster.airgapRefuse': AirgapRequestView[];
-  'cluster.prepareAux': ClusterStatus;
   'cluster.fillPrimePool': ClusterStatus;
   'cluster.presignatureTarget': KeysetView;
   'cluster.cancelSession': ClusterStatus;
