@@ -13,6 +13,8 @@ const CANCEL_WORDS: Partial<Record<JobView['kind'], string>> = {
   keygen: 'key generation',
   aux: 'auxiliary data',
   drill: 'drill',
+  refresh: 'refresh',
+  repair: 'repair',
 };
 
 const STATE_WORDS: Record<JobView['state'], string> = {
