@@ -20,7 +20,7 @@ export const JOB_ERROR_CODES = [
 
 export const JOB_EVENT_TYPES = ['JOB_CANCELLED', 'JOB_INTERRUPTED'] as const;
 
-export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill', 'repair'] as const;
+export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill', 'repair', 'bulk-sign'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** The group of jobs that change a keyset's shares (refresh, repair): one at a time per keyset. */

@@ -15,6 +15,7 @@ const CANCEL_WORDS: Partial<Record<JobView['kind'], string>> = {
   drill: 'drill',
   refresh: 'refresh',
   repair: 'repair',
+  'bulk-sign': 'signing after the current permit',
 };
 
 const STATE_WORDS: Record<JobView['state'], string> = {
