@@ -33,6 +33,7 @@ import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import type { BackupFile } from './backup-format';
 import type { GuardianUnlock } from './backup-key';
+import type { BackupSteps } from './backup-steps';
 import { openBackup, wipeSecrets, type BackupSecrets } from './backup-payload';
 import type { BackupService, ReadBackup } from './backup-service';
 
@@ -113,7 +114,8 @@ export class ShareRestore {
     return this.o.guardians.createRequest({ operation: 'share.restore', subject: keysetId, parameters: restoreParameters(read), context: { reason }, requester, ttlMinutes });
   }
 
-  async restore(path: string, keysetId: string, unlocks: GuardianUnlock[], requestId: string): Promise<RestoreOutcome> {
+  async restore(path: string, keysetId: string, unlocks: GuardianUnlock[], requestId: string, steps?: BackupSteps): Promise<RestoreOutcome> {
+    steps?.phase("Checking the backup file, this vault and the guardians' approval");
     const read = this.precheck(path, keysetId);
     const f = read.file;
     const parameters = restoreParameters(read);
@@ -121,8 +123,10 @@ export class ShareRestore {
     this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
     let secrets: BackupSecrets | null = null;
     try {
+      steps?.phase("Opening the backup with two guardians' passphrases and checking the share against the file's public share");
       secrets = await openBackup(f, this.o.backups.resolveUnlocks(f, unlocks), this.o.signer());
       const share = secrets.share;
+      steps?.writing('the restore is writing the share and then proves it with the other nodes; if the proof fails it takes the share out again by itself');
       this.o.db.transaction(() => {
         // Checked, not consumed: the approval is spent only by a share that proved itself.
         this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
@@ -139,6 +143,7 @@ export class ShareRestore {
     // Nothing made before the restore may be used with the restored share.
     const discarded = this.o.cluster.pool.discardAll('share restored from backup');
     let proof: Awaited<ReturnType<ClusterService['keyCheck']>>;
+    steps?.phase('Proving the restored share with a key-check signature with the other nodes');
     try {
       proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
     } catch (error) {

@@ -16,14 +16,16 @@ export const JOB_ERROR_CODES = [
   'JOB_NOT_CANCELLABLE',
   /** The console stopped while the job ran; it is listed as failed after the restart. */
   'JOB_INTERRUPTED',
+  /** The job was cancelled (or the vault locked) before it wrote anything. */
+  'JOB_CANCELLED',
 ] as const;
 
 export const JOB_EVENT_TYPES = ['JOB_CANCELLED', 'JOB_INTERRUPTED'] as const;
 
-export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill', 'repair', 'bulk-sign'] as const;
+export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill', 'repair', 'bulk-sign', 'backup', 'restore'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
-/** The group of jobs that change a keyset's shares (refresh, repair): one at a time per keyset. */
+/** The group of jobs that change or copy a keyset's shares (refresh, repair, backup, restore): one at a time per keyset. */
 export const keysetJobGroup = (keysetId: string) => `keyset:${keysetId}`;
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
