@@ -114,6 +114,26 @@ export class ShareRestore {
     return this.o.guardians.createRequest({ operation: 'share.restore', subject: keysetId, parameters: restoreParameters(read), context: { reason }, requester, ttlMinutes });
   }
 
+  /**
+   * At start: a restored share whose proof never ended (the console stopped during it) is taken
+   * out again, as a failed proof would take it out; its approval was never spent. A keyset
+   * restored from a backup is unproven when its last SHARE_RESTORED row (written in the same
+   * transaction as the install) is the 'installed, proving' one.
+   */
+  recoverUnproven(): string[] {
+    const restored = this.o.db.prepare(`SELECT keyset_id, session_id FROM mpc_keysets WHERE session_id LIKE 'restore:%'`).all() as Array<{ keyset_id: string; session_id: string }>;
+    const lastStage = this.o.db.prepare(`SELECT json_extract(entry, '$.details.stage') AS stage, json_extract(entry, '$.details.requestId') AS requestId FROM audit_log WHERE type = 'SHARE_RESTORED' AND subject = ? ORDER BY seq DESC LIMIT 1`);
+    const removed: string[] = [];
+    for (const k of restored) {
+      const last = lastStage.get(k.keyset_id) as { stage: string | null; requestId: string | null } | undefined;
+      if (last?.stage !== 'installed, proving') continue;
+      removeRestoredKeyset(this.o.db, k.keyset_id);
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'system', subject: k.keyset_id, details: { backupId: k.session_id.slice('restore:'.length), code: 'JOB_INTERRUPTED', stage: 'interrupted', requestId: last.requestId, approval: 'unused', reason: 'the console stopped while the restored share was proving itself; it was taken out again' } });
+      removed.push(k.keyset_id);
+    }
+    return removed;
+  }
+
   async restore(path: string, keysetId: string, unlocks: GuardianUnlock[], requestId: string, steps?: BackupSteps): Promise<RestoreOutcome> {
     steps?.phase("Checking the backup file, this vault and the guardians' approval");
     const read = this.precheck(path, keysetId);

@@ -22,6 +22,7 @@ import { nodeIdFromPublicKey } from '../../main/identity/node-identity';
 import { MpcSigner } from '../../main/mpc/index';
 import type { Services } from '../../main/services';
 import { backupJob, restoreJob } from '../../main/jobs/backup-jobs';
+import { JobService } from '../../main/jobs/job-service';
 import { isAppFailure } from '../../main/errors';
 import { GOOD_PASSPHRASE, TEST_KDF_COST, TRUSTED } from '../support/services';
 import { tempDir } from '../support/temp-dir';
@@ -324,6 +325,31 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       }
       assert.equal(fresh.guardians.view(retryRequestId).status, 'pending');
 
+      // The console stops while the restored share proves itself (the proof never returns). After
+      // the restart the job is listed as interrupted and the unproven share is taken out again.
+      const keyCheck = fresh.cluster.keyCheck;
+      let endProof: (e: Error) => void = () => undefined;
+      fresh.cluster.keyCheck = () => new Promise((_, reject) => (endProof = reject));
+      try {
+        const job = fresh.jobs.start(restoreJob(fresh.backup.restore, files[eddsaKeyset]!, eddsaKeyset, two, retryRequestId));
+        await until(() => fresh.cluster.keyset(eddsaKeyset) !== null, 30_000);
+        // What the next start does, on the same database.
+        const restarted = new JobService({ clock: fresh.clock, audit: fresh.audit, vault: fresh.vault, db: fresh.db }).list().find((j) => j.id === job.id)!;
+        assert.equal(restarted.error?.code, 'JOB_INTERRUPTED');
+        assert.match(restarted.error!.message, /interrupted: the console stopped during share restore/);
+        assert.deepEqual(fresh.backup.restore.recoverUnproven(), [eddsaKeyset]);
+        assert.equal(fresh.cluster.keyset(eddsaKeyset), null);
+        assert.equal(fresh.vault.records.get(SHARE_RECORD.type, eddsaKeyset), null);
+        const audited = fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).entries[0]!.details;
+        assert.deepEqual([audited.code, audited.stage, audited.approval], ['JOB_INTERRUPTED', 'interrupted', 'unused']);
+        assert.deepEqual(fresh.backup.restore.recoverUnproven(), [], 'a proved or removed share is left alone');
+      } finally {
+        endProof(new Error('the stopped console never finished this proof'));
+        fresh.cluster.keyCheck = keyCheck;
+        await fresh.jobs.settled();
+      }
+      assert.equal(fresh.guardians.view(retryRequestId).status, 'pending');
+
       assert.equal(fresh.cluster.keysets().length, 0, 'nothing was installed');
       assert.equal(fresh.vault.records.get(SHARE_RECORD.type, eddsaKeyset), null);
       assert.ok(fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).total >= 2);
@@ -378,6 +404,9 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       }
       const restored = fresh.audit.list({ type: 'SHARE_RESTORED' }).entries.filter((e) => e.details.stage === 'proved');
       assert.equal(restored.length, 2);
+      // Proved shares stay at the next start.
+      assert.deepEqual(fresh.backup.restore.recoverUnproven(), []);
+      assert.equal(fresh.cluster.keysets().length, 2);
     });
   });
 });

@@ -16,6 +16,8 @@ const CANCEL_WORDS: Partial<Record<JobView['kind'], string>> = {
   refresh: 'refresh',
   repair: 'repair',
   'bulk-sign': 'signing after the current permit',
+  backup: 'backup',
+  restore: 'restore',
 };
 
 const STATE_WORDS: Record<JobView['state'], string> = {
