@@ -242,6 +242,13 @@ describe('replacing a lost node: the two survivors rebuild its EdDSA share on a 
       // The session ended as failed with the cancel's reason, and the repair's failure is audited.
       assert.equal(svc(0).audit.list({ type: 'KEYSET_REPAIR_FAILED' }).total, failedBefore + 1);
       assert.equal(svc(0).audit.list({ type: 'JOB_CANCELLED' }).entries[0]!.subject, started.id);
+      // Locking the vault ends a running repair the same way, with the lock as the reason.
+      const locked = jobs.start(repairJob(svc(0).repair, svc(0).cluster, svc(0).vault, keysetId, newNode, await approved([GUARDIANS[0]!, GUARDIANS[1]!])));
+      await until(() => jobs.list().find((j) => j.id === locked.id)?.phase.startsWith('Rebuilding the lost share') === true, 10_000);
+      await jobs.cancelForLock();
+      await jobs.settled();
+      assert.deepEqual(jobs.list().find((j) => j.id === locked.id)?.error, { code: 'VAULT_LOCKED', message: 'The share repair failed: vault locked during share repair.' });
+      assert.equal(svc(0).audit.list({ type: 'KEYSET_REPAIR_FAILED' }).total, failedBefore + 2);
     } finally {
       tamper = null;
     }
