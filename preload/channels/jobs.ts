@@ -1,7 +1,8 @@
 /**
- * Channels of long operations that main owns (key generation, presignatures; more register
- * later): the renderer starts one, reads its progress by polling `jobs.list`, and may cancel it.
- * Jobs live in main, so a screen left and re-opened, or a reloaded page, finds them where they are.
+ * Channels of long operations that main owns: the renderer starts one (here, or through its
+ * domain's channel: refresh.start, repair.start, backup.create, backup.restore, permits.sign,
+ * drills.start), reads its progress by polling `jobs.list`, and may cancel it. Jobs live in main,
+ * so a screen left and re-opened, or a reloaded page, finds them where they are.
  */
 import { z } from 'zod';
 import { noArguments } from './common';
