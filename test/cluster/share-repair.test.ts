@@ -26,7 +26,7 @@ import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardia
 import { REPAIR_OPERATION } from '../../main/repair/repair-approval';
 import { repairJob } from '../../main/jobs/repair-job';
 import { refreshJob } from '../../main/jobs/refresh-job';
-import type { JobSpec } from '../../main/jobs/job-service';
+import { JobService, type JobSpec } from '../../main/jobs/job-service';
 import { isAppFailure } from '../../main/errors';
 
 /** A helper whose engine output to the node being repaired is altered after it was made (a valid, signed envelope). */
@@ -234,6 +234,10 @@ describe('replacing a lost node: the two survivors rebuild its EdDSA share on a 
       const conflict = (spec: JobSpec) => assert.throws(() => jobs.start(spec), (e: unknown) => isAppFailure(e) && e.code === 'JOB_CONFLICT' && /Share repair of .* is still running/.test(e.message));
       conflict(refreshJob(svc(0).refresh, svc(0).cluster, svc(0).vault, keysetId, started.id, false));
       conflict(repairJob(svc(0).repair, svc(0).cluster, svc(0).vault, keysetId, newNode, started.id));
+      // A console that stopped here lists the repair as interrupted at its next start (same database).
+      const restarted = new JobService({ clock: svc(0).clock, audit: svc(0).audit, vault: svc(0).vault, db: svc(0).db }).list().find((j) => j.id === started.id)!;
+      assert.deepEqual([restarted.state, restarted.error?.code], ['failed', 'JOB_INTERRUPTED']);
+      assert.match(restarted.error!.message, /interrupted: the console stopped during share repair/);
       const cancelled = jobs.cancel(started.id);
       assert.equal(cancelled.state, 'cancelled');
       assert.match(cancelled.error!.message, /The share repair was cancelled: cancelled by the operator/);
