@@ -142,6 +142,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   // Guardian parts of share backups cost what the vault's own passphrase costs.
   const backup = createBackupDomain({ db, audit, clock, vault, guardians, cluster, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { partScrypt: options.kdfCost } : {}) });
+  // A restored share the previous run left unproven (stopped mid-proof) does not stay.
+  backup.restore.recoverUnproven();
   // Exit keystores cost what the vault's passphrase costs when a cost is set (tests); else ethers' default.
   const exit = createExitDomain({ db, audit, clock, vault, guardians, cluster, backup, ...(options.cluster?.signer ? { signer: options.cluster.signer } : {}), ...(options.kdfCost ? { keystoreScrypt: options.kdfCost } : {}) });
   const refresh = new RefreshService({ db, audit, clock, guardians, cluster, backups: backup.backups });

@@ -35,6 +35,7 @@ export type * from './channels/cluster';
 export type * from './channels/exit';
 export type * from './channels/guardians';
 export type * from './channels/jobs';
+export { keysetJobGroup } from './channels/jobs';
 export type * from './channels/membership';
 export type * from './channels/overview';
 export type * from './channels/permits';

@@ -24,6 +24,7 @@ import { NODE_IDENTITY_RECORD, type VaultService } from '../vault/vault-service'
 import { BACKUP_FORMAT, BACKUP_VERSION, headerOf, MAX_BACKUP_BYTES, parseBackupFile, SHARE_VERSION, signedBytes, type BackupFile, type BackupHeader } from './backup-format';
 import { sealBackupKey, type GuardianUnlock } from './backup-key';
 import { openBackup, sealPayload, wipeSecrets } from './backup-payload';
+import type { BackupSteps } from './backup-steps';
 
 export interface BackupServiceOptions {
   db: Db;
@@ -70,7 +71,7 @@ export class BackupService {
   }
 
   /** Writes an encrypted backup of this node's share of `keysetId` into `folder`. */
-  async create(keysetId: string, folder: string, guardianPassphrases: GuardianUnlock[]): Promise<BackupView> {
+  async create(keysetId: string, folder: string, guardianPassphrases: GuardianUnlock[], steps?: BackupSteps): Promise<BackupView> {
     this.o.vault.keyRing();
     const keyset = this.o.cluster.keyset(keysetId);
     if (!keyset || keyset.status !== 'active' || !keyset.publicKey || !keyset.address) fail('KEYSET_NOT_FOUND', `No active keyset ${keysetId} on this node to back up.`, { keysetId });
@@ -78,7 +79,14 @@ export class BackupService {
     const me = await this.o.cluster.identity();
     const owners = this.o.guardians.registry().guardians.map((g) => ({ guardianId: g.id, name: g.name, address: g.address }));
     const backupId = randomUUID();
+    steps?.phase('Sealing the backup key to the three guardians (one key derivation per guardian)');
     const { key, parts } = await sealBackupKey({ backupId, keysetId, nodeId: me.nodeId }, owners, guardianPassphrases, this.o.partScrypt);
+    try {
+      steps?.writing('the backup file is being written and recorded');
+    } catch (error) {
+      key.fill(0);
+      throw error;
+    }
 
     const share = this.o.vault.records.get(SHARE_RECORD.type, keysetId)?.plaintext;
     const identitySecret = this.o.vault.records.get(NODE_IDENTITY_RECORD.type, NODE_IDENTITY_RECORD.id)?.plaintext;

@@ -33,6 +33,7 @@ import type { Db } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import type { BackupFile } from './backup-format';
 import type { GuardianUnlock } from './backup-key';
+import type { BackupSteps } from './backup-steps';
 import { openBackup, wipeSecrets, type BackupSecrets } from './backup-payload';
 import type { BackupService, ReadBackup } from './backup-service';
 
@@ -113,7 +114,28 @@ export class ShareRestore {
     return this.o.guardians.createRequest({ operation: 'share.restore', subject: keysetId, parameters: restoreParameters(read), context: { reason }, requester, ttlMinutes });
   }
 
-  async restore(path: string, keysetId: string, unlocks: GuardianUnlock[], requestId: string): Promise<RestoreOutcome> {
+  /**
+   * At start: a restored share whose proof never ended (the console stopped during it) is taken
+   * out again, as a failed proof would take it out; its approval was never spent. A keyset
+   * restored from a backup is unproven when its last SHARE_RESTORED row (written in the same
+   * transaction as the install) is the 'installed, proving' one.
+   */
+  recoverUnproven(): string[] {
+    const restored = this.o.db.prepare(`SELECT keyset_id, session_id FROM mpc_keysets WHERE session_id LIKE 'restore:%'`).all() as Array<{ keyset_id: string; session_id: string }>;
+    const lastStage = this.o.db.prepare(`SELECT json_extract(entry, '$.details.stage') AS stage, json_extract(entry, '$.details.requestId') AS requestId FROM audit_log WHERE type = 'SHARE_RESTORED' AND subject = ? ORDER BY seq DESC LIMIT 1`);
+    const removed: string[] = [];
+    for (const k of restored) {
+      const last = lastStage.get(k.keyset_id) as { stage: string | null; requestId: string | null } | undefined;
+      if (last?.stage !== 'installed, proving') continue;
+      removeRestoredKeyset(this.o.db, k.keyset_id);
+      this.o.audit.append({ type: 'SHARE_RESTORE_FAILED', actor: 'system', subject: k.keyset_id, details: { backupId: k.session_id.slice('restore:'.length), code: 'JOB_INTERRUPTED', stage: 'interrupted', requestId: last.requestId, approval: 'unused', reason: 'the console stopped while the restored share was proving itself; it was taken out again' } });
+      removed.push(k.keyset_id);
+    }
+    return removed;
+  }
+
+  async restore(path: string, keysetId: string, unlocks: GuardianUnlock[], requestId: string, steps?: BackupSteps): Promise<RestoreOutcome> {
+    steps?.phase("Checking the backup file, this vault and the guardians' approval");
     const read = this.precheck(path, keysetId);
     const f = read.file;
     const parameters = restoreParameters(read);
@@ -121,8 +143,10 @@ export class ShareRestore {
     this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
     let secrets: BackupSecrets | null = null;
     try {
+      steps?.phase("Opening the backup with two guardians' passphrases and checking the share against the file's public share");
       secrets = await openBackup(f, this.o.backups.resolveUnlocks(f, unlocks), this.o.signer());
       const share = secrets.share;
+      steps?.writing('the restore is writing the share and then proves it with the other nodes; if the proof fails it takes the share out again by itself');
       this.o.db.transaction(() => {
         // Checked, not consumed: the approval is spent only by a share that proved itself.
         this.o.guardians.checkApproval('share.restore', keysetId, parameters, requestId);
@@ -139,6 +163,7 @@ export class ShareRestore {
     // Nothing made before the restore may be used with the restored share.
     const discarded = this.o.cluster.pool.discardAll('share restored from backup');
     let proof: Awaited<ReturnType<ClusterService['keyCheck']>>;
+    steps?.phase('Proving the restored share with a key-check signature with the other nodes');
     try {
       proof = await this.o.cluster.keyCheck(keysetId, 'restore-proof');
     } catch (error) {

@@ -38,6 +38,11 @@ export interface JobSpec {
   run(control: JobControl): Promise<{ summary: string; keysetId: string | null }>;
   /** Stops the work at once (ends its sessions as failed with `code` and `reason`); must not throw. */
   cancel(reason: string, code: string): void;
+  /**
+   * The work stops only after its current step (a permit being signed is never cut off), then
+   * returns what it did: that result is kept on the cancelled or failed job ("2 of 5 signed").
+   */
+  finishesCurrentStep?: boolean;
 }
 
 interface Job {
@@ -118,7 +123,13 @@ export class JobService {
     job.settled = work
       .then(
         (result) => {
-          if (view.state !== 'running') return;
+          if (view.state !== 'running') {
+            if (spec.finishesCurrentStep) {
+              view.result = result;
+              this.records.update(view);
+            }
+            return;
+          }
           Object.assign(view, { state: 'succeeded', phase: 'Done', percent: 100, finishedAt: this.iso(), result });
           this.records.update(view);
         },
@@ -140,7 +151,7 @@ export class JobService {
 
   private stop(job: Job, reason: string, code: string, state: 'failed' | 'cancelled', actor: 'operator' | 'system'): void {
     const { view, spec } = job;
-    Object.assign(view, { state, finishedAt: this.iso(), error: { code, message: `The ${view.activity} ${state === 'cancelled' ? 'was cancelled' : 'failed'}: ${reason}.` } });
+    Object.assign(view, { state, finishedAt: this.iso(), error: { code, message: `The ${view.activity} ${state === 'cancelled' ? 'was cancelled' : 'failed'}: ${reason}${spec?.finishesCurrentStep ? ' (the step under way finishes first; what was done is kept)' : ''}.` } });
     this.records.update(view);
     try {
       spec?.cancel(reason, code);

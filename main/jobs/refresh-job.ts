@@ -4,6 +4,7 @@
  * A cancel that comes after this node sealed its new share leaves the refresh to "Finish
  * interrupted refresh", which proves which share the peers hold.
  */
+import { keysetJobGroup } from '../../preload/channels/jobs';
 import type { ClusterService } from '../cluster/cluster-service';
 import type { RefreshService } from '../refresh/refresh-service';
 import type { VaultService } from '../vault/vault-service';
@@ -17,8 +18,8 @@ export function refreshJob(refresh: RefreshService, cluster: ClusterService, vau
     kind: 'refresh',
     label: `Share refresh of ${keysetId}${newAux ? ' with new auxiliary data' : ''}`,
     activity: 'share refresh',
-    // One refresh at a time per keyset; it also competes with key generation for the peers.
-    group: `refresh:${keysetId}`,
+    // One refresh, repair or restore of a keyset at a time: each changes its shares.
+    group: keysetJobGroup(keysetId),
     run: async (control) => {
       control.progress('Checking the guardian approval and that all three nodes are online');
       const running = refresh.run(keysetId, requestId, {

@@ -3,7 +3,7 @@
  * handled, and the first-run checklist. It only reads other domains through their services; a
  * capability that lands later (permits waiting, backups, drills) adds one item builder here.
  */
-import type { ChecklistStep, OverviewItem, OverviewView } from '../../preload/contract';
+import type { ChecklistStep, JobKind, OverviewItem, OverviewLink, OverviewView } from '../../preload/contract';
 import type { Services } from '../services';
 import { refreshOverviewItem } from '../refresh/refresh-overview';
 
@@ -16,6 +16,11 @@ function inWords(ms: number): string {
 }
 
 type Deps = Pick<Services, 'vault' | 'guardians' | 'cluster' | 'audit' | 'policy' | 'ceremony' | 'jobs' | 'clock' | 'db' | 'backup' | 'drills' | 'exit'> & Partial<Pick<Services, 'refresh'>>;
+
+/** Where each kind of job is shown. */
+const JOB_SCREEN: Record<JobKind, OverviewLink> = {
+  keygen: 'keysets', aux: 'keysets', presign: 'keysets', refresh: 'keysets', repair: 'keysets', drill: 'drills', 'bulk-sign': 'queue', backup: 'backups', restore: 'backups',
+};
 
 export class OverviewService {
   constructor(private readonly s: Deps) {}
@@ -36,11 +41,10 @@ export class OverviewService {
       tone: running.length ? 'attention' : 'ok',
       headline: `Unlocked; locks itself after ${Math.round(status.idleTimeoutSeconds / 60)} min without activity`,
       lines: [
-        ...running.map((j) => `Running: ${j.label} (${j.phase}) — locking now ends it as failed`),
+        ...running.map((j) => `Running: ${j.label} (${j.phase}) — ${j.cancelBlocked ? `locking now lets it finish this step (${j.cancelBlocked})` : j.kind === 'bulk-sign' ? 'locking now stops it after the permit being signed' : 'locking now ends it as failed'}`),
         `Node fingerprint ${status.nodeFingerprint ?? '—'}`,
       ],
-      // A drill runs on the Drills screen; every other job on Keysets.
-      link: running.length ? (running[0]!.kind === 'drill' ? 'drills' : 'keysets') : null,
+      link: running.length ? JOB_SCREEN[running[0]!.kind] : null,
       action: 'Open the running job',
     };
   }

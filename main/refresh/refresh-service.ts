@@ -13,7 +13,8 @@ import type { AuditLog } from '../audit/audit-log';
 import type { ClusterService, KeysetRecord } from '../cluster/cluster-service';
 import type { RefreshApproval } from '../coordinator/protocol';
 import { AppFailure, fail } from '../errors';
-import type { GuardianService, RequesterProof } from '../guardians/guardian-service';
+import type { GuardianService } from '../guardians/guardian-service';
+import { guardedApprovalProof, requestGuardedApproval, spendGuardedApproval, type GuardedAsk } from '../guardians/guarded-approval';
 import type { Clock } from '../platform/clock';
 import { REFRESH_OPERATION, refreshParameters } from './refresh-approval';
 
@@ -74,25 +75,16 @@ export class RefreshService {
   }
 
   /** Asks the guardians to approve a refresh of exactly this keyset, from its current epoch. */
-  async requestApproval(keysetId: string, input: { newAux?: boolean; reason: string; requester: RequesterProof; ttlMinutes: number }): Promise<ApprovalRequestView> {
-    const keyset = this.o.cluster.refreshRequests.precheck(keysetId, input.newAux ?? false);
-    const parameters = await this.parameters(keyset, input.newAux ?? false);
-    const view = await this.o.guardians.createRequest({ operation: REFRESH_OPERATION, subject: keysetId, parameters, context: { reason: input.reason }, requester: input.requester, ttlMinutes: input.ttlMinutes });
-    this.o.audit.append({ type: 'KEYSET_REFRESH_REQUESTED', actor: 'operator', subject: keysetId, details: { requestId: view.id, fromEpoch: keyset.shareEpoch, newAux: input.newAux ?? false } });
-    return view;
+  async requestApproval(keysetId: string, input: GuardedAsk & { newAux?: boolean }): Promise<ApprovalRequestView> {
+    const newAux = input.newAux ?? false;
+    const keyset = this.o.cluster.refreshRequests.precheck(keysetId, newAux);
+    const parameters = await this.parameters(keyset, newAux);
+    return requestGuardedApproval(this.o, REFRESH_OPERATION, keysetId, parameters, input, { type: 'KEYSET_REFRESH_REQUESTED', details: { fromEpoch: keyset.shareEpoch, newAux } });
   }
 
   /** The approval as the other nodes check it: this console's request and the guardians' signatures. */
   approvalProof(requestId: string): RefreshApproval {
-    const row = this.o.guardians.requests.row(requestId);
-    const approvals = this.o.guardians.requests.approvalsOf(requestId).filter((a) => a.decision === 'approve').slice(0, 3);
-    return {
-      vaultId: this.o.guardians.currentVaultId(),
-      requestId,
-      expiresAt: row.expires_at,
-      context: JSON.parse(row.context) as Record<string, unknown>,
-      approvals: approvals.map((a) => ({ address: a.address, nonce: a.nonce.startsWith('0x') ? a.nonce : `0x${a.nonce}`, signature: a.signature })),
-    };
+    return guardedApprovalProof(this.o.guardians, requestId);
   }
 
   /**
@@ -103,9 +95,7 @@ export class RefreshService {
     const newAux = options.newAux ?? false;
     const before = this.o.cluster.refreshRequests.precheck(keysetId, newAux);
     const parameters = await this.parameters(before, newAux);
-    this.o.guardians.checkApproval(REFRESH_OPERATION, keysetId, parameters, requestId);
-    const proof = this.approvalProof(requestId);
-    const { approvers } = this.o.guardians.requireApproval(REFRESH_OPERATION, keysetId, parameters, requestId);
+    const { proof, approvers } = spendGuardedApproval(this.o.guardians, REFRESH_OPERATION, keysetId, parameters, requestId);
     this.o.audit.append({ type: 'KEYSET_REFRESH_STARTED', actor: 'operator', subject: keysetId, details: { requestId, approvers, fromEpoch: before.shareEpoch, newAux } });
     const discardedBefore = this.o.cluster.presignatures(keysetId).length;
     try {

@@ -12,7 +12,8 @@ import type { RepairPlan } from '../cluster/repair-requests';
 import { ECDSA_REPAIR_REFUSAL } from '../cluster/share-repair';
 import type { RefreshApproval } from '../coordinator/protocol';
 import { AppFailure } from '../errors';
-import type { GuardianService, RequesterProof } from '../guardians/guardian-service';
+import type { GuardianService } from '../guardians/guardian-service';
+import { guardedApprovalProof, requestGuardedApproval, spendGuardedApproval, type GuardedAsk } from '../guardians/guarded-approval';
 import { REPAIR_OPERATION } from './repair-approval';
 
 export interface RepairServiceOptions {
@@ -53,25 +54,15 @@ export class RepairService {
   }
 
   /** Asks the guardians to approve rebuilding exactly this index's share for exactly this new node. */
-  async requestApproval(keysetId: string, newNodeId: string, input: { reason: string; requester: RequesterProof; ttlMinutes: number }): Promise<ApprovalRequestView> {
+  async requestApproval(keysetId: string, newNodeId: string, ask: GuardedAsk): Promise<ApprovalRequestView> {
     const plan = await this.o.cluster.repairRequests.plan(keysetId, newNodeId);
     const parameters = await this.parameters(plan);
-    const view = await this.o.guardians.createRequest({ operation: REPAIR_OPERATION, subject: keysetId, parameters, context: { reason: input.reason }, requester: input.requester, ttlMinutes: input.ttlMinutes });
-    this.o.audit.append({ type: 'KEYSET_REPAIR_REQUESTED', actor: 'operator', subject: keysetId, details: { requestId: view.id, partyIndex: plan.partyIndex, lostNode: plan.lostNode, newNode: plan.newNode } });
-    return view;
+    return requestGuardedApproval(this.o, REPAIR_OPERATION, keysetId, parameters, ask, { type: 'KEYSET_REPAIR_REQUESTED', details: { partyIndex: plan.partyIndex, lostNode: plan.lostNode, newNode: plan.newNode } });
   }
 
   /** The approval as the other parties check it: this console's request and the guardians' signatures. */
   approvalProof(requestId: string): RefreshApproval {
-    const row = this.o.guardians.requests.row(requestId);
-    const approvals = this.o.guardians.requests.approvalsOf(requestId).filter((a) => a.decision === 'approve').slice(0, 3);
-    return {
-      vaultId: this.o.guardians.currentVaultId(),
-      requestId,
-      expiresAt: row.expires_at,
-      context: JSON.parse(row.context) as Record<string, unknown>,
-      approvals: approvals.map((a) => ({ address: a.address, nonce: a.nonce.startsWith('0x') ? a.nonce : `0x${a.nonce}`, signature: a.signature })),
-    };
+    return guardedApprovalProof(this.o.guardians, requestId);
   }
 
   /**
@@ -81,9 +72,7 @@ export class RepairService {
   async run(keysetId: string, newNodeId: string, requestId: string, options: { timeoutMs?: number; onSession?: (sessionId: string) => void } = {}): Promise<RepairOutcome> {
     const plan = await this.o.cluster.repairRequests.plan(keysetId, newNodeId);
     const parameters = await this.parameters(plan);
-    this.o.guardians.checkApproval(REPAIR_OPERATION, keysetId, parameters, requestId);
-    const proof = this.approvalProof(requestId);
-    const { approvers } = this.o.guardians.requireApproval(REPAIR_OPERATION, keysetId, parameters, requestId);
+    const { proof, approvers } = spendGuardedApproval(this.o.guardians, REPAIR_OPERATION, keysetId, parameters, requestId);
     this.o.audit.append({ type: 'KEYSET_REPAIR_STARTED', actor: 'operator', subject: keysetId, details: { requestId, approvers, partyIndex: plan.partyIndex, lostNode: plan.lostNode, newNode: plan.newNode } });
     let sessionId = '';
     try {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { noArguments, passphrase } from './common';
 import type { ApprovalRequestView } from './guardians';
+import type { JobView } from './jobs';
 import { guardedRequester, guardedTtlMinutes } from './permits';
 
 export const BACKUP_ERROR_CODES = [
@@ -115,6 +116,7 @@ export const backupChannels = {
   /** On a machine with no vault yet: a new vault that takes the backed-up node identity (the share comes later, guarded). */
   'backup.createVaultFromBackup': { request: z.strictObject({ file: fullPath, guardians: guardianUnlocks, passphrase, confirmation: passphrase }), activity: true },
   /** Each of the three guardians types the backup passphrase that protects their part. */
+  /** Writes the backup as a job (progress, and cancel until the file is written, through jobs.list / jobs.cancel). */
   'backup.create': {
     request: z.strictObject({ keysetId, folder: fullPath, guardianPassphrases: z.array(guardianUnlock).length(3, 'All three guardians set a backup passphrase.') }),
     activity: true,
@@ -122,6 +124,7 @@ export const backupChannels = {
   'backup.verify': { request: z.strictObject({ file: fullPath }), activity: true },
   'backup.verifyFull': { request: z.strictObject({ file: fullPath, guardians: guardianUnlocks }), activity: true },
   'backup.requestRestore': { request: z.strictObject({ file: fullPath, keysetId, reason, requester: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
+  /** Restores as a job; it cannot be cancelled once the share is being written. */
   'backup.restore': { request: z.strictObject({ file: fullPath, keysetId, guardians: guardianUnlocks, requestId }), activity: true },
 } as const;
 
@@ -129,9 +132,9 @@ export interface BackupResponses {
   'backup.overview': BackupsOverview;
   'backup.inspect': BackupInspection;
   'backup.createVaultFromBackup': { nodeId: string; keysetId: string };
-  'backup.create': BackupView;
+  'backup.create': JobView;
   'backup.verify': BackupVerification;
   'backup.verifyFull': BackupVerification;
   'backup.requestRestore': ApprovalRequestView;
-  'backup.restore': RestoreOutcome;
+  'backup.restore': JobView;
 }

@@ -294,8 +294,6 @@ export const clusterChannels = {
     }),
     activity: true,
   },
-  /** Generates the group's ECDSA auxiliary data with the two peers (again after a suspected compromise). */
-  'cluster.prepareAux': { request: noArguments, activity: true },
   /** Starts filling the prime pool in the background (while this node is idle). */
   'cluster.fillPrimePool': { request: noArguments, activity: true },
   /** Cancels a session running at this node (prime search, aux data, key generation). */
@@ -319,7 +317,6 @@ export interface ClusterResponses {
   'cluster.airgapProgress': AirgapProgressView[];
   'cluster.airgapReview': AirgapRequestView[];
   'cluster.airgapRefuse': AirgapRequestView[];
-  'cluster.prepareAux': ClusterStatus;
   'cluster.fillPrimePool': ClusterStatus;
   'cluster.presignatureTarget': KeysetView;
   'cluster.cancelSession': ClusterStatus;

@@ -1,7 +1,8 @@
 /**
- * Channels of long operations that main owns (key generation, presignatures; more register
- * later): the renderer starts one, reads its progress by polling `jobs.list`, and may cancel it.
- * Jobs live in main, so a screen left and re-opened, or a reloaded page, finds them where they are.
+ * Channels of long operations that main owns: the renderer starts one (here, or through its
+ * domain's channel: refresh.start, repair.start, backup.create, backup.restore, permits.sign,
+ * drills.start), reads its progress by polling `jobs.list`, and may cancel it. Jobs live in main,
+ * so a screen left and re-opened, or a reloaded page, finds them where they are.
  */
 import { z } from 'zod';
 import { noArguments } from './common';
@@ -16,12 +17,17 @@ export const JOB_ERROR_CODES = [
   'JOB_NOT_CANCELLABLE',
   /** The console stopped while the job ran; it is listed as failed after the restart. */
   'JOB_INTERRUPTED',
+  /** The job was cancelled (or the vault locked) before it wrote anything. */
+  'JOB_CANCELLED',
 ] as const;
 
 export const JOB_EVENT_TYPES = ['JOB_CANCELLED', 'JOB_INTERRUPTED'] as const;
 
-export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill'] as const;
+export const JOB_KINDS = ['keygen', 'aux', 'presign', 'refresh', 'drill', 'repair', 'bulk-sign', 'backup', 'restore'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
+
+/** The group of jobs that change or copy a keyset's shares (refresh, repair, backup, restore): one at a time per keyset. */
+export const keysetJobGroup = (keysetId: string) => `keyset:${keysetId}`;
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 

@@ -6,7 +6,7 @@
 import { noArguments } from './common';
 
 /** Screens an Overview item can link to (the renderer's navigation names). */
-export const OVERVIEW_LINKS = ['overview', 'audit', 'guardians', 'approvals', 'keysets', 'ceremony', 'policy', 'backups', 'drills'] as const;
+export const OVERVIEW_LINKS = ['overview', 'audit', 'guardians', 'approvals', 'keysets', 'ceremony', 'policy', 'backups', 'drills', 'queue'] as const;
 export type OverviewLink = (typeof OVERVIEW_LINKS)[number];
 
 /** ok: nothing to do; attention: the operator should act; idle: not set up yet. */

@@ -1,6 +1,7 @@
 /** Channels of the permit queue: import, review, approve or reject, sign through the cluster, export. */
 import { z } from 'zod';
 import type { ApprovalRequestView } from './guardians';
+import type { JobView } from './jobs';
 
 export const QUEUE_STATES = ['pending', 'approved', 'signing', 'signed', 'exported', 'rejected', 'expired', 'failed'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
@@ -186,6 +187,7 @@ export function permitQueueChannels<R extends z.ZodTypeAny, T extends z.ZodTypeA
     'permits.queueReject': { request: z.strictObject({ permitId, reason }), activity: true },
     'permits.bulkSummary': { request: z.strictObject({ permitIds }), activity: true },
     'permits.bulkApprove': { request: z.strictObject({ permitIds }), activity: true },
+    /** Starts signing the selected approved permits as a job (progress and cancel through jobs.list / jobs.cancel). */
     'permits.sign': { request: z.strictObject({ permitIds }), activity: true },
     'permits.signedResult': { request: z.strictObject({ permitId }), activity: true },
     'permits.export': { request: z.strictObject({ permitIds, folder: absolutePath, perPermit: z.boolean() }), activity: true },
@@ -202,7 +204,7 @@ export interface PermitQueueResponses {
   'permits.queueReject': QueueItemView;
   'permits.bulkSummary': BulkSummaryView;
   'permits.bulkApprove': BulkSummaryView;
-  'permits.sign': QueueItemView[];
+  'permits.sign': JobView;
   'permits.signedResult': SignedResultView;
   'permits.export': QueueExportView;
   'permits.requestGuardianApproval': ApprovalRequestView;

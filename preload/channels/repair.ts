@@ -1,6 +1,7 @@
 /** Channels of replacing a lost node's share of an EdDSA keyset (share repair by the other nodes). */
 import { z } from 'zod';
 import type { ApprovalRequestView } from './guardians';
+import type { JobView } from './jobs';
 import { noArguments } from './common';
 import { guardedRequester, guardedTtlMinutes } from './permits';
 
@@ -48,11 +49,12 @@ const reason = z.string().trim().min(1, 'Say why.').max(300);
 export const repairChannels = {
   'repair.candidates': { request: noArguments, activity: false },
   'repair.requestApproval': { request: z.strictObject({ keysetId, newNodeId: nodeId, reason, requester: guardedRequester, ttlMinutes: guardedTtlMinutes }), activity: true },
-  'repair.run': { request: z.strictObject({ keysetId, newNodeId: nodeId, requestId: z.string().uuid() }), activity: true },
+  /** Starts the approved repair as a job (progress and cancel through jobs.list / jobs.cancel). */
+  'repair.start': { request: z.strictObject({ keysetId, newNodeId: nodeId, requestId: z.string().uuid() }), activity: true },
 } as const;
 
 export interface RepairResponses {
   'repair.candidates': RepairCandidateView[];
   'repair.requestApproval': ApprovalRequestView;
-  'repair.run': RepairOutcome;
+  'repair.start': JobView;
 }

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -21,6 +21,9 @@ import type { Coordinator } from '../../main/coordinator/server';
 import { nodeIdFromPublicKey } from '../../main/identity/node-identity';
 import { MpcSigner } from '../../main/mpc/index';
 import type { Services } from '../../main/services';
+import { backupJob, restoreJob } from '../../main/jobs/backup-jobs';
+import { JobService } from '../../main/jobs/job-service';
+import { isAppFailure } from '../../main/errors';
 import { GOOD_PASSPHRASE, TEST_KDF_COST, TRUSTED } from '../support/services';
 import { tempDir } from '../support/temp-dir';
 import { approve, backupPassphrases, destroyAndStartFresh, enrolGuardians, makeGuardians, rejectsWith, rejoin, REQUESTER, unlock as unlockAs, type FreshNode, type Guardian } from './backup-support';
@@ -95,6 +98,31 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
     assert.deepEqual(listed.map((b) => b.status), ['current', 'current']);
     assert.deepEqual(new Set(listed.map((b) => b.keysetId)), new Set([eddsaKeyset, otherKeyset]));
     assert.equal(a().audit.list({ type: 'SHARE_BACKUP_CREATED' }).total, 2);
+  });
+
+  it('a backup as a job: one per keyset at a time; a cancel or a lock before the file is written writes nothing; then it writes and names the file', async () => {
+    const jobs = a().jobs;
+    const listed = a().backup.backups.list().length;
+    const written = readdirSync(media.path).length;
+    const cancelled = jobs.start(backupJob(a().backup.backups, eddsaKeyset, media.path, passphrases()));
+    assert.throws(() => jobs.start(backupJob(a().backup.backups, eddsaKeyset, media.path, passphrases())), (e: unknown) => isAppFailure(e) && e.code === 'JOB_CONFLICT');
+    jobs.cancel(cancelled.id);
+    const locked = jobs.start(backupJob(a().backup.backups, eddsaKeyset, media.path, passphrases()));
+    await jobs.cancelForLock();
+    await jobs.settled();
+    const view = (id: string) => jobs.list().find((j) => j.id === id)!;
+    assert.equal(view(cancelled.id).state, 'cancelled');
+    assert.deepEqual(view(locked.id).error, { code: 'VAULT_LOCKED', message: 'The share backup failed: vault locked during share backup.' });
+    assert.equal(a().backup.backups.list().length, listed, 'no backup recorded');
+    assert.equal(readdirSync(media.path).length, written, 'no file written');
+    assert.deepEqual(a().audit.list({ type: 'JOB_CANCELLED' }).entries.slice(0, 2).map((e) => e.subject).sort(), [cancelled.id, locked.id].sort());
+
+    const made = jobs.start(backupJob(a().backup.backups, eddsaKeyset, media.path, passphrases()));
+    await jobs.settled();
+    assert.equal(view(made.id).state, 'succeeded', JSON.stringify(view(made.id).error));
+    const newest = a().backup.backups.list(eddsaKeyset).sort((x, y) => y.createdAt.localeCompare(x.createdAt))[0]!;
+    assert.equal(view(made.id).result?.summary.startsWith(`Backup written to ${newest.filePath} `), true);
+    assert.equal(a().backup.backups.list().length, listed + 1);
   });
 
   it('verifies without secrets, and refuses a tampered, malformed, newer or oversized file', async () => {
@@ -285,6 +313,43 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       retryRequestId = proofless.id;
       await fresh.cluster.connect(coordinator.url);
 
+      // As a job, cancelled (or ended by a lock) while the backup is opened: stopped before writing, the approval unused.
+      for (const stop of ['cancel', 'lock'] as const) {
+        const job = fresh.jobs.start(restoreJob(fresh.backup.restore, files[eddsaKeyset]!, eddsaKeyset, two, retryRequestId));
+        if (stop === 'cancel') fresh.jobs.cancel(job.id);
+        else await fresh.jobs.cancelForLock();
+        await fresh.jobs.settled();
+        assert.equal(fresh.jobs.list().find((j) => j.id === job.id)?.state, stop === 'cancel' ? 'cancelled' : 'failed');
+        const failed = fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).entries[0]!.details as { code: string; stage: string };
+        assert.deepEqual(failed, { ...failed, code: 'JOB_CANCELLED', stage: 'checks' });
+      }
+      assert.equal(fresh.guardians.view(retryRequestId).status, 'pending');
+
+      // The console stops while the restored share proves itself (the proof never returns). After
+      // the restart the job is listed as interrupted and the unproven share is taken out again.
+      const keyCheck = fresh.cluster.keyCheck;
+      let endProof: (e: Error) => void = () => undefined;
+      fresh.cluster.keyCheck = () => new Promise((_, reject) => (endProof = reject));
+      try {
+        const job = fresh.jobs.start(restoreJob(fresh.backup.restore, files[eddsaKeyset]!, eddsaKeyset, two, retryRequestId));
+        await until(() => fresh.cluster.keyset(eddsaKeyset) !== null, 30_000);
+        // What the next start does, on the same database.
+        const restarted = new JobService({ clock: fresh.clock, audit: fresh.audit, vault: fresh.vault, db: fresh.db }).list().find((j) => j.id === job.id)!;
+        assert.equal(restarted.error?.code, 'JOB_INTERRUPTED');
+        assert.match(restarted.error!.message, /interrupted: the console stopped during share restore/);
+        assert.deepEqual(fresh.backup.restore.recoverUnproven(), [eddsaKeyset]);
+        assert.equal(fresh.cluster.keyset(eddsaKeyset), null);
+        assert.equal(fresh.vault.records.get(SHARE_RECORD.type, eddsaKeyset), null);
+        const audited = fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).entries[0]!.details;
+        assert.deepEqual([audited.code, audited.stage, audited.approval], ['JOB_INTERRUPTED', 'interrupted', 'unused']);
+        assert.deepEqual(fresh.backup.restore.recoverUnproven(), [], 'a proved or removed share is left alone');
+      } finally {
+        endProof(new Error('the stopped console never finished this proof'));
+        fresh.cluster.keyCheck = keyCheck;
+        await fresh.jobs.settled();
+      }
+      assert.equal(fresh.guardians.view(retryRequestId).status, 'pending');
+
       assert.equal(fresh.cluster.keysets().length, 0, 'nothing was installed');
       assert.equal(fresh.vault.records.get(SHARE_RECORD.type, eddsaKeyset), null);
       assert.ok(fresh.audit.list({ type: 'SHARE_RESTORE_FAILED' }).total >= 2);
@@ -301,10 +366,31 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
         const here = new Map(fresh.guardians.registry().guardians.map((g) => [g.name, g.id]));
         const guardians = keysetId === eddsaKeyset ? unlock(['Lena', 'Sofia'], file) : unlock(['Lena', 'Sofia'], file).map((u, i) => ({ ...u, guardianId: here.get(['Lena', 'Sofia'][i]!)! }));
         assert.ok(keysetId === eddsaKeyset || guardians.every((g) => !file.guardians.some((p) => p.guardianId === g.guardianId)), 'new ids on the fresh vault');
-        const out = await fresh.backup.restore.restore(files[keysetId]!, keysetId, guardians, requestId);
-        assert.equal(out.address, file.keyset.address);
-        assert.ok(out.proofParties.includes(oldNodeId()), 'A took part in the proof');
-        assert.equal(out.proofParties.length, 2);
+        if (keysetId === eddsaKeyset) {
+          // As a job: once the share is being written and proved, neither a cancel nor a lock stops it.
+          const job = fresh.jobs.start(restoreJob(fresh.backup.restore, files[keysetId]!, keysetId, guardians, requestId));
+          await until(() => fresh.jobs.list().find((j) => j.id === job.id)?.cancelBlocked != null, 30_000);
+          const refused = (() => {
+            try {
+              fresh.jobs.cancel(job.id);
+            } catch (e) {
+              return e;
+            }
+            return null;
+          })();
+          assert.ok(isAppFailure(refused) && refused.code === 'JOB_NOT_CANCELLABLE', String(refused));
+          assert.match(refused.message, /cannot be cancelled at this step: the restore is writing the share and then proves it with the other nodes/);
+          await fresh.jobs.cancelForLock(0);
+          await fresh.jobs.settled();
+          const ended = fresh.jobs.list().find((j) => j.id === job.id)!;
+          assert.equal(ended.state, 'succeeded', JSON.stringify(ended.error));
+          assert.match(ended.result!.summary, new RegExp(`^Restored keyset ${keysetId} \\(${file.keyset.address}\\); the key check signed with 2 nodes`));
+        } else {
+          const out = await fresh.backup.restore.restore(files[keysetId]!, keysetId, guardians, requestId);
+          assert.equal(out.address, file.keyset.address);
+          assert.ok(out.proofParties.includes(oldNodeId()), 'A took part in the proof');
+          assert.equal(out.proofParties.length, 2);
+        }
         assert.equal(fresh.cluster.keyset(keysetId)?.status, 'active');
         assert.equal(fresh.cluster.keyset(keysetId)?.address, nodes[1]!.services.cluster.keyset(keysetId)?.address);
         assert.equal(fresh.guardians.view(requestId).status, 'executed');
@@ -318,6 +404,9 @@ describe('share backup, verification and guarded restore', { timeout: 600_000 },
       }
       const restored = fresh.audit.list({ type: 'SHARE_RESTORED' }).entries.filter((e) => e.details.stage === 'proved');
       assert.equal(restored.length, 2);
+      // Proved shares stay at the next start.
+      assert.deepEqual(fresh.backup.restore.recoverUnproven(), []);
+      assert.equal(fresh.cluster.keysets().length, 2);
     });
   });
 });

@@ -24,6 +24,10 @@ import { GOOD_PASSPHRASE } from '../support/services';
 import { Wallet } from 'ethers';
 import { APPROVAL_DOMAIN, APPROVAL_TYPES, payloadHash } from '../../main/guardians/typed-data';
 import { REPAIR_OPERATION } from '../../main/repair/repair-approval';
+import { repairJob } from '../../main/jobs/repair-job';
+import { refreshJob } from '../../main/jobs/refresh-job';
+import { JobService, type JobSpec } from '../../main/jobs/job-service';
+import { isAppFailure } from '../../main/errors';
 
 /** A helper whose engine output to the node being repaired is altered after it was made (a valid, signed envelope). */
 class SigmaCorruptingSigner extends MpcSigner {
@@ -218,8 +222,50 @@ describe('replacing a lost node: the two survivors rebuild its EdDSA share on a 
     assert.ok(fresh.services.audit.list({ type: 'KEYSET_SHARE_REPAIR_REFUSED' }).total >= 1);
   });
 
+  it('the repair as a job: a refresh or second repair of the keyset is refused while it runs; cancel ends the session, nothing is written', async () => {
+    // The new node never hears from the helpers: the repair waits until it is cancelled.
+    tamper = (r) => (r.to === newNode ? null : r.envelope);
+    try {
+      const jobs = svc(0).jobs;
+      const failedBefore = svc(0).audit.list({ type: 'KEYSET_REPAIR_FAILED' }).total;
+      const started = jobs.start(repairJob(svc(0).repair, svc(0).cluster, svc(0).vault, keysetId, newNode, await approved([GUARDIANS[0]!, GUARDIANS[1]!])));
+      assert.equal(started.kind, 'repair');
+      await until(() => jobs.list().find((j) => j.id === started.id)?.phase.startsWith('Rebuilding the lost share') === true, 10_000);
+      const conflict = (spec: JobSpec) => assert.throws(() => jobs.start(spec), (e: unknown) => isAppFailure(e) && e.code === 'JOB_CONFLICT' && /Share repair of .* is still running/.test(e.message));
+      conflict(refreshJob(svc(0).refresh, svc(0).cluster, svc(0).vault, keysetId, started.id, false));
+      conflict(repairJob(svc(0).repair, svc(0).cluster, svc(0).vault, keysetId, newNode, started.id));
+      // A console that stopped here lists the repair as interrupted at its next start (same database).
+      const restarted = new JobService({ clock: svc(0).clock, audit: svc(0).audit, vault: svc(0).vault, db: svc(0).db }).list().find((j) => j.id === started.id)!;
+      assert.deepEqual([restarted.state, restarted.error?.code], ['failed', 'JOB_INTERRUPTED']);
+      assert.match(restarted.error!.message, /interrupted: the console stopped during share repair/);
+      const cancelled = jobs.cancel(started.id);
+      assert.equal(cancelled.state, 'cancelled');
+      assert.match(cancelled.error!.message, /The share repair was cancelled: cancelled by the operator/);
+      await jobs.settled();
+      assert.equal(jobs.list().find((j) => j.id === started.id)?.state, 'cancelled');
+      // The session ended as failed with the cancel's reason, and the repair's failure is audited.
+      assert.equal(svc(0).audit.list({ type: 'KEYSET_REPAIR_FAILED' }).total, failedBefore + 1);
+      assert.equal(svc(0).audit.list({ type: 'JOB_CANCELLED' }).entries[0]!.subject, started.id);
+      // Locking the vault ends a running repair the same way, with the lock as the reason.
+      const locked = jobs.start(repairJob(svc(0).repair, svc(0).cluster, svc(0).vault, keysetId, newNode, await approved([GUARDIANS[0]!, GUARDIANS[1]!])));
+      await until(() => jobs.list().find((j) => j.id === locked.id)?.phase.startsWith('Rebuilding the lost share') === true, 10_000);
+      await jobs.cancelForLock();
+      await jobs.settled();
+      assert.deepEqual(jobs.list().find((j) => j.id === locked.id)?.error, { code: 'VAULT_LOCKED', message: 'The share repair failed: vault locked during share repair.' });
+      assert.equal(svc(0).audit.list({ type: 'KEYSET_REPAIR_FAILED' }).total, failedBefore + 2);
+    } finally {
+      tamper = null;
+    }
+    nothingChanged();
+  });
+
   it('A and B rebuild the share on the new node: same address, and A+C\' and B+C\' sign under the group key', async () => {
-    const out = await svc(0).repair.run(keysetId, newNode, await approved([GUARDIANS[1]!, GUARDIANS[2]!]));
+    const job = svc(0).jobs.start(repairJob(svc(0).repair, svc(0).cluster, svc(0).vault, keysetId, newNode, await approved([GUARDIANS[1]!, GUARDIANS[2]!])));
+    await svc(0).jobs.settled();
+    const ended = svc(0).jobs.list().find((j) => j.id === job.id)!;
+    assert.equal(ended.state, 'succeeded', JSON.stringify(ended.error));
+    assert.match(ended.result!.summary, new RegExp(`now holds share 2 of ${keysetId}.*address is unchanged \\(${address}\\)`));
+    const out = { address: svc(0).cluster.keyset(keysetId)!.address, partyIndex: svc(0).cluster.keyset(keysetId)!.participants.find((p) => p.nodeId === newNode)!.partyIndex };
     assert.equal(out.address, address);
     assert.equal(out.partyIndex, 2);
     await until(() => svc(1).cluster.keyset(keysetId)!.participants.some((p) => p.nodeId === newNode) && fresh.services.cluster.keyset(keysetId) !== null);

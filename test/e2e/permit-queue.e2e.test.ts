@@ -156,5 +156,50 @@ describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
     assert.deepEqual([file.format, file.results[0]!.permitId, file.results[0]!.transactionHash], ['vaultkeeper/signed-transactions', 'pay-1', hash]);
     const audit = harness.services.audit.list().entries.map((e) => `${e.type}:${e.subject}`);
     for (const event of ['PERMIT_QUEUE_IMPORTED:bundle.json', 'PERMIT_QUEUE_REJECTED:pay-2', 'SIGN_PERMIT_ACCEPTED:pay-1', 'PERMIT_QUEUE_SIGNED:pay-1', 'PERMIT_QUEUE_EXPORTED:pay-1']) assert.ok(audit.includes(event), event);
+
+    // Bulk signing is a job in main: with the quorum slow, it stays shown (and Sign stays disabled)
+    // across leaving the screen and a reload, then ends with its counts.
+    const consoleCluster = harness.services.cluster;
+    const signWithPermit = consoleCluster.signWithPermit.bind(consoleCluster);
+    let release: () => void = () => undefined;
+    const slowQuorum = new Promise<void>((r) => (release = r));
+    consoleCluster.signWithPermit = async (...args) => {
+      await slowQuorum;
+      return signWithPermit(...args);
+    };
+    try {
+      const signJob = () => page.locator('[data-testid="job"][data-job-kind="bulk-sign"]').first();
+      const signButton = () => page.getByTestId('queue-sign');
+      // Two more permits, imported and approved behind the screen.
+      const more = join(files.path, 'bundle-2.json');
+      writeFileSync(more, serializeBundle([permit('pay-5', 0.3), permit('pay-6', 0.35)]));
+      assert.deepEqual(harness.services.permitQueue.importFrom({ from: 'file', path: more }).refusedPermits, []);
+      for (const id of ['pay-5', 'pay-6']) harness.services.permitQueue.approve(id);
+      await page.locator('tr[data-permit="pay-6"][data-state="approved"]').waitFor();
+      await page.getByLabel('Select pay-5').check();
+      await page.getByLabel('Select pay-6').check();
+      await signButton().click();
+      await signJob().waitFor();
+      assert.equal(await signJob().getAttribute('data-job-state'), 'running');
+      await page.waitForFunction(() => /Signing permit 1 of 2/.test(document.querySelector('[data-job-kind="bulk-sign"] [data-testid="job-phase"]')?.textContent ?? ''));
+      assert.ok(await signButton().isDisabled(), 'no second signing while one runs');
+      await page.getByRole('button', { name: 'Overview' }).click();
+      await page.getByRole('button', { name: 'Permit queue' }).click();
+      await signJob().waitFor();
+      assert.equal(await signJob().getAttribute('data-job-state'), 'running', 'still shown after leaving the screen');
+      await page.reload();
+      await page.getByRole('button', { name: 'Permit queue' }).click();
+      await signJob().waitFor();
+      assert.equal(await signJob().getAttribute('data-job-state'), 'running', 'still shown after a reload');
+      await page.waitForFunction(() => (document.querySelector('[data-testid="queue-sign"]') as HTMLButtonElement | null)?.disabled === true);
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'permit-queue-bulk-signing-job.png'), fullPage: true });
+      release();
+      await page.locator('[data-testid="job"][data-job-kind="bulk-sign"][data-job-state="succeeded"]').waitFor({ timeout: 60_000 });
+      assert.equal(await signJob().getByTestId('job-result').innerText(), '2 of 2 permits signed');
+      await page.locator('tr[data-permit="pay-6"][data-state="signed"]').waitFor();
+    } finally {
+      release();
+      consoleCluster.signWithPermit = signWithPermit;
+    }
   });
 });

@@ -124,6 +124,21 @@ describe('jobs', () => {
     assert.ok(vault.lines.some((l) => l.startsWith('Running: Test operation')));
     drill.finish('done');
     await s.jobs.settled();
+    // Bulk signing is followed on the permit queue, backups and restores on Backups; a step that
+    // cannot be cancelled says a lock lets it finish.
+    for (const [kind, screen] of [['bulk-sign', 'queue'], ['backup', 'backups'], ['restore', 'backups']] as const) {
+      const job = manualJob(kind);
+      job.spec.kind = kind;
+      s.jobs.start(job.spec);
+      if (kind === 'restore') job.control().cannotCancel('the restore is writing the share');
+      const got = await callChannel(s, 'overview.get', {});
+      assert.ok(got.ok);
+      const item = got.value.items.find((i) => i.id === 'vault')!;
+      assert.equal(item.link, screen, kind);
+      if (kind === 'restore') assert.ok(item.lines.some((l) => l.endsWith('locking now lets it finish this step (the restore is writing the share)')), item.lines.join('\n'));
+      job.finish('done');
+      await s.jobs.settled();
+    }
   });
 
   it('a lock ends running jobs as failed with "vault locked during …", audited', async () => {

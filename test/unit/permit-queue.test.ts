@@ -25,6 +25,9 @@ import type { PermitQueue } from '../../main/permits/queue/permit-queue';
 import { ALICE, EVM_KEYSET, MALLORY, SOL_KEYSET, USDC, evmPayload, factsFor, permitFixture, permitFor, solPayload, type PermitFixture } from '../support/permits';
 import { generateIssuerKey } from '../../main/permits/issuer-keys';
 import { tempDir } from '../support/temp-dir';
+import { bulkSigningJob } from '../../main/jobs/bulk-signing-job';
+import { JobService } from '../../main/jobs/job-service';
+import type { LockReason, VaultService } from '../../main/vault/vault-service';
 
 const wallet = Wallet.createRandom();
 
@@ -364,5 +367,90 @@ describe('permit queue', () => {
     assert.equal(code(() => queue.startSigning([lost.permit.permitId])), 'QUEUE_WRONG_STATE');
     const again = f.authorizer.authorize(factsFor(f, kept));
     assert.equal(again.ok ? 'ok' : again.code, 'PERMIT_ALREADY_USED');
+  });
+
+  /** Jobs on the fixture's database; `lock()` is the vault's lock as the job service hears it. */
+  const jobsOn = (fx: PermitFixture) => {
+    let onLock: (reason: LockReason) => void = () => undefined;
+    const vault = { keyRing: () => ({}), onLock: (listener: (reason: LockReason) => void) => ((onLock = listener), () => undefined) } as unknown as VaultService;
+    return { jobs: new JobService({ clock: fx.clock, audit: fx.audit, vault, db: fx.db }), lock: () => onLock('operator') };
+  };
+  const approvedPermits = (count: number) => {
+    const permits = Array.from({ length: count }, (_, i) => ethPermit(1n, 20 + i));
+    queue.importFrom({ from: 'file', path: writeBundle(permits) });
+    for (const p of permits) queue.approve(p.permit.permitId);
+    return permits.map((p) => p.permit.permitId);
+  };
+
+  it('bulk signing as a job: permit k of n, one at a time; cancel stops after the permit being signed, the rest stay approved', async () => {
+    const { jobs } = jobsOn(f);
+    const ids = approvedPermits(3);
+    // A selection with a permit that is not approved is refused before any job starts.
+    const pending = ethPermit(1n, 30);
+    queue.importFrom({ from: 'file', path: writeBundle([pending]) });
+    assert.equal(code(() => jobs.start(bulkSigningJob(queue, [...ids, pending.permit.permitId]))), 'QUEUE_WRONG_STATE');
+    assert.equal(jobs.list().length, 0);
+    const phases: string[] = [];
+    let jobId = '';
+    signer.during = () => {
+      const view = jobs.list().find((j) => j.id === jobId)!;
+      phases.push(`${view.phase} ${view.percent}%`);
+      if (phases.length === 1) {
+        // While one runs a second bulk signing is refused, and permits behind the current one show as queued.
+        assert.equal(code(() => jobs.start(bulkSigningJob(queue, [ids[2]!]))), 'JOB_CONFLICT');
+        assert.match(queue.item(ids[2]!).progress!.detail, /Queued: 2 permits ahead/);
+      }
+      if (phases.length === 2) jobs.cancel(jobId);
+    };
+    jobId = jobs.start(bulkSigningJob(queue, ids)).id;
+    await jobs.settled();
+    assert.deepEqual(phases, [`Signing permit 1 of 3 (${ids[0]}) with the quorum 0%`, `Signing permit 2 of 3 (${ids[1]}) with the quorum 33%`]);
+    // The permit being signed when the cancel came finished; the one after never started.
+    assert.deepEqual(ids.map((id) => queue.item(id).state), ['signed', 'signed', 'approved']);
+    assert.equal(queue.item(ids[2]!).progress, null);
+    assert.equal(signer.calls, 2);
+    const ended = jobs.list().find((j) => j.id === jobId)!;
+    assert.equal(ended.state, 'cancelled');
+    assert.match(ended.error!.message, /The bulk signing was cancelled: cancelled by the operator .*the step under way finishes first/);
+    assert.equal(ended.result?.summary, '2 of 3 permits signed; 1 not started (still approved)');
+    assert.equal(f.audit.list({ type: 'JOB_CANCELLED' }).entries[0]!.subject, jobId);
+  });
+
+  it('locking the vault during bulk signing ends the job "vault locked during bulk signing", audited; no further permit starts', async () => {
+    const { jobs, lock } = jobsOn(f);
+    const ids = approvedPermits(2);
+    signer.during = () => lock();
+    const { id } = jobs.start(bulkSigningJob(queue, ids));
+    await jobs.settled();
+    const ended = jobs.list().find((j) => j.id === id)!;
+    assert.equal(ended.state, 'failed');
+    assert.equal(ended.error?.code, 'VAULT_LOCKED');
+    assert.match(ended.error!.message, /^The bulk signing failed: vault locked during bulk signing/);
+    assert.deepEqual(ids.map((p) => queue.item(p).state), ['signed', 'approved']);
+    assert.equal(ended.result?.summary, '1 of 2 permits signed; 1 not started (still approved)');
+    const audited = f.audit.list({ type: 'JOB_CANCELLED' }).entries[0]!;
+    assert.equal(audited.subject, id);
+    assert.equal((audited.details as { reason: string }).reason, 'vault locked during bulk signing');
+  });
+
+  it('a console stopped during bulk signing: after the restart the job is interrupted and the permit mid-signature is settled, never signed twice', async () => {
+    const { jobs } = jobsOn(f);
+    const ids = approvedPermits(2);
+    signer.hang = true;
+    const { id } = jobs.start(bulkSigningJob(queue, ids));
+    for (let i = 0; i < 500 && queue.item(ids[0]!).state !== 'signing'; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(queue.item(ids[0]!).state, 'signing');
+    f = f.reopen();
+    signer = new LocalSigner(f);
+    queue = f.queue(signer);
+    const after = jobsOn(f).jobs;
+    const interrupted = after.list().find((j) => j.id === id)!;
+    assert.equal(interrupted.state, 'failed');
+    assert.equal(interrupted.error?.code, 'JOB_INTERRUPTED');
+    assert.match(interrupted.error!.message, /interrupted: the console stopped during bulk signing/);
+    assert.equal(f.audit.list({ type: 'JOB_INTERRUPTED' }).entries[0]!.subject, id);
+    assert.deepEqual(queue.recover(), { recovered: [ids[0]], failed: [] });
+    assert.deepEqual(ids.map((p) => queue.item(p).state), ['signed', 'approved']);
+    assert.equal(signer.calls, 0);
   });
 });

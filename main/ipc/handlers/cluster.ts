@@ -67,10 +67,6 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
   };
   return {
     'cluster.status': () => status(),
-    'cluster.prepareAux': async () => {
-      await cluster.prepareAuxData();
-      return status();
-    },
     'cluster.cancelSession': (request) => {
       cluster.cancelSession(request.sessionId);
       return status();

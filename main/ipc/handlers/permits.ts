@@ -1,3 +1,4 @@
+import { bulkSigningJob } from '../../jobs/bulk-signing-job';
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
 import { guardedRequest } from './guarded-request';
@@ -40,7 +41,7 @@ export function permitHandlers(services: Services): HandlersFor<'permits.'> {
     'permits.queueReject': (request) => open(() => queue.reject(request.permitId, request.reason)),
     'permits.bulkSummary': (request) => open(() => queue.bulkSummary(request.permitIds)),
     'permits.bulkApprove': (request) => open(() => queue.bulkApprove(request.permitIds)),
-    'permits.sign': (request) => open(() => queue.startSigning(request.permitIds).items),
+    'permits.sign': (request) => open(() => services.jobs.start(bulkSigningJob(queue, request.permitIds))),
     'permits.signedResult': (request) => open(() => queue.signedResult(request.permitId)),
     'permits.export': (request) => open(() => queue.export(request.permitIds, request.folder, request.perPermit)),
     'permits.requestGuardianApproval': (request) => guardedRequest(services, 'withdrawal.large', request.permitId, () => queue.guardianParameters(request.permitId), request),

@@ -1,8 +1,9 @@
+import { repairJob } from '../../jobs/repair-job';
 import type { Services } from '../../services';
 import type { HandlersFor } from '../router';
 
 /** Replacing a lost node's EdDSA share: every request needs the unlocked vault. */
-export function repairHandlers({ vault, repair }: Services): HandlersFor<'repair.'> {
+export function repairHandlers({ vault, repair, cluster, jobs }: Services): HandlersFor<'repair.'> {
   return {
     'repair.candidates': () => {
       vault.keyRing();
@@ -12,9 +13,9 @@ export function repairHandlers({ vault, repair }: Services): HandlersFor<'repair
       vault.keyRing();
       return repair.requestApproval(request.keysetId, request.newNodeId, { reason: request.reason, requester: request.requester, ttlMinutes: request.ttlMinutes });
     },
-    'repair.run': (request) => {
+    'repair.start': (request) => {
       vault.keyRing();
-      return repair.run(request.keysetId, request.newNodeId, request.requestId);
+      return jobs.start(repairJob(repair, cluster, vault, request.keysetId, request.newNodeId, request.requestId));
     },
   };
 }

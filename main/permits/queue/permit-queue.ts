@@ -221,17 +221,40 @@ export class PermitQueue {
     return this.item(permitId);
   }
 
-  /** Starts signing the approved permits (one after another); answers at once, progress shows on the queue. */
-  startSigning(permitIds: string[]): { items: QueueItemView[]; done: Promise<void> } {
+  /** The selection as a signing takes it: de-duplicated, in order, every one approved (else refused before anything starts). */
+  signable(permitIds: string[]): string[] {
     this.expireDue();
     const unique = [...new Set(permitIds)];
     for (const id of unique) {
       const row = this.store.require(id);
       if (row.state !== 'approved') fail('QUEUE_WRONG_STATE', `Permit ${id} is ${row.state}; only approved permits are signed.`, { permitId: id });
     }
+    return unique;
+  }
+
+  /** Starts signing the approved permits (one after another); answers at once, progress shows on the queue. */
+  startSigning(permitIds: string[]): { items: QueueItemView[]; done: Promise<void> } {
+    const unique = this.signable(permitIds);
     const done = this.signer.enqueue(unique);
     done.catch(() => undefined);
     return { items: unique.map((id) => this.item(id)), done };
+  }
+
+  /** Shows `permitIds` as queued for signing (bulk signing, before its first permit). */
+  markQueued(permitIds: string[]): void {
+    this.signer.markQueued(permitIds);
+  }
+
+  /** Permits a stopped bulk signing never started: shown as approved again. */
+  unqueue(permitIds: string[]): void {
+    this.signer.unqueue(permitIds);
+  }
+
+  /** Signs one permit (after any signing already under way); resolves with its row once it is settled. */
+  async signOne(permitId: string): Promise<QueueItemView> {
+    this.expireDue();
+    await this.signer.enqueue([permitId]);
+    return this.item(permitId);
   }
 
   signedResult(permitId: string): SignedResultView {

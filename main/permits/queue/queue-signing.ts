@@ -63,12 +63,24 @@ export class QueueSigner {
 
   /** Queues the permits for signing, in order; resolves when all of them are settled. */
   enqueue(permitIds: string[]): Promise<void> {
-    permitIds.forEach((id, i) => this.settle(id, 'waiting-for-peers', i === 0 ? 'Asking the quorum to join the signing session.' : `Queued: ${i} permit${i === 1 ? '' : 's'} ahead.`));
+    this.markQueued(permitIds);
     const run = this.tail.then(async () => {
       for (const id of permitIds) await this.signOne(id);
     });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Shows permits as queued behind the one being signed (a bulk signing that signs them one by one). */
+  markQueued(permitIds: string[]): void {
+    permitIds.forEach((id, i) => this.settle(id, 'waiting-for-peers', i === 0 ? 'Asking the quorum to join the signing session.' : `Queued: ${i} permit${i === 1 ? '' : 's'} ahead.`));
+  }
+
+  /** Permits a stopped bulk signing never started: no longer shown as queued (they stay approved). */
+  unqueue(permitIds: string[]): void {
+    for (const id of permitIds) {
+      if (this.progress.get(id)?.phase === 'waiting-for-peers') this.progress.delete(id);
+    }
   }
 
   private settle(permitId: string, phase: SigningProgressView['phase'], detail: string): void {

@@ -13,6 +13,11 @@ const CANCEL_WORDS: Partial<Record<JobView['kind'], string>> = {
   keygen: 'key generation',
   aux: 'auxiliary data',
   drill: 'drill',
+  refresh: 'refresh',
+  repair: 'repair',
+  'bulk-sign': 'signing after the current permit',
+  backup: 'backup',
+  restore: 'restore',
 };
 
 const STATE_WORDS: Record<JobView['state'], string> = {

@@ -3,10 +3,12 @@
  * and whether a refresh made it dead, writing a backup (each guardian sets their own backup
  * passphrase), verifying a file (publicly, or fully with two guardians) and the guarded restore.
  */
-import { useCallback, useEffect, useState } from 'react';
-import type { AppError, BackupsOverview, BackupVerification, GuardianView } from '../../../preload/contract';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { keysetJobGroup, type AppError, type BackupsOverview, type BackupVerification, type GuardianView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { JobList } from '../components/JobCard';
+import { runningIn, useJobPolling, useJobs } from '../jobs';
 import { PassphraseField } from '../components/PassphraseField';
 import { RequesterFields, useRequester } from '../components/RequesterFields';
 import { Time } from '../components/Time';
@@ -89,6 +91,29 @@ export function BackupsScreen() {
     void api.guardians.list({}).then((r) => r.ok && setRegistry(r.value.guardians));
   }, []);
 
+  // Writing a backup and restoring run as jobs in main: they go on when this screen is left and show again on return.
+  useJobPolling();
+  const { jobs, track } = useJobs();
+  const watched = useRef(new Set<string>());
+  useEffect(() => {
+    for (const job of jobs) {
+      if (job.state === 'running' && (job.kind === 'backup' || job.kind === 'restore')) watched.current.add(job.id);
+      if (job.state === 'running' || !watched.current.delete(job.id)) continue;
+      // A backup or restore this screen saw running has ended: the list changed.
+      void api.backup.overview({}).then((r) => {
+        if (!r.ok) return;
+        setOverview(r.value);
+        if (job.kind !== 'backup' || job.state !== 'succeeded') return;
+        const newest = r.value.backups.filter((b) => b.keysetId === job.result?.keysetId).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+        if (newest) {
+          setCreated(newest.filePath);
+          setFile(newest.filePath);
+        }
+      });
+    }
+  }, [jobs]);
+  const keysetBusy = (id: string) => (id ? runningIn(jobs, keysetJobGroup(id)) : undefined);
+
   const guardians = overview?.guardians ?? [];
   const run = async (work: () => Promise<void>) => {
     setBusy(true);
@@ -157,7 +182,8 @@ export function BackupsScreen() {
         <button
           type="button"
           className="primary"
-          disabled={busy || !keysetId || !folder || guardians.length !== 3 || guardians.some((g) => !partPassphrases[g.id])}
+          disabled={busy || !keysetId || !folder || keysetBusy(keysetId) !== undefined || guardians.length !== 3 || guardians.some((g) => !partPassphrases[g.id])}
+          data-testid="backup-write"
           onClick={() =>
             void run(async () => {
               setCreateError(null);
@@ -165,14 +191,14 @@ export function BackupsScreen() {
               const r = await api.backup.create({ keysetId, folder, guardianPassphrases: guardians.map((g) => ({ guardianId: g.id, passphrase: partPassphrases[g.id] ?? '' })) });
               setPartPassphrases({});
               if (!r.ok) return setCreateError(r.error);
-              setCreated(r.value.filePath);
-              setFile(r.value.filePath);
-              await refresh();
+              watched.current.add(r.value.id);
+              track(r.value);
             })
           }
         >
-          Write the backup
+          {keysetBusy(keysetId) ? `Wait: ${keysetBusy(keysetId)!.label} is running` : 'Write the backup'}
         </button>
+        <JobList kinds={['backup']} />
         {created ? <p className="notice notice-ok" data-testid="backup-created">Backup written to <span className="mono">{created}</span>. Verify it below, then store the medium away from this machine.</p> : null}
         <ErrorNotice error={createError} />
       </section>
@@ -259,20 +285,23 @@ export function BackupsScreen() {
         <button
           type="button"
           className="primary"
-          disabled={busy || !file || !restoreKeyset || !requestId || restoreGuardians.some((g) => !g.guardianId || !g.passphrase)}
+          disabled={busy || !file || !restoreKeyset || !requestId || keysetBusy(restoreKeyset) !== undefined || restoreGuardians.some((g) => !g.guardianId || !g.passphrase)}
+          data-testid="backup-restore"
           onClick={() =>
             void run(async () => {
               setRestoreError(null);
+              setRestoreNote(null);
               const r = await api.backup.restore({ file, keysetId: restoreKeyset, guardians: restoreGuardians, requestId });
               setRestoreGuardians(restoreGuardians.map((g) => ({ ...g, passphrase: '' })));
               if (!r.ok) return setRestoreError(r.error);
-              setRestoreNote(`Restored keyset ${r.value.keysetId} (${r.value.address}); the key check signed with ${r.value.proofParties.length} nodes. ${r.value.presignaturesDiscarded} presignatures discarded.`);
-              await refresh();
+              watched.current.add(r.value.id);
+              track(r.value);
             })
           }
         >
-          Restore the share
+          {keysetBusy(restoreKeyset) ? `Wait: ${keysetBusy(restoreKeyset)!.label} is running` : 'Restore the share'}
         </button>
+        <JobList kinds={['restore']} />
         {restoreNote ? <p className="notice notice-ok">{restoreNote}</p> : null}
         <ErrorNotice error={restoreError} />
       </section>

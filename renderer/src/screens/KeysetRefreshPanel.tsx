@@ -4,10 +4,10 @@
  * and the refresh itself: ask two guardians to approve, then run it as a job.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { AppError, GuardianView, KeysetRefreshView, KeysetView } from '../../../preload/contract';
+import { keysetJobGroup, type AppError, type KeysetRefreshView, type KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
-import { RequesterFields, useRequester } from '../components/RequesterFields';
+import { GuardianApprovalStep } from '../components/GuardianApprovalStep';
 import { Time } from '../components/Time';
 import { runningIn, useJobs } from '../jobs';
 
@@ -21,18 +21,16 @@ function DueBadge({ v }: { v: KeysetRefreshView }) {
 
 export function KeysetRefreshPanel({ k, ready }: { k: KeysetView; ready: boolean }) {
   const [view, setView] = useState<KeysetRefreshView | null>(null);
-  const [registry, setRegistry] = useState<GuardianView[]>([]);
   const [open, setOpen] = useState(false);
-  const [reason, setReason] = useState('');
   const [newAux, setNewAux] = useState(false);
   const [requestId, setRequestId] = useState('');
   const [days, setDays] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<AppError | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const requester = useRequester();
   const { jobs, track } = useJobs();
-  const running = runningIn(jobs, `refresh:${k.keysetId}`);
+  // A refresh and a repair of one keyset exclude each other (both change its shares).
+  const running = runningIn(jobs, keysetJobGroup(k.keysetId));
 
   const load = useCallback(async () => {
     const r = await api.refresh.list({});
@@ -43,9 +41,6 @@ export function KeysetRefreshPanel({ k, ready }: { k: KeysetView; ready: boolean
     const t = setInterval(() => void load(), POLL_MS);
     return () => clearInterval(t);
   }, [load]);
-  useEffect(() => {
-    if (open) void api.guardians.list({}).then((r) => r.ok && setRegistry(r.value.guardians));
-  }, [open]);
 
   const act = async (work: () => Promise<void>) => {
     setBusy(true);
@@ -95,40 +90,23 @@ export function KeysetRefreshPanel({ k, ready }: { k: KeysetView; ready: boolean
             A refresh changes the share on all three nodes; the address stays {k.address}. Backups made before it stop working (make new ones after), and presignatures are
             discarded. All three nodes must be online, and two guardians must approve.
           </p>
-          <div className="field">
-            <label htmlFor={`refresh-reason-${k.keysetId}`}>Why (guardians see this)</label>
-            <input id={`refresh-reason-${k.keysetId}`} value={reason} onChange={(e) => setReason(e.target.value)} />
-          </div>
           {k.scheme === 'ecdsa' ? (
             <label>
               <input type="checkbox" checked={newAux} onChange={(e) => setNewAux(e.target.checked)} data-testid="refresh-new-aux" /> Also renew the auxiliary data (Paillier keys) of
               the node group — after a suspected compromise. It needs the key-generation window open on the peers; the keyset signs with the old data until the switch.
             </label>
           ) : null}
-          <RequesterFields idPrefix={`refresh-${k.keysetId}`} guardians={registry} fields={requester.fields} />
-          <div className="row">
-            <button type="button" disabled={busy || !reason.trim() || !requester.ready(registry)} data-testid="refresh-request" onClick={() => void act(async () => {
-              const r = await api.refresh.requestApproval({ keysetId: k.keysetId, newAux, reason: reason.trim(), requester: requester.proof(registry), ttlMinutes: 60 });
-              requester.reset();
-              if (r.ok) {
-                setRequestId(r.value.id);
-                setNote(`Request ${r.value.id.slice(0, 8)} created: two guardians approve it on the Approvals screen, then start the refresh here.`);
-              } else setError(r.error);
-            })}>
-              Ask guardians to approve the refresh
-            </button>
-            <label>
-              Approved request id{' '}
-              <input className="mono" value={requestId} onChange={(e) => setRequestId(e.target.value.trim())} size={38} data-testid="refresh-request-id" />
-            </label>
+          <GuardianApprovalStep name="refresh" keysetId={k.keysetId} askLabel="Ask guardians to approve the refresh" thenWords="start the refresh here" disabled={busy}
+            requestId={requestId} onRequestId={setRequestId} onError={setError} onNote={setNote}
+            ask={(reason, proof) => api.refresh.requestApproval({ keysetId: k.keysetId, newAux, reason, requester: proof, ttlMinutes: 60 })}>
             <button type="button" className="primary" disabled={!ready || busy || running !== undefined || !requestId} data-testid="refresh-start" onClick={() => void act(async () => {
               const r = await api.refresh.start({ keysetId: k.keysetId, requestId, newAux });
               if (r.ok) track(r.value);
               else setError(r.error);
             })}>
-              {running ? 'Refreshing…' : 'Start refresh'}
+              {running?.kind === 'refresh' ? 'Refreshing…' : running ? `Wait: ${running.label} is running` : 'Start refresh'}
             </button>
-          </div>
+          </GuardianApprovalStep>
           <div className="row">
             <label>
               Refresh every{' '}

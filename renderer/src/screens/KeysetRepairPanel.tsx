@@ -5,24 +5,24 @@
  * that is not possible and what to do instead (restore from backup).
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { AppError, GuardianView, KeysetView, RepairCandidateView, RepairOutcome } from '../../../preload/contract';
+import { keysetJobGroup, type AppError, type KeysetView, type RepairCandidateView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
-import { RequesterFields, useRequester } from '../components/RequesterFields';
+import { GuardianApprovalStep } from '../components/GuardianApprovalStep';
+import { runningIn, useJobs } from '../jobs';
 
 const POLL_MS = 10_000;
 
 export function KeysetRepairPanel({ k, ready }: { k: KeysetView; ready: boolean }) {
   const [candidate, setCandidate] = useState<RepairCandidateView | null>(null);
-  const [registry, setRegistry] = useState<GuardianView[]>([]);
   const [open, setOpen] = useState(false);
-  const [reason, setReason] = useState('');
   const [requestId, setRequestId] = useState('');
-  const [busy, setBusy] = useState<'request' | 'run' | null>(null);
+  const [starting, setStarting] = useState(false);
   const [error, setError] = useState<AppError | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const [done, setDone] = useState<RepairOutcome | null>(null);
-  const requester = useRequester();
+  const { jobs, track } = useJobs();
+  // The repair runs as a job in main (listed at the top of the screen); a refresh of the keyset blocks it too.
+  const running = runningIn(jobs, keysetJobGroup(k.keysetId));
 
   const load = useCallback(async () => {
     const r = await api.repair.candidates({});
@@ -34,17 +34,9 @@ export function KeysetRepairPanel({ k, ready }: { k: KeysetView; ready: boolean 
     return () => clearInterval(t);
   }, [load]);
   useEffect(() => {
-    if (open) void api.guardians.list({}).then((r) => r.ok && setRegistry(r.value.guardians));
-  }, [open]);
+    if (!running) void load();
+  }, [running, load]);
 
-  if (done) {
-    return (
-      <div className="notice" role="status" data-testid="repair-done">
-        Node {candidate?.newNode.name ?? done.newNode.slice(0, 8)} now holds share {done.partyIndex} of this keyset, rebuilt by the other nodes. The address is unchanged: <span className="mono">{done.address}</span>.
-        Approved by {done.approvers.length} guardians. If the lost machine may be in someone else's hands, refresh this keyset now: its old share still signs until then.
-      </div>
-    );
-  }
   if (!candidate || k.status !== 'active') return null;
   if (candidate.refusal) {
     return (
@@ -53,15 +45,6 @@ export function KeysetRepairPanel({ k, ready }: { k: KeysetView; ready: boolean 
       </div>
     );
   }
-
-  const act = async (which: 'request' | 'run', work: () => Promise<void>) => {
-    setBusy(which);
-    setError(null);
-    setNote(null);
-    await work();
-    setBusy(null);
-    void load();
-  };
 
   return (
     <div className="keyset-repair" data-testid="keyset-repair">
@@ -79,35 +62,23 @@ export function KeysetRepairPanel({ k, ready }: { k: KeysetView; ready: boolean 
             This node and the other surviving share holders rebuild share {candidate.partyIndex} on {candidate.newNode.name}. No node sees another's share, and no full key is made.
             The address stays {k.address}. {candidate.newNode.name} checks the rebuilt share against the keyset's public share before it keeps it; nothing is written anywhere if a check fails.
             All share holders and {candidate.newNode.name} must be online, and two guardians must approve — each node checks the approval against its own guardians.
+            If the lost machine may be in someone else's hands, refresh this keyset afterwards: its old share still signs until then.
           </p>
-          <div className="field">
-            <label htmlFor={`repair-reason-${k.keysetId}`}>Why (guardians see this)</label>
-            <input id={`repair-reason-${k.keysetId}`} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="repair-reason" />
-          </div>
-          <RequesterFields idPrefix={`repair-${k.keysetId}`} guardians={registry} fields={requester.fields} />
-          <div className="row">
-            <button type="button" disabled={busy !== null || !reason.trim() || !requester.ready(registry)} data-testid="repair-request" onClick={() => void act('request', async () => {
-              const r = await api.repair.requestApproval({ keysetId: k.keysetId, newNodeId: candidate.newNode.nodeId, reason: reason.trim(), requester: requester.proof(registry), ttlMinutes: 60 });
-              requester.reset();
-              if (r.ok) {
-                setRequestId(r.value.id);
-                setNote(`Request ${r.value.id.slice(0, 8)} created: two guardians approve it on the Approvals screen, then replace the node here.`);
-              } else setError(r.error);
-            })}>
-              Ask guardians to approve
-            </button>
-            <label>
-              Approved request id{' '}
-              <input className="mono" value={requestId} onChange={(e) => setRequestId(e.target.value.trim())} size={38} data-testid="repair-request-id" />
-            </label>
-            <button type="button" className="primary" disabled={!ready || busy !== null || !requestId} data-testid="repair-run" onClick={() => void act('run', async () => {
-              const r = await api.repair.run({ keysetId: k.keysetId, newNodeId: candidate.newNode.nodeId, requestId });
-              if (r.ok) setDone(r.value);
+          <GuardianApprovalStep name="repair" keysetId={k.keysetId} askLabel="Ask guardians to approve" thenWords="replace the node here" disabled={starting}
+            requestId={requestId} onRequestId={setRequestId} onError={setError} onNote={setNote}
+            ask={(reason, proof) => api.repair.requestApproval({ keysetId: k.keysetId, newNodeId: candidate.newNode.nodeId, reason, requester: proof, ttlMinutes: 60 })}>
+            <button type="button" className="primary" disabled={!ready || starting || running !== undefined || !requestId} data-testid="repair-run" onClick={async () => {
+              setStarting(true);
+              setError(null);
+              setNote(null);
+              const r = await api.repair.start({ keysetId: k.keysetId, newNodeId: candidate.newNode.nodeId, requestId });
+              setStarting(false);
+              if (r.ok) track(r.value);
               else setError(r.error);
-            })}>
-              {busy === 'run' ? `Rebuilding share ${candidate.partyIndex} with the other nodes…` : `Give ${candidate.newNode.name} the lost share`}
+            }}>
+              {running?.kind === 'repair' ? `Rebuilding share ${candidate.partyIndex} with the other nodes…` : running ? `Wait: ${running.label} is running` : `Give ${candidate.newNode.name} the lost share`}
             </button>
-          </div>
+          </GuardianApprovalStep>
         </div>
       ) : null}
       <ErrorNotice error={error} onDismiss={() => setError(null)} />

@@ -290,7 +290,7 @@ export function KeysetsScreen() {
         </div>
         {!ready ? <p className="hint">Connect to a cluster (or start the lab cluster) to create a keyset.</p> : null}
         {keygen ? <p className="hint">{keygen.kind === 'aux' ? 'Create is disabled while the auxiliary data above is generated: it takes the same three nodes.' : 'Create is disabled while the key generation below runs: one key generation at a time.'}</p> : null}
-        <JobList kinds={['keygen', 'presign', 'refresh']} />
+        <JobList kinds={['keygen', 'presign', 'refresh', 'repair']} />
         {keygen && keygen.kind === 'keygen' && keygen.label.startsWith('ECDSA') ? <p className="hint">{cluster?.auxGroups.some((g) => g.status === 'active') ? 'Auxiliary data ready: only the distributed key generation runs.' : 'No auxiliary data yet: threshold ECDSA key generation takes tens of seconds to a few minutes.'}</p> : null}
         {keysets.length === 0 ? <p className="hint">No keysets yet.</p> : null}
         <div className="keysets">

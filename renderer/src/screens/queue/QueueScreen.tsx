@@ -10,6 +10,8 @@ import { AnimatedQr } from '../../components/AnimatedQr';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { QrScanner } from '../../components/QrScanner';
 import { ExportedMark, useExportedKeysets } from '../../components/ExportedMark';
+import { JobList } from '../../components/JobCard';
+import { runningIn, useJobPolling, useJobs } from '../../jobs';
 import { ReviewPanel } from './ReviewPanel';
 import { SignedResultPanel } from './SignedResultPanel';
 import { timeLeft, useNow } from './time-left';
@@ -225,6 +227,10 @@ export function QueueScreen() {
   const [sortByTimeLeft, setSortByTimeLeft] = useState(true);
   const [shown, setShown] = useState<QrPayloadRef | null>(null);
   const now = useNow();
+  // Signing runs as a job in main: it goes on when this screen is left, and shows again on return.
+  useJobPolling();
+  const { jobs, track } = useJobs();
+  const signing = runningIn(jobs, 'bulk-sign');
 
   const refresh = useCallback(async () => {
     const result = await api.permits.queue({});
@@ -283,11 +289,12 @@ export function QueueScreen() {
         })}>
           Approve selected…
         </button>
-        <button type="button" className="primary" disabled={busy || selectedIn('approved').length === 0} onClick={() => void act(async () => {
+        <button type="button" className="primary" disabled={busy || signing !== undefined || selectedIn('approved').length === 0} data-testid="queue-sign" onClick={() => void act(async () => {
           const r = await api.permits.sign({ permitIds: selectedIn('approved') });
+          if (r.ok) track(r.value);
           return r.ok ? null : r.error;
         })}>
-          Sign selected approved ({selectedIn('approved').length})
+          {signing ? `Signing… (${signing.phase})` : `Sign selected approved (${selectedIn('approved').length})`}
         </button>
         <button type="button" className="secondary" disabled={selectedIds.length === 0} onClick={() => setShown(shown ? null : { kind: 'permit-bundle', permitIds: selectedIds })}>
           {shown ? 'Hide the animated QR' : `Pass selected on by animated QR (${selectedIds.length})`}
@@ -297,6 +304,7 @@ export function QueueScreen() {
         </label>
       </div>
       <ErrorNotice error={error} />
+      <JobList kinds={['bulk-sign']} />
       {shown ? <AnimatedQr idPrefix="queue-selected" payload={shown} /> : null}
       {bulk ? (
         <BulkConfirm
