@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { AirgapProgressView, AirgapReport, AppError } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { Time } from '../components/Time';
 
 const PROTOCOL_WORDS: Record<string, string> = {
   'eddsa-keygen': 'EdDSA key generation',
@@ -64,7 +65,7 @@ export function AirgapGroupPanel({ folder, report, onReport }: { folder: string;
         <ul className="small" data-testid="airgap-progress">
           {progress.map((p) => (
             <li key={p.sessionId} data-session={p.sessionId} data-phase={p.phase}>
-              <strong>{PROTOCOL_WORDS[p.protocol] ?? p.protocol}</strong> <span className="mono">{p.sessionId.slice(0, 16)}…</span>: {waitingSentence(p)} Deadline {new Date(p.deadlineAt).toLocaleString()}.
+              <strong>{PROTOCOL_WORDS[p.protocol] ?? p.protocol}</strong> <span className="mono">{p.sessionId.slice(0, 16)}…</span>: {waitingSentence(p)} Deadline <Time iso={new Date(p.deadlineAt).toISOString()} />.
             </li>
           ))}
         </ul>
