@@ -83,7 +83,7 @@ export class CeremonyRecords {
     const expected = Buffer.from(this.mac(row), 'hex');
     const stored = Buffer.from(row.mac, 'hex');
     if (stored.length !== expected.length || !timingSafeEqual(stored, expected)) {
-      fail('CEREMONY_RECORD_TAMPERED', `The recorded fingerprints or addresses of ceremony ${id.slice(0, 8)} were changed outside Vaultkeeper. Nothing was done. Compare them with the printed certificate and restore the database from a backup.`, { ceremonyId: id });
+      fail('CEREMONY_RECORD_TAMPERED', `The recorded fingerprints or addresses of ceremony ${id.slice(0, 8)} were changed outside Vaultkeeper. Nothing was done. Compare them with the printed certificate and restore the data folder from a copy taken before the change.`, { ceremonyId: id });
     }
     return record as CeremonyRecord & { material: PublicMaterial };
   }

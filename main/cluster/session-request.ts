@@ -132,7 +132,7 @@ function epochRefusal(b: SessionRequestBody, keyset: KeysetFacts, ctx: { me: str
   if (asked < mine) {
     return new RequestRefusal('SHARE_EPOCH_MISMATCH', `Node ${b.requester.slice(0, 8)}… asks for keyset ${b.keysetId} at share epoch ${asked}, but this node holds epoch ${mine}${since}: the refresh did not finish on node ${b.requester.slice(0, 8)}…. On that node open Keysets and choose "Finish interrupted refresh"; nothing was signed.`);
   }
-  const here = pending === asked ? ` A refresh to epoch ${asked} was interrupted on this node: open Keysets here and choose "Finish interrupted refresh".` : ' Check that this node took part in the latest refresh; if not, restore its share from a backup made after the refresh.';
+  const here = pending === asked ? ` A refresh to epoch ${asked} was interrupted on this node: open Keysets here and choose "Finish interrupted refresh".` : ' Check that this node took part in the latest refresh; if not, restore its share from a backup made after the refresh (Backups screen, two guardians).';
   return new RequestRefusal('SHARE_EPOCH_MISMATCH', `Node ${b.requester.slice(0, 8)}… asks for keyset ${b.keysetId} at share epoch ${asked}, but this node (${ctx.me.slice(0, 8)}…) holds epoch ${mine}${since}.${here} Nothing was signed.`);
 }
 

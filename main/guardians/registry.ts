@@ -55,7 +55,7 @@ const ROW_MAC_PURPOSE = 'guardians/registry-mac';
 const HEAD_MAC_PURPOSE = 'guardians/registry-head';
 export const HEAD_SEALED_EVENT = 'GUARDIAN_REGISTRY_HEAD_SEALED';
 
-const RESTORE_ADVICE = 'Do not approve anything; restore the data folder from a backup taken before the change and check the guardians with each of them.';
+const RESTORE_ADVICE = 'Do not approve anything; restore the data folder from a copy taken before the change, or start the console on a new data folder and choose "Or: restore this node from a share backup" on the first screen; then check the guardians with each of them.';
 
 function sameHex(a: string | null, b: string): boolean {
   if (a === null) return false;

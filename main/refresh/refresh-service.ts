@@ -159,7 +159,7 @@ export class RefreshService {
       return { keysetId, kept: 'old', epoch: pending.fromEpoch, proofSessionId: proof.sessionId, proofParties: proof.parties };
     } catch (error) {
       const why = error instanceof AppFailure ? error.message : 'the key check failed';
-      fail('REFRESH_UNRESOLVED', `Neither share of keyset ${keysetId} on this node signs with the other nodes: ${refusals.join(' and ')} refused the new share (epoch ${pending.toEpoch}), and the old share (epoch ${pending.fromEpoch}) failed too: ${why} Restore this node from a backup made after the refresh, or replace it.`, { keysetId, pendingEpoch: pending.toEpoch });
+      fail('REFRESH_UNRESOLVED', `Neither share of keyset ${keysetId} on this node signs with the other nodes: ${refusals.join(' and ')} refused the new share (epoch ${pending.toEpoch}), and the old share (epoch ${pending.fromEpoch}) failed too: ${why} Restore this node's share from a backup made after the refresh (Backups screen, two guardians), or replace the node (Keysets, Replace a lost node).`, { keysetId, pendingEpoch: pending.toEpoch });
     }
   }
 }

@@ -61,7 +61,7 @@ export class SealedRecords {
       return { schemaVersion: row.schema_version, plaintext: open(key, row, aad) };
     } catch (error) {
       if (error instanceof EnvelopeOpenError) {
-        fail('VAULT_CORRUPT', `The stored ${recordType} record "${recordId}" failed its integrity check: it was altered or copied from elsewhere. Restore it from a backup.`, { recordType, recordId });
+        fail('VAULT_CORRUPT', `The stored ${recordType} record "${recordId}" failed its integrity check: it was altered or copied from elsewhere. To recover, start the console on a new data folder and choose "Or: restore this node from a share backup" on the first screen (two guardians open it), then restore each share on the Backups screen.`, { recordType, recordId });
       }
       throw error;
     }

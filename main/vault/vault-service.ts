@@ -222,7 +222,7 @@ export class VaultService implements KeyAccess {
   private kdfParams(meta: VaultMetaRow): ScryptParams {
     const params: unknown = JSON.parse(meta.kdf_params);
     if (!isUsableScryptParams(params)) {
-      fail('VAULT_CORRUPT', 'The vault\'s key-derivation settings are missing or weaker than allowed. The vault file may have been tampered with; restore it from a backup.');
+      fail('VAULT_CORRUPT', 'The vault\'s key-derivation settings are missing or weaker than allowed. The vault file may have been tampered with. To recover, start the console on a new data folder and choose "Or: restore this node from a share backup" on the first screen (two guardians open it), then restore each share on the Backups screen.');
     }
     return params as ScryptParams;
   }

@@ -43,7 +43,7 @@ describe('guardian registry head', () => {
     raw.close();
     const read = await rejectsWith(() => f.services.guardians.registry(), 'GUARDIAN_REGISTRY_TAMPERED');
     assert.match(read.message, /holds 1 entries but its sealed head records 3: 2 removed/);
-    assert.match(read.message, /restore the data folder from a backup/);
+    assert.match(read.message, /restore the data folder from a copy taken before the change, or .*restore this node from a share backup/);
     const extra = await softwareKey(EXTRA_PASS);
     await rejectsWith(f.services.guardians.enrol({ method: 'software', name: 'Mallory', keyFile: extra.keyFile, passphrase: EXTRA_PASS }), 'GUARDIAN_REGISTRY_TAMPERED');
     await rejectsWith(f.services.guardians.createRequest({

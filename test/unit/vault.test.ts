@@ -143,6 +143,8 @@ describe('vault life cycle', () => {
     s.db.prepare('UPDATE vault_meta SET kdf_params = ? WHERE id = 1').run(JSON.stringify({ ...stored, N: 2 ** 10 }));
     const refused = await rejectsWith(s.vault.unlock(GOOD_PASSPHRASE), 'VAULT_CORRUPT');
     assert.match(refused.message, /weaker than allowed/);
+    // The advice names the capability that recovers from it.
+    assert.match(refused.message, /restore this node from a share backup.*Backups screen/);
     assert.equal(s.vault.status().state, 'locked');
     assert.equal(s.vault.status().failedAttempts, 0);
     await s.cleanup();
