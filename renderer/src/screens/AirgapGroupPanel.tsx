@@ -50,7 +50,7 @@ export function AirgapGroupPanel({ folder, report, onReport }: { folder: string;
     <div className="airgap-group" data-testid="airgap-group">
       <div className="row toolbar">
         <label>
-          New keyset by files
+          Key generation by files, scheme
           <select value={scheme} onChange={(e) => setScheme(e.target.value as 'eddsa' | 'ecdsa')}>
             <option value="eddsa">EdDSA (Solana)</option>
             <option value="ecdsa">ECDSA (Ethereum)</option>
