@@ -179,6 +179,8 @@ export function createServices(options: ServiceOptions): Services {
     // Lab children first: they must not outlive the console.
     await lab.stop().catch(() => undefined);
     cluster.stop();
+    // The cancel lines of sessions just ended reach the coordinator before the process may exit.
+    await cluster.linkClosed();
     await vault.lock('shutdown').catch(() => undefined);
     db.close();
   };

@@ -50,6 +50,7 @@ export type { PresignaturePoolLevel } from './presignature-refill';
 
 export class ClusterService {
   private signerValue: MpcSigner | null;
+  private linkClosing: Promise<void> = Promise.resolve();
   private readonly membership: Membership;
   private readonly keysetStore: Keysets;
   private readonly records: SessionRecords;
@@ -166,8 +167,13 @@ export class ClusterService {
 
   /** Drops the coordinator connection (leaving the lab, going air-gapped); running sessions end as failed. */
   disconnect(): void {
-    this.requests.close();
+    this.linkClosing = this.requests.close();
     this.onDisconnected();
+  }
+
+  /** Settles once the coordinator link closed after stop() or disconnect(). */
+  linkClosed(): Promise<void> {
+    return this.linkClosing;
   }
 
   /** Which of `nodeIds` the coordinator says are connected (this node always is, when connected). */
@@ -195,7 +201,7 @@ export class ClusterService {
   stop(lockReason?: string): void {
     if (lockReason) this.participations.endAll(new ClusterError({ errorClass: 'transient', code: 'VAULT_LOCKED', reason: lockReason }));
     this.participations.abortAll(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped.' }));
-    this.requests.close();
+    this.linkClosing = this.requests.close();
     this.primePool.stop();
     this.presignatureRefill.stop();
     this.airgap.stopAll();

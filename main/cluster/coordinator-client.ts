@@ -17,6 +17,8 @@ export interface ClientEvents {
 export class CoordinatorClient {
   private ws: WebSocket | null = null;
   private reqId = 0;
+  /** Set by close(): a link this node closed is not reported as lost. */
+  private closing = false;
   private readonly pending = new Map<number, { resolve: (m: ServerMessage) => void; reject: (e: Error) => void }>();
 
   constructor(
@@ -74,7 +76,7 @@ export class CoordinatorClient {
         if (!welcomed) reject(new Error(`The coordinator at ${this.url} refused this node (${code} ${reason.toString() || 'closed'}).`));
         for (const p of this.pending.values()) p.reject(new Error('The connection to the coordinator closed.'));
         this.pending.clear();
-        if (welcomed) this.events.onClose();
+        if (welcomed && !this.closing) this.events.onClose();
       });
       ws.on('error', (error) => {
         clearTimeout(timer);
@@ -129,8 +131,31 @@ export class CoordinatorClient {
     return this.ws?.readyState === WebSocket.OPEN;
   }
 
-  close(): void {
-    this.ws?.terminate();
+  /**
+   * Closes with the WebSocket closing handshake, so what was just sent (a session's cancel line)
+   * reaches the coordinator before the socket goes; a destroyed socket may drop its unsent bytes.
+   * Settles once closed, or after `graceMs` with the socket destroyed.
+   */
+  close(graceMs = 1_000): Promise<void> {
+    const ws = this.ws;
     this.ws = null;
+    this.closing = true;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    if (ws.readyState !== WebSocket.OPEN) {
+      ws.terminate();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.close(1000, 'node leaving');
+    });
   }
 }

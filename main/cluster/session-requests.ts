@@ -33,15 +33,21 @@ export class SessionRequests {
   constructor(private readonly membership: Membership) {}
 
   async connect(url: string, me: LocalIdentity, handlers: { onMessage: (m: ServerMessage) => void; onClose: () => void }, options: { certSha256?: string | null; clusterId?: string | null } = {}): Promise<void> {
-    this.client?.close();
+    if (this.client) {
+      // Replacing a link: what ran over the old one ends, as when a link is lost.
+      await this.close();
+      handlers.onClose();
+    }
     const client = new CoordinatorClient(url, me, handlers, options.certSha256 ?? null);
     this.clusterIdValue = await client.connect(options.clusterId ?? null);
     this.client = client;
   }
 
-  close(): void {
-    this.client?.close();
+  /** Settles once the link closed (what was sent before it went out first), or after a grace period. */
+  close(): Promise<void> {
+    const client = this.client;
     this.client = null;
+    return client ? client.close() : Promise.resolve();
   }
 
   get url(): string | null {
