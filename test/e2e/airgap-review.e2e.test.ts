@@ -99,6 +99,14 @@ describe('air-gap requests reviewed in the console', { timeout: 240_000 }, () =>
     assert.equal(await bad.locator('[data-error-code="BUNDLE_BAD_SIGNATURE"], [data-error-code="BUNDLE_TAMPERED"]').count(), 1);
     assert.equal(await bad.getByRole('button').count(), 0, 'nothing to approve or refuse on an altered request');
 
+    // Another folder typed in: the list read from the first one is not offered for approval there.
+    const folderField = page.getByLabel('Bundle folder (absolute path, e.g. the USB stick)');
+    await folderField.fill(join(media.path, 'another-stick'));
+    await page.getByTestId('airgap-review-stale').waitFor();
+    assert.equal(await page.getByTestId('airgap-request').count(), 0, 'no request listed under a folder it was not read from');
+    await folderField.fill(folder);
+    await good.waitFor();
+
     // A refusal needs a reason, at most 500 characters.
     const refuseButton = card(refuseMe.sessionId).getByRole('button', { name: 'Refuse' });
     const reasonField = card(refuseMe.sessionId).getByLabel('Reason for refusing (required; the requester reads it)');

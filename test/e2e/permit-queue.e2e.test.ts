@@ -133,7 +133,8 @@ describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
     await confirm.getByRole('button', { name: 'Approve these 2' }).click();
     await page.locator('tr[data-permit="pay-4"][data-state="approved"]').waitFor();
 
-    // Sign the reviewed one through the cluster; progress shows until it is signed.
+    // Sign through the cluster: pay-1, reviewed alone, and pay-3 and pay-4, still selected from the
+    // bulk approval; progress shows until pay-1 is signed.
     await page.getByLabel('Select pay-1').check();
     await page.getByRole('button', { name: /Sign selected approved/ }).click();
     await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').waitFor();

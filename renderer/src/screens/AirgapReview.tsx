@@ -12,22 +12,26 @@ import { Time } from '../components/Time';
  * offered again, after a restart too.
  */
 export function AirgapReview({ folder, onReport }: { folder: string; onReport(report: AirgapReport): void }) {
-  const [requests, setRequests] = useState<AirgapRequestView[] | null>(null);
+  // The list belongs to the folder it was read from: approving or refusing acts on that folder only.
+  const [listed, setListed] = useState<{ folder: string; requests: AirgapRequestView[] } | null>(null);
+  const stale = listed !== null && listed.folder !== folder;
+  const requests = stale ? null : (listed?.requests ?? null);
+  const listedFolder = listed?.folder ?? folder;
   const [error, setError] = useState<{ sessionId: string | null; error: AppError } | null>(null);
   const [busy, setBusy] = useState(false);
   const [joined, setJoined] = useState<string[]>([]);
   const [refused, setRefused] = useState<Array<{ sessionId: string; requester: string }>>([]);
 
-  const review = async () => {
+  const review = async (from = folder) => {
     setError(null);
-    const r = await api.cluster.airgapReview({ folder });
-    if (r.ok) setRequests(r.value);
+    const r = await api.cluster.airgapReview({ folder: from });
+    if (r.ok) setListed({ folder: from, requests: r.value });
     else setError({ sessionId: null, error: r.error });
   };
   const approve = async (sessionId: string) => {
     setBusy(true);
     setError(null);
-    const r = await api.cluster.airgapImport({ folder, approve: [sessionId] });
+    const r = await api.cluster.airgapImport({ folder: listedFolder, approve: [sessionId] });
     setBusy(false);
     if (!r.ok) return setError({ sessionId, error: r.error });
     onReport(r.value);
@@ -35,15 +39,15 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
     const refused = r.value.refused.find((x) => x.file.includes(`vk-${sessionId.slice(0, 16)}-r000-`));
     if (!r.value.joined.includes(sessionId) && refused) setError({ sessionId, error: { code: refused.code as AppError['code'], message: refused.message } });
     if (r.value.joined.includes(sessionId)) setJoined((list) => [...list, sessionId]);
-    await review();
+    await review(listedFolder);
   };
   const refuse = async (request: AirgapRequestView, reason: string) => {
     setBusy(true);
     setError(null);
-    const r = await api.cluster.airgapRefuse({ folder, sessionId: request.sessionId, reason });
+    const r = await api.cluster.airgapRefuse({ folder: listedFolder, sessionId: request.sessionId, reason });
     setBusy(false);
     if (!r.ok) return setError({ sessionId: request.sessionId, error: r.error });
-    setRequests(r.value);
+    setListed({ folder: listedFolder, requests: r.value });
     setRefused((list) => [...list, { sessionId: request.sessionId, requester: request.requester.name ?? request.requester.nodeId }]);
   };
 
@@ -57,12 +61,17 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
       {error && error.sessionId === null ? <ErrorNotice error={error.error} onDismiss={() => setError(null)} /> : null}
       {joined.length > 0 ? (
         <p className="notice small" role="status" data-testid="airgap-joined">
-          Approved and joined: {joined.map((s) => `${s.slice(0, 16)}…`).join(', ')}. The reply bundles are in {folder}; carry them back to the requester.
+          Approved and joined: {joined.map((s) => `${s.slice(0, 16)}…`).join(', ')}. The reply bundles are in {listedFolder}; carry them back to the requester.
         </p>
       ) : null}
       {refused.length > 0 ? (
         <p className="notice small" role="status" data-testid="airgap-refused">
-          Refused: {refused.map((r) => `${r.sessionId.slice(0, 16)}… of ${r.requester}`).join(', ')}. A signed refusal with your reason is in {folder}; carry it back to the requester.
+          Refused: {refused.map((r) => `${r.sessionId.slice(0, 16)}… of ${r.requester}`).join(', ')}. A signed refusal with your reason is in {listedFolder}; carry it back to the requester.
+        </p>
+      ) : null}
+      {stale ? (
+        <p className="hint" data-testid="airgap-review-stale">
+          The folder changed since the last review ({listed.folder}). Choose "Review requests in folder" to list the requests in {folder || 'the new folder'}.
         </p>
       ) : null}
       {requests !== null && requests.length === 0 ? <p className="hint" data-testid="airgap-review-empty">No session request in this folder waits for this node.</p> : null}
