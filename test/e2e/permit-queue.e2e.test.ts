@@ -135,10 +135,25 @@ describe('permit queue screens in the browser', { timeout: 240_000 }, () => {
 
     // Sign through the cluster: pay-1, reviewed alone, and pay-3 and pay-4, still selected from the
     // bulk approval; progress shows until pay-1 is signed.
-    await page.getByLabel('Select pay-1').check();
-    await page.getByRole('button', { name: /Sign selected approved/ }).click();
-    await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').waitFor();
-    await page.locator('tr[data-permit="pay-1"][data-state="signed"]').waitFor({ timeout: 60_000 });
+    // The peers' round messages reach the console a little late (order kept), so the screen can
+    // show the round the session is in; on loopback it would otherwise finish between two polls.
+    const handleNetworkMessage = harness.services.cluster.handleNetworkMessage.bind(harness.services.cluster);
+    let arrivals = Promise.resolve();
+    harness.services.cluster.handleNetworkMessage = (m: unknown) => {
+      if ((m as { t?: string }).t !== 'envelope') return handleNetworkMessage(m);
+      arrivals = arrivals.then(() => new Promise((r) => setTimeout(r, 1_200))).then(() => handleNetworkMessage(m));
+      return arrivals;
+    };
+    try {
+      await page.getByLabel('Select pay-1').check();
+      await page.getByRole('button', { name: /Sign selected approved/ }).click();
+      await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').waitFor();
+      await page.locator('tr[data-permit="pay-1"] [data-testid="signing-round"]').waitFor({ timeout: 30_000 });
+      assert.match(await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').innerText(), /^Signing, round [12] of 2:/);
+      await page.locator('tr[data-permit="pay-1"][data-state="signed"]').waitFor({ timeout: 60_000 });
+    } finally {
+      harness.services.cluster.handleNetworkMessage = handleNetworkMessage;
+    }
     assert.match(await page.locator('tr[data-permit="pay-1"] [data-testid="progress"]').innerText(), /Done: Signed by 2 nodes/);
 
     // The signed result: QR, hash, export.
