@@ -1,11 +1,10 @@
-// Loads the native MPC signer addon and owns its sessions. Plain Node, no Electron:
+// Owns this node's MPC sessions on the native addon (addon.ts loads it). Plain Node, no Electron:
 // the same code serves the Electron main process, the headless signer node and tests.
-import { lstatSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as Native from '../../native/index';
-import { fail } from '../errors';
+import { loadAddon, MpcError, rethrow, type NativeAddon } from './addon';
+
+export { ADDON_OVERRIDE_ENV, DEFAULT_ADDON_PATH, declarePackagedBuild, isPackagedBuild, loadAddon, MpcError, NATIVE_DIR, resolveAddonPath } from './addon';
+export { runLocal, type LocalRunOptions, type LocalRunReport } from './local-run';
 
 export type {
   MpcProtocol,
@@ -20,106 +19,6 @@ export type {
   CombinedSignature,
   AuxInfo,
 } from '../../native/index';
-
-type NativeAddon = typeof Native;
-
-export const NATIVE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
-export const DEFAULT_ADDON_PATH = join(NATIVE_DIR, 'vaultkeeper_mpc.node');
-export const ADDON_OVERRIDE_ENV = 'VAULTKEEPER_MPC_ADDON';
-
-/** Defined as true by the release build of the Electron bundle (scripts/build-electron.mjs --release). */
-declare const __VAULTKEEPER_PACKAGED__: boolean | undefined;
-let packagedBuild = typeof __VAULTKEEPER_PACKAGED__ !== 'undefined' && __VAULTKEEPER_PACKAGED__ === true;
-
-/**
- * The Electron shell reports `app.isPackaged` here before any service starts. It can only turn
- * the packaged rules on: nothing at run time can turn a release build back into a dev build.
- */
-export function declarePackagedBuild(packaged: boolean): void {
-  if (packaged) packagedBuild = true;
-}
-
-export function isPackagedBuild(): boolean {
-  return packagedBuild;
-}
-
-function realOrNull(path: string): string | null {
-  try {
-    return realpathSync(path);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Which addon file may be loaded. Loading a native library runs its code with the process's
- * rights (every share in an unlocked vault), so an environment variable must not pick one:
- * a packaged build loads only the bundled addon; a development checkout also accepts another
- * `.node` file inside this project's native/ folder (a rebuilt or debug addon), judged by its
- * real path so a symlink there cannot point outside.
- */
-export function resolveAddonPath(requested: string | undefined, options: { packaged?: boolean } = {}): string {
-  const packaged = options.packaged ?? packagedBuild;
-  if (requested === undefined || requested === '') return DEFAULT_ADDON_PATH;
-  if (packaged) {
-    // Compared as given: inside an asar archive real paths are not what they seem.
-    if (requested === DEFAULT_ADDON_PATH) return DEFAULT_ADDON_PATH;
-    fail('ADDON_PATH_REFUSED', `This Vaultkeeper build loads only its bundled MPC addon; ${ADDON_OVERRIDE_ENV} (${requested}) is refused. Unset it and start Vaultkeeper again.`, { requested });
-  }
-  const real = realOrNull(requested);
-  if (real !== null && real === realOrNull(DEFAULT_ADDON_PATH)) return DEFAULT_ADDON_PATH;
-  const nativeDir = realOrNull(NATIVE_DIR);
-  if (real === null || nativeDir === null || !real.startsWith(nativeDir + sep) || !real.endsWith('.node') || !lstatSync(real).isFile()) {
-    fail('ADDON_PATH_REFUSED', `${ADDON_OVERRIDE_ENV} may name only a .node file inside this project's native/ folder (${NATIVE_DIR}); ${requested} is not one. Put the addon there or unset the variable.`, { requested });
-  }
-  return real;
-}
-
-export class MpcError extends Error {
-  readonly code: Native.MpcErrorCode;
-  /** Party whose message caused the error, when known. */
-  readonly party: number | undefined;
-
-  constructor(code: Native.MpcErrorCode, message: string, party?: number) {
-    super(party === undefined ? `${code}: ${message}` : `${code}: ${message} (party ${party})`);
-    this.name = 'MpcError';
-    this.code = code;
-    this.party = party;
-  }
-
-  static fromInfo(info: Native.MpcErrorInfo): MpcError {
-    return new MpcError(info.code, info.message, info.party ?? undefined);
-  }
-}
-
-/** Addon functions throw `VKMPC:<code>:<party>:<message>`; turn that into an MpcError. */
-function rethrow(err: unknown): never {
-  const text = err instanceof Error ? err.message : String(err);
-  const match = /^VKMPC:([A-Z_]+):(\d*):(.*)$/s.exec(text);
-  const [, code, party, detail] = match ?? [];
-  if (code !== undefined && party !== undefined && detail !== undefined) {
-    throw new MpcError(code as Native.MpcErrorCode, detail, party === '' ? undefined : Number(party));
-  }
-  throw new MpcError('INTERNAL', text);
-}
-
-let cachedAddon: { path: string; addon: NativeAddon } | undefined;
-
-/** Loads the addon once per process, from a path resolveAddonPath allows. */
-export function loadAddon(requested: string | undefined = process.env[ADDON_OVERRIDE_ENV]): NativeAddon {
-  const path = resolveAddonPath(requested);
-  if (cachedAddon) {
-    if (cachedAddon.path !== path) fail('ADDON_PATH_REFUSED', `The MPC addon was already loaded from ${cachedAddon.path}; a second addon (${path}) is refused in the same process.`, { requested: path });
-    return cachedAddon.addon;
-  }
-  const require = createRequire(import.meta.url);
-  try {
-    cachedAddon = { path, addon: require(path) as NativeAddon };
-  } catch (err) {
-    throw new MpcError('INTERNAL', `cannot load the MPC addon at ${path}; run \`npm run build:native\` (${(err as Error).message})`);
-  }
-  return cachedAddon.addon;
-}
 
 export class MpcSessionHandle {
   readonly id: string;
@@ -370,81 +269,4 @@ export class MpcSigner {
 
 function presignatureKey(info: Native.PresignatureInfo): string {
   return `${info.id.toString('hex')}:${info.partyIndex ?? ''}`;
-}
-
-export interface LocalRunOptions {
-  /** Lets tests alter or drop a message in flight; return null to drop it. */
-  intercept?: (from: number, to: number, bytes: Buffer, round: number) => Buffer | null;
-  /** Holds a message back for one routing round, to model a slow link (out-of-order arrival). */
-  delay?: (from: number, to: number, round: number) => boolean;
-}
-
-export interface LocalRunReport {
-  results: Map<number, Native.SessionResult>;
-  computeMs: Map<number, number>;
-  bytesSent: Map<number, number>;
-}
-
-/**
- * Runs sessions of several parties in this process, routing messages in memory.
- * Used by tests and the benchmark; a real node routes through the cluster transport.
- */
-export async function runLocal(sessions: MpcSessionHandle[], options: LocalRunOptions = {}): Promise<LocalRunReport> {
-  const byParty = new Map(sessions.map((s) => [s.partyIndex, s]));
-  const results = new Map<number, Native.SessionResult>();
-  const computeMs = new Map<number, number>();
-  const bytesSent = new Map<number, number>();
-  const finished = new Set<number>();
-  let round = 0;
-  let held: { from: number; to: number; bytes: Buffer }[] = [];
-  const deliver = (from: number, to: number, bytes: Buffer) => {
-    try {
-      byParty.get(to)?.feed(from, bytes);
-    } catch (err) {
-      for (const s of sessions) s.cancel();
-      throw err;
-    }
-  };
-  while (finished.size < sessions.length) {
-    round += 1;
-    const late = held;
-    held = [];
-    const snaps = await Promise.all(sessions.map((s) => (finished.has(s.partyIndex) ? null : s.next())));
-    let progressed = false;
-    for (const [k, snap] of snaps.entries()) {
-      const session = sessions[k];
-      if (!snap || !session) continue;
-      const party = session.partyIndex;
-      computeMs.set(party, snap.computeMs);
-      bytesSent.set(party, snap.bytesSent);
-      if (snap.phase === 'failed') {
-        for (const s of sessions) s.cancel();
-        throw MpcError.fromInfo(snap.error ?? { code: 'INTERNAL', message: 'session failed' });
-      }
-      for (const out of snap.outgoing) {
-        progressed = true;
-        const targets = out.to === undefined || out.to === null ? [...byParty.keys()].filter((p) => p !== party) : [out.to];
-        for (const to of targets) {
-          const bytes = options.intercept ? options.intercept(party, to, out.bytes, round) : out.bytes;
-          if (!bytes) continue;
-          if (options.delay?.(party, to, round)) held.push({ from: party, to, bytes });
-          else deliver(party, to, bytes);
-        }
-      }
-      if (snap.phase === 'done') {
-        finished.add(party);
-        progressed = true;
-        if (snap.result) results.set(party, snap.result);
-      }
-    }
-    for (const m of late) {
-      progressed = true;
-      deliver(m.from, m.to, m.bytes);
-    }
-    if (!progressed && held.length === 0) {
-      for (const s of sessions) s.cancel();
-      throw new MpcError('PROTOCOL_ABORT', 'no party can make progress (a message is missing)');
-    }
-  }
-  return { results, computeMs, bytesSent };
 }
