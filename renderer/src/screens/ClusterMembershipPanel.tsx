@@ -9,7 +9,7 @@ import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { KeyFilePicker } from '../components/KeyFilePicker';
 import { useConsole } from '../store';
-import { GuardedChange } from './PolicyScreen';
+import { GuardedChange } from '../components/GuardedChange';
 
 const REFRESH_MS = 3_000;
 
