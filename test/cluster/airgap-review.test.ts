@@ -124,13 +124,12 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.match(earlier.message, /refused session request [0-9a-f]{16}… at \d{4}-\d\d-\d\dT.*: Not announced by phone\.$/);
   });
 
-  it('a refusal is never half-written: a reply that cannot be written records nothing, a record that fails leaves no reply', async () => {
+  it('a refusal is recorded before its reply is written: a failed write leaves the request refused, no partial file, and the next import writes the reply', async () => {
     const folder = freshFolder();
     const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
     const audit = nodes[1]!.services.audit;
     const refusalsBefore = audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length;
-    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Medium is read-only.', join(folder, 'no-such-folder')), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_WRITE_FAILED');
-    assert.equal((await b().airgapPending(folder)).length, 1, 'still waits for review');
+    // A record that fails writes no reply: the request still waits for review.
     const append = audit.append.bind(audit);
     audit.append = () => {
       throw new Error('disk full');
@@ -140,14 +139,35 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     } finally {
       audit.append = append;
     }
-    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0, 'the reply bundle was removed with the failed record');
+    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0, 'no reply without a record');
     assert.equal((await b().airgapPending(folder)).length, 1, 'still waits for review');
     assert.equal(audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length, refusalsBefore);
     for (const reason of ['   ', 'x'.repeat(501), 'line\u0007bell']) {
       await assert.rejects(b().airgapRefuse(folder, request.sessionId, reason), (e: unknown) => e instanceof AppFailure && e.code === 'AIRGAP_REFUSAL_REASON_INVALID');
     }
-    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0);
-    await b().airgapRefuse(folder, request.sessionId, 'x'.repeat(500));
+
+    // The reply's write fails after its bytes went to the medium (a folder holds its name, so the final rename fails).
+    const replyName = bundleFileName({ kind: 'refusal', sid: request.sessionId, round: 0, from: ids[1]!, to: [ids[0]!] });
+    mkdirSync(join(folder, replyName));
+    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Medium was pulled out.'), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_WRITE_FAILED' && /The refusal is recorded on this node.*import the medium again/.test(e.message));
+    assert.deepEqual(readdirSync(folder).filter((f) => f.endsWith('.partial')), [], 'no half-written file on the medium');
+    assert.deepEqual(await b().airgapPending(folder), [], 'refused here: no longer offered for review');
+    assert.equal(audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length, refusalsBefore + 1);
+    const blocked = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
+    assert.deepEqual(blocked.joined, []);
+    assert.equal(blocked.refused[0]?.code, 'BUNDLE_WRITE_FAILED', 'a retry that cannot write says so');
+
+    // The medium is usable again: the next import writes the reply from the record, and the requester's session ends with the reason.
+    rmSync(join(folder, replyName), { recursive: true });
+    const retried = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
+    assert.deepEqual(retried.joined, []);
+    assert.match(retried.refusedEarlier[0]?.message ?? '', /: Medium was pulled out\. Its reply was missing from the medium and is written again as vk-/);
+    const written = readFileSync(join(folder, replyName), 'utf8');
+    const third = await b().airgapImport(folder, folder);
+    assert.doesNotMatch(third.refusedEarlier[0]?.message ?? '', /written again/, 'a reply on the medium is left as it is');
+    assert.equal(readFileSync(join(folder, replyName), 'utf8'), written);
+    await a().airgapImport(folder);
+    await assert.rejects(request.result, (e: unknown) => e instanceof AppFailure && e.details?.code === 'OPERATOR_REFUSED' && /Medium was pulled out\.$/.test(e.message));
   });
 
   it('a request altered on the medium is shown with why, cannot be refused in its sender\'s name, and is not joined', async () => {
