@@ -52,6 +52,11 @@ export class AirgapSessions {
     return [...this.running.values()].map((p) => p.handle);
   }
 
+  /** Two-party air-gap signings running here: what they add to the node's load. */
+  infos(): SessionInfo[] {
+    return [...this.running.values()].map((p) => p.info);
+  }
+
   stopAll(): void {
     this.group.stopAll();
     for (const p of this.running.values()) p.runner.abort(new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
@@ -299,6 +304,9 @@ export class AirgapSessions {
    */
   private async start(admitted: AdmittedInvite, outDir: string, writeRequest?: () => void): Promise<AirgapHandle> {
     const { info, decision } = admitted;
+    // One bound for every transport: coordinator sessions count as much as files do.
+    const bound = this.host.load.refusal(info);
+    if (bound) fail('MPC_SESSION_REJECTED', `Session ${info.sessionId.slice(0, 16)}… was not started: ${bound}. Try again once a session running here has finished.`, { sessionId: info.sessionId });
     const me = await this.host.identity();
     const transport = new BundleTransport(me, info, outDir);
     const runner = await this.prepare(info, transport);

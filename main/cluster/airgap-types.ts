@@ -12,6 +12,7 @@ import type { SessionFailure } from './errors';
 import type { LocalIdentity } from './identity';
 import type { AdmittedInvite, InviteContext, InviteKeyset } from './invites';
 import type { RequestRefusal } from './session-request';
+import type { SessionLoad } from './session-limits';
 export interface AirgapOutcome {
   sessionId: string;
   signature: string;
@@ -94,6 +95,8 @@ export interface AirgapHost {
   finish(info: SessionInfo, state: 'completed' | 'failed', failure: SessionFailure | undefined, result: PublicResult | undefined): void;
   quarantine(nodeId: string, reason: string, sessionId: string): void;
   sessionFailure(info: SessionInfo, failure: SessionFailure, permitSpent: boolean): never;
+  /** Sessions running here over every transport, against the node's concurrency bounds. */
+  load: SessionLoad;
   /** Refusals by this node's operator (kept across restarts) and forged refusals dropped. */
   refusals: AirgapRefusals;
   nodeName(nodeId: string): string | null;
