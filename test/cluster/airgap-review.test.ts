@@ -35,10 +35,23 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
   };
   const a = () => nodes[0]!.services.cluster;
   const b = () => nodes[1]!.services.cluster;
+  /** Both nodes import the shared medium in turn until A's request settles (B joined it already); A's result. */
+  const exchangeUntilDone = async (request: AirgapHandle, folder: string) => {
+    let done = false;
+    void request.result.then(() => (done = true), () => (done = true));
+    for (let i = 0; i < 100 && !done; i += 1) {
+      await a().airgapImport(folder);
+      await b().airgapImport(folder, folder, { approve: new Set() });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    return request.result;
+  };
 
   before(async () => {
     coordinator = await startCoordinator();
-    nodes = [await startNode('node-a'), await startNode('node-b'), await startNode('node-c')];
+    // Most requests here are left unanswered on purpose and keep running on node A until their
+    // deadline; they count against its concurrency bound, so A's bound is above their number.
+    nodes = [await startNode('node-a', undefined, undefined, { limits: { maxConcurrent: 16, maxPerRequester: 16 } }), await startNode('node-b'), await startNode('node-c')];
     await enrolAll(nodes);
     for (const x of nodes) await x.services.cluster.connect(coordinator.url);
     ids = nodes.map((x) => x.services.cluster.nodes().find((y) => y.isSelf)!.nodeId);
@@ -77,14 +90,7 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.deepEqual(approved.refused, []);
     assert.equal(approved.joined.length, 1);
     const joined: AirgapHandle = approved.joined[0]!;
-    let done = false;
-    void request.result.then(() => (done = true), () => (done = true));
-    for (let i = 0; i < 100 && !done; i += 1) {
-      await a().airgapImport(folder);
-      await b().airgapImport(folder, folder, { approve: new Set() });
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    const out = await request.result;
+    const out = await exchangeUntilDone(request, folder);
     assert.equal((await joined.result).signature, out.signature);
     assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), Buffer.from(request.info.message ?? '', 'hex'), Buffer.from(publicKey, 'hex')), 'the signature verifies under the keyset key');
     assert.equal(a().sessions().find((s) => s.sessionId === out.sessionId)?.signature, out.signature, 'the requester sees the signature in its session view');
@@ -288,14 +294,7 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     rmSync(join(folder, bundleFileName(oversized.header)));
 
     await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
-    let done = false;
-    void request.result.then(() => (done = true), () => (done = true));
-    for (let i = 0; i < 100 && !done; i += 1) {
-      await a().airgapImport(folder);
-      await b().airgapImport(folder, folder, { approve: new Set() });
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    const out = await request.result;
+    const out = await exchangeUntilDone(request, folder);
     writeBundle(folder, await refusalBundle(1, request.sessionId, 'Too late, but no.', folder));
     const late = await a().airgapImport(folder);
     assert.equal(late.refused.find((r) => r.file.includes('-refusal-'))?.code, 'AIRGAP_SESSION_ENDED');
