@@ -122,7 +122,7 @@ export class AirgapSessions {
           if (refusedBefore) {
             const rewritten = this.replyAgain(bundle, refusedBefore, me, outDir);
             const again = rewritten ? ` Its reply was missing from the medium and is written again as ${rewritten}.` : '';
-            report.refusedEarlier.push({ sessionId: refusedBefore.sessionId, refusedAt: refusedBefore.refusedAt, reason: refusedBefore.reason, message: `${refusedEarlierSentence(refusedBefore)}${again}` });
+            report.refusedEarlier.push({ sessionId: refusedBefore.sessionId, refusedAt: refusedBefore.refusedAt, reason: refusedBefore.reason, message: `${refusedEarlierSentence(refusedBefore)}${again}`, replyWrittenAgain: rewritten });
             report.skipped += 1;
             continue;
           }

@@ -39,7 +39,7 @@ export interface AirgapImportReport {
   /** Session requests left for the operator to review (an import with an `approve` list). */
   pending: string[];
   /** Session requests on the medium that this node's operator refused before (kept across restarts). */
-  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
+  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string; replyWrittenAgain: string | null }>;
 }
 
 /** A session request found on the medium, as this node read and checked it; nothing joined yet. */
