@@ -116,6 +116,10 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     const folder = freshFolder();
     const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
     await b().airgapRefuse(folder, request.sessionId, 'Not announced by phone.');
+    // The medium loses the reply while the console is down (as after a crash before the write).
+    const replyName = readdirSync(folder).find((f) => f.includes('-refusal-'))!;
+    const reply = readFileSync(join(folder, replyName), 'utf8');
+    rmSync(join(folder, replyName));
     const old = nodes[1]!;
     await stopNode(old, false);
     nodes[1] = await startNode('node-b', undefined, old.dir);
@@ -127,7 +131,9 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.equal(earlier.sessionId, request.sessionId);
     assert.equal(earlier.reason, 'Not announced by phone.');
     assert.ok(Math.abs(Date.parse(earlier.refusedAt) - Date.now()) < 120_000, 'when it was refused');
-    assert.match(earlier.message, /refused session request [0-9a-f]{16}… at \d{4}-\d\d-\d\dT.*: Not announced by phone\.$/);
+    assert.match(earlier.message, /refused session request [0-9a-f]{16}… at \d{4}-\d\d-\d\dT.*: Not announced by phone\. Its reply was missing from the medium and is written again as vk-.*\.vkb\.$/);
+    assert.equal(earlier.replyWrittenAgain, replyName);
+    assert.equal(readFileSync(join(folder, replyName), 'utf8'), reply, 'the reply written again from the record is the same signed bundle, byte for byte');
   });
 
   it('a refusal is recorded before its reply is written: a failed write leaves the request refused, no partial file, and the next import writes the reply', async () => {
