@@ -250,8 +250,6 @@ export class AirgapGroupSessions {
       this.host.deps,
       { t: 'invite', session, request },
       (who) => this.host.inviteContext(who, clusterId, AIRGAP_MAX_TTL_MS),
-      // The concurrency bound counts the air-gap sessions running here.
-      () => this.infos(),
       (info, who) => (transport = new BundleTransport(who, info, outDir)),
     );
     if (prepared.decline) {

@@ -2,21 +2,24 @@
  * An operator's no to a session request carried across the air gap, on both sides of the gap.
  *
  * Refusing node: the refusal is kept (migration 019), so the request stays refused after a
- * restart, and a signed refusal bundle goes back on the medium to the requester. The bundle is
- * written first and the record second; when the record fails the bundle is removed again, so
- * neither exists without the other.
+ * restart, and a signed refusal bundle goes back on the medium to the requester. The record is
+ * committed first and the bundle written second (atomically): a crash or a failed write between
+ * the two leaves a request refused here whose reply is missing, never a reply the requester reads
+ * while the request still waits for review here. The reply is rebuilt from the record at the next
+ * import of the medium, byte for byte (Ed25519 signs deterministically, and the record keeps the
+ * refusal's time).
  *
  * Requesting node: a refusal ends its session only when a party of that very session signed it
  * (checked by verifyBundle against the session's own parties). One that does not verify is
  * dropped and recorded once, never in its claimed sender's name.
  */
-import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log';
 import { AppFailure, fail } from '../errors';
 import type { Clock } from '../platform/clock';
 import type { Db } from '../store/database';
-import { MAX_REFUSAL_REASON_CHARS, sealBundle, writeBundle, type Bundle } from './airgap';
+import { readRegularTextFile } from '../platform/safe-file';
+import { bundleFileName, MAX_BUNDLE_BYTES, MAX_REFUSAL_REASON_CHARS, sealBundle, writeBundle, type Bundle } from './airgap';
 import { isoNow } from './deps';
 import { ClusterError } from './errors';
 import type { LocalIdentity } from './identity';
@@ -71,37 +74,39 @@ export class AirgapRefusals {
   }
 
   /**
-   * Writes the signed refusal for the requester into `outDir`, then records the refusal and its
-   * audit row in one transaction; a failed record removes the bundle again.
+   * Records the refusal and its audit row in one transaction, then writes the signed refusal for
+   * the requester into `outDir`. When the write fails the refusal stands (the operator said no)
+   * and the failure says how to get the reply onto the medium: import it again.
    */
   refuse(me: LocalIdentity, request: RefusedRequest, typedReason: string, outDir: string): RefusalRecord {
     const reason = operatorReason(typedReason);
     const refusedAt = isoNow(this.d.clock);
-    const bundle = sealBundle(
-      me,
-      { kind: 'refusal', clusterId: request.clusterId, sid: request.sessionId, protocol: request.protocol, round: 0, to: [request.requester], createdAt: refusedAt },
-      { envelopes: [], refusal: { sessionId: request.sessionId, node: me.nodeId, reason, refusedAt } },
-    );
-    let file: string;
-    try {
-      file = writeBundle(outDir, bundle);
-    } catch (error) {
-      if (error instanceof ClusterError) fail('BUNDLE_WRITE_FAILED', `${error.reason.replace(/ then run the session again\.$/, '')} Nothing was refused yet; try again.`);
-      throw error;
-    }
-    const record: RefusalRecord = { sessionId: request.sessionId, requester: request.requester, keysetId: request.keysetId, protocol: request.protocol, reason, refusedAt, replyFile: basename(file) };
-    try {
-      this.d.db.transaction(() => {
-        this.d.db
-          .prepare('INSERT INTO airgap_refusals (session_id, requester, keyset_id, protocol, reason, refused_at, reply_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(record.sessionId, record.requester, record.keysetId, record.protocol, record.reason, record.refusedAt, record.replyFile);
-        this.d.audit.append({ type: 'MPC_SESSION_REFUSED', actor: 'operator', subject: request.sessionId, details: { code: 'OPERATOR_REFUSED', reason, transport: 'airgap', requester: request.requester, replyFile: record.replyFile } });
-      })();
-    } catch (error) {
-      rmSync(file, { force: true });
-      throw error;
-    }
+    const bundle = refusalBundle(me, request.clusterId, { sessionId: request.sessionId, requester: request.requester, protocol: request.protocol, reason, refusedAt });
+    const record: RefusalRecord = { sessionId: request.sessionId, requester: request.requester, keysetId: request.keysetId, protocol: request.protocol, reason, refusedAt, replyFile: bundleFileName(bundle.header) };
+    this.d.db.transaction(() => {
+      this.d.db
+        .prepare('INSERT INTO airgap_refusals (session_id, requester, keyset_id, protocol, reason, refused_at, reply_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(record.sessionId, record.requester, record.keysetId, record.protocol, record.reason, record.refusedAt, record.replyFile);
+      this.d.audit.append({ type: 'MPC_SESSION_REFUSED', actor: 'operator', subject: request.sessionId, details: { code: 'OPERATOR_REFUSED', reason, transport: 'airgap', requester: request.requester, replyFile: record.replyFile } });
+    })();
+    writeReply(bundle, outDir);
     return record;
+  }
+
+  /**
+   * Writes the reply of an earlier refusal into `outDir` again when the medium lacks it (a crash
+   * or a failed write after the record): the same bytes as the first time. Returns the file's
+   * name when it was written, null when the medium already holds it.
+   */
+  writeReplyAgain(me: LocalIdentity, record: RefusalRecord, clusterId: string, outDir: string): string | null {
+    const bundle = refusalBundle(me, clusterId, record);
+    const text = JSON.stringify(bundle);
+    try {
+      if (readRegularTextFile(join(outDir, record.replyFile), { maxBytes: MAX_BUNDLE_BYTES, what: 'refusal bundle' }) === text) return null;
+    } catch {
+      // Missing or unreadable: written below.
+    }
+    return basename(writeReply(bundle, outDir));
   }
 
   /** A refusal bundle that did not verify: recorded once per bundle, naming the claim, blaming nobody. */
@@ -111,6 +116,29 @@ export class AirgapRefusals {
     if (this.dropped.size >= MAX_DROPPED_REMEMBERED) this.dropped.delete(this.dropped.values().next().value!);
     this.dropped.add(key);
     this.d.audit.append({ type: 'AIRGAP_REFUSAL_DROPPED', actor: 'system', subject: bundle.header.sid, details: { file: basename(file), claimedSender: bundle.header.from, code: failure.code, reason: failure.message } });
+  }
+}
+
+/** The signed refusal of one request, as the requester receives it. */
+function refusalBundle(me: LocalIdentity, clusterId: string, r: Pick<RefusalRecord, 'sessionId' | 'requester' | 'protocol' | 'reason' | 'refusedAt'>): Bundle {
+  return sealBundle(
+    me,
+    { kind: 'refusal', clusterId, sid: r.sessionId, protocol: r.protocol, round: 0, to: [r.requester], createdAt: r.refusedAt },
+    { envelopes: [], refusal: { sessionId: r.sessionId, node: me.nodeId, reason: r.reason, refusedAt: r.refusedAt } },
+  );
+}
+
+/** Writes a refusal reply atomically; a failure leaves no partial file and says the refusal stands. */
+function writeReply(bundle: Bundle, outDir: string): string {
+  try {
+    return writeBundle(outDir, bundle);
+  } catch (error) {
+    if (!(error instanceof ClusterError)) throw error;
+    fail(
+      'BUNDLE_WRITE_FAILED',
+      `The refusal is recorded on this node, but its reply for the requester could not be written: ${error.reason.replace(/ then run the session again\.$/, '')} Then import the medium again: the reply is written then.`,
+      { sessionId: bundle.header.sid },
+    );
   }
 }
 

@@ -10,12 +10,13 @@
 import type { PublicResult, SessionInfo } from '../coordinator/protocol';
 import { AppFailure, fail } from '../errors';
 import type { ErrorCode } from '../../preload/contract';
-import { refusalFailure, refusedEarlierSentence } from './airgap-refusals';
+import { refusalFailure, refusedEarlierSentence, type RefusalRecord } from './airgap-refusals';
 import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
 import { isGroupProtocol, type AirgapGroupSessions } from './airgap-group';
 import { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapHandle, type AirgapHost, type AirgapImportOptions, type AirgapImportReport, type AirgapKeyset, type AirgapRequestFacts } from './airgap-types';
 import type { Peer } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
+import type { LocalIdentity } from './identity';
 import { admitInvite, type AdmittedInvite } from './invites';
 import { buildKeyCheck, type KeyCheckPurpose } from './key-check';
 import { SessionRunner, type RunnerTransport } from './session-runner';
@@ -49,6 +50,11 @@ export class AirgapSessions {
 
   handles(): AirgapHandle[] {
     return [...this.running.values()].map((p) => p.handle);
+  }
+
+  /** Two-party air-gap signings running here: what they add to the node's load. */
+  infos(): SessionInfo[] {
+    return [...this.running.values()].map((p) => p.info);
   }
 
   stopAll(): void {
@@ -114,7 +120,9 @@ export class AirgapSessions {
         if (bundle.header.kind === 'request') {
           const refusedBefore = this.host.refusals.earlier(bundle.header.sid);
           if (refusedBefore) {
-            report.refusedEarlier.push({ sessionId: refusedBefore.sessionId, refusedAt: refusedBefore.refusedAt, reason: refusedBefore.reason, message: refusedEarlierSentence(refusedBefore) });
+            const rewritten = this.replyAgain(bundle, refusedBefore, me, outDir);
+            const again = rewritten ? ` Its reply was missing from the medium and is written again as ${rewritten}.` : '';
+            report.refusedEarlier.push({ sessionId: refusedBefore.sessionId, refusedAt: refusedBefore.refusedAt, reason: refusedBefore.reason, message: `${refusedEarlierSentence(refusedBefore)}${again}`, replyWrittenAgain: rewritten });
             report.skipped += 1;
             continue;
           }
@@ -198,9 +206,28 @@ export class AirgapSessions {
     const request = (await this.pending(inDir)).find((r) => r.sessionId === sessionId);
     if (!request) fail('AIRGAP_SESSION_NOT_FOUND', `No session request ${sessionId.slice(0, 16)}… waits for review in ${inDir} (already joined, refused, or not on this medium).`);
     if (request.problem) fail(request.problem.code as ErrorCode, request.problem.message);
-    // A key-generation request names a keyset this node does not hold yet: its cluster is the request's (checked on review).
-    const clusterId = this.host.keyset(request.keysetId ?? '')?.clusterId ?? readBundle(request.file).header.clusterId;
+    const clusterId = this.refusalClusterId(request.keysetId, readBundle(request.file));
     this.host.refusals.refuse(await this.host.identity(), { sessionId, requester: request.from, keysetId: request.keysetId, clusterId, protocol: request.protocol }, reason, outDir);
+  }
+
+  /** A key-generation request names a keyset this node does not hold yet: its cluster is the request's (checked on review). */
+  private refusalClusterId(keysetId: string | null, request: Bundle): string {
+    return this.host.keyset(keysetId ?? '')?.clusterId ?? request.header.clusterId;
+  }
+
+  /**
+   * An earlier refusal whose reply is missing from the medium (a crash or a failed write after
+   * the refusal was recorded) gets it written again, for a request that still checks out: the
+   * name of the file written, or null.
+   */
+  private replyAgain(request: Bundle, refusal: RefusalRecord, me: LocalIdentity, outDir: string): string | null {
+    try {
+      this.checkRequest(request, me.nodeId);
+    } catch (error) {
+      if (error instanceof AppFailure) return null; // not the request that was refused: nothing is signed for it
+      throw error;
+    }
+    return this.host.refusals.writeReplyAgain(me, refusal, this.refusalClusterId(refusal.keysetId, request), outDir);
   }
 
   /**
@@ -277,6 +304,9 @@ export class AirgapSessions {
    */
   private async start(admitted: AdmittedInvite, outDir: string, writeRequest?: () => void): Promise<AirgapHandle> {
     const { info, decision } = admitted;
+    // One bound for every transport: coordinator sessions count as much as files do.
+    const bound = this.host.load.refusal(info);
+    if (bound) fail('MPC_SESSION_REJECTED', `Session ${info.sessionId.slice(0, 16)}… was not started: ${bound}. Try again once a session running here has finished.`, { sessionId: info.sessionId });
     const me = await this.host.identity();
     const transport = new BundleTransport(me, info, outDir);
     const runner = await this.prepare(info, transport);

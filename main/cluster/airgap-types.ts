@@ -12,6 +12,7 @@ import type { SessionFailure } from './errors';
 import type { LocalIdentity } from './identity';
 import type { AdmittedInvite, InviteContext, InviteKeyset } from './invites';
 import type { RequestRefusal } from './session-request';
+import type { SessionLoad } from './session-limits';
 export interface AirgapOutcome {
   sessionId: string;
   signature: string;
@@ -38,7 +39,7 @@ export interface AirgapImportReport {
   /** Session requests left for the operator to review (an import with an `approve` list). */
   pending: string[];
   /** Session requests on the medium that this node's operator refused before (kept across restarts). */
-  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
+  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string; replyWrittenAgain: string | null }>;
 }
 
 /** A session request found on the medium, as this node read and checked it; nothing joined yet. */
@@ -94,6 +95,8 @@ export interface AirgapHost {
   finish(info: SessionInfo, state: 'completed' | 'failed', failure: SessionFailure | undefined, result: PublicResult | undefined): void;
   quarantine(nodeId: string, reason: string, sessionId: string): void;
   sessionFailure(info: SessionInfo, failure: SessionFailure, permitSpent: boolean): never;
+  /** Sessions running here over every transport, against the node's concurrency bounds. */
+  load: SessionLoad;
   /** Refusals by this node's operator (kept across restarts) and forged refusals dropped. */
   refusals: AirgapRefusals;
   nodeName(nodeId: string): string | null;

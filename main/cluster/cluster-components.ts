@@ -32,7 +32,7 @@ import { RefreshRequests } from './refresh-requests';
 import { RepairRequests } from './repair-requests';
 import { ShareRepairs } from './share-repair';
 import { defaultStateDir, RollbackGuard } from './rollback-guard';
-import { DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, type SessionLimitSettings } from './session-limits';
+import { DEFAULT_SESSION_LIMITS, KeygenWindow, RefusalAudit, SessionLoad, type SessionLimitSettings } from './session-limits';
 import { SessionRecords } from './session-records';
 import { sessionFailure, SessionRequests } from './session-requests';
 import type { SignAuthorizer } from './sign-authorization';
@@ -77,6 +77,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
   const pool = new PresignaturePool({ ...deps, guard, alsoDiscard: () => ({ primesDiscarded: primePool.discardAllInTransaction() }) });
   const keygenWindow = new KeygenWindow(o.clock);
   const refusals = new RefusalAudit(o.audit, o.clock, limits.refusalAuditWindowMs);
+  const load = new SessionLoad(limits);
   const membership = new Membership(deps, o.name ?? 'console');
   const roster = new PeerRoster(deps, membership);
   const keysetStore = new Keysets(deps);
@@ -90,6 +91,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     ...deps,
     policy,
     limits,
+    load,
     authorizer: o.authorizer,
     ...(o.primes ? { primes: o.primes } : {}),
     primePool,
@@ -107,6 +109,7 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     repairs: shareRepairs,
   };
   const participations: Participations = new Participations(participationDeps);
+  load.counts(() => participations.sessions());
   const parts = { audit: o.audit, authorizer: o.authorizer, membership, keysets: keysetStore, requests, pool };
   const signing = new Signing(parts);
   const presignRequests = new PresignRequests(parts);
@@ -141,9 +144,12 @@ export function wireCluster(o: ClusterServiceOptions, hooks: ClusterHooks) {
     finish: (info, state, failure, result) => records.finish(info, state, undefined, failure, result),
     quarantine: (nodeId, reason, sid) => membership.quarantine(nodeId, reason, sid),
     sessionFailure: (info, failure, permitSpent) => sessionFailureOf(info, failure, permitSpent, (id) => membership.node(id)?.name ?? null),
+    load,
     refusals: new AirgapRefusals(deps),
     nodeName: (id) => membership.node(id)?.name ?? null,
   }, airgapGroup);
+  load.counts(() => airgapGroup.infos());
+  load.counts(() => airgap.infos());
   return { policy, pool, keygenWindow, refusals, membership, roster, keysetStore, auxGroupStore, primePool, records, requests, keysetRefreshes, participations, signing, presignRequests, presignatureRefill, keygen, refreshRequests, airgap, airgapGroup, shareRepairs, repairRequests };
 }
 

@@ -20,7 +20,7 @@ import type { PrimePool } from './prime-pool';
 import { isSetupProtocol } from './protocols';
 import type { ShareRepairs } from './share-repair';
 import type { SignAuthorizer } from './sign-authorization';
-import { admissionRefusal, type KeygenWindow, type RefusalAudit, type SessionLimitSettings } from './session-limits';
+import type { KeygenWindow, RefusalAudit, SessionLimitSettings, SessionLoad } from './session-limits';
 import type { SessionRecords } from './session-records';
 import { RequestRefusal } from './session-request';
 import type { SessionRequests } from './session-requests';
@@ -30,6 +30,8 @@ import { shareEpoch } from './share-epoch';
 export interface ParticipationDeps extends ClusterDeps {
   policy: ParticipationPolicy;
   limits: SessionLimitSettings;
+  /** Sessions running here over every transport, counted against `limits`. */
+  load: SessionLoad;
   authorizer: SignAuthorizer;
   /** Pregenerated Paillier primes when the prime pool is empty (tests pass the test-only fixture). */
   primes?: () => Buffer | undefined;
@@ -84,7 +86,6 @@ export async function prepareParticipation(
   d: ParticipationDeps,
   m: Extract<ServerMessage, { t: 'invite' }>,
   context: (me: LocalIdentity) => InviteContext,
-  busy: (sessionId: string) => SessionInfo[],
   /** What carries the session's envelopes (default: the coordinator's relay; the air gap passes file bundles). */
   carrier?: (info: SessionInfo, me: LocalIdentity) => RunnerTransport,
 ): Promise<PreparedParticipation | InviteDecline> {
@@ -105,8 +106,7 @@ export async function prepareParticipation(
     return decline(error.message, error.code, undefined, error);
   }
   const { info, decision } = admitted;
-  const running = busy(info.sessionId);
-  const bound = admissionRefusal(d.limits, running, info);
+  const bound = d.load.refusal(info);
   if (bound) return decline(bound, undefined, info.requester);
   let share: Buffer | undefined;
   const keygen = isSetupProtocol(info.protocol);

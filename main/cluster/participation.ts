@@ -60,6 +60,11 @@ export class Participations {
     return this.participations.has(sessionId);
   }
 
+  /** Sessions joined through the coordinator and invites being admitted: what this transport adds to the node's load. */
+  sessions(): SessionInfo[] {
+    return [...this.inviting.values(), ...[...this.participations.values()].map((p) => p.info)];
+  }
+
   /** Sessions running here with the engine's progress, for the screen and the node's status lines. */
   running(): Array<{ sessionId: string; protocol: string; keysetId: string; step: number; total: number; label: string; parties: number; started: boolean }> {
     return [...this.participations.values()].map((p) => ({ sessionId: p.info.sessionId, protocol: p.info.protocol, keysetId: p.info.keysetId, step: p.runner.progress?.step ?? 0, total: p.runner.progress?.total ?? 0, label: p.runner.progress?.label ?? (p.started ? 'running' : 'waiting for the other nodes'), parties: p.info.parties.length, started: p.started === true }));
@@ -222,8 +227,7 @@ export class Participations {
   }
 
   private async prepareInvited(m: Extract<ServerMessage, { t: 'invite' }>): Promise<void> {
-    const running = (sessionId: string) => [...[...this.inviting.values()].filter((i) => i.sessionId !== sessionId), ...[...this.participations.values()].map((p) => p.info)];
-    const prepared = await prepareParticipation(this.d, m, (me) => this.inviteContext(me, this.d.requests.clusterId, ONLINE_MAX_TTL_MS), running);
+    const prepared = await prepareParticipation(this.d, m, (me) => this.inviteContext(me, this.d.requests.clusterId, ONLINE_MAX_TTL_MS));
     if (prepared.decline) {
       if (prepared.refusal) this.refuseRequest(m.session.sessionId, prepared.refusal, 'coordinator');
       return this.decline(m.session.sessionId, prepared.reason, prepared.code, prepared.requester);

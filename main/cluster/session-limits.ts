@@ -32,6 +32,29 @@ export function sessionDeadline(info: SessionInfo, now: number): number {
   return Math.min(info.deadlineAt, cap);
 }
 
+/**
+ * Every session this node runs or is admitting, whatever carries it (the coordinator's relay or
+ * file bundles across the air gap): the one set the concurrency bounds count, so sessions of one
+ * transport cannot fill the node around the bound of the other.
+ */
+export class SessionLoad {
+  private readonly sources: Array<() => Iterable<SessionInfo>> = [];
+
+  constructor(private readonly limits: SessionLimitSettings) {}
+
+  /** Adds one transport's running (and being admitted) sessions to the count. */
+  counts(source: () => Iterable<SessionInfo>): void {
+    this.sources.push(source);
+  }
+
+  /** Why `info` would exceed the bounds with every other session running here; null when it fits. */
+  refusal(info: SessionInfo): string | null {
+    const others = new Map<string, SessionInfo>();
+    for (const source of this.sources) for (const s of source()) if (s.sessionId !== info.sessionId) others.set(s.sessionId, s);
+    return admissionRefusal(this.limits, others.values(), info);
+  }
+}
+
 /** Why a new session would exceed the bounds; null when it fits. */
 export function admissionRefusal(limits: SessionLimitSettings, running: Iterable<SessionInfo>, info: SessionInfo): string | null {
   let total = 0;

@@ -52,6 +52,6 @@ export function createSigningAuthorization({ db, audit, clock, guard, revokers }
   const permits = new PermitService({ db, audit, guard, issuers, approvals, authorizer });
   const policy = new PolicyService({ db, audit, clock, guard, store, authorizations, revokers });
   const queue = (cluster: QueueClusterSource, options: Pick<PermitQueueOptions, 'importWorkers'> = {}) =>
-    new PermitQueue({ db, audit, clock, checker: new PermitChecker(authorizer, (id) => cluster.keyset(id), issuers), permits, approvals, policy: store, issuers, cluster: () => cluster, ...options });
+    new PermitQueue({ db, audit, clock, checker: new PermitChecker(authorizer, (id) => cluster.keyset(id), issuers), permits, approvals, policy: store, issuers, spent, cluster: () => cluster, ...options });
   return { authorizer, permits, policy, queue };
 }

@@ -15,21 +15,26 @@ export interface SpentRecord {
   spentAt: number;
 }
 
+/** session_id of a permit signed outside the cluster and read back by QR: `qr:` and the request id it answered. */
+const QR_SESSION_PREFIX = 'qr:';
+
 export class SpentPermits {
   private readonly byPermit;
   private readonly byTxHash;
   private readonly insert;
+  private readonly insertUnlessSpent;
 
   constructor(private readonly db: Db) {
     this.byPermit = db.prepare('SELECT spent_at, session_id FROM permits_spent WHERE permit_id = ?');
     this.byTxHash = db.prepare('SELECT spent_at, permit_id FROM permits_spent WHERE tx_hash = ?');
     this.insert = db.prepare('INSERT INTO permits_spent (permit_id, tx_hash, keyset_id, session_id, issuer_fingerprint, spent_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertUnlessSpent = db.prepare('INSERT OR IGNORE INTO permits_spent (permit_id, tx_hash, keyset_id, session_id, issuer_fingerprint, spent_at) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
   /** Throws PERMIT_ALREADY_USED / PERMIT_TX_ALREADY_SIGNED if either was ever signed here. */
   checkUnused(permitId: string, txHash: string, describeAgo: (at: number) => string): void {
     const permit = this.byPermit.get(permitId) as { spent_at: number; session_id: string } | undefined;
-    if (permit) fail('PERMIT_ALREADY_USED', `Permit ${permitId} was already used by this node ${describeAgo(permit.spent_at)} (session ${permit.session_id}); a permit signs once only.`, { permitId });
+    if (permit) fail('PERMIT_ALREADY_USED', `Permit ${permitId} was already used by this node ${describeAgo(permit.spent_at)} (${spentBy(permit.session_id)}); a permit signs once only.`, { permitId });
     const tx = this.byTxHash.get(txHash) as { spent_at: number; permit_id: string } | undefined;
     if (tx) fail('PERMIT_TX_ALREADY_SIGNED', `This node already co-signed transaction ${txHash} ${describeAgo(tx.spent_at)} under permit ${tx.permit_id}; a transaction is signed once only.`, { txHash });
   }
@@ -48,4 +53,19 @@ export class SpentPermits {
       throw error;
     }
   }
+
+  /**
+   * A permit whose signature was made outside the cluster and read back by QR: spent as if
+   * co-signed here, so no later session signs its transaction a second time. Call inside the
+   * transaction that records the signature. A permit or transaction already in the ledger stays
+   * as it was recorded: the signature read back is of that same transaction.
+   */
+  recordSignedByQr(entry: Omit<SpentRecord, 'sessionId'> & { requestId: string }): void {
+    this.insertUnlessSpent.run(entry.permitId, entry.txHash, entry.keysetId, `${QR_SESSION_PREFIX}${entry.requestId}`, entry.issuerFingerprint, entry.spentAt);
+  }
+}
+
+/** Where a spent permit was signed, in the words of the refusal. */
+function spentBy(sessionId: string): string {
+  return sessionId.startsWith(QR_SESSION_PREFIX) ? `signature read back by QR, request ${sessionId.slice(QR_SESSION_PREFIX.length)}` : `session ${sessionId}`;
 }

@@ -154,7 +154,14 @@ export interface AirgapReport {
   /** Session requests in the folder left for the operator to review (approve or refuse). */
   pending: string[];
   /** Session requests in the folder this node's operator refused before: when and why. */
-  refusedEarlier: Array<{ sessionId: string; refusedAt: string; reason: string; message: string }>;
+  refusedEarlier: Array<{
+    sessionId: string;
+    refusedAt: string;
+    reason: string;
+    message: string;
+    /** The refusal's reply file, written again into the folder because the medium lacked it (a failed write, a crash); null when it was there. */
+    replyWrittenAgain: string | null;
+  }>;
   /** Multi-party air-gap sessions running here (key generation, presign): their round and whose bundles they wait for (absent from a QR import's report). */
   progress?: AirgapProgressView[];
 }

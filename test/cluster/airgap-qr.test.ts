@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BUNDLE_SUFFIX } from '../../main/cluster/airgap';
@@ -18,6 +17,7 @@ import { UR_TYPES } from '../../main/qr/qr-transfers';
 import type { QrReceiveView } from '../../preload/contract';
 import { tempDir } from '../support/temp-dir';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
+import { withoutSockets } from './airgap-group-support';
 
 describe('air-gap bundles by animated QR', { timeout: 120_000 }, () => {
   let coordinator: Coordinator | null = null;
@@ -69,13 +69,7 @@ describe('air-gap bundles by animated QR', { timeout: 120_000 }, () => {
   it('a key check completes with every bundle crossing as an animated QR, and no socket opened', async () => {
     const offline = nodes[0]!;
     const online = nodes[1]!;
-    const connects: unknown[] = [];
-    const original = Socket.prototype.connect;
-    Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
-      connects.push(args[0]);
-      return (original as (...a: unknown[]) => Socket).apply(this, args);
-    } as typeof Socket.prototype.connect;
-    try {
+    const { connects } = await withoutSockets(async () => {
       const request = await offline.services.cluster.airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, offlineDir);
       const carried = new Set<string>();
       let joined: AirgapHandle | undefined;
@@ -112,10 +106,8 @@ describe('air-gap bundles by animated QR', { timeout: 120_000 }, () => {
       assert.equal(offline.services.cluster.sessions().find((x) => x.sessionId === out.sessionId)?.state, 'completed');
       assert.deepEqual([...out.parties].sort(), [ids[0]!, ids[1]!].sort());
       assert.ok(carried.size >= 3, `request and rounds crossed by QR (${carried.size})`);
-      assert.equal(connects.length, 0, `no socket may be opened: ${JSON.stringify(connects)}`);
-    } finally {
-      Socket.prototype.connect = original;
-    }
+    });
+    assert.equal(connects.length, 0, `no socket may be opened: ${JSON.stringify(connects)}`);
   });
 
   it('a bundle altered on the way, with valid frames, is refused by the bundle signature check in the folder import', async () => {

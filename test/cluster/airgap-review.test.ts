@@ -35,10 +35,23 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
   };
   const a = () => nodes[0]!.services.cluster;
   const b = () => nodes[1]!.services.cluster;
+  /** Both nodes import the shared medium in turn until A's request settles (B joined it already); A's result. */
+  const exchangeUntilDone = async (request: AirgapHandle, folder: string) => {
+    let done = false;
+    void request.result.then(() => (done = true), () => (done = true));
+    for (let i = 0; i < 100 && !done; i += 1) {
+      await a().airgapImport(folder);
+      await b().airgapImport(folder, folder, { approve: new Set() });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    return request.result;
+  };
 
   before(async () => {
     coordinator = await startCoordinator();
-    nodes = [await startNode('node-a'), await startNode('node-b'), await startNode('node-c')];
+    // Most requests here are left unanswered on purpose and keep running on node A until their
+    // deadline; they count against its concurrency bound, so A's bound is above their number.
+    nodes = [await startNode('node-a', undefined, undefined, { limits: { maxConcurrent: 16, maxPerRequester: 16 } }), await startNode('node-b'), await startNode('node-c')];
     await enrolAll(nodes);
     for (const x of nodes) await x.services.cluster.connect(coordinator.url);
     ids = nodes.map((x) => x.services.cluster.nodes().find((y) => y.isSelf)!.nodeId);
@@ -77,14 +90,7 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.deepEqual(approved.refused, []);
     assert.equal(approved.joined.length, 1);
     const joined: AirgapHandle = approved.joined[0]!;
-    let done = false;
-    void request.result.then(() => (done = true), () => (done = true));
-    for (let i = 0; i < 100 && !done; i += 1) {
-      await a().airgapImport(folder);
-      await b().airgapImport(folder, folder, { approve: new Set() });
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    const out = await request.result;
+    const out = await exchangeUntilDone(request, folder);
     assert.equal((await joined.result).signature, out.signature);
     assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), Buffer.from(request.info.message ?? '', 'hex'), Buffer.from(publicKey, 'hex')), 'the signature verifies under the keyset key');
     assert.equal(a().sessions().find((s) => s.sessionId === out.sessionId)?.signature, out.signature, 'the requester sees the signature in its session view');
@@ -110,6 +116,10 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     const folder = freshFolder();
     const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
     await b().airgapRefuse(folder, request.sessionId, 'Not announced by phone.');
+    // The medium loses the reply while the console is down (as after a crash before the write).
+    const replyName = readdirSync(folder).find((f) => f.includes('-refusal-'))!;
+    const reply = readFileSync(join(folder, replyName), 'utf8');
+    rmSync(join(folder, replyName));
     const old = nodes[1]!;
     await stopNode(old, false);
     nodes[1] = await startNode('node-b', undefined, old.dir);
@@ -121,16 +131,17 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.equal(earlier.sessionId, request.sessionId);
     assert.equal(earlier.reason, 'Not announced by phone.');
     assert.ok(Math.abs(Date.parse(earlier.refusedAt) - Date.now()) < 120_000, 'when it was refused');
-    assert.match(earlier.message, /refused session request [0-9a-f]{16}… at \d{4}-\d\d-\d\dT.*: Not announced by phone\.$/);
+    assert.match(earlier.message, /refused session request [0-9a-f]{16}… at \d{4}-\d\d-\d\dT.*: Not announced by phone\. Its reply was missing from the medium and is written again as vk-.*\.vkb\.$/);
+    assert.equal(earlier.replyWrittenAgain, replyName);
+    assert.equal(readFileSync(join(folder, replyName), 'utf8'), reply, 'the reply written again from the record is the same signed bundle, byte for byte');
   });
 
-  it('a refusal is never half-written: a reply that cannot be written records nothing, a record that fails leaves no reply', async () => {
+  it('a refusal is recorded before its reply is written: a failed write leaves the request refused, no partial file, and the next import writes the reply', async () => {
     const folder = freshFolder();
     const request = await a().airgapRequest(keysetId, { purpose: 'key-check' }, ids[1]!, folder);
     const audit = nodes[1]!.services.audit;
     const refusalsBefore = audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length;
-    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Medium is read-only.', join(folder, 'no-such-folder')), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_WRITE_FAILED');
-    assert.equal((await b().airgapPending(folder)).length, 1, 'still waits for review');
+    // A record that fails writes no reply: the request still waits for review.
     const append = audit.append.bind(audit);
     audit.append = () => {
       throw new Error('disk full');
@@ -140,14 +151,37 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     } finally {
       audit.append = append;
     }
-    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0, 'the reply bundle was removed with the failed record');
+    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0, 'no reply without a record');
     assert.equal((await b().airgapPending(folder)).length, 1, 'still waits for review');
     assert.equal(audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length, refusalsBefore);
     for (const reason of ['   ', 'x'.repeat(501), 'line\u0007bell']) {
       await assert.rejects(b().airgapRefuse(folder, request.sessionId, reason), (e: unknown) => e instanceof AppFailure && e.code === 'AIRGAP_REFUSAL_REASON_INVALID');
     }
-    assert.equal(readdirSync(folder).filter((f) => f.includes('-refusal-')).length, 0);
-    await b().airgapRefuse(folder, request.sessionId, 'x'.repeat(500));
+
+    // The reply's write fails after its bytes went to the medium (a folder holds its name, so the final rename fails).
+    const replyName = bundleFileName({ kind: 'refusal', sid: request.sessionId, round: 0, from: ids[1]!, to: [ids[0]!] });
+    mkdirSync(join(folder, replyName));
+    await assert.rejects(b().airgapRefuse(folder, request.sessionId, 'Medium was pulled out.'), (e: unknown) => e instanceof AppFailure && e.code === 'BUNDLE_WRITE_FAILED' && /The refusal is recorded on this node.*import the medium again/.test(e.message));
+    assert.deepEqual(readdirSync(folder).filter((f) => f.endsWith('.partial')), [], 'no half-written file on the medium');
+    assert.deepEqual(await b().airgapPending(folder), [], 'refused here: no longer offered for review');
+    assert.equal(audit.list({ type: 'MPC_SESSION_REFUSED' }).entries.length, refusalsBefore + 1);
+    const blocked = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
+    assert.deepEqual(blocked.joined, []);
+    assert.equal(blocked.refused[0]?.code, 'BUNDLE_WRITE_FAILED', 'a retry that cannot write says so');
+
+    // The medium is usable again: the next import writes the reply from the record, and the requester's session ends with the reason.
+    rmSync(join(folder, replyName), { recursive: true });
+    const retried = await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
+    assert.deepEqual(retried.joined, []);
+    assert.match(retried.refusedEarlier[0]?.message ?? '', /: Medium was pulled out\. Its reply was missing from the medium and is written again as vk-/);
+    assert.equal(retried.refusedEarlier[0]?.replyWrittenAgain, replyName);
+    const written = readFileSync(join(folder, replyName), 'utf8');
+    const third = await b().airgapImport(folder, folder);
+    assert.equal(third.refusedEarlier[0]?.replyWrittenAgain, null, 'a reply on the medium is left as it is');
+    assert.doesNotMatch(third.refusedEarlier[0]?.message ?? '', /written again/);
+    assert.equal(readFileSync(join(folder, replyName), 'utf8'), written);
+    await a().airgapImport(folder);
+    await assert.rejects(request.result, (e: unknown) => e instanceof AppFailure && e.details?.code === 'OPERATOR_REFUSED' && /Medium was pulled out\.$/.test(e.message));
   });
 
   it('a request altered on the medium is shown with why, cannot be refused in its sender\'s name, and is not joined', async () => {
@@ -268,14 +302,7 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     rmSync(join(folder, bundleFileName(oversized.header)));
 
     await b().airgapImport(folder, folder, { approve: new Set([request.sessionId]) });
-    let done = false;
-    void request.result.then(() => (done = true), () => (done = true));
-    for (let i = 0; i < 100 && !done; i += 1) {
-      await a().airgapImport(folder);
-      await b().airgapImport(folder, folder, { approve: new Set() });
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    const out = await request.result;
+    const out = await exchangeUntilDone(request, folder);
     writeBundle(folder, await refusalBundle(1, request.sessionId, 'Too late, but no.', folder));
     const late = await a().airgapImport(folder);
     assert.equal(late.refused.find((r) => r.file.includes('-refusal-'))?.code, 'AIRGAP_SESSION_ENDED');

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -17,6 +16,7 @@ import { AppFailure } from '../../main/errors';
 import { tempDir } from '../support/temp-dir';
 import { AllowlistAuthorizer, testPermit } from '../support/authorizer';
 import { allowEverywhere, enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from './support';
+import { withoutSockets } from './airgap-group-support';
 
 const throwsCode = (fn: () => unknown, code: string) =>
   assert.throws(fn, (e: unknown) => {
@@ -69,13 +69,7 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
   it('completes a signing with bundles moved between three folders; the offline node opens no socket', async () => {
     const offline = nodes[0]!.services.cluster;
     const online = nodes[1]!.services.cluster;
-    const connects: unknown[] = [];
-    const original = Socket.prototype.connect;
-    Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
-      connects.push(args[0]);
-      return (original as (...a: unknown[]) => Socket).apply(this, args);
-    } as typeof Socket.prototype.connect;
-    try {
+    const { connects } = await withoutSockets(async () => {
       const message = Buffer.from('transfer 3 SOL to the cold wallet, signed across the gap');
       const permit = allowEverywhere(nodes, testPermit(keysetId, message));
       const request = await offline.airgapRequest(keysetId, { permit, message }, ids[1]!, offlineDir);
@@ -122,7 +116,6 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
       // One request plus one bundle per round per direction, each named by session, round, sender and recipient.
       assert.ok([...seen].some((n) => n.includes('-r000-')));
       assert.ok([...seen].filter((n) => !n.includes('-r000-')).length >= 2);
-      assert.equal(connects.length, 0, `no socket may be opened during the air-gap session: ${JSON.stringify(connects)}`);
       assert.equal(offline.connected, false);
       assert.equal(offline.coordinatorUrl, null, 'no coordinator client was made on the offline node');
       const row = offline.sessions().find((s) => s.sessionId === out.sessionId)!;
@@ -131,9 +124,8 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
       assert.ok(types.includes('MPC_SIGN_STARTED') && types.includes('MPC_SIGN_COMPLETED'));
       // Re-importing the stick's old bundles is harmless.
       assert.deepEqual((await offline.airgapImport(offlineDir)).refused, []);
-    } finally {
-      Socket.prototype.connect = original;
-    }
+    });
+    assert.equal(connects.length, 0, `no socket may be opened during the air-gap session: ${JSON.stringify(connects)}`);
   });
 
   it('refuses bundles of another session or round, altered bundles and foreign senders, with typed errors', async () => {

@@ -15,7 +15,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { parse as parseYaml } from 'yaml';
 import { PassThrough } from 'node:stream';
 import { runSignerNode, signerNodeArgs } from '../../main/app/signer-node-mode';
-import { bundleLauncher, LAB_BUNDLES } from '../../main/cluster/lab-launch';
+import { bundleLauncher, LAB_BUNDLES, type LabLauncher, type LabProcess } from '../../main/cluster/lab-launch';
 import { AppFailure } from '../../main/errors';
 import { createServices, type Services } from '../../main/services';
 import { GOOD_PASSPHRASE, TEST_KDF_COST } from '../support/services';
@@ -147,7 +147,18 @@ describe('the bundled lab, started with plain Node outside the source tree', { t
     };
     assert.deepEqual(signerNodeArgs(['/opt/Vaultkeeper/vaultkeeper', '--signer-node', '--help']), ['--help']);
     assert.equal(signerNodeArgs(['/opt/Vaultkeeper/vaultkeeper']), null);
-    const launcher = bundleLauncher(distDir);
+    // The children started are kept, so a node that does not stop on Ctrl-C is killed, not left behind.
+    const bundles = bundleLauncher(distDir);
+    const children: LabProcess[] = [];
+    const launcher: LabLauncher = {
+      unavailableReason: () => bundles.unavailableReason(),
+      launch: (entry, args, passphrase) => {
+        const child = bundles.launch(entry, args, passphrase);
+        children.push(child);
+        if (child.pid !== undefined) pids.push(child.pid);
+        return child;
+      },
+    };
 
     const help = capture();
     const helpCode = await runSignerNode(launcher, ['--help'], { stdout: help.stream, stderr: help.stream, onStopSignal: () => undefined });
@@ -157,6 +168,13 @@ describe('the bundled lab, started with plain Node outside the source tree', { t
     const none = capture();
     assert.equal(await runSignerNode(launcher, ['--data', join(data.path, 'signer'), '--air-gapped'], { stdout: none.stream, stderr: none.stream, onStopSignal: () => undefined }), 2);
     assert.match(none.text(), /no vault passphrase: pass --passphrase-fd N/);
+
+    const notNumber = capture();
+    const startedBefore = children.length;
+    const badFd = signerNodeArgs(['/opt/Vaultkeeper/vaultkeeper', '--signer-node', '--data', join(data.path, 'signer'), '--air-gapped', '--passphrase-fd', 'abc'])!;
+    assert.equal(await runSignerNode(launcher, badFd, { stdout: notNumber.stream, stderr: notNumber.stream, onStopSignal: () => undefined, readDescriptor: () => assert.fail('no descriptor is read for "abc"') }), 2);
+    assert.equal(notNumber.text(), 'vaultkeeper --signer-node: --passphrase-fd must be a file descriptor number, not "abc".\n');
+    assert.equal(children.length, startedBefore, 'no node was started for a refused command line');
 
     const out = capture();
     let stop: () => void = () => undefined;
@@ -174,7 +192,13 @@ describe('the bundled lab, started with plain Node outside the source tree', { t
     for (let i = 0; i < 600 && !/READY air-gapped/.test(out.text()); i += 1) await new Promise((r) => setTimeout(r, 100));
     assert.match(out.text(), /NODE [0-9a-f]{32} /, out.text());
     stop();
-    assert.equal(await running, 0, out.text());
+    // Bounded: a node the signal never reached is killed and the test fails now, not at the file's timeout.
+    const stopped = await Promise.race([running, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 10_000).unref())]);
+    if (stopped === 'still running') {
+      for (const child of children) child.kill();
+      assert.fail(`the signer node still ran 10 s after Ctrl-C: the signal was not passed on to it (killed now). Its output:\n${out.text()}`);
+    }
+    assert.equal(stopped, 0, out.text());
     assert.ok(existsSync(join(data.path, 'signer', 'node-card.json')), 'the node wrote its card in its own data folder');
   });
 

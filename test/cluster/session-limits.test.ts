@@ -1,11 +1,16 @@
 /**
  * What invites from the network can make a node do: no key generation unless this node's operator
- * opened it, bounded concurrent sessions per node and per requester, deadlines enforced while a
- * session runs, and one audit summary per window for refusals instead of a row each.
+ * opened it, bounded concurrent sessions per node and per requester (one bound for coordinator and
+ * air-gap sessions together), deadlines enforced while a session runs, and one audit summary per
+ * window for refusals instead of a row each.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SessionInfo } from '../../main/coordinator/protocol';
+import { AppFailure } from '../../main/errors';
+import { tempDir } from '../support/temp-dir';
 import type { Coordinator } from '../../main/coordinator/server';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode, sessionDescription, signedInvite } from './support';
 
@@ -97,5 +102,56 @@ describe('session limits', { timeout: 120_000 }, () => {
     const details = entry.details as { total: number; byReason: Record<string, number> };
     assert.equal(details.total, 45);
     assert.equal(details.byReason['malformed coordinator message'], 5);
+  });
+
+  it('one bound covers coordinator and air-gap sessions: files fill it and an invite is declined; invites fill it and every air-gap request is refused', async () => {
+    const d = await startNode('node-d', undefined, undefined, { limits: { maxConcurrent: 2, maxPerRequester: 2 } });
+    nodes.push(d);
+    const [b, c] = [nodes[1]!, nodes[2]!];
+    for (const [x, y] of [[d, b], [d, c], [b, d], [c, d]] as const) {
+      const them = await y.services.cluster.identity();
+      x.services.cluster.enrolPeer(them.card, them.fingerprint);
+    }
+    for (const n of [d, b, c]) await n.services.cluster.connect(coordinator!.url);
+    const keyset = await d.services.cluster.createKeyset('eddsa');
+    await until(() => [d, b].every((n) => n.services.cluster.keyset(keyset.keysetId)?.status === 'active'), 30_000);
+    for (const n of [b, c]) n.services.cluster.disconnect();
+    const [idD, idB, idC] = await Promise.all([d, b, c].map(async (n) => (await n.services.cluster.identity()).nodeId));
+    const media = tempDir('vk-limits-media-');
+    let n = 0;
+    const medium = () => {
+      const dir = join(media.path, `m-${(n += 1)}`);
+      mkdirSync(dir);
+      return dir;
+    };
+    const full = (e: unknown) => e instanceof AppFailure && e.code === 'MPC_SESSION_REJECTED' && /this node already runs 2 sessions \(limit 2\)/.test(e.message);
+    try {
+      // Files fill the bound (a key generation and a key check, both requested here): a coordinator invite is declined.
+      await d.services.cluster.airgapGroup.keygen('eddsa', medium(), { ttlMs: 1_500 });
+      await d.services.cluster.airgapRequest(keyset.keysetId, { purpose: 'key-check' }, idB!, medium(), { ttlMs: 1_500 });
+      const declined = sessionDescription([idD!, idB!, idC!], { requester: idB! });
+      await d.services.cluster.handleNetworkMessage(await signedInvite(b, declined));
+      assert.equal(d.services.cluster.sessions().find((s) => s.sessionId === declined.sessionId), undefined, 'not joined while air-gap sessions fill the bound');
+      assert.equal(d.services.cluster.refusals.pending()['this node already runs 2 sessions (limit 2)'], 1);
+      await until(() => d.services.cluster.airgapSessions().length === 0 && d.services.cluster.airgapGroup.infos().length === 0, 10_000);
+
+      // Invites fill the bound: a key check or key generation requested here by files, and one imported from a peer, are refused.
+      for (const requester of [idB!, idC!]) {
+        const info = sessionDescription([idD!, idB!, idC!], { requester });
+        await d.services.cluster.handleNetworkMessage(await signedInvite(requester === idB ? b : c, info));
+        assert.equal(d.services.cluster.sessions().find((s) => s.sessionId === info.sessionId)?.state, 'running');
+      }
+      await assert.rejects(d.services.cluster.airgapRequest(keyset.keysetId, { purpose: 'key-check' }, idB!, medium(), { ttlMs: 1_500 }), full);
+      await assert.rejects(d.services.cluster.airgapGroup.keygen('eddsa', medium(), { ttlMs: 1_500 }), full);
+      const fromB = medium();
+      await b.services.cluster.airgapRequest(keyset.keysetId, { purpose: 'key-check' }, idD!, fromB, { ttlMs: 1_500 });
+      const report = await d.services.cluster.airgapImport(fromB);
+      assert.deepEqual(report.joined, []);
+      assert.equal(report.refused.length, 1);
+      assert.ok(full(new AppFailure(report.refused[0]!.code as never, report.refused[0]!.message)), JSON.stringify(report.refused));
+      assert.equal(d.services.cluster.airgapSessions().length + d.services.cluster.airgapGroup.infos().length, 0, 'no air-gap session started');
+    } finally {
+      media.cleanup();
+    }
   });
 });

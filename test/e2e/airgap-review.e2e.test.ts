@@ -6,14 +6,16 @@
  * goes to the folder and ends the requester's session, and a later import reports it as refused
  * before), and sees a request altered on the medium marked as such, with no button to act on it.
  * Then the console is the requester: node A refuses its request, and the console's session view
- * says "Refused by node node-a: <reason>".
+ * says "Refused by node node-a: <reason>". Last, a refusal whose reply cannot be written stays
+ * refused (the error in view), and the next import writes the reply and says so.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Browser, Page } from 'playwright-core';
+import { bundleFileName } from '../../main/cluster/airgap';
 import type { Coordinator } from '../../main/coordinator/server';
 import { enrolAll, startCoordinator, startNode, stopNode, until, type TestNode } from '../cluster/support';
 import { createVaultInBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser';
@@ -180,5 +182,32 @@ describe('air-gap requests reviewed in the console', { timeout: 240_000 }, () =>
     assert.equal((failed?.details as { code?: string } | undefined)?.code, 'OPERATOR_REFUSED');
     await row.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'airgap-refused-session.png'), fullPage: true });
+  });
+
+  it('a refusal whose reply cannot be written stays refused with the error in view; the next import writes the reply and says so', async () => {
+    const folder = join(media.path, 'stick-3');
+    mkdirSync(folder);
+    const a = peers[0]!.services.cluster;
+    const request = await a.airgapRequest(keysetId, { purpose: 'key-check' }, consoleId, folder);
+    // A folder holds the reply's name: its bytes are written, the final rename fails.
+    const replyName = bundleFileName({ kind: 'refusal', sid: request.sessionId, round: 0, from: consoleId, to: [a.nodes().find((n) => n.isSelf)!.nodeId] });
+    mkdirSync(join(folder, replyName));
+    await page.getByRole('button', { name: 'Keysets' }).click();
+    await page.getByLabel('Bundle folder (absolute path, e.g. the USB stick)').fill(folder);
+    const airgap = page.getByRole('region', { name: 'Air gap: bundles on removable media' });
+    await airgap.getByRole('button', { name: 'Review requests in folder' }).click();
+    const card = page.locator(`[data-testid="airgap-request"][data-session="${request.sessionId}"]`);
+    await card.getByLabel('Reason for refusing (required; the requester reads it)').fill('Not announced by phone.');
+    await card.getByRole('button', { name: 'Refuse' }).click();
+    await card.waitFor({ state: 'detached' });
+    const failed = page.getByTestId('airgap-review').locator('[data-error-code="BUNDLE_WRITE_FAILED"]');
+    assert.match((await failed.textContent()) ?? '', /The refusal is recorded on this node.*import the medium again/);
+
+    rmSync(join(folder, replyName), { recursive: true });
+    await airgap.getByRole('button', { name: 'Import bundles from folder' }).click();
+    await page.getByTestId('airgap-refusal-rewritten').waitFor();
+    assert.match((await page.getByTestId('airgap-refusal-rewritten').textContent()) ?? '', new RegExp(`written again as ${replyName.replace(/[.+]/g, '\\$&')}: carry it back`));
+    await a.airgapImport(folder);
+    await assert.rejects(request.result, (e: unknown) => e instanceof Error && e.message === "Node console-b's operator refused: Not announced by phone.");
   });
 });

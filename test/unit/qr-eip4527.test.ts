@@ -26,7 +26,7 @@ import { serializeBundle } from '../../main/permits/permit-bundle';
 import type { SignedPermit } from '../../main/permits/permit-format';
 import type { QueueKeyset } from '../../main/permits/queue/permit-checker';
 import type { PermitQueue } from '../../main/permits/queue/permit-queue';
-import { EVM_KEYSET, SOL_KEYSET, evmPayload, permitFixture, permitFor, solPayload, type PermitFixture } from '../support/permits';
+import { EVM_KEYSET, SOL_KEYSET, evmPayload, factsFor, permitFixture, permitFor, solPayload, type PermitFixture } from '../support/permits';
 
 /** A UUID as the 16 bytes EIP-4527 carries. */
 const parseUuid = (id: string): Buffer => Buffer.from(id.replace(/-/g, ''), 'hex');
@@ -201,6 +201,8 @@ describe('EIP-4527 through the console: a signature read back marks the queued p
 
   it('an eth-signature from the keyset key for the request shown marks the approved item signed, as console signing does', async () => {
     const signed = queued();
+    const coSign = () => f.authorizer.authorize(factsFor(f, signed, { keysetAddress: wallet.address }));
+    assert.equal(coSign().ok, true, 'approved here: a co-signing request would be joined');
     const { requestId, tx } = await show(signed.permit.permitId);
     assert.equal(tx.unsignedSerialized, signed.permit.payload);
     const done = await readThrough(ethSignatureFor(tx, wallet, requestId));
@@ -215,6 +217,10 @@ describe('EIP-4527 through the console: a signature read back marks the queued p
     assert.equal(row.recovery_id, Transaction.from(expected).signature!.yParity);
     const audited = signedRows().find((e) => e.subject === signed.permit.permitId);
     assert.deepEqual(audited?.details, { mode: 'qr', via: 'eth-signature', requestId, transactionHash: row.signed_tx_hash });
+    // Signed once by QR: a co-signing request for the same permit would sign the transaction a second time.
+    const again = coSign();
+    assert.equal(again.ok ? 'ok' : again.code, 'PERMIT_ALREADY_USED');
+    assert.match(again.ok ? '' : again.message, new RegExp(`^Permit ${signed.permit.permitId} was already used by this node \\d+ s ago \\(signature read back by QR, request ${requestId}\\); a permit signs once only\\.$`));
     // The same signature again answers no open request.
     await assert.rejects(readThrough(ethSignatureFor(tx, wallet, requestId)), refusedWith('QR_SIGN_REQUEST_MISMATCH'));
   });

@@ -18,6 +18,7 @@ import type { Db } from '../../store/database';
 import type { PermitApprovals } from '../permit-approvals';
 import { IMPORT_BLOCKING } from '../permit-inspection';
 import type { PermitService } from '../permit-service';
+import type { SpentPermits } from '../spent-permits';
 import type { TrustedIssuers } from '../trusted-issuers';
 import type { PermitChecker } from './permit-checker';
 import { importBundles, type ImportSource } from './queue-import';
@@ -37,6 +38,8 @@ export interface PermitQueueOptions {
   approvals: PermitApprovals;
   policy: PolicyStore;
   issuers: TrustedIssuers;
+  /** This node's single-use ledger: a permit signed by QR is entered there too. */
+  spent: SpentPermits;
   cluster: () => QueueCluster;
   /** Bundles of at least `minimumPermits` are verified on `workers` worker threads too (default: one per further core). */
   importWorkers?: { minimumPermits: number; workers: number };
@@ -69,7 +72,7 @@ export class PermitQueue {
   /** A signature read back by QR for an approved permit: recorded as a console signature is (see queue-external-signature). */
   recordExternalSignature(permitId: string, signature: ExternalSignature): QueueRow {
     this.expireDue();
-    return recordExternalSignature({ db: this.o.db, audit: this.o.audit, store: this.store, now: () => this.now() }, permitId, signature);
+    return recordExternalSignature({ db: this.o.db, audit: this.o.audit, store: this.store, spent: this.o.spent, now: () => this.now() }, permitId, signature);
   }
 
   /** Pending and approved permits past their expiry become 'expired', with when. */

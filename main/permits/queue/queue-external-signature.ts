@@ -4,11 +4,16 @@
  * cluster: the row moves to 'signed' with the signature and the raw signed transaction, with the
  * same PERMIT_QUEUE_SIGNED audit row, in one transaction. Only an approved permit takes one: a
  * permit still waiting for review, already signed, expired or failed is refused and left as it is.
- * The signature itself was checked by the reader (request id, key, exact transaction).
+ * The permit is entered in this node's single-use ledger in the same transaction, so a later
+ * co-signing request for it is refused as already used. The signature itself was checked by the
+ * reader (request id, key, exact transaction).
  */
 import type { AuditLog } from '../../audit/audit-log';
 import { fail } from '../../errors';
 import type { Db } from '../../store/database';
+import { issuerFingerprint } from '../issuer-keys';
+import type { SpentPermits } from '../spent-permits';
+import { signedPermitOf } from './queue-views';
 import { describeState, type QueueRow, type QueueStore } from './queue-store';
 
 export interface ExternalSignature {
@@ -26,6 +31,7 @@ export interface ExternalSignatureDeps {
   db: Db;
   audit: AuditLog;
   store: QueueStore;
+  spent: SpentPermits;
   now: () => number;
 }
 
@@ -47,6 +53,8 @@ export function recordExternalSignature(d: ExternalSignatureDeps, permitId: stri
       signed_at: now,
       reason: null,
     });
+    const { permit, issuerKey } = signedPermitOf(row);
+    d.spent.recordSignedByQr({ permitId, txHash: permit.txHash, keysetId: row.keyset_id, issuerFingerprint: issuerFingerprint(Buffer.from(issuerKey, 'hex')), spentAt: now, requestId: s.requestId });
     d.audit.append({ type: 'PERMIT_QUEUE_SIGNED', actor: 'operator', subject: permitId, details: { mode: 'qr', via: s.via, requestId: s.requestId, transactionHash: s.signedTxHash } });
     return signed;
   })();

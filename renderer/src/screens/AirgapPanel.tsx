@@ -85,6 +85,11 @@ export function AirgapPanel({ keysets, onError, onChanged }: { keysets: KeysetVi
           {report.refusedEarlier.map((r) => (
             <li key={r.sessionId}>
               Refused before, not offered again: request <span className="mono">{r.sessionId.slice(0, 16)}…</span> on <Time iso={r.refusedAt} seconds />, because: {r.reason}
+              {r.replyWrittenAgain ? (
+                <strong data-testid="airgap-refusal-rewritten">
+                  {' '}Its refusal was missing from the folder and is written again as <span className="mono">{r.replyWrittenAgain}</span>: carry it back to the requester.
+                </strong>
+              ) : null}
             </li>
           ))}
         </ul>

@@ -46,6 +46,11 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
     setError(null);
     const r = await api.cluster.airgapRefuse({ folder: listedFolder, sessionId: request.sessionId, reason });
     setBusy(false);
+    if (!r.ok && r.error.code === 'BUNDLE_WRITE_FAILED') {
+      // Refused and recorded, only the reply is missing: the request leaves the list, the error stays in view.
+      await review();
+      return setError({ sessionId: null, error: r.error });
+    }
     if (!r.ok) return setError({ sessionId: request.sessionId, error: r.error });
     setListed({ folder: listedFolder, requests: r.value });
     setRefused((list) => [...list, { sessionId: request.sessionId, requester: request.requester.name ?? request.requester.nodeId }]);
