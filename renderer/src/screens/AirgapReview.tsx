@@ -48,7 +48,7 @@ export function AirgapReview({ folder, onReport }: { folder: string; onReport(re
     setBusy(false);
     if (!r.ok && r.error.code === 'BUNDLE_WRITE_FAILED') {
       // Refused and recorded, only the reply is missing: the request leaves the list, the error stays in view.
-      await review();
+      await review(listedFolder);
       return setError({ sessionId: null, error: r.error });
     }
     if (!r.ok) return setError({ sessionId: request.sessionId, error: r.error });
