@@ -25,6 +25,8 @@ describe('air gap: EdDSA share refresh by file bundles', { timeout: 300_000 }, (
   let trio: AirgapTrio;
   let guardians: Guardian[] = [];
   let keysetId = '';
+  /** The approval the refresh by files ran on (spent at every node that joined it). */
+  let spent: RefreshApproval | null = null;
   const svc = (i: number) => trio.nodes[i]!.services;
 
   before(async () => {
@@ -147,6 +149,7 @@ describe('air gap: EdDSA share refresh by file bundles', { timeout: 300_000 }, (
   it('refreshes every share by files with no socket: each node switches only after the three completions, and two quorums sign under the same key', async () => {
     const before = svc(0).cluster.keyset(keysetId)!;
     const requestId = await approved();
+    spent = svc(0).refresh.approvalProof(requestId);
     const { value: run, connects } = await withoutSockets(async () => {
       const started = await svc(0).refresh.runByFiles(keysetId, requestId, trio.folders[0]!);
       assert.equal(started.info.protocol, 'eddsa-refresh');
@@ -191,6 +194,8 @@ describe('air gap: EdDSA share refresh by file bundles', { timeout: 300_000 }, (
     const rolledBack = await refusedAt(1, { refresh: proof, shareEpoch: 0 });
     assert.equal(rolledBack.code, 'SHARE_EPOCH_MISMATCH');
     assert.match(rolledBack.message, /holds epoch 1/);
+    // The approval the refresh ran on, presented again in a new request: each node that joined spent it.
+    for (const to of [1, 2]) assert.equal((await refusedAt(to, { refresh: spent! })).code, 'REFRESH_APPROVAL_REPLAYED');
 
     // A refresh starts; a round bundle of the refresh that already ran is offered to it.
     const started = await svc(0).refresh.runByFiles(keysetId, await approved(), trio.folders[0]!, { ttlMs: 120_000 });
