@@ -41,7 +41,7 @@ export function AirgapGroupActions({ folder, keysets, onReport }: { folder: stri
     <div className="airgap-group-actions" data-testid="airgap-group-actions">
       <div className="row toolbar">
         <label>
-          Presign by files, ECDSA keyset
+          Presign by files, for
           <select value={presignKeyset} onChange={(e) => setPresignKeyset(e.target.value)} data-testid="airgap-presign-keyset">
             <option value="">—</option>
             {ecdsa.map((k) => <option key={k.keysetId} value={k.keysetId}>{keysetLabel(k)}</option>)}
@@ -60,7 +60,7 @@ export function AirgapGroupActions({ folder, keysets, onReport }: { folder: stri
       </div>
       <div className="row toolbar">
         <label>
-          Refresh by files, keyset
+          Share refresh by files, for
           <select value={refreshKeyset} onChange={(e) => { setRefreshKeyset(e.target.value); setRequestId(''); }} data-testid="airgap-refresh-keyset">
             <option value="">—</option>
             {active.map((k) => <option key={k.keysetId} value={k.keysetId}>{keysetLabel(k)}</option>)}
