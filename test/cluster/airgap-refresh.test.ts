@@ -7,11 +7,12 @@
  * replayed round bundle, and a completion that never comes back (nobody switches).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { readBundle, sealBundle, writeBundle } from '../../main/cluster/airgap';
+import { airgapRequestView } from '../../main/cluster/airgap-review';
 import type { AirgapHandle } from '../../main/cluster/airgap-types';
 import { newSessionId, signSessionRequest } from '../../main/cluster/session-request';
 import type { RefreshApproval, SessionRequestBody } from '../../main/coordinator/protocol';
@@ -202,6 +203,16 @@ describe('air gap: EdDSA share refresh by file bundles', { timeout: 300_000 }, (
     const oldRound = readdirSync(trio.folders[0]!).find((f) => /-r001-/.test(f) && !f.startsWith(`vk-${started.sessionId.slice(0, 16)}`) && readBundle(join(trio.folders[0]!, f)).header.protocol === 'eddsa-refresh' && readBundle(join(trio.folders[0]!, f)).header.to.includes(trio.ids[0]!));
     assert.ok(oldRound, 'a round bundle of the earlier refresh, addressed to this node, is on the medium');
     await rejectsWith(async () => svc(0).cluster.airgapDeliver(started.sessionId, readBundle(join(trio.folders[0]!, oldRound))), 'BUNDLE_WRONG_SESSION');
+    // The operator of another node reads what the request asks before approving it.
+    const review = join(trio.root, 'review');
+    mkdirSync(review);
+    const requestFile = readdirSync(trio.folders[0]!).find((f) => f.startsWith(`vk-${started.sessionId.slice(0, 16)}-r000-`))!;
+    copyFileSync(join(trio.folders[0]!, requestFile), join(review, requestFile));
+    const [facts] = await svc(1).cluster.airgapPending(review);
+    assert.equal(facts?.problem, null);
+    const view = airgapRequestView(facts!, { nodeName: () => 'console', keysetLabel: () => 'Solana' });
+    assert.equal(view.kind, 'setup');
+    assert.match(view.description, /Refresh every share of this keyset under two guardians' approval/);
     // The earlier refresh's request, imported again, is not joined a second time.
     const again = await svc(1).cluster.airgapImport(trio.folders[1]!);
     assert.deepEqual(again.joinedGroup, []);
