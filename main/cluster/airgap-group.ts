@@ -1,16 +1,18 @@
 /**
  * Multi-party sessions carried by file bundles, for the protocols that need more than a signing
  * partner: key generation (EdDSA; ECDSA with its auxiliary data), presign, the presigned signing,
- * and the refresh of every share (EdDSA; ECDSA shares only). The terms each protocol requests are
- * in airgap-group-requests.ts, what a node keeps in airgap-group-outcome.ts. The requester writes its signed session request addressed to every other party; each
- * party admits it exactly as it would a coordinator invite (prepareParticipation: signature,
- * enrolment, policy, deadline, key-generation window, authorizer) and the parties exchange one
- * sealed bundle per round per recipient.
+ * and the refresh of every share (EdDSA; ECDSA shares only). The requester writes its signed
+ * session request addressed to every other party (the terms each protocol names are in
+ * airgap-group-requests.ts); each party admits it exactly as it would a coordinator invite
+ * (prepareParticipation: signature, enrolment, policy, deadline, key-generation window,
+ * authorizer, a refresh's guardian approval and epoch) and the parties exchange one sealed bundle
+ * per round per recipient.
  *
- * What a node keeps (a new share, a presignature, a refreshed share) waits for every party's signed completion, each
- * carried in its own 'done' bundle, exactly as with the coordinator: a node keeps the outcome only
- * once it has checked all of them (session-attestation.ts). Until then the secret result stays in
- * memory; at the deadline it is wiped and nothing is stored.
+ * What a node keeps (a new share, a presignature, a refreshed share) waits for every party's
+ * signed completion, each carried in its own 'done' bundle, exactly as with the coordinator: a
+ * node keeps the outcome only once it has checked all of them (session-attestation.ts). Until then
+ * a new keyset or presignature stays in memory and is wiped at the deadline; a refreshed share is
+ * sealed as pending beside the old one, as the coordinator path does (airgap-group-outcome.ts).
  *
  * No engine state is written to disk: a node that restarts mid-session loses its part (the row is
  * closed as NODE_RESTARTED) and the session is requested again.
