@@ -1,76 +1,48 @@
 /**
  * Multi-party sessions carried by file bundles, for the protocols that need more than a signing
- * partner: key generation (EdDSA; ECDSA with its auxiliary data), presign, and the presigned
- * signing. The requester writes its signed session request addressed to every other party; each
- * party admits it exactly as it would a coordinator invite (prepareParticipation: signature,
- * enrolment, policy, deadline, key-generation window, authorizer) and the parties exchange one
- * sealed bundle per round per recipient.
+ * partner: key generation (EdDSA; ECDSA with its auxiliary data), presign, the presigned signing,
+ * and the refresh of every share (EdDSA; ECDSA shares only). The requester writes its signed
+ * session request addressed to every other party (the terms each protocol names are in
+ * airgap-group-requests.ts); each party admits it exactly as it would a coordinator invite
+ * (prepareParticipation: signature, enrolment, policy, deadline, key-generation window,
+ * authorizer, a refresh's guardian approval and epoch) and the parties exchange one sealed bundle
+ * per round per recipient.
  *
- * What a node keeps (a new share, a presignature) waits for every party's signed completion, each
- * carried in its own 'done' bundle, exactly as with the coordinator: a node keeps the outcome only
- * once it has checked all of them (session-attestation.ts). Until then the secret result stays in
- * memory; at the deadline it is wiped and nothing is stored.
+ * What a node keeps (a new share, a presignature, a refreshed share) waits for every party's
+ * signed completion, each carried in its own 'done' bundle, exactly as with the coordinator: a
+ * node keeps the outcome only once it has checked all of them (session-attestation.ts). Until then
+ * a new keyset or presignature stays in memory and is wiped at the deadline; a refreshed share is
+ * sealed as pending beside the old one, as the coordinator path does (airgap-group-outcome.ts).
  *
  * No engine state is written to disk: a node that restarts mid-session loses its part (the row is
  * closed as NODE_RESTARTED) and the session is requested again.
  */
-import { randomUUID } from 'node:crypto';
-import type { PublicResult, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
+import type { PublicResult, RefreshApproval, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
 import { fail } from '../errors';
 import type { ErrorCode } from '../../preload/contract';
 import type { SessionResult } from '../mpc/index';
 import { BundleInbox, BundleTransport, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
-import { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS } from './airgap-types';
+import { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapGroupHandle, type AirgapGroupHost, type AirgapGroupStatus } from './airgap-types';
 import type { Peer } from './envelope';
 import { ClusterError } from './errors';
 import type { LocalIdentity } from './identity';
-import type { InviteContext } from './invites';
-import type { KeysetRecord } from './keysets';
-import { prepareParticipation, type ParticipationDeps, type PreparedParticipation } from './participation-setup';
+import { prepareParticipation, type PreparedParticipation } from './participation-setup';
 import { createsKeyset, isSetupProtocol } from './protocols';
 import { attestDone, needsAttestations } from './session-attestation';
 import { CompletionExchange, completionBundle, publicResultOf, wipeResult } from './airgap-completion';
-import { newSessionId, RequestRefusal, signSessionRequest, sessionInfoOf } from './session-request';
+import { holdOutcome, keepOutcome, whatStays } from './airgap-group-outcome';
+import { keygenTerms, presignTerms, refreshTerms } from './airgap-group-requests';
+import { isRefreshProtocol, newSessionId, signSessionRequest, sessionInfoOf } from './session-request';
 import { signatureMatchesKeyset } from './signature-check';
 
 /** Protocols this module carries over the air gap (plain signing stays two-party, airgap-sessions.ts). */
-export const GROUP_PROTOCOLS = ['eddsa-keygen', 'ecdsa-keygen', 'ecdsa-presign', 'ecdsa-sign-presigned'] as const;
+export const GROUP_PROTOCOLS = ['eddsa-keygen', 'ecdsa-keygen', 'ecdsa-presign', 'ecdsa-sign-presigned', 'eddsa-refresh', 'ecdsa-refresh-shares'] as const;
 
 export function isGroupProtocol(protocol: string): boolean {
   return (GROUP_PROTOCOLS as readonly string[]).includes(protocol);
 }
 
-/** A multi-party air-gap session; `result` settles once this node kept (or refused) the outcome. */
-export interface AirgapGroupHandle {
-  sessionId: string;
-  info: SessionInfo;
-  result: Promise<PublicResult>;
-}
-
-/** Where an air-gap session stands at this node: for the operator carrying the media. */
-export interface AirgapGroupStatus {
-  sessionId: string;
-  protocol: string;
-  keysetId: string;
-  /** 'rounds' while the protocol runs; 'completion' once this node finished and waits for the others' signed completions. */
-  phase: 'rounds' | 'completion';
-  /** The last round this node wrote (0 before its first). */
-  round: number;
-  /** Parties whose bundle this node still needs to go on (their round `round`, or their completion). */
-  waitingFor: string[];
-  deadlineAt: number;
-}
-
-export interface AirgapGroupHost {
-  deps: ParticipationDeps;
-  identity(): Promise<LocalIdentity>;
-  /** The cluster this node belongs to (its configured name, or its coordinator's); null when none. */
-  clusterId(): string | null;
-  inviteContext(me: LocalIdentity, clusterId: string | null, maxTtlMs: number): InviteContext;
-  refuseRequest(sessionId: string, refusal: RequestRefusal, transport: 'airgap'): void;
-  /** This node's yes to requesting a signature; returns the permit id. */
-  preAuthorize(keyset: KeysetRecord, body: Omit<SessionRequestBody, 'v' | 'requester'>, me: LocalIdentity): string | null;
-}
+export type { AirgapGroupHandle, AirgapGroupHost, AirgapGroupStatus } from './airgap-types';
 
 interface GroupRun {
   info: SessionInfo;
@@ -127,23 +99,26 @@ export class AirgapGroupSessions {
   /** A 2-of-3 key generation with this node and its two enrolled peers, by file bundles written into `outDir`. */
   async keygen(scheme: 'eddsa' | 'ecdsa', outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapGroupHandle> {
     const me = await this.host.identity();
-    const clusterId = this.requireClusterId();
-    const members = this.host.deps.membership.members();
-    if (members.length !== 3) fail('CLUSTER_NOT_READY', `A 2-of-3 key generation needs this node and two enrolled, non-quarantined peers; ${members.length - 1} peer(s) are enrolled.`);
-    const keysetId = `ks-${randomUUID()}`;
+    const terms = keygenTerms(this.host.deps, this.requireClusterId(), scheme, this.deadline(options.ttlMs));
     // The operator started this key generation here: this node takes its own request.
-    this.host.deps.keygenWindow.startedHere(keysetId);
-    return this.open(me, { clusterId, sessionId: newSessionId(), protocol: `${scheme}-keygen`, keysetId, parties: members, threshold: 2, permitId: null, deadlineAt: this.deadline(options.ttlMs) }, outDir);
+    this.host.deps.keygenWindow.startedHere(terms.keysetId);
+    return this.open(me, terms, outDir);
   }
 
   /** One ECDSA presign of `keysetId` by this node and `partner`, by file bundles. */
   async presign(keysetId: string, partner: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapGroupHandle> {
     const me = await this.host.identity();
-    const keyset = this.host.deps.keysets.active(keysetId);
-    if (keyset.scheme !== 'ecdsa') fail('MPC_SESSION_REJECTED', 'Presignatures exist only for ECDSA keysets.', { keysetId });
-    const parties = keyset.participants.filter((p) => p.nodeId === me.nodeId || p.nodeId === partner);
-    if (partner === me.nodeId || parties.length !== keyset.threshold) fail('MPC_SESSION_REJECTED', `Node ${partner} is not another member of keyset ${keysetId}.`, { keysetId });
-    return this.open(me, { clusterId: keyset.clusterId, sessionId: newSessionId(), protocol: 'ecdsa-presign', keysetId, parties, threshold: keyset.threshold, shareEpoch: keyset.shareEpoch ?? 0, permitId: null, deadlineAt: this.deadline(options.ttlMs) }, outDir);
+    return this.open(me, presignTerms(this.host.deps, me, keysetId, partner, this.deadline(options.ttlMs)), outDir);
+  }
+
+  /**
+   * A refresh of every share of `keysetId` by this node and all other share holders, by file
+   * bundles; `approval` is the guardians' approval (already spent at this console), which every
+   * node checks against its own guardian registry when it admits the request.
+   */
+  async refresh(keysetId: string, approval: RefreshApproval, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapGroupHandle> {
+    const me = await this.host.identity();
+    return this.open(me, refreshTerms(this.host.deps, me, keysetId, approval, this.deadline(options.ttlMs)), outDir);
   }
 
   /** Signs with a ready presignature of `keysetId` (one round), by file bundles to its quorum partner. */
@@ -274,6 +249,8 @@ export class AirgapGroupSessions {
       peers = await d.membership.peersFor(info, me);
       writeRequest?.();
       d.records.recordStart(info, prepared.decision, 'airgap');
+      // The guardians' approval is spent at this node once it joined the refresh.
+      if (isRefreshProtocol(info.protocol)) d.refreshes.joined(prepared.request);
     } catch (error) {
       prepared.share?.fill(0);
       prepared.aux?.fill(0);
@@ -324,6 +301,12 @@ export class AirgapGroupSessions {
       r.settle.resolve(pub);
       return;
     }
+    try {
+      holdOutcome(this.host.deps, r.info, outcome);
+    } catch (error) {
+      wipeResult(outcome);
+      return this.end(r, error instanceof ClusterError ? error : new ClusterError({ errorClass: 'permanent', code: 'INTERNAL', reason: 'The outcome could not be kept sealed at this node; nothing was changed.' }));
+    }
     r.pending = outcome;
     r.own = pub;
     const attestation = attestDone(r.me, r.info, pub);
@@ -343,13 +326,12 @@ export class AirgapGroupSessions {
     const gap = r.completions.gap(r.own, (id) => d.membership.nodeKey(id));
     if (gap) {
       d.audit.append({ type: 'MPC_COMPLETION_UNPROVEN', actor: 'system', subject: r.info.sessionId, details: { protocol: r.info.protocol, keysetId: r.info.keysetId, gap, transport: 'airgap' } });
-      return this.end(r, new ClusterError({ errorClass: 'permanent', code: 'COMPLETION_UNPROVEN', reason: `The completions carried by file do not prove that every party finished: ${gap}. Nothing of the session was kept.`.slice(0, 500) }));
+      return this.end(r, new ClusterError({ errorClass: 'permanent', code: 'COMPLETION_UNPROVEN', reason: `The completions carried by file do not prove that every party finished: ${gap}. ${whatStays(r.info, true)}`.slice(0, 500) }));
     }
     const pending = r.pending;
     this.close(r);
     try {
-      if (r.info.protocol === 'ecdsa-presign') d.pool.store(r.info, pending, r.prepared.shareEpoch ?? null);
-      d.records.finish(r.info, 'completed', pending, undefined, r.own);
+      keepOutcome(d, r.info, pending, r.own, r.prepared.shareEpoch ?? null);
     } finally {
       wipeResult(pending);
     }
@@ -362,7 +344,7 @@ export class AirgapGroupSessions {
     if (!r) return;
     const missing = r.completions.missing();
     const reason = r.own
-      ? `The session passed its deadline before the signed completion of node(s) ${missing.map((id) => `${id.slice(0, 8)}…`).join(', ')} came back by file. Nothing of it was kept; request it again.`
+      ? `The session passed its deadline before the signed completion of node(s) ${missing.map((id) => `${id.slice(0, 8)}…`).join(', ')} came back by file. ${whatStays(r.info, true)}`
       : 'The air-gap session passed its deadline before every bundle came back. Nothing of it was kept; request it again.';
     this.end(r, new ClusterError({ errorClass: 'transient', code: r.own ? 'COMPLETION_UNPROVEN' : 'DEADLINE_PASSED', reason }));
   }

@@ -26,6 +26,8 @@ const SETUP_WORDS: Record<string, string> = {
   'eddsa-keygen': 'Create a new 2-of-3 EdDSA (Solana) keyset: this node generates its share and keeps it once all three nodes confirmed by file.',
   'ecdsa-keygen': 'Create a new 2-of-3 ECDSA (Ethereum) keyset with its auxiliary data: this node generates its share and keeps it once all three nodes confirmed by file.',
   'ecdsa-presign': 'Make one presignature of this keyset with the requester (nothing is signed now); kept once both confirmed by file.',
+  'eddsa-refresh': 'Refresh every share of this keyset under two guardians\' approval (same key and address; this node checks the approval against its own guardians): the new share stays sealed beside the old one until all three nodes confirmed by file.',
+  'ecdsa-refresh-shares': 'Refresh every share of this ECDSA keyset under two guardians\' approval (same key, address and auxiliary data; this node checks the approval against its own guardians): the new share stays sealed beside the old one until all three nodes confirmed by file.',
 };
 
 function whatIsAsked(facts: AirgapRequestFacts): Pick<AirgapRequestView, 'kind' | 'description' | 'permitId'> {

@@ -5,7 +5,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { PublicResult, SessionInfo, SessionRequestBody } from '../coordinator/protocol';
 import type { MpcSigner } from '../mpc/index';
-import type { AirgapGroupHandle } from './airgap-group';
+import type { KeysetRecord } from './keysets';
+import type { ParticipationDeps } from './participation-setup';
 import type { AirgapRefusals } from './airgap-refusals';
 import type { Peer } from './envelope';
 import type { SessionFailure } from './errors';
@@ -100,4 +101,36 @@ export interface AirgapHost {
   /** Refusals by this node's operator (kept across restarts) and forged refusals dropped. */
   refusals: AirgapRefusals;
   nodeName(nodeId: string): string | null;
+}
+
+/** A multi-party air-gap session; `result` settles once this node kept (or refused) the outcome. */
+export interface AirgapGroupHandle {
+  sessionId: string;
+  info: SessionInfo;
+  result: Promise<PublicResult>;
+}
+
+/** Where an air-gap session stands at this node: for the operator carrying the media. */
+export interface AirgapGroupStatus {
+  sessionId: string;
+  protocol: string;
+  keysetId: string;
+  /** 'rounds' while the protocol runs; 'completion' once this node finished and waits for the others' signed completions. */
+  phase: 'rounds' | 'completion';
+  /** The last round this node wrote (0 before its first). */
+  round: number;
+  /** Parties whose bundle this node still needs to go on (their round `round`, or their completion). */
+  waitingFor: string[];
+  deadlineAt: number;
+}
+
+export interface AirgapGroupHost {
+  deps: ParticipationDeps;
+  identity(): Promise<LocalIdentity>;
+  /** The cluster this node belongs to (its configured name, or its coordinator's); null when none. */
+  clusterId(): string | null;
+  inviteContext(me: LocalIdentity, clusterId: string | null, maxTtlMs: number): InviteContext;
+  refuseRequest(sessionId: string, refusal: RequestRefusal, transport: 'airgap'): void;
+  /** This node's yes to requesting a signature; returns the permit id. */
+  preAuthorize(keyset: KeysetRecord, body: Omit<SessionRequestBody, 'v' | 'requester'>, me: LocalIdentity): string | null;
 }

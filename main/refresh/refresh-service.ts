@@ -10,6 +10,7 @@ import type { Db } from '../store/database';
 import { refreshDue } from './refresh-schedule';
 import type { ApprovalRequestView } from '../../preload/channels/guardians';
 import type { AuditLog } from '../audit/audit-log';
+import type { AirgapGroupHandle } from '../cluster/airgap-types';
 import type { ClusterService, KeysetRecord } from '../cluster/cluster-service';
 import type { RefreshApproval } from '../coordinator/protocol';
 import { AppFailure, fail } from '../errors';
@@ -118,6 +119,24 @@ export class RefreshService {
       if (pending && error instanceof AppFailure && error.code !== 'REFRESH_INTERRUPTED') {
         fail(error.code, `${error.message} This node holds the refresh's new share sealed beside the old one: choose "Finish interrupted refresh" to prove which one the other nodes hold.`, { ...error.details, keysetId, pendingEpoch: pending.toEpoch });
       }
+      throw error;
+    }
+  }
+
+  /**
+   * Starts the approved refresh by file bundles written into `outDir` (every share holder takes
+   * part by importing them). The approval is checked and spent here as for `run`; the keyset
+   * switches to its new share once every party's signed completion came back by file.
+   */
+  async runByFiles(keysetId: string, requestId: string, outDir: string, options: { ttlMs?: number } = {}): Promise<AirgapGroupHandle> {
+    const before = this.o.cluster.refreshRequests.precheck(keysetId, false);
+    const parameters = await this.parameters(before, false);
+    const { proof, approvers } = spendGuardedApproval(this.o.guardians, REFRESH_OPERATION, keysetId, parameters, requestId);
+    this.o.audit.append({ type: 'KEYSET_REFRESH_STARTED', actor: 'operator', subject: keysetId, details: { requestId, approvers, fromEpoch: before.shareEpoch, newAux: false, transport: 'airgap' } });
+    try {
+      return await this.o.cluster.airgapGroup.refresh(keysetId, proof, outDir, options);
+    } catch (error) {
+      this.o.audit.append({ type: 'KEYSET_REFRESH_FAILED', actor: 'operator', subject: keysetId, details: { requestId, code: error instanceof AppFailure ? error.code : 'INTERNAL', newShareSealedHere: false, transport: 'airgap' } });
       throw error;
     }
   }

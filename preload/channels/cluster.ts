@@ -284,6 +284,16 @@ export const clusterChannels = {
    * this node's first round into `folder` (this node's cluster must be configured).
    */
   'cluster.airgapKeygen': { request: z.strictObject({ scheme: z.enum(['eddsa', 'ecdsa']), folder }), activity: true },
+  /**
+   * Starts one ECDSA presign of `keysetId` with `partner` by file bundles: writes the signed
+   * request and this node's first round into `folder`.
+   */
+  'cluster.airgapPresign': { request: z.strictObject({ keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/), partner: nodeId, folder }), activity: true },
+  /**
+   * Starts a refresh of every share of `keysetId` by file bundles under the guardian request
+   * `requestId` (two guardians approved it; spent here): all share holders import and answer.
+   */
+  'cluster.airgapRefresh': { request: z.strictObject({ keysetId: z.string().regex(/^[a-z0-9-]{1,64}$/), requestId: z.string().min(1).max(64), folder }), activity: true },
   /** The multi-party air-gap sessions running here, with their round and whose bundles they wait for. */
   'cluster.airgapProgress': { request: noArguments, activity: false },
   /** Session requests in `folder` addressed to this node that wait for review: read and checked, nothing joined. */
@@ -321,6 +331,8 @@ export interface ClusterResponses {
   'cluster.airgapSign': AirgapReport;
   'cluster.airgapImport': AirgapReport;
   'cluster.airgapKeygen': AirgapReport;
+  'cluster.airgapPresign': AirgapReport;
+  'cluster.airgapRefresh': AirgapReport;
   'cluster.airgapProgress': AirgapProgressView[];
   'cluster.airgapReview': AirgapRequestView[];
   'cluster.airgapRefuse': AirgapRequestView[];

@@ -3,8 +3,9 @@
  * a presign by two of the three, and a signature with that presignature, every step by file
  * bundles between three folders and no socket connect from any node. The signature recovers to
  * the keyset's address. Then: requests naming parties that differ from the keyset record, rounds
- * from a member outside the session, a replayed signing request. One set of three nodes, with the
- * test-only Paillier primes (no prime search).
+ * from a member outside the session, a replayed signing request; last, a shares-only refresh of
+ * the keyset by files under two guardians' approval. One set of three nodes, with the test-only
+ * Paillier primes (no prime search).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { signSessionRequest } from '../../main/cluster/session-request';
 import { AppFailure } from '../../main/errors';
 import { testPermit } from '../support/authorizer';
 import { allowEverywhere, testPrimes, until } from './support';
+import { approve, enrolGuardians, makeGuardians, REQUESTER } from './backup-support';
 import { carryAll, carryUntilSettled, startAirgapTrio, withoutSockets, type AirgapTrio } from './airgap-group-support';
 
 describe('air gap: ECDSA key generation, presign and presigned signature by file bundles', { timeout: 600_000 }, () => {
@@ -122,5 +124,25 @@ describe('air gap: ECDSA key generation, presign and presigned signature by file
     assert.deepEqual(again.refused, []);
     const afterCount = nodes[1]!.authorizer && 'decisions' in nodes[1]!.authorizer ? (nodes[1]!.authorizer as { decisions: unknown[] }).decisions.length : 0;
     assert.equal(afterCount, before, 'the authorizer was not even asked again');
+  });
+
+  it('refreshes the ECDSA shares by files (auxiliary data kept): every node switches to epoch 1 under the same address', async () => {
+    const { nodes, folders } = trio;
+    const guardians = await makeGuardians();
+    for (const n of nodes) await enrolGuardians(n.services, guardians);
+    const asked = await nodes[0]!.services.refresh.requestApproval(keysetId, { reason: 'quarterly refresh, offline cluster', requester: REQUESTER, ttlMinutes: 60 });
+    await approve(nodes[0]!.services, asked.id, [guardians[0]!, guardians[2]!]);
+    const started = await nodes[0]!.services.refresh.runByFiles(keysetId, asked.id, folders[0]!);
+    assert.equal(started.info.protocol, 'ecdsa-refresh-shares');
+    assert.equal(started.info.auxId, undefined);
+    const run = await carryUntilSettled(trio, 0, started, [0, 1, 2], { ms: 300_000 });
+    assert.deepEqual(run.refused, []);
+    for (const i of [0, 1, 2]) settledOk(run.outcomes.get(i), `node ${i}`);
+    for (const n of nodes) {
+      const k = n.services.cluster.keyset(keysetId)!;
+      assert.equal(k.shareEpoch, 1);
+      assert.equal(k.address, address);
+      assert.equal(n.services.cluster.keysetRefreshes.pending(keysetId), null);
+    }
   });
 });

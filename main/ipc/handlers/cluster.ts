@@ -1,6 +1,7 @@
 import QRCode from 'qrcode';
 import type { AirgapProgressView, AirgapReport, AirgapRequestView, ClusterStatus, KeyCheckView, KeysetView } from '../../../preload/contract';
 import { airgapRequestView } from '../../cluster/airgap-review';
+import type { AirgapGroupHandle } from '../../cluster/airgap-types';
 import { fail } from '../../errors';
 import type { KeysetRecord } from '../../cluster/cluster-service';
 import { PRESIGNATURE_POOL_CAP } from '../../cluster/presignature-refill';
@@ -13,7 +14,7 @@ function requireFolder(path: string): string {
   return path;
 }
 
-export function clusterHandlers({ vault, cluster, lab, exit }: Services): HandlersFor<'cluster.'> {
+export function clusterHandlers({ vault, cluster, lab, exit, refresh }: Services): HandlersFor<'cluster.'> {
   const reviewList = async (folder: string): Promise<AirgapRequestView[]> => {
     const keysetLabel = (keysetId: string) => {
       const k = cluster.keyset(keysetId);
@@ -25,6 +26,12 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
   const progress = (): AirgapProgressView[] =>
     vault.unlocked ? cluster.airgapGroup.status().map((s) => ({ ...s, waitingFor: s.waitingFor.map((nodeId) => ({ nodeId, name: cluster.node(nodeId)?.name ?? null })) })) : [];
   const waiting = () => [...cluster.airgapSessions().map((s) => s.sessionId), ...cluster.airgapGroup.handles().map((s) => s.sessionId)];
+  /** A multi-party session requested here: its request and first round are in the folder. */
+  const started = (handle: AirgapGroupHandle): AirgapReport => {
+    // The outcome arrives with later imports; a refusal then is recorded on the session row.
+    handle.result.catch(() => undefined);
+    return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: waiting(), pending: [], refusedEarlier: [], progress: progress() };
+  };
   const status = (): ClusterStatus => {
     const unlocked = vault.unlocked;
     return {
@@ -124,13 +131,9 @@ export function clusterHandlers({ vault, cluster, lab, exit }: Services): Handle
       const report = await cluster.airgapImport(folder, folder, { approve: new Set(request.approve) });
       return { sessionId: null, bundles: report.imported, refused: report.refused, joined: [...report.joined, ...report.joinedGroup].map((j) => j.sessionId), waiting: waiting(), pending: report.pending, refusedEarlier: report.refusedEarlier, progress: progress() };
     },
-    'cluster.airgapKeygen': async (request): Promise<AirgapReport> => {
-      const folder = requireFolder(request.folder);
-      const handle = await cluster.airgapGroup.keygen(request.scheme, folder);
-      // The outcome arrives with later imports; a refusal then is recorded on the session row.
-      handle.result.catch(() => undefined);
-      return { sessionId: handle.sessionId, bundles: 1, refused: [], joined: [], waiting: waiting(), pending: [], refusedEarlier: [], progress: progress() };
-    },
+    'cluster.airgapKeygen': async (request): Promise<AirgapReport> => started(await cluster.airgapGroup.keygen(request.scheme, requireFolder(request.folder))),
+    'cluster.airgapPresign': async (request): Promise<AirgapReport> => started(await cluster.airgapGroup.presign(request.keysetId, request.partner, requireFolder(request.folder))),
+    'cluster.airgapRefresh': async (request): Promise<AirgapReport> => started(await refresh.runByFiles(request.keysetId, request.requestId, requireFolder(request.folder))),
     'cluster.airgapProgress': async (): Promise<AirgapProgressView[]> => progress(),
     'cluster.airgapReview': async (request): Promise<AirgapRequestView[]> => reviewList(requireFolder(request.folder)),
     'cluster.airgapRefuse': async (request): Promise<AirgapRequestView[]> => {

@@ -1,14 +1,17 @@
 import { useEffect, useState } from 'react';
-import type { AirgapProgressView, AirgapReport, AppError } from '../../../preload/contract';
+import type { AirgapProgressView, AirgapReport, AppError, KeysetView } from '../../../preload/contract';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Time } from '../components/Time';
+import { AirgapGroupActions } from './AirgapGroupActions';
 
 const PROTOCOL_WORDS: Record<string, string> = {
   'eddsa-keygen': 'EdDSA key generation',
   'ecdsa-keygen': 'ECDSA key generation',
   'ecdsa-presign': 'Presign',
   'ecdsa-sign-presigned': 'Presigned signature',
+  'eddsa-refresh': 'EdDSA share refresh',
+  'ecdsa-refresh-shares': 'ECDSA share refresh',
 };
 
 /** Whose bundle a session waits for, in one sentence. */
@@ -20,10 +23,10 @@ function waitingSentence(p: AirgapProgressView): string {
 }
 
 /**
- * Key generation by files between the three nodes, and where each multi-party air-gap session
- * stands here: the round written and whose bundle it waits for. Refreshed every two seconds.
+ * Key generation by files between the three nodes, presign and share refresh of a keyset by
+ * files (AirgapGroupActions), and where each multi-party air-gap session stands here: the round written and whose bundle it waits for. Refreshed every two seconds.
  */
-export function AirgapGroupPanel({ folder, report, onReport }: { folder: string; report: AirgapReport | null; onReport(r: AirgapReport): void }) {
+export function AirgapGroupPanel({ folder, keysets, report, onReport }: { folder: string; keysets: KeysetView[]; report: AirgapReport | null; onReport(r: AirgapReport): void }) {
   const [scheme, setScheme] = useState<'eddsa' | 'ecdsa'>('eddsa');
   const [error, setError] = useState<AppError | null>(null);
   const [progress, setProgress] = useState<AirgapProgressView[]>([]);
@@ -61,6 +64,7 @@ export function AirgapGroupPanel({ folder, report, onReport }: { folder: string;
         </button>
       </div>
       <ErrorNotice error={error} onDismiss={() => setError(null)} />
+      <AirgapGroupActions folder={folder} keysets={keysets} onReport={onReport} />
       {progress.length > 0 ? (
         <ul className="small" data-testid="airgap-progress">
           {progress.map((p) => (

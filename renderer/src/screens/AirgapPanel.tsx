@@ -70,7 +70,7 @@ export function AirgapPanel({ keysets, onError, onChanged }: { keysets: KeysetVi
           Import bundles from folder
         </button>
       </div>
-      <AirgapGroupPanel folder={folder.trim()} report={report} onReport={setReport} />
+      <AirgapGroupPanel folder={folder.trim()} keysets={keysets} report={report} onReport={setReport} />
       <AirgapReview folder={folder.trim()} onReport={setReport} />
       <AirgapQr folder={folder.trim()} onReport={setReport} />
       {report ? (
