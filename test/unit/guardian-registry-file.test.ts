@@ -55,7 +55,7 @@ describe('the guardian registry file', () => {
     await adoptRefused(variant((f) => (f.guardians[2] = { ...f.guardians[1]!, name: 'Sam again' })));
     await adoptRefused(variant((f) => f.guardians.pop()));
     await adoptRefused('{"format":');
-    await adoptRefused(text + ' '.repeat(17 * 1024));
+    await adoptRefused(text + ' '.repeat(129 * 1024));
     assert.equal(node.services.guardians.registry().guardians.length, 0, 'nothing was enrolled');
   });
 
