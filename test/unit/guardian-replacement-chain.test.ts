@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Wallet, type BaseWallet } from 'ethers';
+import { HDNodeWallet, Mnemonic, Wallet, type BaseWallet } from 'ethers';
 import { REGISTRY_FILE_FORMAT, type GuardianRegistryFile } from '../../main/guardians/registry-file';
 import type { ReplacementStep } from '../../main/guardians/replacement-chain';
 import { APPROVAL_DOMAIN, APPROVAL_TYPES, ENROLMENT_TYPES, payloadHash, type ApprovalMessage } from '../../main/guardians/typed-data';
 import { guardedApprovalProof } from '../../main/guardians/guarded-approval';
 import { refreshParameters, verifyRefreshApproval, type RefreshTerms } from '../../main/refresh/refresh-approval';
 import { rejectsWith } from '../cluster/backup-support';
-import { enrolThree, guardianFixture, softwareKey, type GuardianFixture } from '../support/guardians';
+import { EMULATOR_MNEMONIC } from '../emulators/ledger-eth/emulator';
+import { enrolThree, guardianFixture, LEDGER_PATH, softwareKey, type GuardianFixture } from '../support/guardians';
 import { GOOD_PASSPHRASE } from '../support/services';
 
 const NORA_PASS = 'nora willow granite beacon 23';
@@ -80,22 +81,26 @@ describe('a guardian replacement reaches a signer node', () => {
     assert.equal(node.services.audit.list({ type: 'GUARDIAN_REPLACED' }).total, replacedBefore);
     return err;
   };
-  const approvalMessage = (step: ReplacementStep, nonce: string): ApprovalMessage => ({
+  const approvalMessage = (step: ReplacementStep, nonce: string, vaultId = file.vaultId): ApprovalMessage => ({
     requestId: step.requestId,
-    payloadHash: payloadHash(file.vaultId, 'guardian.replace', step.subject, step.parameters, step.context),
+    payloadHash: payloadHash(vaultId, 'guardian.replace', step.subject, step.parameters, step.context),
     operation: 'guardian.replace',
     nonce,
     expiry: Math.floor(step.expiresAt / 1000),
     decision: 'approve',
   });
-  const approvalBy = async (wallet: BaseWallet, step: ReplacementStep) => {
+  const approvalBy = async (wallet: BaseWallet, step: ReplacementStep, vaultId = file.vaultId) => {
     const nonce = `0x${randomUUID().replace(/-/g, '').padEnd(64, '0')}`;
-    return { address: wallet.address, nonce, signature: await wallet.signTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, approvalMessage(step, nonce)) };
+    return { address: wallet.address, nonce, signature: await wallet.signTypedData(APPROVAL_DOMAIN, APPROVAL_TYPES, approvalMessage(step, nonce, vaultId)) };
   };
-  /** A replacement approved by `approvers`, its new guardian proven by `newKey` (as the terms name it). */
-  const craftedStep = async (replacedAddress: string, replacedName: string, newKey: BaseWallet, newName: string, newKind: 'ledger' | 'software', newPath: string | null, approvers: BaseWallet[]) => {
+  const proofBy = async (key: BaseWallet, name: string, vaultId = file.vaultId) => {
     const challenge = `0x${'5a'.repeat(32)}`;
-    const proof = { challenge, signature: await newKey.signTypedData(APPROVAL_DOMAIN, ENROLMENT_TYPES, { vaultId: file.vaultId, guardianName: newName, challenge }) };
+    return { challenge, signature: await key.signTypedData(APPROVAL_DOMAIN, ENROLMENT_TYPES, { vaultId, guardianName: name, challenge }) };
+  };
+  /** A replacement approved by `approvers`, its new guardian proven by `proofKey` (by default the key the terms name). */
+  const craftedStep = async (replacedAddress: string, replacedName: string, newKey: BaseWallet, newName: string, newKind: 'ledger' | 'software', newPath: string | null, approvers: BaseWallet[], options: { proofKey?: BaseWallet; vaultId?: string } = {}) => {
+    const vaultId = options.vaultId ?? file.vaultId;
+    const proof = await proofBy(options.proofKey ?? newKey, newName, vaultId);
     const step: ReplacementStep = {
       requestId: randomUUID(),
       subject: randomUUID(),
@@ -104,7 +109,7 @@ describe('a guardian replacement reaches a signer node', () => {
       context: { requestedBy: 'operator', requesterAddress: null },
       approvals: [],
     };
-    for (const w of approvers) step.approvals.push(await approvalBy(w, step));
+    for (const w of approvers) step.approvals.push(await approvalBy(w, step, vaultId));
     return { step, entry: { name: newName, kind: newKind, address: newKey.address, derivationPath: newPath, proof } };
   };
 
@@ -158,12 +163,13 @@ describe('a guardian replacement reaches a signer node', () => {
     await refused(await variant((f) => (f.guardians[1] = { name: 'Mallory', kind: 'software', address: mallory.address, derivationPath: null, proof: { challenge, signature } }))(), 'GUARDIAN_FILE_INVALID', /does not match the end of its replacement chain/);
   });
 
-  it('refuses a Ledger guardian without a derivation path, even approved by two guardians', async () => {
-    const { step, entry } = await craftedStep(wallets.omar.address, 'Omar', Wallet.createRandom(), 'Lex', 'ledger', null, [wallets.nora, wallets.omar]);
-    await refused(await variant((f) => {
-      f.replacements.push(step);
-      f.guardians[2] = entry;
-    })(), 'GUARDIAN_FILE_INVALID', /"Lex" is a Ledger guardian without a derivation path/);
+  it('refuses a new guardian whose proof another key signed, and a Ledger guardian without a derivation path, even approved by two guardians', async () => {
+    const appended = async (crafted: Awaited<ReturnType<typeof craftedStep>>) => variant((f) => {
+      f.replacements.push(crafted.step);
+      f.guardians[2] = crafted.entry;
+    })();
+    await refused(await appended(await craftedStep(wallets.omar.address, 'Omar', Wallet.createRandom(), 'Lex', 'software', null, [wallets.nora, wallets.omar], { proofKey: Wallet.createRandom() })), 'GUARDIAN_FILE_INVALID', /enrolment proof of "Lex" was not signed by/);
+    await refused(await appended(await craftedStep(wallets.omar.address, 'Omar', Wallet.createRandom(), 'Lex', 'ledger', null, [wallets.nora, wallets.omar])), 'GUARDIAN_FILE_INVALID', /"Lex" is a Ledger guardian without a derivation path/);
   });
 
   it('follows the chain: both replacements applied and audited; a refresh approved by the new guardian and an old one is then admitted', async () => {
@@ -198,5 +204,23 @@ describe('a guardian replacement reaches a signer node', () => {
       f.replacements.push(step);
       f.guardians[2] = entry;
     })(), 'GUARDIAN_CHAIN_ROLLBACK', /Replacement 3 of 3 .* would make .* a guardian again, but this node replaced that key \("Sam"\)/);
+  });
+
+  it("refuses a replacement its guardians approved in another vault's registry", async () => {
+    // The same keys, proven and approving in vault Y: this node's guardians came from the console's vault.
+    const other = randomUUID();
+    const lena = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(EMULATOR_MNEMONIC), `m/${LEDGER_PATH}`);
+    const { step, entry } = await craftedStep(wallets.omar.address, 'Omar', Wallet.createRandom(), 'Xavier', 'software', null, [lena, wallets.nora], { vaultId: other });
+    const body = JSON.stringify({
+      ...file,
+      vaultId: other,
+      guardians: [
+        { ...file.guardians[0]!, proof: await proofBy(lena, 'Lena', other) },
+        { ...file.guardians[1]!, proof: await proofBy(wallets.nora, 'Nora', other) },
+        entry,
+      ],
+      replacements: [step],
+    });
+    await refused(body, 'GUARDIAN_SETUP_CONFLICT', new RegExp(`came from vault ${file.vaultId}, and guardians.json is from vault ${other}`));
   });
 });
