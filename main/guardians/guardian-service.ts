@@ -7,7 +7,7 @@
  * passphrase (an unlocked screen proves nothing about who sits at it), or a guardian whose own
  * key signs the request; an approval from that key never counts.
  */
-import type { ApprovalDecision, ApprovalRequestList, ApprovalRequestView, GuardianKind, GuardianRegistry, RequestFileExport, SoftwareKeyCreated } from '../../preload/contract';
+import type { ApprovalDecision, ApprovalRequestList, ApprovalRequestView, GuardianKind, GuardianRegistry, RegistryFileExport, RequestFileExport, SoftwareKeyCreated } from '../../preload/contract';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../errors';
@@ -91,15 +91,17 @@ export class GuardianService implements OperationGuard {
   }
 
   /** Writes the registry file into the data folder's exports (0600) for the operator to carry to a signer node. */
-  exportRegistryFile(): { fileName: string; path: string; json: string } {
-    const json = this.registryFileJson();
+  exportRegistryFile(): RegistryFileExport {
+    this.ctx.requireUnlocked();
+    const file = registryFile(this.ctx, this.registryStore.active());
+    const json = `${JSON.stringify(file, null, 2)}\n`;
     const fileName = `guardian-registry-${this.ctx.vaultId().slice(0, 8)}.json`;
     const dir = join(this.options.dataDir, 'exports');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, fileName);
     writeFileSync(path, json, { mode: 0o600 });
-    this.ctx.audit.append({ type: 'GUARDIAN_REGISTRY_EXPORTED', actor: 'operator', subject: this.ctx.vaultId(), details: { file: path, guardians: this.registryStore.active().map((g) => g.address) } });
-    return { fileName, path, json };
+    this.ctx.audit.append({ type: 'GUARDIAN_REGISTRY_EXPORTED', actor: 'operator', subject: this.ctx.vaultId(), details: { file: path, guardians: this.registryStore.active().map((g) => g.address), replacements: file.replacements.length } });
+    return { fileName, path, json, replacements: file.replacements.length };
   }
 
   /**

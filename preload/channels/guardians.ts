@@ -183,6 +183,8 @@ export interface RegistryFileExport {
   fileName: string;
   path: string;
   json: string;
+  /** Guardian replacements the file carries (each with its two approvals), for nodes set up before them. */
+  replacements: number;
 }
 
 export interface SoftwareKeyCreated {

@@ -56,7 +56,9 @@ describe('a guardian replacement reaches a signer node', () => {
     await guardians.signWithKeyFile(second.id, nora.keyFile, NORA_PASS, 'approve');
     guardians.executeReplacement(second.id);
 
-    text = guardians.exportRegistryFile().json;
+    const exported = guardians.exportRegistryFile();
+    assert.equal(exported.replacements, 2, 'the console says how many replacements the file carries');
+    text = exported.json;
     file = JSON.parse(text) as GuardianRegistryFile;
     wallets = { sam: sam.wallet, sofia: sofia.wallet, nora: nora.wallet, omar: omar.wallet };
   });
