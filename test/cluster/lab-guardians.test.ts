@@ -42,7 +42,7 @@ describe('lab nodes follow a guardian replacement made at the console', { timeou
     dir.cleanup();
   });
 
-  it('a lab restart hands the new registry file; each node applies the replacement and audits it', async () => {
+  it('a lab restart hands the new registry file; each node applies the replacement (the replaced guardian kept as replaced)', async () => {
     const ids = await enrolGuardians(s, guardians);
     await s.lab.start();
     pids.push(...s.lab.status().pids);
