@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { fail } from '../errors';
 import { GUARDIAN_COUNT, type GuardianContext } from './context';
 import type { GuardianRow, ProvenGuardian } from './registry';
-import { appliedReplacements, guardianEntrySchema, MAX_CHAIN_STEPS, provenEntry, replacementStepSchema, type ReplacementStep } from './replacement-chain';
+import { appliedReplacements, guardianEntrySchema, MAX_CHAIN_STEPS, provenEntry, refuseFile, replacementStepSchema, type ReplacementStep } from './replacement-chain';
 
 export const REGISTRY_FILE_FORMAT = 'vaultkeeper.guardian-registry/2';
 export const REGISTRY_FILE_FORMAT_V1 = 'vaultkeeper.guardian-registry/1';
@@ -66,31 +66,27 @@ export function registryFile(ctx: GuardianContext, active: readonly GuardianRow[
   };
 }
 
-function refuse(reason: string): never {
-  fail('GUARDIAN_FILE_INVALID', `The guardian registry file cannot be used: ${reason}. Export it again from the console whose guardians this node should know; nothing was changed.`);
-}
-
 /** Parses the file and checks every guardian's enrolment proof; refuses the whole file on any fault. */
 export function readRegistryFile(text: string): AdoptableRegistry {
-  if (Buffer.byteLength(text, 'utf8') > MAX_REGISTRY_FILE_BYTES) refuse(`it is larger than ${MAX_REGISTRY_FILE_BYTES / 1024} KiB`);
+  if (Buffer.byteLength(text, 'utf8') > MAX_REGISTRY_FILE_BYTES) refuseFile(`it is larger than ${MAX_REGISTRY_FILE_BYTES / 1024} KiB`);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    refuse('it is not JSON');
+    refuseFile('it is not JSON');
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    refuse(`${issue?.path.join('.') || 'the file'}: ${issue?.message ?? 'wrong shape'} (a ${REGISTRY_FILE_FORMAT} file lists exactly ${GUARDIAN_COUNT} guardians and at most ${MAX_CHAIN_STEPS} replacements)`);
+    refuseFile(`${issue?.path.join('.') || 'the file'}: ${issue?.message ?? 'wrong shape'} (a ${REGISTRY_FILE_FORMAT} file lists exactly ${GUARDIAN_COUNT} guardians and at most ${MAX_CHAIN_STEPS} replacements)`);
   }
   const file = parsed.data;
   const seen = new Set<string>();
   const names = new Set<string>();
   const guardians = file.guardians.map((g): ProvenGuardian => {
     const address = getAddress(g.address);
-    if (seen.has(address)) refuse(`${address} is listed twice; each guardian needs a key of their own`);
-    if (names.has(g.name)) refuse(`the name "${g.name}" is listed twice`);
+    if (seen.has(address)) refuseFile(`${address} is listed twice; each guardian needs a key of their own`);
+    if (names.has(g.name)) refuseFile(`the name "${g.name}" is listed twice`);
     seen.add(address);
     names.add(g.name);
     return provenEntry(g, file.vaultId);

@@ -60,7 +60,8 @@ export const replacementStepSchema = z.strictObject({
 });
 export type ReplacementStep = z.infer<typeof replacementStepSchema>;
 
-function refuseFile(reason: string): never {
+/** The refusal of a whole registry file, with what to do about it. */
+export function refuseFile(reason: string): never {
   fail('GUARDIAN_FILE_INVALID', `The guardian registry file cannot be used: ${reason}. Export it again from the console whose guardians this node should know; nothing was changed.`);
 }
 
