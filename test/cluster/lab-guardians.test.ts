@@ -1,8 +1,7 @@
 /**
  * The lab after a guardian replacement at the console: its nodes, set up with the first three
  * guardians, follow the replacement at the next lab start (each node checks the two approvals
- * itself), so guarded lab operations are checked there against the console's current guardians.
- * The refresh check itself on a node's registry is in test/unit/guardian-replacement-chain.test.ts.
+ * itself), so a refresh approved by the new guardian and an old one is admitted there.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -42,7 +41,7 @@ describe('lab nodes follow a guardian replacement made at the console', { timeou
     dir.cleanup();
   });
 
-  it('a lab restart hands the new registry file; each node applies the replacement (the replaced guardian kept as replaced)', async () => {
+  it('a lab restart hands the new registry file; each node applies the replacement, and a refresh approved by the new guardian and an old one runs', async () => {
     const ids = await enrolGuardians(s, guardians);
     await s.lab.start();
     pids.push(...s.lab.status().pids);
@@ -63,6 +62,16 @@ describe('lab nodes follow a guardian replacement made at the console', { timeou
       assert.deepEqual(rows.filter((g) => g.status === 'active').map((g) => g.address), current, name);
       assert.deepEqual(rows.filter((g) => g.status === 'replaced').map((g) => g.name), ['Sofia'], name);
     }
+
+    // A refresh approved by Nora (new) and Sam (old) is admitted by both lab nodes and runs.
+    s.cluster.openKeygenWindow(30);
+    const keyset = await s.cluster.createKeyset('eddsa');
+    const refresh = await s.refresh.requestApproval(keyset.keysetId, { reason: 'after the guardian replacement', requester: REQUESTER, ttlMinutes: 60 });
+    await s.guardians.signWithKeyFile(refresh.id, nora.keyFile, 'nora willow granite beacon 23', 'approve');
+    await approve(s, refresh.id, [sam]);
+    const outcome = await s.refresh.run(keyset.keysetId, refresh.id);
+    assert.equal(outcome.toEpoch, outcome.fromEpoch + 1);
+    assert.deepEqual([...outcome.approvers].sort(), ['Nora', 'Sam']);
     await s.lab.stop();
   });
 });
