@@ -28,6 +28,7 @@ import { DATABASE_FILE } from '../store/database';
 import type { VaultService } from '../vault/vault-service';
 import type { ClusterService } from './cluster-service';
 import type { NodeCard } from './identity';
+import { LAB_GUARDIANS_FILE, handLabGuardiansFile } from './lab-guardians';
 import { sourceLauncher, type LabEntry, type LabLauncher, type LabProcess } from './lab-launch';
 
 const PASSPHRASE_RECORD = { type: 'lab-node-passphrase', schemaVersion: 1 } as const;
@@ -71,8 +72,6 @@ interface Child {
   proc: LabProcess;
   lines: string[];
 }
-
-const LAB_GUARDIANS_FILE = 'guardians.json';
 
 export class LabCluster {
   private children: Child[] = [];
@@ -262,15 +261,12 @@ export class LabCluster {
   }
 
   /**
-   * The lab nodes adopt this console's guardians at their first start (`--guardians`), so a refresh
-   * approved here is checked there against the same three keys. The file is written once: a lab
-   * node keeps the guardians it adopted (guardians change only by an approved replacement), so after
-   * a replacement here a refresh on the lab is refused there, naming the keys it does not know.
+   * The lab nodes adopt this console's guardians at their first start (`--guardians`) and follow
+   * the replacements approved here at every later start (lab-guardians.ts), so a refresh approved
+   * here is checked there against the same three keys.
    */
   private writeGuardiansFile(dir: string): void {
-    if (existsSync(join(dir, LAB_GUARDIANS_FILE))) return;
-    const json = this.o.guardians?.() ?? null;
-    if (json) writeFileAtomically(dir, LAB_GUARDIANS_FILE, json);
+    handLabGuardiansFile(dir, this.o.guardians?.() ?? null);
   }
 
   private peerArgs(name: string, dir: string, url: string, init: boolean): string[] {

@@ -7,7 +7,7 @@
  * passphrase (an unlocked screen proves nothing about who sits at it), or a guardian whose own
  * key signs the request; an approval from that key never counts.
  */
-import type { ApprovalDecision, ApprovalRequestList, ApprovalRequestView, GuardianKind, GuardianRegistry, RequestFileExport, SoftwareKeyCreated } from '../../preload/contract';
+import type { ApprovalDecision, ApprovalRequestList, ApprovalRequestView, GuardianKind, GuardianRegistry, RegistryFileExport, RequestFileExport, SoftwareKeyCreated } from '../../preload/contract';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../errors';
@@ -18,6 +18,7 @@ import type { OperationGuard } from './guard';
 import { operationLabel, type GuardedOperationKind } from './guarded-operations';
 import { checkKeyFolder, createKeyFile, KEY_FILE_SCRYPT_N, writeKeyFile } from './key-file';
 import { GuardianRegistryStore, type ProvenGuardian } from './registry';
+import { adoptRegistry, type AdoptionOutcome } from './registry-adoption';
 import { readRegistryFile, registryFile } from './registry-file';
 import { ApprovalRequests, type NewRequest } from './requests';
 import { GuardianSigners, type GuardianSigner, type NewGuardian } from './signers';
@@ -86,40 +87,31 @@ export class GuardianService implements OperationGuard {
   /** The active guardians as a file (public data only) a headless signer node adopts with `--guardians`. */
   registryFileJson(): string {
     this.ctx.requireUnlocked();
-    return `${JSON.stringify(registryFile(this.ctx.vaultId(), this.registryStore.active(), this.ctx.now()), null, 2)}\n`;
+    return `${JSON.stringify(registryFile(this.ctx, this.registryStore.active()), null, 2)}\n`;
   }
 
   /** Writes the registry file into the data folder's exports (0600) for the operator to carry to a signer node. */
-  exportRegistryFile(): { fileName: string; path: string; json: string } {
-    const json = this.registryFileJson();
+  exportRegistryFile(): RegistryFileExport {
+    this.ctx.requireUnlocked();
+    const file = registryFile(this.ctx, this.registryStore.active());
+    const json = `${JSON.stringify(file, null, 2)}\n`;
     const fileName = `guardian-registry-${this.ctx.vaultId().slice(0, 8)}.json`;
     const dir = join(this.options.dataDir, 'exports');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, fileName);
     writeFileSync(path, json, { mode: 0o600 });
-    this.ctx.audit.append({ type: 'GUARDIAN_REGISTRY_EXPORTED', actor: 'operator', subject: this.ctx.vaultId(), details: { file: path, guardians: this.registryStore.active().map((g) => g.address) } });
-    return { fileName, path, json };
+    this.ctx.audit.append({ type: 'GUARDIAN_REGISTRY_EXPORTED', actor: 'operator', subject: this.ctx.vaultId(), details: { file: path, guardians: this.registryStore.active().map((g) => g.address), replacements: file.replacements.length } });
+    return { fileName, path, json, replacements: file.replacements.length };
   }
 
   /**
-   * A signer node's first setup from the console's registry file: its three guardians are enrolled
-   * here, each proof checked. A node that has guardians keeps them: "unchanged" when the file names
-   * the same keys, otherwise refused, because guardians change only by an approved replacement.
+   * A signer node's guardians from the console's registry file: all three at first setup; later
+   * only the replacements the file carries, each approved by two of this node's own guardians
+   * (registry-adoption.ts). "unchanged" when the file names the guardians this node has.
    */
-  adoptRegistryFile(text: string, source: string): { outcome: 'enrolled' | 'unchanged'; addresses: string[] } {
+  adoptRegistryFile(text: string, source: string): AdoptionOutcome {
     this.ctx.requireUnlocked();
-    const file = readRegistryFile(text);
-    const addresses = file.guardians.map((g) => g.address);
-    const current = this.registryStore.all();
-    if (current.length > 0) {
-      const active = new Set(current.filter((g) => g.status === 'active').map((g) => g.address));
-      if (active.size === addresses.length && addresses.every((a) => active.has(a))) return { outcome: 'unchanged', addresses };
-      fail('GUARDIAN_SETUP_CONFLICT', `This node already has guardians (${[...active].join(', ')}), and ${source} names others. Guardians change only by a replacement two of them approve; the file was not applied.`);
-    }
-    this.ctx.db.transaction(() => {
-      for (const g of file.guardians) this.registryStore.enrol(g, { file: source, vaultId: file.vaultId });
-    })();
-    return { outcome: 'enrolled', addresses };
+    return adoptRegistry(this.ctx, this.registryStore, readRegistryFile(text), source);
   }
 
   // --- requests ------------------------------------------------------------------------------

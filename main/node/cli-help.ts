@@ -101,14 +101,22 @@ Options
   --trusted-issuers FILE   Permit issuers this node accepts (see Setup files below).
   --guardians FILE         The three guardians this node checks approvals against (refresh, share
                            repair), from the console's Guardians screen ("Export for a signer node"):
-                             { "format": "vaultkeeper.guardian-registry/1", "vaultId": "…",
+                             { "format": "vaultkeeper.guardian-registry/2", "vaultId": "…",
                                "guardians": [ { "name", "kind": "ledger"|"software", "address": "0x…",
-                                                "derivationPath", "proof": { "challenge", "signature" } } ×3 ] }
-                           Public data only. Each guardian's enrolment proof (EIP-712, signed by its key
-                           for that vault and name) is checked here; one bad entry refuses the file.
-                           Applied once, while this node has no guardians (GUARDIANS enrolled 3); later
-                           the same file is "unchanged" and a different one is refused
-                           (GUARDIANS-REFUSED): guardians change only by an approved replacement.
+                                                "derivationPath", "proof": { "challenge", "signature" } } ×3 ],
+                               "replacements": [ { "requestId", "subject", "expiresAt", "parameters",
+                                                   "context", "approvals": [ { "address", "nonce",
+                                                   "signature" } ] } … ] }
+                           Public data only (a /1 file, without replacements, is still read). Each
+                           guardian's enrolment proof (EIP-712, signed by its key for that vault and
+                           name) is checked here; one bad entry refuses the file. A node without
+                           guardians enrols the three (GUARDIANS enrolled 3). A node with guardians
+                           follows the replacements the console applied since (GUARDIANS replaced <n>,
+                           one GUARDIAN-REPLACED line each), only if two of ITS OWN guardians approved
+                           each one and the chain ends at the file's three; the same guardians again
+                           are "unchanged". Anything else, an older file naming a replaced guardian
+                           included, changes nothing: the node exits (code 2) with GUARDIANS-REFUSED
+                           and the reason.
   --policy FILE            Vault policy per keyset (see Setup files below).
   --execution-authorizations FILE
                            Unattended co-signing within a scope (see Setup files below).
@@ -188,7 +196,8 @@ Output
   NODE <node id> <fingerprint>   once the vault is open;  READY <node id>   once connected;
   READY air-gapped               when serving the air gap;  CARD <file> <fingerprint>  for --export-card;
   ENROLLED <node id> <name>      for --enrol-card.
-  GUARDIANS enrolled|unchanged <n> from <file>   for --guardians.
+  GUARDIANS enrolled|unchanged|replaced <n> from <file>   for --guardians, then for each replacement followed:
+  GUARDIAN-REPLACED slot <n> "<old>" <address> -> "<new>" <address> (request <id>, approved by <a> and <b>).
   PRIME_POOL <level>/<target>    as the prime pool fills;  PROGRESS …   of long sessions every 5 s.
   CANCELLED <session> <protocol> keyset <id>   for each session cancelled (--cancel, Ctrl-C, SIGTERM).
   SIGINT/SIGTERM cancel what runs (the peers are told) and stop the node; SIGHUP re-reads the setup files.

@@ -14,7 +14,8 @@
  * The setup files (--trusted-issuers, --policy, --execution-authorizations) are read at start and
  * again on SIGHUP, so an operator adds a keyset's policy without restarting the node. --guardians
  * FILE enrols the console's three guardians at first setup (guardians/registry-file.ts): without
- * them this node refuses every guarded cluster operation (refresh, repair).
+ * them this node refuses every guarded cluster operation (refresh, repair). Later, the same option
+ * follows the replacements the console's newer file carries, each checked here (registry-adoption.ts).
  * Status lines on stdout: NODE, READY, PRIME_POOL level/target (--prime-pool N keeps N entries of
  * pregenerated safe primes, searched in the background while idle) and PROGRESS of long sessions
  * when they start and every 5 s. The running node serves DIR/control.sock (control-socket.ts):
@@ -28,6 +29,7 @@ import { DEFAULT_POLICY } from '../cluster/cluster-service';
 import { MAX_KEYGEN_WINDOW_MINUTES } from '../cluster/session-limits';
 import { MPC_PROTOCOLS, type ClusterProtocol } from '../coordinator/protocol';
 import { isAppFailure } from '../errors';
+import { MAX_REGISTRY_FILE_BYTES } from '../guardians/registry-file';
 import { readBoundedDescriptor, readRegularTextFile } from '../platform/safe-file';
 import { applyNodeSetupFiles } from '../policy/node-setup';
 import { createServices } from '../services';
@@ -158,9 +160,12 @@ async function main(): Promise<void> {
   }
   if (values.guardians) {
     try {
-      const text = readRegularTextFile(values.guardians, { maxBytes: 16 * 1024, what: 'guardian registry file' });
+      const text = readRegularTextFile(values.guardians, { maxBytes: MAX_REGISTRY_FILE_BYTES, what: 'guardian registry file' });
       const adopted = services.guardians.adoptRegistryFile(text, values.guardians);
-      say(`GUARDIANS ${adopted.outcome} ${adopted.addresses.length} from ${values.guardians}`);
+      say(`GUARDIANS ${adopted.outcome} ${adopted.outcome === 'replaced' ? adopted.replaced.length : adopted.addresses.length} from ${values.guardians}`);
+      for (const r of adopted.replaced) {
+        say(`GUARDIAN-REPLACED slot ${r.slot} "${r.previous.name}" ${r.previous.address} -> "${r.next.name}" ${r.next.address} (request ${r.requestId.slice(0, 8)}, approved by ${r.approvers.join(' and ')})`);
+      }
     } catch (error) {
       const why = isAppFailure(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : 'the guardian registry file could not be read';
       die(`GUARDIANS-REFUSED ${why}`);

@@ -20,6 +20,8 @@ export const GUARDIAN_ERROR_CODES = [
   'ENROLMENT_PROOF_INVALID',
   'GUARDIAN_FILE_INVALID',
   'GUARDIAN_SETUP_CONFLICT',
+  'GUARDIAN_CHAIN_QUORUM',
+  'GUARDIAN_CHAIN_ROLLBACK',
   'APPROVAL_REQUEST_NOT_FOUND',
   'APPROVAL_REQUEST_CLOSED',
   'APPROVAL_EXPIRED',
@@ -181,6 +183,8 @@ export interface RegistryFileExport {
   fileName: string;
   path: string;
   json: string;
+  /** Guardian replacements the file carries (each with its two approvals), for nodes set up before them. */
+  replacements: number;
 }
 
 export interface SoftwareKeyCreated {

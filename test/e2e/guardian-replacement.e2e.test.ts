@@ -116,6 +116,12 @@ describe('guardian replacement in the browser', () => {
     assert.ok(rows.some((row) => row.startsWith('3Nora') && row.includes(nora.wallet.address)), rows.join(' | '));
     assert.ok(!rows.some((row) => row.includes('Sofia') || row.includes(sofiaAddress)), 'Sofia is no longer listed');
     await shot('replacement-04-registry');
+
+    // The file for signer nodes now carries the replacement, so nodes set up earlier can follow it.
+    await page.getByTestId('export-registry').click();
+    const exported = page.getByTestId('registry-exported');
+    await exported.waitFor({ timeout: 15_000 });
+    assert.match((await exported.textContent()) ?? '', /Written to .*guardian-registry-[0-9a-f-]{8}\.json, with the guardian replacement made here and the approvals of each\. Copy it/);
   });
 
   it("refuses Sofia's old key, as a key file and as an approval file, and counts Nora's", async () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
-import { REGISTRY_FILE_FORMAT, type GuardianRegistryFile } from '../../main/guardians/registry-file';
+import { REGISTRY_FILE_FORMAT, REGISTRY_FILE_FORMAT_V1, type GuardianRegistryFile } from '../../main/guardians/registry-file';
 import { ENROLMENT_TYPES, APPROVAL_DOMAIN } from '../../main/guardians/typed-data';
 import { rejectsWith } from '../cluster/backup-support';
 import { statSync } from 'node:fs';
@@ -55,7 +55,7 @@ describe('the guardian registry file', () => {
     await adoptRefused(variant((f) => (f.guardians[2] = { ...f.guardians[1]!, name: 'Sam again' })));
     await adoptRefused(variant((f) => f.guardians.pop()));
     await adoptRefused('{"format":');
-    await adoptRefused(text + ' '.repeat(17 * 1024));
+    await adoptRefused(text + ' '.repeat(129 * 1024));
     assert.equal(node.services.guardians.registry().guardians.length, 0, 'nothing was enrolled');
   });
 
@@ -78,6 +78,15 @@ describe('the guardian registry file', () => {
     assert.equal(node.services.guardians.adoptRegistryFile(text, 'guardians.json').outcome, 'unchanged');
   });
 
+  it('still reads a /1 file, which carries no replacements', async () => {
+    const v1 = variant((f) => {
+      (f as { format: string }).format = REGISTRY_FILE_FORMAT_V1;
+      delete (f as Partial<GuardianRegistryFile>).replacements;
+    });
+    assert.equal(node.services.guardians.adoptRegistryFile(v1, 'guardians-v1.json').outcome, 'unchanged');
+    await adoptRefused(variant((f) => ((f as { format: string }).format = REGISTRY_FILE_FORMAT_V1)));
+  });
+
   it('a node that has guardians refuses another set: they change only by an approved replacement', async () => {
     const other = await guardianFixture();
     try {
@@ -95,6 +104,7 @@ describe('the guardian registry file', () => {
     assert.ok(result.ok, JSON.stringify(result));
     assert.equal(statSync(result.value.path).mode & 0o777, 0o600);
     assert.deepEqual((JSON.parse(result.value.json) as GuardianRegistryFile).guardians, file.guardians);
+    assert.equal(result.value.replacements, 0);
   });
 
   it('a console with fewer than three guardians has no file to give', async () => {

@@ -81,7 +81,7 @@ export function GuardiansScreen() {
   const [keyPass, setKeyPass] = useState('');
   const [keyPass2, setKeyPass2] = useState('');
   const [created, setCreated] = useState<SoftwareKeyCreated | null>(null);
-  const [registryFile, setRegistryFile] = useState<string | null>(null);
+  const [registryFile, setRegistryFile] = useState<{ path: string; replacements: number } | null>(null);
 
   const load = useCallback(async () => {
     const result = await api.guardians.list({});
@@ -174,9 +174,14 @@ export function GuardiansScreen() {
       {registry?.complete ? (
         <div aria-label="Guardians for a signer node">
           <h2>Guardians for a signer node</h2>
-          <p className="hint">A headless signer node checks refreshes and share repairs against its own list of guardians. Export this list (names, addresses and the proofs each key signed when it was enrolled; no secret) and start the node once with <code>--guardians FILE</code>. The node checks every proof itself and takes the list only while it has no guardians.</p>
-          <button type="button" className="secondary" disabled={busy} data-testid="export-registry" onClick={() => void run(() => api.guardians.exportRegistryFile({}), (r) => setRegistryFile(r.path))}>Export for a signer node</button>
-          {registryFile ? <p className="notice notice-ok" role="status" data-testid="registry-exported">Written to <code>{registryFile}</code>. Copy it to the signer node&apos;s machine.</p> : null}
+          <p className="hint">A headless signer node checks refreshes and share repairs against its own list of guardians. Export this list (names, addresses and the proofs each key signed when it was enrolled; no secret) and start the node with <code>--guardians FILE</code>. The node checks every proof itself. After a guardian replacement here, export again and restart the node with the new file: it follows each replacement only if two of the guardians it already has approved it.</p>
+          <button type="button" className="secondary" disabled={busy} data-testid="export-registry" onClick={() => void run(() => api.guardians.exportRegistryFile({}), (r) => setRegistryFile({ path: r.path, replacements: r.replacements }))}>Export for a signer node</button>
+          {registryFile ? (
+            <p className="notice notice-ok" role="status" data-testid="registry-exported">
+              Written to <code>{registryFile.path}</code>
+              {registryFile.replacements > 0 ? `, with the ${registryFile.replacements === 1 ? 'guardian replacement' : `${registryFile.replacements} guardian replacements`} made here and the approvals of each` : ''}. Copy it to the signer node&apos;s machine.
+            </p>
+          ) : null}
         </div>
       ) : null}
 
