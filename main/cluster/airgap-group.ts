@@ -92,6 +92,14 @@ export class AirgapGroupSessions {
     });
   }
 
+  /** The operator ends a session here: nothing of it is kept (a refresh's sealed share stays pending). False when none runs under that id. */
+  cancel(sessionId: string, failure: ClusterError): boolean {
+    const r = this.running.get(sessionId);
+    if (!r) return false;
+    this.end(r, failure);
+    return true;
+  }
+
   stopAll(): void {
     for (const r of [...this.running.values()]) this.end(r, new ClusterError({ errorClass: 'transient', code: 'NODE_STOPPED', reason: 'This node stopped (vault locked or console closed) before the air-gap session finished.' }));
   }

@@ -13,7 +13,7 @@ import type { ErrorCode } from '../../preload/contract';
 import { refusalFailure, refusedEarlierSentence, type RefusalRecord } from './airgap-refusals';
 import { BundleInbox, BundleTransport, listBundles, readBundle, sealBundle, verifyBundle, writeBundle, type Bundle } from './airgap';
 import { isGroupProtocol, type AirgapGroupSessions } from './airgap-group';
-import { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapHandle, type AirgapHost, type AirgapImportOptions, type AirgapImportReport, type AirgapKeyset, type AirgapRequestFacts } from './airgap-types';
+import { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapGroupStatus, type AirgapHandle, type AirgapHost, type AirgapImportOptions, type AirgapImportReport, type AirgapKeyset, type AirgapRequestFacts } from './airgap-types';
 import type { Peer } from './envelope';
 import { ClusterError, type SessionFailure } from './errors';
 import type { LocalIdentity } from './identity';
@@ -32,6 +32,7 @@ interface AirgapParticipation {
   outDir: string;
   handle: AirgapHandle;
   timer: NodeJS.Timeout;
+  transport: BundleTransport;
 }
 
 export { AIRGAP_DEFAULT_TTL_MS, AIRGAP_MAX_TTL_MS, type AirgapHandle, type AirgapHost, type AirgapImportOptions, type AirgapImportReport, type AirgapKeyset, type AirgapOutcome, type AirgapRequestFacts } from './airgap-types';
@@ -55,6 +56,32 @@ export class AirgapSessions {
   /** Two-party air-gap signings running here: what they add to the node's load. */
   infos(): SessionInfo[] {
     return [...this.running.values()].map((p) => p.info);
+  }
+
+  /** Where every air-gap session stands here: two-party signings (always waiting on the partner) and the multi-party sessions. */
+  status(): AirgapGroupStatus[] {
+    const signings = [...this.running.values()].map((p): AirgapGroupStatus => ({
+      sessionId: p.info.sessionId,
+      protocol: p.info.protocol,
+      keysetId: p.info.keysetId,
+      phase: 'rounds',
+      round: p.transport.round,
+      waitingFor: p.info.parties.map((x) => x.nodeId).filter((id) => id !== p.me),
+      deadlineAt: p.info.deadlineAt,
+    }));
+    return [...signings, ...this.group.status()];
+  }
+
+  /**
+   * The operator ends an air-gap session at this node; nothing of it is kept. There is no link to
+   * tell the others: they end it at its deadline, or when a refusal from here reaches them.
+   */
+  cancel(sessionId: string): boolean {
+    const failure = new ClusterError({ errorClass: 'transient', code: 'CANCELLED', reason: "The air-gap session was cancelled by this node's operator; the other nodes end it at its deadline." });
+    const p = this.running.get(sessionId);
+    if (!p) return this.group.cancel(sessionId, failure);
+    p.runner.abort(failure);
+    return true;
   }
 
   stopAll(): void {
@@ -340,7 +367,7 @@ export class AirgapSessions {
     );
     result.catch(() => undefined);
     const handle: AirgapHandle = { sessionId: info.sessionId, info, result };
-    this.running.set(info.sessionId, { me: me.nodeId, info, runner, peers, inbox: new BundleInbox(), outDir, handle, timer });
+    this.running.set(info.sessionId, { me: me.nodeId, info, runner, peers, inbox: new BundleInbox(), outDir, handle, timer, transport });
     return handle;
   }
 

@@ -7,6 +7,7 @@
 import { MpcSigner } from '../mpc/index';
 import type { Bundle } from './airgap';
 import type { AirgapGroupSessions } from './airgap-group';
+import type { AirgapGroupStatus } from './airgap-types';
 import { AirgapSessions, type AirgapHandle, type AirgapImportOptions, type AirgapImportReport, type AirgapRequestFacts } from './airgap-sessions';
 import type { SessionInfo } from '../coordinator/protocol';
 import { fail } from '../errors';
@@ -331,10 +332,10 @@ export class ClusterService {
     return this.participations.running();
   }
 
-  /** Cancels a session running at this node (the others are told it failed); false if none. */
+  /** Cancels a session running at this node, through the coordinator (the others are told) or by files; false if none. */
   cancelSession(sessionId: string): boolean {
     this.o.vault.keyRing();
-    return this.participations.cancel(sessionId);
+    return this.participations.cancel(sessionId) || this.airgap.cancel(sessionId);
   }
 
   /** Ends this node's running sessions that `matches` as failed with `reason` (job cancelled, vault locking); the peers are told. */
@@ -383,5 +384,10 @@ export class ClusterService {
 
   airgapSessions(): AirgapHandle[] {
     return this.airgap.handles();
+  }
+
+  /** Where each air-gap session running here stands: round written, whose bundle it waits for. */
+  airgapStatus(): AirgapGroupStatus[] {
+    return this.airgap.status();
   }
 }

@@ -201,4 +201,16 @@ describe('air-gap transport: signed, encrypted file bundles carried between fold
     assert.ok(ed25519.verify(Buffer.from(done.signature, 'hex'), Buffer.from('first'), Buffer.from(publicKey, 'hex')));
     assert.equal(offline.node(ids[1]!)!.status, 'enrolled', 'refused bundles never quarantine the sender');
   });
+
+  it('the operator cancels an air-gap session on this node: it ends failed, leaves the progress list, and cannot be cancelled twice', async () => {
+    const offline = nodes[0]!.services.cluster;
+    const request = await offline.airgapRequest(keysetId, { purpose: 'drill' }, ids[1]!, offlineDir);
+    const shown = offline.airgapStatus().find((s) => s.sessionId === request.sessionId);
+    assert.deepEqual([shown?.protocol, shown?.waitingFor], ['eddsa-sign', [ids[1]]], 'the session shows whose bundle it waits for');
+    assert.equal(offline.cancelSession(request.sessionId), true);
+    await assert.rejects(request.result, (e: unknown) => e instanceof AppFailure && /cancelled by this node's operator/.test(e.message));
+    assert.equal(offline.airgapStatus().some((s) => s.sessionId === request.sessionId), false);
+    assert.equal(offline.sessions().find((s) => s.sessionId === request.sessionId)?.state, 'failed');
+    assert.equal(offline.cancelSession(request.sessionId), false, 'nothing left to cancel');
+  });
 });

@@ -104,4 +104,18 @@ describe('key generation by files from the console', { timeout: 240_000 }, () =>
     assert.equal(new Set(all.map((s) => s.cluster.keyset(keysetId)?.publicKey)).size, 1);
     await item.first().waitFor({ state: 'detached', timeout: 10_000 });
   });
+
+  it('shows a key check by files waiting on its partner, and cancels it on this node', async () => {
+    const airgap = page.getByRole('region', { name: 'Air gap: bundles on removable media' });
+    await airgap.getByLabel('Keyset').selectOption(keysetId);
+    await airgap.getByLabel('Partner node').selectOption({ label: 'node-b' });
+    await airgap.getByRole('button', { name: 'Export key-check request bundle' }).click();
+    const item = page.getByTestId('airgap-progress').locator('li').filter({ hasText: 'EdDSA signature' });
+    await item.filter({ hasText: "Waiting for the partner's next bundle (node-b)." }).waitFor({ timeout: 20_000 });
+    const sessionId = (await item.getAttribute('data-session'))!;
+    await item.getByRole('button', { name: 'Cancel on this node' }).click();
+    await item.waitFor({ state: 'detached', timeout: 10_000 });
+    const row = harness.services.cluster.sessions().find((x) => x.sessionId === sessionId);
+    assert.equal(row?.state, 'failed');
+  });
 });

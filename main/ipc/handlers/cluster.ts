@@ -24,7 +24,7 @@ export function clusterHandlers({ vault, cluster, lab, exit, refresh }: Services
     return (await cluster.airgapPending(folder)).map((facts) => airgapRequestView(facts, { nodeName: (id) => cluster.node(id)?.name ?? null, keysetLabel }));
   };
   const progress = (): AirgapProgressView[] =>
-    vault.unlocked ? cluster.airgapGroup.status().map((s) => ({ ...s, waitingFor: s.waitingFor.map((nodeId) => ({ nodeId, name: cluster.node(nodeId)?.name ?? null })) })) : [];
+    vault.unlocked ? cluster.airgapStatus().map((s) => ({ ...s, waitingFor: s.waitingFor.map((nodeId) => ({ nodeId, name: cluster.node(nodeId)?.name ?? null })) })) : [];
   const waiting = () => [...cluster.airgapSessions().map((s) => s.sessionId), ...cluster.airgapGroup.handles().map((s) => s.sessionId)];
   /** A multi-party session requested here: its request and first round are in the folder. */
   const started = (handle: AirgapGroupHandle): AirgapReport => {

@@ -6,6 +6,8 @@ import { Time } from '../components/Time';
 import { AirgapGroupActions } from './AirgapGroupActions';
 
 const PROTOCOL_WORDS: Record<string, string> = {
+  'eddsa-sign': 'EdDSA signature',
+  'ecdsa-sign': 'ECDSA signature',
   'eddsa-keygen': 'EdDSA key generation',
   'ecdsa-keygen': 'ECDSA key generation',
   'ecdsa-presign': 'Presign',
@@ -16,6 +18,7 @@ const PROTOCOL_WORDS: Record<string, string> = {
 
 /** Whose bundle a session waits for, in one sentence. */
 function waitingSentence(p: AirgapProgressView): string {
+  if (p.protocol.endsWith('-sign')) return `Waiting for the partner's next bundle (${p.waitingFor.map((w) => w.name ?? `${w.nodeId.slice(0, 8)}…`).join(', ')}).`;
   const names = p.waitingFor.map((w) => w.name ?? `${w.nodeId.slice(0, 8)}…`).join(' and ');
   if (p.phase === 'completion') return names ? `All rounds done here; waiting for the signed completion of ${names}. Nothing is kept until it arrives.` : 'All rounds done; checking the completions.';
   if (p.round === 0) return 'Preparing the first round.';
@@ -24,7 +27,8 @@ function waitingSentence(p: AirgapProgressView): string {
 
 /**
  * Key generation by files between the three nodes, presign and share refresh of a keyset by
- * files (AirgapGroupActions), and where each multi-party air-gap session stands here: the round written and whose bundle it waits for. Refreshed every two seconds.
+ * files (AirgapGroupActions), and where each air-gap session stands here: the round written and
+ * whose bundle it waits for, refreshed every two seconds, with a cancel for each.
  */
 export function AirgapGroupPanel({ folder, keysets, report, onReport }: { folder: string; keysets: KeysetView[]; report: AirgapReport | null; onReport(r: AirgapReport): void }) {
   const [scheme, setScheme] = useState<'eddsa' | 'ecdsa'>('eddsa');
@@ -41,6 +45,15 @@ export function AirgapGroupPanel({ folder, keysets, report, onReport }: { folder
     }, 2_000);
     return () => clearInterval(timer);
   }, []);
+
+  // Ends the session here only; nothing of it is kept, and the other nodes end it at its deadline.
+  const cancel = async (sessionId: string) => {
+    setError(null);
+    const r = await api.cluster.cancelSession({ sessionId });
+    if (!r.ok) return setError(r.error);
+    const now = await api.cluster.airgapProgress({});
+    if (now.ok) setProgress(now.value);
+  };
 
   const start = async () => {
     setError(null);
@@ -69,7 +82,10 @@ export function AirgapGroupPanel({ folder, keysets, report, onReport }: { folder
         <ul className="small" data-testid="airgap-progress">
           {progress.map((p) => (
             <li key={p.sessionId} data-session={p.sessionId} data-phase={p.phase}>
-              <strong>{PROTOCOL_WORDS[p.protocol] ?? p.protocol}</strong> <span className="mono">{p.sessionId.slice(0, 16)}…</span>: {waitingSentence(p)} Deadline <Time iso={new Date(p.deadlineAt).toISOString()} />.
+              <strong>{PROTOCOL_WORDS[p.protocol] ?? p.protocol}</strong> <span className="mono">{p.sessionId.slice(0, 16)}…</span>: {waitingSentence(p)} Deadline <Time iso={new Date(p.deadlineAt).toISOString()} />.{' '}
+              <button type="button" className="small" onClick={() => void cancel(p.sessionId)}>
+                Cancel on this node
+              </button>
             </li>
           ))}
         </ul>
