@@ -10,9 +10,10 @@ import type { DecodedTransaction, Transfer } from '../../main/chains/transaction
 import { AppFailure } from '../../main/errors';
 import { sameAddress, toBaseUnits } from '../../main/policy/amounts';
 import { findCoveringAuthorization } from '../../main/policy/authorization-coverage';
-import type { ExecutionAuthorization, ExecutionAuthorizations } from '../../main/policy/execution-authorizations';
+import { scopeLimits, type ExecutionAuthorization, type ExecutionAuthorizations } from '../../main/policy/execution-authorizations';
 import {
-  aboveGuardianThreshold, amountsPerAsset, checkAllowlist, checkAssetsKnown, checkDailyCap, checkDailyCount, checkKillSwitch, checkPerTxMax, checkSigningHours, insideSigningHours, requirePolicy,
+  aboveGuardianThreshold, amountsPerAsset, checkAllowlist, checkAssetsKnown, checkDailyCap, checkDailyCount, checkKillSwitch, checkPerTxMax, checkSigningHours, describeTransaction, insideSigningHours, requirePolicy,
+  windowCounters,
 } from '../../main/policy/policy-checks';
 import { compilePolicy, DAY_MS, type PolicyStore } from '../../main/policy/policy-store';
 import { ALICE, EVM_KEYSET, evmPolicy, MALLORY, USDC } from '../support/permits';
@@ -63,6 +64,20 @@ describe('policy checks at their edges', () => {
   it('allowlist: every destination must be on it (EVM addresses compare without case)', () => {
     checkAllowlist(tx({ destination: ALICE.toLowerCase() }), policy);
     refusedWith('POLICY_DESTINATION_NOT_ALLOWED', () => checkAllowlist(tx({ destination: ALICE }, { destination: MALLORY }), policy), new RegExp(MALLORY));
+    // The refusal names the destination for the screen that offers to look it up.
+    assert.throws(() => checkAllowlist(tx({ destination: MALLORY }), policy), (e: unknown) => e instanceof AppFailure && e.details?.destination === MALLORY);
+  });
+
+  it('the 24 h window is 24 h: counters are read from exactly 86 400 000 ms back', () => {
+    const seen: number[] = [];
+    const store = { cosignedSince: (_k: string, since: number) => (seen.push(since), { perAsset: new Map(), signatures: 0 }) } as unknown as PolicyStore;
+    windowCounters(store, EVM_KEYSET, 100_000_000);
+    assert.deepEqual(seen, [100_000_000 - 86_400_000]);
+  });
+
+  it('describes a transaction with the policy\'s asset names, or by base units when there is no policy', () => {
+    assert.equal(describeTransaction(tx({ amount: 15n * 10n ** 17n }), policy), 'send 1.5 ETH to 0x1111…1111');
+    assert.equal(describeTransaction(tx({ amount: 7n }, { asset: USDC_ASSET, amount: 2n }), null), `send 7 base units of native to 0x1111…1111; send 2 base units of ${USDC_ASSET} to 0x1111…1111`);
   });
 
   it('per-transaction maximum: exactly the maximum passes, one base unit more is refused', () => {
@@ -126,6 +141,7 @@ describe('amounts', () => {
     assert.equal(sameAddress(USDC, checksummed), true);
     assert.equal(sameAddress(checksummed, USDC), true);
     assert.equal(sameAddress(ALICE, MALLORY), false);
+    assert.equal(sameAddress(USDC, USDC.toUpperCase()), false, 'only one of them is an EVM address ("0X…" is not): compared exactly');
     assert.equal(sameAddress('AbC', 'abc'), false, 'base58 is case-sensitive');
     assert.equal(sameAddress(`${USDC}0`, `${checksummed}0`), false, 'one hex digit too many: not an EVM address, compared exactly');
     assert.equal(sameAddress(`z${USDC}`, `z${checksummed}`), false, 'an EVM address must start the string');
@@ -155,6 +171,20 @@ describe('execution authorization coverage', () => {
     const c = findCoveringAuthorization(list(a), usedUnder(new Map([['native', 2n * ETH]]), seen), EVM_KEYSET, t, amountsPerAsset(t), policy, enabledAt);
     assert.equal(c.covered && c.authorization, a);
     assert.deepEqual(seen, [[a.id, enabledAt - DAY_MS]]);
+    assert.equal(DAY_MS, 86_400_000);
+  });
+
+  it('any one of the scope\'s destinations is enough', () => {
+    const two = auth({ scope: { ...auth().scope, destinations: [MALLORY, ALICE] } });
+    assert.equal(cover([two], tx({ amount: 1n }), enabledAt).covered, true);
+  });
+
+  it('scope limits follow the policy they are read under, and skip an asset the policy no longer names', () => {
+    const scope = { keysetId: EVM_KEYSET, destinations: [ALICE], assets: { native: { perTxMax: '1', dailyCap: '3' }, 'erc20:0xdead': { perTxMax: '1', dailyCap: '1' } }, validForMinutes: 60 };
+    assert.deepEqual([...scopeLimits(scope, policy)], [['native', { perTxMax: ETH, dailyCap: 3n * ETH }]]);
+    // A later policy with other decimals: the cached conversion under the old policy must not be used.
+    const sixDecimals = compilePolicy(evmPolicy({ assets: { native: { symbol: 'ETH', decimals: 6, perTxMax: '10', dailyCap: '20', guardianApprovalAbove: null } } }), 1);
+    assert.deepEqual([...scopeLimits(scope, sixDecimals)], [['native', { perTxMax: 10n ** 6n, dailyCap: 3n * 10n ** 6n }]]);
   });
 
   it('is dead from the millisecond it expires, not active before it is enabled, and not once revoked', () => {
