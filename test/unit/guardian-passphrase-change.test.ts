@@ -93,6 +93,11 @@ describe('guarded passphrase change and the unlock throttle', () => {
     await rejectsWith(vault.changePassphrase(request.id, WRONG, NEW_PASSPHRASE, NEW_PASSPHRASE), 'WRONG_PASSPHRASE');
     await rejectsWith(vault.changePassphrase(request.id, WRONG, NEW_PASSPHRASE, NEW_PASSPHRASE), 'WRONG_PASSPHRASE');
     assert.equal(vault.status().failedAttempts, 2);
+    // The new passphrase is judged before the current one is tried: these count no attempt and keep the request open.
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, `${NEW_PASSPHRASE}x`), 'PASSPHRASE_MISMATCH');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, GOOD_PASSPHRASE, GOOD_PASSPHRASE), 'WEAK_PASSPHRASE');
+    await rejectsWith(vault.changePassphrase(request.id, GOOD_PASSPHRASE, 'password1234', 'password1234'), 'WEAK_PASSPHRASE');
+    assert.equal(vault.status().failedAttempts, 2);
     await vault.changePassphrase(request.id, GOOD_PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE);
     assert.equal(vault.status().failedAttempts, 0);
     assert.equal(vault.status().unlockBlockedUntil, null);

@@ -21,6 +21,19 @@ describe('headless node setup files', () => {
     assert.deepEqual(applyNodeSetupFiles(files, f, false), ['1 trusted issuer(s)', '1 keyset policy', '1 execution authorization(s)']);
     const first = f.policy.overview().executionAuthorizations.find((a) => a.id === id)!;
     assert.equal(Date.parse(first.expiresAt) - Date.parse(first.enabledAt), 60 * 60_000, 'default 1 h');
+    // Every change is audited with what it changed, what it replaced and the files it came from.
+    const source = `${files.policy}, ${files.executionAuthorizations}`;
+    const changed = f.audit.list({ type: 'POLICY_CHANGED', limit: 1 }).entries[0]!;
+    assert.equal(changed.actor, 'operator (node setup)');
+    assert.equal((changed.details.policy as { dailyCountLimit: number }).dailyCountLimit, 3);
+    assert.equal((changed.details.previous as { dailyCountLimit: number }).dailyCountLimit, 10);
+    assert.equal(changed.details.source, source);
+    const enabled = f.audit.list({ type: 'EXECUTION_AUTHORIZATION_ENABLED', limit: 1 }).entries[0]!;
+    assert.equal(enabled.subject, id);
+    assert.deepEqual((enabled.details.scope as { destinations: string[] }).destinations, [ALICE]);
+    assert.equal(enabled.details.expiresAt, first.expiresAt);
+    assert.equal(enabled.details.source, source);
+    assert.deepEqual(f.audit.list({ type: 'NODE_SETUP_APPLIED', limit: 1 }).entries[0]!.details, { source, policies: 1, authorizations: 1 });
     f.clock.advance(30 * 60_000);
     applyNodeSetupFiles(files, f, false);
     assert.equal(f.policy.overview().executionAuthorizations.find((a) => a.id === id)!.expiresAt, first.expiresAt);
