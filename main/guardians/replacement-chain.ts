@@ -19,7 +19,8 @@ import { z } from 'zod';
 import { fail } from '../errors';
 import { QUORUM, type GuardianContext } from './context';
 import type { GuardianRow, ProvenGuardian } from './registry';
-import { APPROVAL_TYPES, ENROLMENT_TYPES, payloadHash, recoverSigner, type ApprovalMessage } from './typed-data';
+import { countApprovals } from './approval-count';
+import { ENROLMENT_TYPES, payloadHash, recoverSigner } from './typed-data';
 
 export const REPLACE_OPERATION = 'guardian.replace' as const;
 export const MAX_CHAIN_STEPS = 32;
@@ -166,22 +167,8 @@ export function verifyStep(vaultId: string, step: ReplacementStep, active: reado
     fail('GUARDIAN_CHAIN_ROLLBACK', `Replacement ${position} would make ${proven.address} a guardian again, but this node ${earlier.status === 'replaced' ? `replaced that key ("${earlier.name}") on ${earlier.replaced_at ?? 'an earlier date'}` : `already has it as "${earlier.name}"`}; a replaced guardian never comes back. Nothing was changed.`);
   }
   const hash = payloadHash(vaultId, REPLACE_OPERATION, step.subject, p, step.context);
-  const known = new Set(active.map((g) => g.address.toLowerCase()));
-  const requester = typeof step.context.requesterAddress === 'string' ? step.context.requesterAddress.toLowerCase() : null;
-  const counted = new Set<string>();
-  let foreign = 0;
-  for (const a of step.approvals) {
-    const message: ApprovalMessage = { requestId: step.requestId, payloadHash: hash, operation: REPLACE_OPERATION, nonce: a.nonce, expiry: Math.floor(step.expiresAt / 1000), decision: 'approve' };
-    // A signature over other terms (another new guardian, another requester) recovers another address.
-    const signer = recoverSigner(APPROVAL_TYPES, message, a.signature)?.toLowerCase() ?? null;
-    if (!signer || signer !== a.address.toLowerCase()) continue;
-    if (!known.has(signer)) {
-      foreign += 1;
-      continue;
-    }
-    if (signer === requester) continue;
-    counted.add(signer);
-  }
+  const requesterAddress = typeof step.context.requesterAddress === 'string' ? step.context.requesterAddress : null;
+  const { counted, foreign } = countApprovals({ requestId: step.requestId, payloadHash: hash, operation: REPLACE_OPERATION, expiresAt: step.expiresAt, requesterAddress }, step.approvals, active.map((g) => g.address));
   if (counted.size < QUORUM) {
     const why = step.approvals.length === 0
       ? 'it carries no guardian approval'

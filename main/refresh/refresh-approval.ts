@@ -15,7 +15,8 @@ import type { KeysetRecord } from '../cluster/keysets';
 import { RequestRefusal } from '../cluster/session-request';
 import type { Db } from '../store/database';
 import { describeDuration } from '../platform/duration';
-import { APPROVAL_TYPES, payloadHash, recoverSigner, type ApprovalMessage } from '../guardians/typed-data';
+import { countApprovals } from '../guardians/approval-count';
+import { payloadHash } from '../guardians/typed-data';
 
 export const REFRESH_OPERATION = 'keyset.refresh' as const;
 const QUORUM = 2;
@@ -73,22 +74,8 @@ export function verifyRefreshApproval({ proof, terms, guardians, now }: Approval
     throw new RequestRefusal('REFRESH_APPROVAL_EXPIRED', `The guardians' approval of this refresh expired ${describeDuration(now - proof.expiresAt)} ago. Ask the guardians to approve a new refresh request; nothing was changed.`);
   }
   const hash = payloadHash(proof.vaultId, REFRESH_OPERATION, terms.keysetId, refreshParameters(terms), proof.context);
-  const known = new Set(guardians.map((a) => a.toLowerCase()));
-  const requester = typeof proof.context.requesterAddress === 'string' ? proof.context.requesterAddress.toLowerCase() : null;
-  const counted = new Set<string>();
-  let foreign = 0;
-  for (const a of proof.approvals) {
-    const message: ApprovalMessage = { requestId: proof.requestId, payloadHash: hash, operation: REFRESH_OPERATION, nonce: a.nonce, expiry: Math.floor(proof.expiresAt / 1000), decision: 'approve' };
-    const signer = recoverSigner(APPROVAL_TYPES, message, a.signature)?.toLowerCase() ?? null;
-    // A signature over other terms (keyset, parties, epoch, requester) recovers another address.
-    if (!signer || signer !== a.address.toLowerCase()) continue;
-    if (!known.has(signer)) {
-      foreign += 1;
-      continue;
-    }
-    if (signer === requester) continue;
-    counted.add(signer);
-  }
+  const requesterAddress = typeof proof.context.requesterAddress === 'string' ? proof.context.requesterAddress : null;
+  const { counted, foreign } = countApprovals({ requestId: proof.requestId, payloadHash: hash, operation: REFRESH_OPERATION, expiresAt: proof.expiresAt, requesterAddress }, proof.approvals, guardians);
   if (counted.size < QUORUM) {
     const why = proof.approvals.length === 0 ? 'it carries no guardian approval' : `${counted.size} of the ${proof.approvals.length} approvals it carries verify for exactly this refresh from a distinct guardian enrolled on this node (other than the requester)${foreign ? `; ${foreign} are signed by keys this node does not know as guardians` : ''}`;
     throw new RequestRefusal('REFRESH_APPROVAL_QUORUM', `The refresh of keyset ${terms.keysetId} needs two guardians' approval, and ${why}. Have two guardians approve this exact refresh; nothing was changed.`);
