@@ -35,15 +35,22 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
   };
   const a = () => nodes[0]!.services.cluster;
   const b = () => nodes[1]!.services.cluster;
-  /** Both nodes import the shared medium in turn until A's request settles (B joined it already); A's result. */
-  const exchangeUntilDone = async (request: AirgapHandle, folder: string) => {
+  /**
+   * Both nodes import the shared medium in turn until A's request (and B's side, when given)
+   * settles; A's result. Bounded by time, not by a count of imports: on a loaded machine the engines take
+   * longer between rounds, and a session left without imports would wait for its 24 h deadline.
+   */
+  const exchangeUntilDone = async (request: AirgapHandle, folder: string, partner?: AirgapHandle) => {
     let done = false;
-    void request.result.then(() => (done = true), () => (done = true));
-    for (let i = 0; i < 100 && !done; i += 1) {
+    const both = Promise.allSettled([request.result, partner?.result]);
+    void both.then(() => (done = true));
+    const deadline = Date.now() + 60_000;
+    while (!done && Date.now() < deadline) {
       await a().airgapImport(folder);
       await b().airgapImport(folder, folder, { approve: new Set() });
       await new Promise((r) => setTimeout(r, 30));
     }
+    if (!done) throw new Error(`session ${request.sessionId.slice(0, 16)} did not settle within 60 s of imports; A waits on ${JSON.stringify(a().airgapStatus())}, folder holds ${readdirSync(folder).join(' ')}`);
     return request.result;
   };
 
@@ -90,7 +97,7 @@ describe('air-gap requests reviewed by the operator before joining', { timeout: 
     assert.deepEqual(approved.refused, []);
     assert.equal(approved.joined.length, 1);
     const joined: AirgapHandle = approved.joined[0]!;
-    const out = await exchangeUntilDone(request, folder);
+    const out = await exchangeUntilDone(request, folder, joined);
     assert.equal((await joined.result).signature, out.signature);
     assert.ok(ed25519.verify(Buffer.from(out.signature, 'hex'), Buffer.from(request.info.message ?? '', 'hex'), Buffer.from(publicKey, 'hex')), 'the signature verifies under the keyset key');
     assert.equal(a().sessions().find((s) => s.sessionId === out.sessionId)?.signature, out.signature, 'the requester sees the signature in its session view');
